@@ -1,0 +1,22 @@
+"""Shared type aliases and the literals for closed option sets. Nothing executable."""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+__all__ = ["DateOrder", "LinkType", "Probability", "RecordId", "Verdict"]
+
+RecordId: TypeAlias = str
+"""A record's id as given in the input's ``record_id`` column, always held as text."""
+
+Probability: TypeAlias = float
+"""A probability in [0, 1]."""
+
+DateOrder = Literal["DMY", "MDY", "YMD"]
+"""How to read ambiguous numeric dates such as ``04/03/1987`` (UK day-first is ``DMY``)."""
+
+LinkType = Literal["dedupe", "link"]
+"""``dedupe`` finds duplicates within one input; ``link`` finds the same people across two."""
+
+Verdict = Literal["match", "possible", "no match"]
+"""A plain-words reading of a match probability against the configured thresholds."""
