@@ -1,15 +1,66 @@
-"""identmatch: find the same person across records that disagree."""
+"""identmatch: find the same person across records that disagree.
+
+    >>> import identmatch
+    >>> result = identmatch.dedupe("people.csv")          # doctest: +SKIP
+    >>> result.entities, result.pairs, result.explain("R1", "R2")  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from identmatch._exceptions import *  # noqa: F403
-from identmatch._exceptions import __all__ as _exceptions_all
+from identmatch._blocking import BlockingReport, RuleCount
+from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
+from identmatch._exceptions import (
+    BackendError,
+    ConfigError,
+    IdentMatchError,
+    InputFileError,
+    ModelError,
+    NotTrainedError,
+    SchemaError,
+)
+from identmatch._explain import Contribution, Explanation
+from identmatch._model import Model, TrainingSummary
+from identmatch._pipeline import dedupe, link
+from identmatch._quality import ColumnQuality, DataQuality
+from identmatch._result import Result
 
 try:
     __version__ = version("identmatch")
 except PackageNotFoundError:  # pragma: no cover - only when run from a bare source tree
     __version__ = "0+unknown"
 
-__all__ = sorted(["__version__", *_exceptions_all])
+__all__ = [
+    "STANDARD_COLUMNS",
+    "BackendError",
+    "BlockingReport",
+    "ColumnQuality",
+    "ConfigError",
+    "Contribution",
+    "DataQuality",
+    "Explanation",
+    "IdentMatchError",
+    "InputFileError",
+    "Model",
+    "ModelConfig",
+    "ModelError",
+    "NotTrainedError",
+    "ReadConfig",
+    "Result",
+    "RuleCount",
+    "SchemaError",
+    "TrainingSummary",
+    "__version__",
+    "dedupe",
+    "link",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and not isinstance(_obj, str | tuple):
+        try:
+            _obj.__module__ = "identmatch"
+        except (AttributeError, TypeError):  # pragma: no cover - builtins refuse
+            pass
+del _name, _obj

@@ -1,0 +1,201 @@
+"""The ``identmatch`` command: parse arguments, call the public API, print. No logic here."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+import identmatch
+
+__all__ = ["main"]
+
+_EXIT_USAGE = 2
+
+
+def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in values:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            msg = f"--map takes INPUT_COLUMN=STANDARD_COLUMN, e.g. given_name=forename; got {item!r}"
+            raise click.BadParameter(msg, param_hint="--map")
+        mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def _write_table(frame: Any, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        frame.to_parquet(path, index=False)
+    elif suffix == ".csv":
+        out = frame.copy()
+        if "aliases" in out.columns:
+            out["aliases"] = out["aliases"].map(
+                lambda v: ";".join(v) if isinstance(v, list | tuple) else v
+            )
+        out.to_csv(path, index=False)
+    else:
+        msg = f"{path.name}: output must end in .csv or .parquet"
+        raise click.BadParameter(msg)
+
+
+class _Reporter:
+    """Stage-by-stage progress on stderr, so stdout stays clean for results."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            elapsed = time.perf_counter() - self.start
+            click.echo(f"[{elapsed:6.1f}s] {message}...", err=True)
+
+
+def _print_summary(result: identmatch.Result, quiet: bool) -> None:
+    if quiet:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True)
+    table = Table(title=f"Data quality ({result.quality.rows:,} rows read)")
+    for heading in ("column", "missing", "invalid", "placeholder", "partial"):
+        table.add_column(heading, justify="left" if heading == "column" else "right")
+    for row in result.quality.as_rows():
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+    console.print(table)
+    rules = Table(title=f"Blocking: {result.blocking.pairs:,} pairs compared "
+                  f"({result.blocking.pairs_per_record:.1f} per record)")
+    rules.add_column("rule")
+    rules.add_column("new pairs", justify="right")
+    for rule in result.blocking.rules:
+        rules.add_row(rule.rule, f"{rule.new_pairs:,}")
+    console.print(rules)
+    n_entities = result.entities["entity_id"].nunique()
+    console.print(
+        f"{len(result.entities):,} records -> {n_entities:,} entities at match probability "
+        f">= {result.threshold}"
+    )
+
+
+def _common_options(func: Any) -> Any:
+    options = [
+        click.option("--out", "out", type=click.Path(path_type=Path), required=True,
+                     help="Where to write one row per record with its entity_id (.csv or .parquet)."),
+        click.option("--pairs", "pairs", type=click.Path(path_type=Path),
+                     help="Also write the scored pairs here (.csv or .parquet)."),
+        click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+                     default=None, help="Match probability at which records join one entity "
+                     "[default: 0.95]."),
+        click.option("--model", "model", type=click.Path(path_type=Path),
+                     help="Use this saved model instead of training one."),
+        click.option("--save-model", "save_model", type=click.Path(path_type=Path),
+                     help="Save the trained model here (JSON)."),
+        click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD",
+                     help="Rename an input column to a standard one; repeat as needed."),
+        click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default="DMY",
+                     show_default=True, help="How to read ambiguous dates like 04/03/1987."),
+        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _finish(result: identmatch.Result, out: Path, pairs: Path | None, save_model: Path | None,
+            quiet: bool) -> None:
+    _write_table(result.entities, out)
+    if pairs is not None:
+        _write_table(result.pairs, pairs)
+    if save_model is not None:
+        result.save_model(save_model)
+    _print_summary(result, quiet)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(identmatch.__version__, prog_name="identmatch")
+def cli() -> None:
+    """identmatch: find the same person across records that disagree."""
+
+
+@cli.command()
+@click.argument("records", type=click.Path(path_type=Path))
+@_common_options
+def dedupe(records: Path, out: Path, pairs: Path | None, threshold: float | None, model: Path | None,
+           save_model: Path | None, mapping: tuple[str, ...], date_order: str, quiet: bool) -> None:
+    """Find the records in RECORDS (CSV or Parquet) that are the same person."""
+    result = identmatch.dedupe(
+        records, columns=_parse_map(mapping), date_order=date_order,  # type: ignore[arg-type]
+        threshold=threshold, model=model, progress=_Reporter(quiet),
+    )
+    _finish(result, out, pairs, save_model, quiet)
+
+
+@cli.command()
+@click.argument("left", type=click.Path(path_type=Path))
+@click.argument("right", type=click.Path(path_type=Path))
+@_common_options
+def link(left: Path, right: Path, out: Path, pairs: Path | None, threshold: float | None,
+         model: Path | None, save_model: Path | None, mapping: tuple[str, ...], date_order: str,
+         quiet: bool) -> None:
+    """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
+    result = identmatch.link(
+        left, right, columns=_parse_map(mapping), date_order=date_order,  # type: ignore[arg-type]
+        threshold=threshold, model=model, progress=_Reporter(quiet),
+    )
+    _finish(result, out, pairs, save_model, quiet)
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the entities here.")
+@click.option("--explain", "n_explain", type=int, default=3, show_default=True,
+              help="How many matched pairs to explain.")
+def demo(out: Path | None, n_explain: int) -> None:
+    """Link the bundled synthetic adults' and children's services files and score the result."""
+    from identmatch._demo import demo_paths
+    from identmatch._evaluate import pairwise_scores
+
+    adults, children = demo_paths()
+    click.echo(f"Linking {adults.name} with {children.name} (bundled synthetic data)", err=True)
+    result = identmatch.link(adults, children, progress=_Reporter(False))
+    if out is not None:
+        _write_table(result.entities, out)
+    _print_summary(result, False)
+    truth = result.entities["person_id"].astype(str)
+    scores = pairwise_scores(result.entities["entity_id"], truth, groups=result.entities["input"])
+    click.echo("")
+    click.echo(f"Against the known truth (pairs across the two files), at match probability "
+               f">= {result.threshold}:")
+    click.echo(f"  precision {scores.precision:.3f}  recall {scores.recall:.3f}  "
+               f"F1 {scores.f1:.3f}  ({scores.true_positives} of {scores.true_pairs} true pairs found, "
+               f"{scores.false_positives} false)")
+    click.echo("")
+    click.echo("Some explained matches:")
+    shown = result.pairs[result.pairs["match_probability"] >= result.threshold]
+    # Show the least certain accepted matches: they are the instructive ones.
+    for row in shown.tail(n_explain).itertuples():
+        click.echo(str(result.explain(row.record_id_l, row.record_id_r)))
+        click.echo("")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning identmatch errors into exit code 2 and one line."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except identmatch.IdentMatchError as exc:
+        click.echo(f"identmatch: error: {exc}", err=True)
+        sys.exit(_EXIT_USAGE)
+    except OSError as exc:
+        click.echo(f"identmatch: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}", err=True)
+        sys.exit(_EXIT_USAGE)

@@ -1,0 +1,113 @@
+"""Frozen, validated settings objects.
+
+Every setting is passed explicitly: nothing here reads the environment or a global.
+Make variants with ``model_copy(update={...})``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from identmatch._types import DateOrder
+
+__all__ = ["STANDARD_COLUMNS", "ModelConfig", "ReadConfig"]
+
+STANDARD_COLUMNS: tuple[str, ...] = (
+    "record_id",
+    "source",
+    "forename",
+    "middle_names",
+    "surname",
+    "aliases",
+    "dob",
+    "sex",
+    "postcode",
+    "nhs_number",
+    "address",
+    "town",
+)
+"""Columns identmatch understands. Only ``record_id`` is required; others pass through."""
+
+# Columns that several input columns may feed, joined with a space in the order mapped
+# (e.g. a street number and a street name both mapped to ``address``).
+_JOINABLE_COLUMNS = frozenset({"forename", "middle_names", "surname", "address", "town"})
+
+
+class ReadConfig(BaseModel, frozen=True, extra="forbid"):
+    """How to read an input: column mapping, date order and alias separator.
+
+    Example::
+
+        ReadConfig(columns={"given_name": "forename", "date_of_birth": "dob"})
+    """
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Input column name -> standard column name (see ``STANDARD_COLUMNS``)."""
+    date_order: DateOrder = "DMY"
+    """How to read ambiguous numeric dates; UK day-first (``DMY``) by default."""
+    alias_separator: str = ";"
+    """Separator between names in a text ``aliases`` column."""
+
+    @field_validator("columns")
+    @classmethod
+    def _targets_are_standard(cls, value: dict[str, str]) -> dict[str, str]:
+        for source, target in value.items():
+            if target not in STANDARD_COLUMNS:
+                allowed = ", ".join(STANDARD_COLUMNS)
+                msg = (
+                    f"column mapping {source!r} -> {target!r}: {target!r} is not a standard "
+                    f"column; allowed targets are: {allowed}"
+                )
+                raise ValueError(msg)
+        targets = list(value.values())
+        for target in set(targets):
+            if targets.count(target) > 1 and target not in _JOINABLE_COLUMNS:
+                joinable = ", ".join(sorted(_JOINABLE_COLUMNS))
+                msg = (
+                    f"column mapping: several input columns map to {target!r}; only these "
+                    f"standard columns may be joined from several inputs: {joinable}"
+                )
+                raise ValueError(msg)
+        return value
+
+    @field_validator("alias_separator")
+    @classmethod
+    def _separator_not_empty(cls, value: str) -> str:
+        if not value:
+            msg = "alias_separator must be a non-empty string such as ';'"
+            raise ValueError(msg)
+        return value
+
+
+class ModelConfig(BaseModel, frozen=True, extra="forbid"):
+    """Settings for training, scoring and clustering.
+
+    The default ``threshold`` of 0.95 favours precision: in safeguarding data, one man's
+    history attached to another is as harmful as a missed link.
+    """
+
+    threshold: float = Field(default=0.95, gt=0.0, lt=1.0)
+    """Match probability at or above which two records are joined into one entity."""
+    pair_floor: float = Field(default=0.01, gt=0.0, lt=1.0)
+    """Scored pairs below this match probability are dropped from ``Result.pairs``."""
+    train: Literal["auto", "always", "never"] = "auto"
+    """``auto`` trains m by EM when there are at least ``min_records_to_train`` records,
+    otherwise keeps the documented default m; ``never`` always keeps the defaults."""
+    min_records_to_train: int = Field(default=1000, ge=2)
+    max_pairs_for_u: int = Field(default=2_000_000, ge=1_000)
+    """Random record pairs sampled to estimate u probabilities."""
+    em_max_iterations: int = Field(default=25, ge=1, le=200)
+    seed: int = 42
+    """Seed for u sampling, so a run is repeatable."""
+
+    @model_validator(mode="after")
+    def _floor_below_threshold(self) -> ModelConfig:
+        if self.pair_floor > self.threshold:
+            msg = (
+                f"pair_floor ({self.pair_floor}) must not exceed threshold "
+                f"({self.threshold}): pairs at the threshold must be kept"
+            )
+            raise ValueError(msg)
+        return self

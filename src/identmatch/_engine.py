@@ -1,0 +1,64 @@
+"""DuckDB connections and Splink's database API: the only module that opens a database.
+
+Prepared records are loaded through Arrow with an explicit schema, so a column that is
+entirely missing still has a text type and every SQL function sees the type it expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from identmatch._prepare import PREPARED_COLUMNS
+from identmatch._sql import quote_identifier
+
+__all__ = ["Engine"]
+
+_LIST_COLUMNS = frozenset({"surname_parts"})
+
+
+def _arrow_schema(columns: list[str]) -> pa.Schema:
+    fields = []
+    for name in columns:
+        kind = pa.list_(pa.string()) if name in _LIST_COLUMNS else pa.string()
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields)
+
+
+class Engine:
+    """An in-process DuckDB database with Splink's API bound to it."""
+
+    def __init__(self, path: str = ":memory:", *, threads: int | None = None) -> None:
+        from splink import DuckDBAPI
+
+        self.connection = duckdb.connect(path)
+        if threads is not None:
+            self.connection.execute(f"SET threads TO {int(threads)}")
+        self.db_api: Any = DuckDBAPI(connection=self.connection)
+
+    def load_prepared(self, frame: pd.DataFrame, table: str) -> Any:
+        """Store a prepared frame as ``table`` and register it with Splink.
+
+        Returns:
+            The Splink dataframe handle for ``table``.
+        """
+        columns = [c for c in frame.columns if c in PREPARED_COLUMNS or c == "source_dataset"]
+        arrow = pa.Table.from_pandas(
+            frame[columns], schema=_arrow_schema(columns), preserve_index=False
+        )
+        self.connection.register("__identmatch_arrow", arrow)
+        try:
+            self.connection.execute(
+                f"CREATE OR REPLACE TABLE {quote_identifier(table)} AS "
+                "SELECT * FROM __identmatch_arrow"
+            )
+        finally:
+            self.connection.unregister("__identmatch_arrow")
+        return self.db_api.register(table, dataset_display_name=table)
+
+    def close(self) -> None:
+        """Close the connection; the engine cannot be used afterwards."""
+        self.connection.close()

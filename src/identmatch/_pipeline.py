@@ -1,0 +1,307 @@
+"""dedupe and link: read -> standardise -> block -> compare -> score -> cluster."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from identmatch._blocking import BlockingReport, RuleCount, choose_blocking_rules, describe_rule
+from identmatch._cluster import assign_entity_ids, components_from_labels
+from identmatch._comparisons import default_comparisons
+from identmatch._config import ModelConfig, ReadConfig
+from identmatch._engine import Engine
+from identmatch._exceptions import ConfigError, backend_errors
+from identmatch._model import Model, SplinkLinkType, build_settings, train_model
+from identmatch._prepare import PREPARED_COLUMNS, prepare_records
+from identmatch._read import read_records
+from identmatch._result import Result
+from identmatch._types import DateOrder
+
+__all__ = ["dedupe", "link"]
+
+logger = logging.getLogger("identmatch")
+
+Progress = Callable[[str], None]
+
+
+def dedupe(
+    records: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    date_order: DateOrder = "DMY",
+    threshold: float | None = None,
+    model: Model | str | Path | None = None,
+    config: ModelConfig | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Find the records in one input that belong to the same person.
+
+    Args:
+        records: a pandas DataFrame, a path to a CSV or Parquet file, or a DuckDB relation,
+            with a unique ``record_id`` column and any of the standard columns.
+        columns: input column name -> standard column name, e.g. ``{"given_name": "forename"}``.
+        date_order: how to read ambiguous numeric dates (UK day-first ``DMY`` by default).
+        threshold: match probability in (0, 1) at which records join one entity;
+            ``config.threshold`` (0.95) when not given.
+        model: a trained :class:`Model` or the path of a saved one; trained on the input
+            when not given.
+        config: training, scoring and clustering settings.
+        progress: called with a short message as each stage starts.
+
+    Returns:
+        A :class:`Result` with ``entities``, ``pairs``, ``quality`` and ``explain()``.
+    """
+    read_config = ReadConfig(columns=dict(columns or {}), date_order=date_order)
+    return _run([records], ["input"], read_config, threshold, model, config, progress)
+
+
+def link(
+    left: Any,
+    right: Any,
+    *,
+    columns: Mapping[str, str] | None = None,
+    date_order: DateOrder = "DMY",
+    threshold: float | None = None,
+    model: Model | str | Path | None = None,
+    config: ModelConfig | None = None,
+    progress: Progress | None = None,
+) -> Result:
+    """Find the same people across two inputs (e.g. adults' and children's services).
+
+    Pairs are formed only across the inputs. Arguments are as for :func:`dedupe`;
+    ``entities`` has an ``input`` column (``left`` or ``right``), and an entity id is shared
+    by the records of one person in both inputs.
+    """
+    read_config = ReadConfig(columns=dict(columns or {}), date_order=date_order)
+    return _run([left, right], ["left", "right"], read_config, threshold, model, config, progress)
+
+
+@contextmanager
+def _stage(timings: dict[str, float], name: str, message: str, progress: Progress | None) -> Iterator[None]:
+    if progress is not None:
+        progress(message)
+    start = time.perf_counter()
+    yield
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def _run(
+    sources: list[Any],
+    names: list[str],
+    read_config: ReadConfig,
+    threshold: float | None,
+    model: Model | str | Path | None,
+    config: ModelConfig | None,
+    progress: Progress | None,
+) -> Result:
+    config = config or ModelConfig()
+    if threshold is not None:
+        if not 0.0 < threshold < 1.0:
+            msg = f"threshold must be a match probability strictly between 0 and 1, got {threshold}"
+            raise ConfigError(msg)
+        config = config.model_copy(update={"threshold": threshold, "pair_floor": min(config.pair_floor, threshold)})
+    with _quiet_splink():
+        return _run_inner(sources, names, read_config, threshold, model, config, progress)
+
+
+@contextmanager
+def _quiet_splink() -> Iterator[None]:
+    """Keep Splink's INFO/WARNING chatter out of the user's terminal unless they asked for it.
+
+    Only when the application has not set a level on the ``splink`` logger itself.
+    """
+    splink_logger = logging.getLogger("splink")
+    if splink_logger.level != logging.NOTSET:
+        yield
+        return
+    splink_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        splink_logger.setLevel(logging.NOTSET)
+
+
+def _run_inner(
+    sources: list[Any],
+    names: list[str],
+    read_config: ReadConfig,
+    threshold: float | None,
+    model: Model | str | Path | None,
+    config: ModelConfig,
+    progress: Progress | None,
+) -> Result:
+    linked = len(sources) == 2
+    link_type: SplinkLinkType = "link_only" if linked else "dedupe_only"
+    timings: dict[str, float] = {}
+
+    with _stage(timings, "read", "reading input", progress):
+        raw = [read_records(src, read_config, name=_display_name(src, name)) for src, name in zip(sources, names, strict=True)]
+    n_records = sum(len(frame) for frame in raw)
+    with _stage(timings, "standardise", f"standardising {n_records:,} records", progress):
+        prepared_and_quality = [prepare_records(frame, date_order=read_config.date_order) for frame in raw]
+    prepared = [p for p, _ in prepared_and_quality]
+    quality = prepared_and_quality[0][1]
+    for _, q in prepared_and_quality[1:]:
+        quality = quality.combine(q)
+    available = {
+        column
+        for frame in prepared
+        for column in PREPARED_COLUMNS
+        if column != "unique_id" and frame[column].notna().any()
+    }
+
+    if isinstance(model, str | Path):
+        model = Model.load(model)
+    given_model = model is not None
+    if model is None:
+        model = _default_model(available, [len(f) for f in prepared], linked)
+
+    engine = Engine()
+    with backend_errors("loading records"):
+        sdfs = [engine.load_prepared(frame, name) for frame, name in zip(prepared, names, strict=True)]
+    from splink import Linker
+
+    def make_linker(m: Model) -> Any:
+        with backend_errors("building the model"):
+            return Linker(sdfs if linked else sdfs[0], build_settings(m, link_type), log_level=None)
+
+    linker = make_linker(model)
+    if not given_model:
+        with _stage(timings, "train", "training the model (u by sampling, m by EM)", progress):
+            model = train_model(linker, model, records=n_records, available=available, config=config)
+            linker = make_linker(model)
+
+    with _stage(timings, "block", "counting blocked pairs", progress):
+        blocking = _blocking_report(sdfs if linked else sdfs[0], model, link_type, n_records)
+    with _stage(timings, "predict", f"scoring {blocking.pairs:,} pairs", progress), backend_errors("scoring pairs"):
+        predictions_sdf = linker.inference.predict(threshold_match_probability=config.pair_floor)
+        predictions = predictions_sdf.as_pandas_dataframe()
+    predictions["unique_id_l"] = predictions["unique_id_l"].astype(str)
+    predictions["unique_id_r"] = predictions["unique_id_r"].astype(str)
+    with _stage(timings, "cluster", "clustering", progress), backend_errors("clustering"):
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            predictions_sdf, threshold_match_probability=config.threshold
+        ).as_pandas_dataframe()
+    entities = _entities(raw, names, clusters, linked)
+
+    def score(a: str, b: str) -> dict[str, Any]:
+        return _score_pair(linker, prepared, a, b)
+
+    return Result(
+        entities=entities,
+        predictions=predictions,
+        quality=quality,
+        blocking=blocking,
+        model=model,
+        threshold=config.threshold,
+        linked=linked,
+        scorer=score,
+        timings=timings,
+    )
+
+
+def _display_name(source: Any, default: str) -> str:
+    if isinstance(source, str | Path):
+        return Path(source).name
+    return default
+
+
+def _default_model(available: set[str], sizes: list[int], linked: bool) -> Model:
+    comparisons = default_comparisons(sorted(available))
+    if not comparisons:
+        msg = (
+            "the input has no columns to compare: give at least one of forename, surname, "
+            "dob, postcode, nhs_number (map yours with columns={...} or --map)"
+        )
+        raise ConfigError(msg)
+    blocking_rules = choose_blocking_rules(sorted(available))
+    if not blocking_rules:
+        msg = (
+            "the input has too few columns to form candidate pairs; give at least a surname "
+            "and a date of birth, or an NHS number"
+        )
+        raise ConfigError(msg)
+    # Before training: assume about one true match per record (a documented default).
+    biggest = max(max(sizes), 2)
+    prior = 1.0 / biggest if linked else 2.0 / (biggest - 1)
+    return Model(
+        comparisons=comparisons,
+        blocking_rules=blocking_rules,
+        probability_two_random_records_match=min(max(prior, 1e-9), 0.5),
+    )
+
+
+def _blocking_report(inputs: Any, model: Model, link_type: SplinkLinkType, n_records: int) -> BlockingReport:
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from identmatch._blocking import compile_blocking_rule
+
+    with backend_errors("counting blocked pairs"):
+        counts = count_comparisons_from_blocking_rules(
+            inputs,
+            blocking_rules=[compile_blocking_rule(r) for r in model.blocking_rules],
+            link_type=link_type,
+            record_sample_proportion=1.0,
+        )
+    rules = tuple(
+        RuleCount(rule=describe_rule(rule), new_pairs=int(_field(count, "marginal_comparison_count")))
+        for rule, count in zip(model.blocking_rules, counts, strict=True)
+    )
+    return BlockingReport(records=n_records, pairs=sum(r.new_pairs for r in rules), rules=rules)
+
+
+def _field(record: Any, name: str) -> Any:
+    return record[name] if isinstance(record, Mapping) else getattr(record, name)
+
+
+def _entities(raw: list[pd.DataFrame], names: list[str], clusters: pd.DataFrame, linked: bool) -> pd.DataFrame:
+    frames = []
+    for frame, name in zip(raw, names, strict=True):
+        part = frame.reset_index(drop=True).copy()
+        if linked:
+            part.insert(0, "input", name)
+        frames.append(part)
+    records = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    clusters = clusters.assign(unique_id=clusters["unique_id"].astype(str))
+    if linked:
+        key = clusters["source_dataset"].astype(str) + "\x1f" + clusters["unique_id"]
+        record_key = records["input"].astype(str) + "\x1f" + records["record_id"].astype(str)
+    else:
+        key = clusters["unique_id"]
+        record_key = records["record_id"].astype(str)
+    label = dict(zip(key, clusters["cluster_id"].astype(str), strict=True))
+    labels = record_key.map(label)
+    # A record Splink did not return (none should be missing) stays an entity of its own.
+    labels = labels.where(labels.notna(), "\x1e" + record_key)
+    entity_ids = assign_entity_ids(components_from_labels(labels))
+    leading = ["input", "record_id"] if linked else ["record_id"]
+    rest = [c for c in records.columns if c not in leading]
+    out = records[leading].copy()
+    out["entity_id"] = entity_ids
+    for column in rest:
+        out[column] = records[column]
+    return out
+
+
+def _score_pair(linker: Any, prepared: list[pd.DataFrame], a: str, b: str) -> dict[str, Any]:
+    left_frame, right_frame = prepared[0], prepared[-1]
+    left = _plain(left_frame.set_index("unique_id").loc[a].to_dict(), a)
+    right = _plain(right_frame.set_index("unique_id").loc[b].to_dict(), b)
+    with backend_errors("scoring a pair"):
+        scored = linker.inference.score_pair(left, right).as_pandas_dataframe()
+    row: dict[str, Any] = scored.iloc[0].to_dict()
+    row["unique_id_l"], row["unique_id_r"] = a, b
+    return row
+
+
+def _plain(values: dict[str, Any], uid: str) -> dict[str, Any]:
+    out = {k: (None if (isinstance(v, float) and v != v) else v) for k, v in values.items()}
+    out["unique_id"] = uid
+    return out
+

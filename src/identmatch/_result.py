@@ -1,0 +1,147 @@
+"""The outcome of a dedupe or link run: entities, scored pairs, quality and the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from identmatch._blocking import BlockingReport
+from identmatch._cluster import assign_entity_ids, connected_components
+from identmatch._exceptions import ConfigError, SchemaError
+from identmatch._explain import Explanation, explanation_from_row
+from identmatch._model import Model
+from identmatch._quality import DataQuality
+
+__all__ = ["Result"]
+
+_PAIR_COLUMNS = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
+
+
+class Result:
+    """What :func:`identmatch.dedupe` and :func:`identmatch.link` return.
+
+    Attributes:
+        entities: one row per input record: ``record_id``, ``entity_id`` (and ``input``,
+            ``left`` or ``right``, for a link), then the input's other columns.
+        pairs: scored record pairs at or above the model's pair floor: ``record_id_l``,
+            ``record_id_r`` (and ``input_l``/``input_r`` for a link), ``match_weight``
+            (bits) and ``match_probability`` in [0, 1], highest first.
+        quality: counts of missing and unusable values per column.
+        blocking: how many pairs were compared, in all and per blocking rule.
+        model: the trained (or loaded) model; ``model.save(path)`` keeps it.
+        threshold: the match probability the entities were cut at.
+    """
+
+    def __init__(
+        self,
+        *,
+        entities: pd.DataFrame,
+        predictions: pd.DataFrame,
+        quality: DataQuality,
+        blocking: BlockingReport,
+        model: Model,
+        threshold: float,
+        linked: bool,
+        scorer: Any = None,
+        timings: dict[str, float] | None = None,
+    ) -> None:
+        self.entities = entities
+        self.quality = quality
+        self.blocking = blocking
+        self.model = model
+        self.threshold = threshold
+        self.timings = dict(timings or {})
+        self._linked = linked
+        self._predictions = predictions
+        self._scorer = scorer
+        self.pairs = self._public_pairs(predictions)
+
+    def _public_pairs(self, predictions: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(
+            {
+                "record_id_l": predictions["unique_id_l"].astype(str),
+                "record_id_r": predictions["unique_id_r"].astype(str),
+            }
+        )
+        if self._linked:
+            out["input_l"] = predictions["source_dataset_l"].astype(str)
+            out["input_r"] = predictions["source_dataset_r"].astype(str)
+        out["match_weight"] = predictions["match_weight"].astype(float)
+        out["match_probability"] = predictions["match_probability"].astype(float)
+        return out.sort_values("match_weight", ascending=False, kind="stable").reset_index(drop=True)
+
+    def __repr__(self) -> str:
+        n_entities = self.entities["entity_id"].nunique()
+        return (
+            f"<identmatch.Result records={len(self.entities)} entities={n_entities} "
+            f"pairs={len(self.pairs)} threshold={self.threshold}>"
+        )
+
+    def explain(self, record_id_l: str, record_id_r: str) -> Explanation:
+        """Why two records score as they do: per-field contributions in words and bits.
+
+        Works for any two records of the input, scored or not (a pair that blocking did
+        not compare is scored on request). For a link, ``record_id_l`` is from the left
+        input and ``record_id_r`` from the right.
+
+        Raises:
+            SchemaError: a record id is not in the input.
+        """
+        a, b = str(record_id_l), str(record_id_r)
+        for rid, side in ((a, "left"), (b, "right")):
+            if rid not in self._ids(side):
+                where = f"the {side} input" if self._linked else "the input"
+                msg = f"record_id {rid} is not in {where}"
+                raise SchemaError(msg)
+        preds = self._predictions
+        forward = (preds["unique_id_l"] == a) & (preds["unique_id_r"] == b)
+        if self._linked:
+            hit = preds[forward]
+        else:
+            hit = preds[forward | ((preds["unique_id_l"] == b) & (preds["unique_id_r"] == a))]
+        if not hit.empty:
+            return explanation_from_row(self.model, hit.iloc[0].to_dict())
+        if self._scorer is None:
+            msg = "this pair was not scored and the result has no scorer attached"
+            raise ConfigError(msg)
+        row = self._scorer(a, b)
+        return explanation_from_row(self.model, row)
+
+    def _ids(self, side: str) -> set[str]:
+        entities = self.entities
+        if self._linked:
+            entities = entities[entities["input"] == side]
+        return set(entities["record_id"].astype(str))
+
+    def entities_at(self, threshold: float) -> pd.DataFrame:
+        """Entities cut at another match probability, from the pairs already scored.
+
+        Thresholds below the model's pair floor cannot be honoured, since weaker pairs
+        were not kept.
+
+        Raises:
+            ConfigError: ``threshold`` is outside (0, 1).
+        """
+        if not 0.0 < threshold < 1.0:
+            msg = f"threshold must be a match probability in (0, 1), got {threshold}"
+            raise ConfigError(msg)
+        entities = self.entities
+        inputs = entities["input"] if self._linked else pd.Series(["input"] * len(entities))
+        nodes = list(zip(inputs.astype(str), entities["record_id"].astype(str), strict=True))
+        strong = self.pairs[self.pairs["match_probability"] >= threshold]
+        if self._linked:
+            left = zip(strong["input_l"], strong["record_id_l"], strict=True)
+            right = zip(strong["input_r"], strong["record_id_r"], strict=True)
+        else:
+            left = (("input", r) for r in strong["record_id_l"])
+            right = (("input", r) for r in strong["record_id_r"])
+        components = connected_components(nodes, zip(left, right, strict=False))
+        out = entities.copy()
+        out["entity_id"] = assign_entity_ids(components)
+        return out
+
+    def save_model(self, path: str | Path) -> None:
+        """Save the model as JSON, to reuse with ``model=path`` or ``--model PATH``."""
+        self.model.save(path)
