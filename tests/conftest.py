@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -22,12 +21,11 @@ settings.load_profile("identmatch")
 
 
 @pytest.fixture(autouse=True)
-def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No IDENTMATCH_* variable from the developer's shell leaks into a test."""
     for name in list(os.environ):
         if name.startswith("IDENTMATCH_"):
             monkeypatch.delenv(name)
-    yield
 
 
 def read_febrl(name: str) -> pd.DataFrame:

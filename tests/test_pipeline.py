@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import FEBRL_COLUMNS, read_febrl
 
 import identmatch
 from identmatch.testing import pairwise_scores
+
+from conftest import FEBRL_COLUMNS, read_febrl
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +62,12 @@ class TestFebrl3Dedupe:
         """pairs has the documented columns, probabilities in [0, 1], sorted by weight."""
         _, result = febrl3
         pairs = result.pairs
-        assert list(pairs.columns) == ["record_id_l", "record_id_r", "match_weight", "match_probability"]
+        assert list(pairs.columns) == [
+            "record_id_l",
+            "record_id_r",
+            "match_weight",
+            "match_probability",
+        ]
         assert pairs["match_probability"].between(0, 1).all()
         assert pairs["match_weight"].is_monotonic_decreasing
 
@@ -81,7 +87,8 @@ class TestFebrl3Dedupe:
         ids = frame["rec_id"].str.strip()
         scored = set(zip(result.pairs["record_id_l"], result.pairs["record_id_r"], strict=True))
         a, b = next(
-            (x, y) for x, y in zip(ids[:100], ids[100:200], strict=True)
+            (x, y)
+            for x, y in zip(ids[:100], ids[100:200], strict=True)
             if (x, y) not in scored and (y, x) not in scored
         )
         explanation = result.explain(a, b)
@@ -113,14 +120,21 @@ class TestFebrl4Link:
         """Linking 4a to 4b without soc_sec_id meets the measured floors."""
         _, _, result = febrl4
         entities = result.entities
-        scores = pairwise_scores(entities["entity_id"], entities["true_id"], groups=entities["input"])
+        scores = pairwise_scores(
+            entities["entity_id"], entities["true_id"], groups=entities["input"]
+        )
         assert scores.precision >= 0.99
         assert scores.recall >= 0.95
 
-    def test_link_labels_inputs(self, febrl4: tuple[pd.DataFrame, pd.DataFrame, identmatch.Result]) -> None:
+    def test_link_labels_inputs(
+        self, febrl4: tuple[pd.DataFrame, pd.DataFrame, identmatch.Result]
+    ) -> None:
         """Every record appears once, tagged with the input it came from."""
         left, right, result = febrl4
-        assert result.entities["input"].value_counts().to_dict() == {"left": len(left), "right": len(right)}
+        assert result.entities["input"].value_counts().to_dict() == {
+            "left": len(left),
+            "right": len(right),
+        }
         assert {"input_l", "input_r"} <= set(result.pairs.columns)
         assert (result.pairs["input_l"] != result.pairs["input_r"]).all()
 
@@ -131,10 +145,42 @@ class TestSmallInputs:
         people = pd.DataFrame(
             {
                 "record_id": [f"r{i}" for i in range(10)],
-                "forename": ["Ann", "Anne", "Bob", "Cara", "Dev", "Eli", "Fay", "Gus", "Hal", "Ivy"],
-                "surname": ["Lee", "Lee", "Marsh", "Ng", "Patel", "Quinn", "Roe", "Shaw", "Tate", "Umar"],
-                "dob": ["1980-01-02", "02/01/1980", "1975-05-05", "1990-09-09", "1985-03-03",
-                        "1970-07-07", "1999-12-12", "1960-06-06", "1988-08-08", "2001-01-01"],
+                "forename": [
+                    "Ann",
+                    "Anne",
+                    "Bob",
+                    "Cara",
+                    "Dev",
+                    "Eli",
+                    "Fay",
+                    "Gus",
+                    "Hal",
+                    "Ivy",
+                ],
+                "surname": [
+                    "Lee",
+                    "Lee",
+                    "Marsh",
+                    "Ng",
+                    "Patel",
+                    "Quinn",
+                    "Roe",
+                    "Shaw",
+                    "Tate",
+                    "Umar",
+                ],
+                "dob": [
+                    "1980-01-02",
+                    "02/01/1980",
+                    "1975-05-05",
+                    "1990-09-09",
+                    "1985-03-03",
+                    "1970-07-07",
+                    "1999-12-12",
+                    "1960-06-06",
+                    "1988-08-08",
+                    "2001-01-01",
+                ],
             }
         )
         result = identmatch.dedupe(people)
@@ -181,7 +227,9 @@ class TestModelFile:
         path = tmp_path / "model.json"
         result.save_model(path)
         again = identmatch.dedupe(frame, columns=FEBRL_COLUMNS, model=path)
-        merged = result.pairs.merge(again.pairs, on=["record_id_l", "record_id_r"], suffixes=("", "_again"))
+        merged = result.pairs.merge(
+            again.pairs, on=["record_id_l", "record_id_r"], suffixes=("", "_again")
+        )
         assert len(merged) == len(result.pairs) == len(again.pairs)
         assert (merged["match_weight"] - merged["match_weight_again"]).abs().max() < 1e-9
         assert identmatch.Model.load(path) == result.model

@@ -73,7 +73,9 @@ class TestMapping:
     def test_unknown_source_column_is_named(self, tmp_path: Path) -> None:
         """Mapping a column the input lacks names it and lists what is there."""
         path = _write(tmp_path / "p.csv", "record_id,given\n1,Ann\n")
-        with pytest.raises(identmatch.ConfigError, match=r"givn.*its columns are: record_id, given"):
+        with pytest.raises(
+            identmatch.ConfigError, match=r"givn.*its columns are: record_id, given"
+        ):
             read_records(path, ReadConfig(columns={"givn": "forename"}))
 
     def test_unknown_target_column_is_refused(self) -> None:
@@ -91,20 +93,28 @@ class TestErrors:
     def test_missing_record_id(self, tmp_path: Path) -> None:
         """No record_id column: the error lists the columns and suggests --map."""
         path = _write(tmp_path / "p.csv", "id,surname\n1,Smith\n")
-        with pytest.raises(identmatch.SchemaError, match=r"no 'record_id' column.*id, surname.*--map"):
+        with pytest.raises(
+            identmatch.SchemaError, match=r"no 'record_id' column.*id, surname.*--map"
+        ):
             read_records(path)
 
     def test_duplicate_record_ids_give_count_and_ids_not_values(self, tmp_path: Path) -> None:
         """Duplicate ids: the count and first ids are named, no names are quoted."""
-        path = _write(tmp_path / "p.csv", "record_id,surname\nA,Zebedee\nA,Zebedee\nB,Q\nB,Q\nC,Q\n")
-        with pytest.raises(identmatch.SchemaError, match=r"2 id\(s\) appear more than once, e.g. A, B") as info:
+        path = _write(
+            tmp_path / "p.csv", "record_id,surname\nA,Zebedee\nA,Zebedee\nB,Q\nB,Q\nC,Q\n"
+        )
+        with pytest.raises(
+            identmatch.SchemaError, match=r"2 id\(s\) appear more than once, e.g. A, B"
+        ) as info:
             read_records(path)
         assert "Zebedee" not in str(info.value)
 
     def test_blank_record_id_names_the_row(self, tmp_path: Path) -> None:
         """A blank record_id is reported with its row number."""
         path = _write(tmp_path / "p.csv", "record_id,surname\n1,Smith\n,Jones\n")
-        with pytest.raises(identmatch.SchemaError, match=r"1 record\(s\) have a blank record_id.*row\(s\) 3"):
+        with pytest.raises(
+            identmatch.SchemaError, match=r"1 record\(s\) have a blank record_id.*row\(s\) 3"
+        ):
             read_records(path)
 
     def test_empty_file(self, tmp_path: Path) -> None:
@@ -122,7 +132,9 @@ class TestErrors:
     def test_not_csv_or_parquet(self, tmp_path: Path) -> None:
         """An .xlsx (or any other suffix) is refused, naming the allowed types."""
         path = _write(tmp_path / "p.xlsx", "record_id\n1\n")
-        with pytest.raises(identmatch.InputFileError, match=r"unknown file type \.xlsx; use \.csv or \.parquet"):
+        with pytest.raises(
+            identmatch.InputFileError, match=r"unknown file type \.xlsx; use \.csv or \.parquet"
+        ):
             read_records(path)
 
     def test_damaged_parquet(self, tmp_path: Path) -> None:

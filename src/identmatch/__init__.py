@@ -1,12 +1,13 @@
 """identmatch: find the same person across records that disagree.
 
-    >>> import identmatch
-    >>> result = identmatch.dedupe("people.csv")          # doctest: +SKIP
-    >>> result.entities, result.pairs, result.explain("R1", "R2")  # doctest: +SKIP
+>>> import identmatch
+>>> result = identmatch.dedupe("people.csv")          # doctest: +SKIP
+>>> result.entities, result.pairs, result.explain("R1", "R2")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 from importlib.metadata import PackageNotFoundError, version
 
 from identmatch._blocking import BlockingReport, RuleCount
@@ -59,8 +60,6 @@ __all__ = [
 for _name in __all__:
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and not isinstance(_obj, str | tuple):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "identmatch"
-        except (AttributeError, TypeError):  # pragma: no cover - builtins refuse
-            pass
 del _name, _obj

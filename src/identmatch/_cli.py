@@ -21,7 +21,9 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     for item in values:
         source, sep, target = item.partition("=")
         if not sep or not source.strip() or not target.strip():
-            msg = f"--map takes INPUT_COLUMN=STANDARD_COLUMN, e.g. given_name=forename; got {item!r}"
+            msg = (
+                f"--map takes INPUT_COLUMN=STANDARD_COLUMN, e.g. given_name=forename; got {item!r}"
+            )
             raise click.BadParameter(msg, param_hint="--map")
         mapping[source.strip()] = target.strip()
     return mapping
@@ -69,8 +71,10 @@ def _print_summary(result: identmatch.Result, quiet: bool) -> None:
     for row in result.quality.as_rows():
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
     console.print(table)
-    rules = Table(title=f"Blocking: {result.blocking.pairs:,} pairs compared "
-                  f"({result.blocking.pairs_per_record:.1f} per record)")
+    rules = Table(
+        title=f"Blocking: {result.blocking.pairs:,} pairs compared "
+        f"({result.blocking.pairs_per_record:.1f} per record)"
+    )
     rules.add_column("rule")
     rules.add_column("new pairs", justify="right")
     for rule in result.blocking.rules:
@@ -85,21 +89,51 @@ def _print_summary(result: identmatch.Result, quiet: bool) -> None:
 
 def _common_options(func: Any) -> Any:
     options = [
-        click.option("--out", "out", type=click.Path(path_type=Path), required=True,
-                     help="Where to write one row per record with its entity_id (.csv or .parquet)."),
-        click.option("--pairs", "pairs", type=click.Path(path_type=Path),
-                     help="Also write the scored pairs here (.csv or .parquet)."),
-        click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
-                     default=None, help="Match probability at which records join one entity "
-                     "[default: 0.95]."),
-        click.option("--model", "model", type=click.Path(path_type=Path),
-                     help="Use this saved model instead of training one."),
-        click.option("--save-model", "save_model", type=click.Path(path_type=Path),
-                     help="Save the trained model here (JSON)."),
-        click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD",
-                     help="Rename an input column to a standard one; repeat as needed."),
-        click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default="DMY",
-                     show_default=True, help="How to read ambiguous dates like 04/03/1987."),
+        click.option(
+            "--out",
+            "out",
+            type=click.Path(path_type=Path),
+            required=True,
+            help="Where to write one row per record with its entity_id (.csv or .parquet).",
+        ),
+        click.option(
+            "--pairs",
+            "pairs",
+            type=click.Path(path_type=Path),
+            help="Also write the scored pairs here (.csv or .parquet).",
+        ),
+        click.option(
+            "--threshold",
+            type=click.FloatRange(0, 1, min_open=True, max_open=True),
+            default=None,
+            help="Match probability at which records join one entity [default: 0.95].",
+        ),
+        click.option(
+            "--model",
+            "model",
+            type=click.Path(path_type=Path),
+            help="Use this saved model instead of training one.",
+        ),
+        click.option(
+            "--save-model",
+            "save_model",
+            type=click.Path(path_type=Path),
+            help="Save the trained model here (JSON).",
+        ),
+        click.option(
+            "--map",
+            "mapping",
+            multiple=True,
+            metavar="INPUT=STANDARD",
+            help="Rename an input column to a standard one; repeat as needed.",
+        ),
+        click.option(
+            "--date-order",
+            type=click.Choice(["DMY", "MDY", "YMD"]),
+            default="DMY",
+            show_default=True,
+            help="How to read ambiguous dates like 04/03/1987.",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
     ]
     for option in reversed(options):
@@ -107,8 +141,9 @@ def _common_options(func: Any) -> Any:
     return func
 
 
-def _finish(result: identmatch.Result, out: Path, pairs: Path | None, save_model: Path | None,
-            quiet: bool) -> None:
+def _finish(
+    result: identmatch.Result, out: Path, pairs: Path | None, save_model: Path | None, quiet: bool
+) -> None:
     _write_table(result.entities, out)
     if pairs is not None:
         _write_table(result.pairs, pairs)
@@ -126,12 +161,25 @@ def cli() -> None:
 @cli.command()
 @click.argument("records", type=click.Path(path_type=Path))
 @_common_options
-def dedupe(records: Path, out: Path, pairs: Path | None, threshold: float | None, model: Path | None,
-           save_model: Path | None, mapping: tuple[str, ...], date_order: str, quiet: bool) -> None:
+def dedupe(
+    records: Path,
+    out: Path,
+    pairs: Path | None,
+    threshold: float | None,
+    model: Path | None,
+    save_model: Path | None,
+    mapping: tuple[str, ...],
+    date_order: str,
+    quiet: bool,
+) -> None:
     """Find the records in RECORDS (CSV or Parquet) that are the same person."""
     result = identmatch.dedupe(
-        records, columns=_parse_map(mapping), date_order=date_order,  # type: ignore[arg-type]
-        threshold=threshold, model=model, progress=_Reporter(quiet),
+        records,
+        columns=_parse_map(mapping),
+        date_order=date_order,  # type: ignore[arg-type]
+        threshold=threshold,
+        model=model,
+        progress=_Reporter(quiet),
     )
     _finish(result, out, pairs, save_model, quiet)
 
@@ -140,21 +188,41 @@ def dedupe(records: Path, out: Path, pairs: Path | None, threshold: float | None
 @click.argument("left", type=click.Path(path_type=Path))
 @click.argument("right", type=click.Path(path_type=Path))
 @_common_options
-def link(left: Path, right: Path, out: Path, pairs: Path | None, threshold: float | None,
-         model: Path | None, save_model: Path | None, mapping: tuple[str, ...], date_order: str,
-         quiet: bool) -> None:
+def link(
+    left: Path,
+    right: Path,
+    out: Path,
+    pairs: Path | None,
+    threshold: float | None,
+    model: Path | None,
+    save_model: Path | None,
+    mapping: tuple[str, ...],
+    date_order: str,
+    quiet: bool,
+) -> None:
     """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
     result = identmatch.link(
-        left, right, columns=_parse_map(mapping), date_order=date_order,  # type: ignore[arg-type]
-        threshold=threshold, model=model, progress=_Reporter(quiet),
+        left,
+        right,
+        columns=_parse_map(mapping),
+        date_order=date_order,  # type: ignore[arg-type]
+        threshold=threshold,
+        model=model,
+        progress=_Reporter(quiet),
     )
     _finish(result, out, pairs, save_model, quiet)
 
 
 @cli.command()
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the entities here.")
-@click.option("--explain", "n_explain", type=int, default=3, show_default=True,
-              help="How many matched pairs to explain.")
+@click.option(
+    "--explain",
+    "n_explain",
+    type=int,
+    default=3,
+    show_default=True,
+    help="How many matched pairs to explain.",
+)
 def demo(out: Path | None, n_explain: int) -> None:
     """Link the bundled synthetic adults' and children's services files and score the result."""
     from identmatch._demo import demo_paths
@@ -169,17 +237,21 @@ def demo(out: Path | None, n_explain: int) -> None:
     truth = result.entities["person_id"].astype(str)
     scores = pairwise_scores(result.entities["entity_id"], truth, groups=result.entities["input"])
     click.echo("")
-    click.echo(f"Against the known truth (pairs across the two files), at match probability "
-               f">= {result.threshold}:")
-    click.echo(f"  precision {scores.precision:.3f}  recall {scores.recall:.3f}  "
-               f"F1 {scores.f1:.3f}  ({scores.true_positives} of {scores.true_pairs} true pairs found, "
-               f"{scores.false_positives} false)")
+    click.echo(
+        f"Against the known truth (pairs across the two files), at match probability "
+        f">= {result.threshold}:"
+    )
+    click.echo(
+        f"  precision {scores.precision:.3f}  recall {scores.recall:.3f}  "
+        f"F1 {scores.f1:.3f}  ({scores.true_positives} of {scores.true_pairs} true pairs found, "
+        f"{scores.false_positives} false)"
+    )
     click.echo("")
     click.echo("Some explained matches:")
     shown = result.pairs[result.pairs["match_probability"] >= result.threshold]
     # Show the least certain accepted matches: they are the instructive ones.
     for row in shown.tail(n_explain).itertuples():
-        click.echo(str(result.explain(row.record_id_l, row.record_id_r)))
+        click.echo(str(result.explain(str(row.record_id_l), str(row.record_id_r))))
         click.echo("")
 
 
@@ -197,5 +269,8 @@ def main() -> None:
         click.echo(f"identmatch: error: {exc}", err=True)
         sys.exit(_EXIT_USAGE)
     except OSError as exc:
-        click.echo(f"identmatch: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}", err=True)
+        click.echo(
+            f"identmatch: error: {exc.strerror or type(exc).__name__}: {exc.filename or ''}",
+            err=True,
+        )
         sys.exit(_EXIT_USAGE)

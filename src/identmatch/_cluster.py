@@ -17,7 +17,9 @@ NodeKey = tuple[str, str]
 """(input name, record id): record ids are unique only within one input."""
 
 
-def connected_components(nodes: Sequence[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]]) -> list[int]:
+def connected_components(
+    nodes: Sequence[NodeKey], edges: Iterable[tuple[NodeKey, NodeKey]]
+) -> list[int]:
     """Component number for each node, numbered by each component's first node in ``nodes``.
 
     Args:

@@ -74,7 +74,9 @@ class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
 
 
 def _null(column: str, field: str) -> LevelSpec:
-    return LevelSpec(kind="null", column=column, label=f"{field}: missing on one side", m=0.5, u=0.5)
+    return LevelSpec(
+        kind="null", column=column, label=f"{field}: missing on one side", m=0.5, u=0.5
+    )
 
 
 def _else(field: str, m: float, u: float) -> LevelSpec:
@@ -89,20 +91,35 @@ def forename_comparison() -> ComparisonSpec:
         levels=(
             _null("forename_std", "forename"),
             LevelSpec(
-                kind="exact", column="forename_std", label="forename: the same", m=0.80, u=0.01,
+                kind="exact",
+                column="forename_std",
+                label="forename: the same",
+                m=0.80,
+                u=0.01,
                 tf=True,
             ),
             LevelSpec(
-                kind="exact", column="forename_ph", label="forename: sounds the same",
-                m=0.05, u=0.004,
+                kind="exact",
+                column="forename_ph",
+                label="forename: sounds the same",
+                m=0.05,
+                u=0.004,
             ),
             LevelSpec(
-                kind="jaro_winkler", column="forename_std", threshold=0.92,
-                label="forename: spelled very similarly", m=0.06, u=0.005,
+                kind="jaro_winkler",
+                column="forename_std",
+                threshold=0.92,
+                label="forename: spelled very similarly",
+                m=0.06,
+                u=0.005,
             ),
             LevelSpec(
-                kind="jaro_winkler", column="forename_std", threshold=0.80,
-                label="forename: spelled similarly", m=0.04, u=0.03,
+                kind="jaro_winkler",
+                column="forename_std",
+                threshold=0.80,
+                label="forename: spelled similarly",
+                m=0.04,
+                u=0.03,
             ),
             _else("forename", m=0.05, u=0.951),
         ),
@@ -117,24 +134,43 @@ def surname_comparison() -> ComparisonSpec:
         levels=(
             _null("surname_std", "surname"),
             LevelSpec(
-                kind="exact", column="surname_joined", label="surname: the same", m=0.80,
-                u=0.005, tf=True,
+                kind="exact",
+                column="surname_joined",
+                label="surname: the same",
+                m=0.80,
+                u=0.005,
+                tf=True,
             ),
             LevelSpec(
-                kind="array_intersect", column="surname_parts", threshold=1,
-                label="surname: shares one part of a double-barrelled surname", m=0.03, u=0.0005,
+                kind="array_intersect",
+                column="surname_parts",
+                threshold=1,
+                label="surname: shares one part of a double-barrelled surname",
+                m=0.03,
+                u=0.0005,
             ),
             LevelSpec(
-                kind="exact", column="surname_ph", label="surname: sounds the same",
-                m=0.05, u=0.002,
+                kind="exact",
+                column="surname_ph",
+                label="surname: sounds the same",
+                m=0.05,
+                u=0.002,
             ),
             LevelSpec(
-                kind="jaro_winkler", column="surname_joined", threshold=0.92,
-                label="surname: spelled very similarly", m=0.05, u=0.003,
+                kind="jaro_winkler",
+                column="surname_joined",
+                threshold=0.92,
+                label="surname: spelled very similarly",
+                m=0.05,
+                u=0.003,
             ),
             LevelSpec(
-                kind="jaro_winkler", column="surname_joined", threshold=0.80,
-                label="surname: spelled similarly", m=0.03, u=0.03,
+                kind="jaro_winkler",
+                column="surname_joined",
+                threshold=0.80,
+                label="surname: spelled similarly",
+                m=0.03,
+                u=0.03,
             ),
             _else("surname", m=0.04, u=0.9595),
         ),
@@ -148,17 +184,30 @@ def date_of_birth_comparison() -> ComparisonSpec:
         description="Date of birth as an ISO date; a year alone when only the year is known",
         levels=(
             _null("dob_year", "date of birth"),
-            LevelSpec(kind="exact", column="dob", label="date of birth: the same", m=0.85, u=0.0003),
             LevelSpec(
-                kind="levenshtein", column="dob", threshold=1,
-                label="date of birth: one digit different", m=0.06, u=0.003,
+                kind="exact", column="dob", label="date of birth: the same", m=0.85, u=0.0003
             ),
             LevelSpec(
-                kind="levenshtein", column="dob", threshold=2,
-                label="date of birth: two digits different", m=0.03, u=0.02,
+                kind="levenshtein",
+                column="dob",
+                threshold=1,
+                label="date of birth: one digit different",
+                m=0.06,
+                u=0.003,
             ),
             LevelSpec(
-                kind="exact", column="dob_year", label="date of birth: same year", m=0.02,
+                kind="levenshtein",
+                column="dob",
+                threshold=2,
+                label="date of birth: two digits different",
+                m=0.03,
+                u=0.02,
+            ),
+            LevelSpec(
+                kind="exact",
+                column="dob_year",
+                label="date of birth: same year",
+                m=0.02,
                 u=0.015,
             ),
             _else("date of birth", m=0.04, u=0.9617),
@@ -174,16 +223,26 @@ def postcode_comparison() -> ComparisonSpec:
         levels=(
             _null("postcode_std", "postcode"),
             LevelSpec(
-                kind="exact", column="postcode_std", label="postcode: the same", m=0.70, u=0.001,
+                kind="exact",
+                column="postcode_std",
+                label="postcode: the same",
+                m=0.70,
+                u=0.001,
                 tf=True,
             ),
             LevelSpec(
-                kind="exact", column="postcode_sector", label="postcode: same sector", m=0.05,
+                kind="exact",
+                column="postcode_sector",
+                label="postcode: same sector",
+                m=0.05,
                 u=0.003,
             ),
             LevelSpec(
-                kind="exact", column="postcode_outward", label="postcode: same district",
-                m=0.05, u=0.01,
+                kind="exact",
+                column="postcode_outward",
+                label="postcode: same district",
+                m=0.05,
+                u=0.01,
             ),
             _else("postcode", m=0.20, u=0.986),
         ),
@@ -210,9 +269,7 @@ def nhs_number_comparison() -> ComparisonSpec:
         description="NHS number; numbers failing the mod-11 check digit are missing",
         levels=(
             _null("nhs_std", "NHS number"),
-            LevelSpec(
-                kind="exact", column="nhs_std", label="NHS number: the same", m=0.95, u=1e-6
-            ),
+            LevelSpec(kind="exact", column="nhs_std", label="NHS number: the same", m=0.95, u=1e-6),
             _else("NHS number", m=0.05, u=0.999999),
         ),
     )
@@ -227,12 +284,20 @@ def address_comparison(column: str = "address_std", field: str = "address") -> C
             _null(column, field),
             LevelSpec(kind="exact", column=column, label=f"{field}: the same", m=0.70, u=0.001),
             LevelSpec(
-                kind="jaro_winkler", column=column, threshold=0.90,
-                label=f"{field}: very similar", m=0.15, u=0.005,
+                kind="jaro_winkler",
+                column=column,
+                threshold=0.90,
+                label=f"{field}: very similar",
+                m=0.15,
+                u=0.005,
             ),
             LevelSpec(
-                kind="jaro_winkler", column=column, threshold=0.75,
-                label=f"{field}: somewhat similar", m=0.05, u=0.05,
+                kind="jaro_winkler",
+                column=column,
+                threshold=0.75,
+                label=f"{field}: somewhat similar",
+                m=0.05,
+                u=0.05,
             ),
             _else(field, m=0.10, u=0.944),
         ),
@@ -306,7 +371,9 @@ def _compile_level(level: LevelSpec, cll: Any) -> Any:
         creator = cll.ElseLevel()
     if level.kind == "null":
         return creator.configure(label_for_charts=level.label)
-    return creator.configure(label_for_charts=level.label, m_probability=level.m, u_probability=level.u)
+    return creator.configure(
+        label_for_charts=level.label, m_probability=level.m, u_probability=level.u
+    )
 
 
 def _missing(value: Any) -> bool:
@@ -344,5 +411,5 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
     if level.kind == "levenshtein":
         return Levenshtein.distance(str(a), str(b)) <= (level.threshold or 0)
     if level.kind == "array_intersect":
-        return len(set(a) & set(b)) >= (level.threshold or 1)
+        return len(set(a or ()) & set(b or ())) >= (level.threshold or 1)
     return False

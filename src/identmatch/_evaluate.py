@@ -66,7 +66,10 @@ def pairwise_scores(
         groups: for a link, the input each record came from; only pairs across inputs count.
     """
     frame = pd.DataFrame(
-        {"__pred": pd.Series(predicted).astype(str).to_numpy(), "__true": pd.Series(truth).astype(str).to_numpy()}
+        {
+            "__pred": pd.Series(predicted).astype(str).to_numpy(),
+            "__true": pd.Series(truth).astype(str).to_numpy(),
+        }
     )
     use_groups = groups is not None
     if use_groups:

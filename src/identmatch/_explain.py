@@ -49,7 +49,7 @@ class Explanation(BaseModel, frozen=True, extra="forbid"):
         ]
         for item in self.contributions:
             note = ""
-            if abs(item.term_frequency_adjustment) >= 0.005:  # noqa: PLR2004
+            if abs(item.term_frequency_adjustment) >= 0.005:
                 rarity = "rarer" if item.term_frequency_adjustment > 0 else "more common"
                 note = f" (incl. {item.term_frequency_adjustment:+.2f}: {rarity} than average)"
             lines.append(f"  {item.label}: {item.weight:+.2f}{note}")

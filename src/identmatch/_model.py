@@ -165,7 +165,11 @@ def train_model(
     """
     if config.train == "never":
         return model.model_copy(
-            update={"training": TrainingSummary(records=records, prior="default", u="default", m="default")}
+            update={
+                "training": TrainingSummary(
+                    records=records, prior="default", u="default", m="default"
+                )
+            }
         )
     train_m = config.train == "always" or records >= config.min_records_to_train
     prior_state: Literal["estimated", "default"] = "default"
@@ -179,7 +183,7 @@ def train_model(
                     [compile_blocking_rule(r) for r in prior_rules], recall=_PRIOR_RECALL
                 )
                 prior_state = "estimated"
-            except Exception:  # noqa: BLE001 - too few deterministic matches: keep the default
+            except Exception:
                 logger.info("prior kept at its default: too few exact matches to estimate it")
         linker.training.estimate_u_using_random_sampling(
             max_pairs=config.max_pairs_for_u, seed=config.seed
@@ -192,14 +196,17 @@ def train_model(
                     linker.training.estimate_parameters_using_expectation_maximisation(
                         compile_blocking_rule(rule)
                     )
-                except Exception:  # noqa: BLE001 - EM found no pairs under this rule
+                except Exception:
                     logger.info("EM skipped for one blocking rule: no usable pairs")
                     continue
                 em_used.append(" + ".join(rule))
             m_state = "estimated" if em_used else "default"
         trained = _read_back(linker, model)
     summary = TrainingSummary(
-        records=records, prior=prior_state, u="estimated", m=m_state,
+        records=records,
+        prior=prior_state,
+        u="estimated",
+        m=m_state,
         em_blocking_rules=tuple(em_used),
     )
     return trained.model_copy(update={"training": summary})

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
 from identmatch._blocking import BlockingReport, RuleCount, choose_blocking_rules, describe_rule
 from identmatch._cluster import assign_entity_ids, components_from_labels
@@ -57,7 +58,7 @@ def dedupe(
     Returns:
         A :class:`Result` with ``entities``, ``pairs``, ``quality`` and ``explain()``.
     """
-    read_config = ReadConfig(columns=dict(columns or {}), date_order=date_order)
+    read_config = _read_config(columns, date_order)
     return _run([records], ["input"], read_config, threshold, model, config, progress)
 
 
@@ -78,12 +79,24 @@ def link(
     ``entities`` has an ``input`` column (``left`` or ``right``), and an entity id is shared
     by the records of one person in both inputs.
     """
-    read_config = ReadConfig(columns=dict(columns or {}), date_order=date_order)
+    read_config = _read_config(columns, date_order)
     return _run([left, right], ["left", "right"], read_config, threshold, model, config, progress)
 
 
+def _read_config(columns: Mapping[str, str] | None, date_order: DateOrder) -> ReadConfig:
+    try:
+        return ReadConfig(columns=dict(columns or {}), date_order=date_order)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            str(error["msg"]).removeprefix("Value error, ") for error in exc.errors()
+        )
+        raise ConfigError(reasons) from None
+
+
 @contextmanager
-def _stage(timings: dict[str, float], name: str, message: str, progress: Progress | None) -> Iterator[None]:
+def _stage(
+    timings: dict[str, float], name: str, message: str, progress: Progress | None
+) -> Iterator[None]:
     if progress is not None:
         progress(message)
     start = time.perf_counter()
@@ -105,7 +118,9 @@ def _run(
         if not 0.0 < threshold < 1.0:
             msg = f"threshold must be a match probability strictly between 0 and 1, got {threshold}"
             raise ConfigError(msg)
-        config = config.model_copy(update={"threshold": threshold, "pair_floor": min(config.pair_floor, threshold)})
+        config = config.model_copy(
+            update={"threshold": threshold, "pair_floor": min(config.pair_floor, threshold)}
+        )
     with _quiet_splink():
         return _run_inner(sources, names, read_config, threshold, model, config, progress)
 
@@ -141,10 +156,15 @@ def _run_inner(
     timings: dict[str, float] = {}
 
     with _stage(timings, "read", "reading input", progress):
-        raw = [read_records(src, read_config, name=_display_name(src, name)) for src, name in zip(sources, names, strict=True)]
+        raw = [
+            read_records(src, read_config, name=_display_name(src, name))
+            for src, name in zip(sources, names, strict=True)
+        ]
     n_records = sum(len(frame) for frame in raw)
     with _stage(timings, "standardise", f"standardising {n_records:,} records", progress):
-        prepared_and_quality = [prepare_records(frame, date_order=read_config.date_order) for frame in raw]
+        prepared_and_quality = [
+            prepare_records(frame, date_order=read_config.date_order) for frame in raw
+        ]
     prepared = [p for p, _ in prepared_and_quality]
     quality = prepared_and_quality[0][1]
     for _, q in prepared_and_quality[1:]:
@@ -164,7 +184,11 @@ def _run_inner(
 
     engine = Engine()
     with backend_errors("loading records"):
-        sdfs = [engine.load_prepared(frame, name) for frame, name in zip(prepared, names, strict=True)]
+        # Table names reach Splink's SQL unquoted, and LEFT/RIGHT are SQL keywords.
+        sdfs = [
+            engine.load_prepared(frame, f"input_{name}")
+            for frame, name in zip(prepared, names, strict=True)
+        ]
     from splink import Linker
 
     def make_linker(m: Model) -> Any:
@@ -174,16 +198,25 @@ def _run_inner(
     linker = make_linker(model)
     if not given_model:
         with _stage(timings, "train", "training the model (u by sampling, m by EM)", progress):
-            model = train_model(linker, model, records=n_records, available=available, config=config)
+            model = train_model(
+                linker, model, records=n_records, available=available, config=config
+            )
             linker = make_linker(model)
 
     with _stage(timings, "block", "counting blocked pairs", progress):
         blocking = _blocking_report(sdfs if linked else sdfs[0], model, link_type, n_records)
-    with _stage(timings, "predict", f"scoring {blocking.pairs:,} pairs", progress), backend_errors("scoring pairs"):
+    with (
+        _stage(timings, "predict", f"scoring {blocking.pairs:,} pairs", progress),
+        backend_errors("scoring pairs"),
+    ):
         predictions_sdf = linker.inference.predict(threshold_match_probability=config.pair_floor)
         predictions = predictions_sdf.as_pandas_dataframe()
     predictions["unique_id_l"] = predictions["unique_id_l"].astype(str)
     predictions["unique_id_r"] = predictions["unique_id_r"].astype(str)
+    if linked:
+        for side in ("l", "r"):
+            column = f"source_dataset_{side}"
+            predictions[column] = predictions[column].astype(str).str.removeprefix("input_")
     with _stage(timings, "cluster", "clustering", progress), backend_errors("clustering"):
         clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
             predictions_sdf, threshold_match_probability=config.threshold
@@ -237,7 +270,9 @@ def _default_model(available: set[str], sizes: list[int], linked: bool) -> Model
     )
 
 
-def _blocking_report(inputs: Any, model: Model, link_type: SplinkLinkType, n_records: int) -> BlockingReport:
+def _blocking_report(
+    inputs: Any, model: Model, link_type: SplinkLinkType, n_records: int
+) -> BlockingReport:
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
     from identmatch._blocking import compile_blocking_rule
@@ -250,7 +285,9 @@ def _blocking_report(inputs: Any, model: Model, link_type: SplinkLinkType, n_rec
             record_sample_proportion=1.0,
         )
     rules = tuple(
-        RuleCount(rule=describe_rule(rule), new_pairs=int(_field(count, "marginal_comparison_count")))
+        RuleCount(
+            rule=describe_rule(rule), new_pairs=int(_field(count, "marginal_comparison_count"))
+        )
         for rule, count in zip(model.blocking_rules, counts, strict=True)
     )
     return BlockingReport(records=n_records, pairs=sum(r.new_pairs for r in rules), rules=rules)
@@ -260,7 +297,9 @@ def _field(record: Any, name: str) -> Any:
     return record[name] if isinstance(record, Mapping) else getattr(record, name)
 
 
-def _entities(raw: list[pd.DataFrame], names: list[str], clusters: pd.DataFrame, linked: bool) -> pd.DataFrame:
+def _entities(
+    raw: list[pd.DataFrame], names: list[str], clusters: pd.DataFrame, linked: bool
+) -> pd.DataFrame:
     frames = []
     for frame, name in zip(raw, names, strict=True):
         part = frame.reset_index(drop=True).copy()
@@ -270,7 +309,8 @@ def _entities(raw: list[pd.DataFrame], names: list[str], clusters: pd.DataFrame,
     records = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     clusters = clusters.assign(unique_id=clusters["unique_id"].astype(str))
     if linked:
-        key = clusters["source_dataset"].astype(str) + "\x1f" + clusters["unique_id"]
+        inputs = clusters["source_dataset"].astype(str).str.removeprefix("input_")
+        key = inputs + "\x1f" + clusters["unique_id"]
         record_key = records["input"].astype(str) + "\x1f" + records["record_id"].astype(str)
     else:
         key = clusters["unique_id"]
@@ -291,8 +331,8 @@ def _entities(raw: list[pd.DataFrame], names: list[str], clusters: pd.DataFrame,
 
 def _score_pair(linker: Any, prepared: list[pd.DataFrame], a: str, b: str) -> dict[str, Any]:
     left_frame, right_frame = prepared[0], prepared[-1]
-    left = _plain(left_frame.set_index("unique_id").loc[a].to_dict(), a)
-    right = _plain(right_frame.set_index("unique_id").loc[b].to_dict(), b)
+    left = _plain(left_frame.set_index("unique_id").loc[a], a)
+    right = _plain(right_frame.set_index("unique_id").loc[b], b)
     with backend_errors("scoring a pair"):
         scored = linker.inference.score_pair(left, right).as_pandas_dataframe()
     row: dict[str, Any] = scored.iloc[0].to_dict()
@@ -300,8 +340,7 @@ def _score_pair(linker: Any, prepared: list[pd.DataFrame], a: str, b: str) -> di
     return row
 
 
-def _plain(values: dict[str, Any], uid: str) -> dict[str, Any]:
-    out = {k: (None if (isinstance(v, float) and v != v) else v) for k, v in values.items()}
+def _plain(values: Any, uid: str) -> dict[str, Any]:
+    out = {str(k): (None if (isinstance(v, float) and v != v) else v) for k, v in values.items()}
     out["unique_id"] = uid
     return out
-

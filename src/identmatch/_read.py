@@ -24,7 +24,9 @@ _PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _MAX_IDS_IN_MESSAGE = 5
 
 
-def read_records(source: Any, config: ReadConfig | None = None, *, name: str = "input") -> pd.DataFrame:
+def read_records(
+    source: Any, config: ReadConfig | None = None, *, name: str = "input"
+) -> pd.DataFrame:
     """Read ``source`` into a DataFrame with standard column names.
 
     Args:
@@ -134,7 +136,8 @@ def _load_parquet(path: Path) -> pd.DataFrame:
     except (pa.ArrowInvalid, OSError) as exc:
         msg = f"{path.name}: not a readable Parquet file"
         raise InputFileError(msg) from exc
-    return table.to_pandas()
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.DataFrame:

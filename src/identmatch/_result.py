@@ -70,7 +70,9 @@ class Result:
             out["input_r"] = predictions["source_dataset_r"].astype(str)
         out["match_weight"] = predictions["match_weight"].astype(float)
         out["match_probability"] = predictions["match_probability"].astype(float)
-        return out.sort_values("match_weight", ascending=False, kind="stable").reset_index(drop=True)
+        return out.sort_values("match_weight", ascending=False, kind="stable").reset_index(
+            drop=True
+        )
 
     def __repr__(self) -> str:
         n_entities = self.entities["entity_id"].nunique()
@@ -102,7 +104,7 @@ class Result:
         else:
             hit = preds[forward | ((preds["unique_id_l"] == b) & (preds["unique_id_r"] == a))]
         if not hit.empty:
-            return explanation_from_row(self.model, hit.iloc[0].to_dict())
+            return explanation_from_row(self.model, {str(k): v for k, v in hit.iloc[0].items()})
         if self._scorer is None:
             msg = "this pair was not scored and the result has no scorer attached"
             raise ConfigError(msg)
@@ -132,12 +134,12 @@ class Result:
         nodes = list(zip(inputs.astype(str), entities["record_id"].astype(str), strict=True))
         strong = self.pairs[self.pairs["match_probability"] >= threshold]
         if self._linked:
-            left = zip(strong["input_l"], strong["record_id_l"], strict=True)
-            right = zip(strong["input_r"], strong["record_id_r"], strict=True)
+            inputs_l, inputs_r = strong["input_l"].astype(str), strong["input_r"].astype(str)
         else:
-            left = (("input", r) for r in strong["record_id_l"])
-            right = (("input", r) for r in strong["record_id_r"])
-        components = connected_components(nodes, zip(left, right, strict=False))
+            inputs_l = inputs_r = pd.Series(["input"] * len(strong), index=strong.index)
+        left = list(zip(inputs_l, strong["record_id_l"].astype(str), strict=True))
+        right = list(zip(inputs_r, strong["record_id_r"].astype(str), strict=True))
+        components = connected_components(nodes, zip(left, right, strict=True))
         out = entities.copy()
         out["entity_id"] = assign_entity_ids(components)
         return out

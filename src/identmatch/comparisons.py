@@ -1,0 +1,35 @@
+"""The comparison catalogue: ``import identmatch.comparisons as ic``."""
+
+from __future__ import annotations
+
+from identmatch._comparisons import (
+    ComparisonSpec,
+    LevelSpec,
+    address_comparison,
+    compile_comparison,
+    date_of_birth_comparison,
+    default_comparisons,
+    evaluate_level,
+    exact_comparison,
+    forename_comparison,
+    nhs_number_comparison,
+    postcode_comparison,
+    sex_comparison,
+    surname_comparison,
+)
+
+__all__ = [
+    "ComparisonSpec",
+    "LevelSpec",
+    "address_comparison",
+    "compile_comparison",
+    "date_of_birth_comparison",
+    "default_comparisons",
+    "evaluate_level",
+    "exact_comparison",
+    "forename_comparison",
+    "nhs_number_comparison",
+    "postcode_comparison",
+    "sex_comparison",
+    "surname_comparison",
+]

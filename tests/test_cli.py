@@ -1,0 +1,193 @@
+"""The ``identmatch`` command as users run it: the installed entry point on real files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import DATA
+
+pytestmark = pytest.mark.slow
+
+
+def _command() -> str:
+    """The installed console script next to this interpreter (as `pip install` made it)."""
+    candidate = Path(sys.executable).with_name("identmatch")
+    found = str(candidate) if candidate.exists() else shutil.which("identmatch")
+    assert found, "the identmatch command is not installed"
+    return found
+
+
+def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+FEBRL_MAP = [
+    "--map",
+    "rec_id=record_id",
+    "--map",
+    "given_name=forename",
+    "--map",
+    "date_of_birth=dob",
+    "--map",
+    "street_number=address",
+    "--map",
+    "address_1=address",
+    "--map",
+    "suburb=town",
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli")
+    for name in ("dataset3.csv", "dataset4a.csv", "dataset4b.csv"):
+        shutil.copy(DATA / name, path / name)
+    return path
+
+
+class TestDedupe:
+    def test_dedupe_writes_entities_pairs_and_model(self, workdir: Path) -> None:
+        """dedupe writes one row per record, the scored pairs and a reusable model."""
+        done = run(
+            "dedupe",
+            "dataset3.csv",
+            "--out",
+            "ent.csv",
+            "--pairs",
+            "pairs.parquet",
+            "--save-model",
+            "model.json",
+            *FEBRL_MAP,
+            cwd=workdir,
+        )
+        assert done.returncode == 0, done.stderr
+        entities = pd.read_csv(workdir / "ent.csv", dtype=str)
+        assert len(entities) == 5000
+        assert entities["record_id"].is_unique
+        assert list(entities.columns[:2]) == ["record_id", "entity_id"]
+        assert 2000 <= entities["entity_id"].nunique() < 2600
+        pairs = pd.read_parquet(workdir / "pairs.parquet")
+        assert {"record_id_l", "record_id_r", "match_weight", "match_probability"} <= set(
+            pairs.columns
+        )
+        assert "Data quality" in done.stderr
+        assert "pairs compared" in done.stderr
+
+        reused = run(
+            "dedupe",
+            "dataset3.csv",
+            "--out",
+            "ent2.parquet",
+            "--model",
+            "model.json",
+            "--threshold",
+            "0.99",
+            *FEBRL_MAP,
+            cwd=workdir,
+        )
+        assert reused.returncode == 0, reused.stderr
+        again = pd.read_parquet(workdir / "ent2.parquet")
+        # A higher threshold can only split entities, never join more records.
+        assert again["entity_id"].nunique() >= entities["entity_id"].nunique()
+
+    def test_quiet_prints_nothing(self, workdir: Path) -> None:
+        """--quiet leaves stdout and stderr empty on success."""
+        done = run("dedupe", "dataset3.csv", "--out", "q.csv", "--quiet", *FEBRL_MAP, cwd=workdir)
+        assert done.returncode == 0
+        assert done.stdout == ""
+        assert done.stderr == ""
+
+
+class TestLink:
+    def test_link_two_files(self, workdir: Path) -> None:
+        """link tags each record with its input and shares entity ids across the two."""
+        done = run(
+            "link", "dataset4a.csv", "dataset4b.csv", "--out", "linked.csv", *FEBRL_MAP, cwd=workdir
+        )
+        assert done.returncode == 0, done.stderr
+        linked = pd.read_csv(workdir / "linked.csv", dtype=str)
+        assert list(linked.columns[:3]) == ["input", "record_id", "entity_id"]
+        assert linked["input"].value_counts().to_dict() == {"left": 5000, "right": 5000}
+        shared = linked.groupby("entity_id")["input"].nunique()
+        assert (shared == 2).sum() > 4500
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("content", "args", "message"),
+        [
+            ("id,surname\n1,Smith\n", (), "no 'record_id' column"),
+            ("record_id,surname\n1,Zed\n1,Zed\n", (), "record_id must be unique"),
+            ("", (), "the file is empty"),
+            ("record_id,surname\n1,Smith\n", ("--map", "nope=forename"), "nope"),
+            ("record_id,surname\n1,Smith\n", ("--map", "surname=given"), "not a standard column"),
+        ],
+        ids=[
+            "missing-record-id",
+            "duplicate-ids",
+            "empty-file",
+            "unknown-map-source",
+            "bad-map-target",
+        ],
+    )
+    def test_input_errors_exit_2_with_message(
+        self, tmp_path: Path, content: str, args: tuple[str, ...], message: str
+    ) -> None:
+        """Each input error exits with code 2 and one clear line, no traceback, no values."""
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        done = run("dedupe", "in.csv", "--out", "o.csv", *args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert message in done.stderr
+        assert "Traceback" not in done.stderr
+        assert "Zed" not in done.stderr
+
+    def test_not_utf8(self, tmp_path: Path) -> None:
+        """A Latin-1 file exits 2 naming the line."""
+        (tmp_path / "in.csv").write_bytes("record_id,surname\n1,Mu\xf1oz\n".encode("latin-1"))
+        done = run("dedupe", "in.csv", "--out", "o.csv", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "line 2 is not UTF-8" in done.stderr
+
+    def test_not_csv_or_parquet(self, tmp_path: Path) -> None:
+        """A file of another type exits 2 naming the allowed types."""
+        (tmp_path / "in.json").write_text("{}", encoding="utf-8")
+        done = run("dedupe", "in.json", "--out", "o.csv", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "use .csv or .parquet" in done.stderr
+
+    def test_bad_threshold(self, tmp_path: Path) -> None:
+        """A threshold outside (0, 1) is a usage error."""
+        (tmp_path / "in.csv").write_text("record_id,surname\n1,Smith\n", encoding="utf-8")
+        done = run("dedupe", "in.csv", "--out", "o.csv", "--threshold", "1.2", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "--threshold" in done.stderr
+
+
+class TestDemo:
+    def test_demo_prints_scores_and_explanations(self, tmp_path: Path) -> None:
+        """demo links the bundled files and prints precision, recall, F1 and explanations."""
+        done = run("demo", "--out", "demo.csv", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "precision" in done.stdout
+        assert "recall" in done.stdout
+        assert "starting point (prior)" in done.stdout
+        assert (tmp_path / "demo.csv").exists()
+
+    def test_version(self, tmp_path: Path) -> None:
+        """--version prints the installed version."""
+        done = run("--version", cwd=tmp_path)
+        assert done.returncode == 0
+        assert "identmatch, version" in done.stdout
