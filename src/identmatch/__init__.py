@@ -33,7 +33,6 @@ except PackageNotFoundError:  # pragma: no cover - only when run from a bare sou
     __version__ = "0+unknown"
 
 __all__ = [
-    "STANDARD_COLUMNS",
     "BackendError",
     "BlockingReport",
     "ColumnQuality",
@@ -50,6 +49,7 @@ __all__ = [
     "ReadConfig",
     "Result",
     "RuleCount",
+    "STANDARD_COLUMNS",
     "SchemaError",
     "TrainingSummary",
     "__version__",

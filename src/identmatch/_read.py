@@ -208,18 +208,28 @@ def _as_text(frame: pd.DataFrame, config: ReadConfig) -> pd.DataFrame:
         if column not in out.columns:
             continue
         if column == "aliases":
-            out[column] = out[column].map(lambda v: _alias_list(v, config.alias_separator))
+            values: list[Any] = [_alias_list(v, config.alias_separator) for v in out[column]]
         elif column == "dob":
-            # Dates may arrive as datetime objects (Parquet); the standardiser handles both.
-            continue
+            # Dates may arrive as datetime objects (Parquet); the standardiser reads both.
+            values = [None if _is_missing(v) else v for v in out[column]]
         else:
-            out[column] = out[column].map(_to_text)
-    out["record_id"] = out["record_id"].map(lambda v: str(v).strip())
+            values = [_to_text(v) for v in out[column]]
+        # object dtype keeps None as None (pandas 3's string dtype would turn it into NaN)
+        out[column] = pd.Series(values, index=out.index, dtype=object)
+    out["record_id"] = pd.Series(
+        [str(v).strip() for v in out["record_id"]], index=out.index, dtype=object
+    )
     return out
 
 
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and value != value
+
+
 def _to_text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+    if _is_missing(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -228,7 +238,7 @@ def _to_text(value: Any) -> str | None:
 
 
 def _alias_list(value: Any, separator: str) -> list[str]:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if _is_missing(value):
         return []
     if isinstance(value, str):
         items: list[Any] = value.split(separator)

@@ -1,0 +1,45 @@
+"""Per-record standardisers and phonetic encoders: ``import identmatch.standardisers as ist``.
+
+Each is pure, idempotent on its own output and never raises on arbitrary text; missing
+values (None, NaN, ``pandas.NA``, blank text) give ``None``.
+"""
+
+from __future__ import annotations
+
+from identmatch._phonetic import nysiis_code, phonetic_code, soundex_code
+from identmatch._similarity import jaro_winkler, levenshtein_similarity, token_set_similarity
+from identmatch._standardise import (
+    ParsedDate,
+    Postcode,
+    fold_text,
+    is_valid_nhs_number,
+    joined_name,
+    name_tokens,
+    parse_date,
+    standardise_dob,
+    standardise_name,
+    standardise_nhs_number,
+    standardise_postcode,
+    standardise_sex,
+)
+
+__all__ = [
+    "ParsedDate",
+    "Postcode",
+    "fold_text",
+    "is_valid_nhs_number",
+    "jaro_winkler",
+    "joined_name",
+    "levenshtein_similarity",
+    "name_tokens",
+    "nysiis_code",
+    "parse_date",
+    "phonetic_code",
+    "soundex_code",
+    "standardise_dob",
+    "standardise_name",
+    "standardise_nhs_number",
+    "standardise_postcode",
+    "standardise_sex",
+    "token_set_similarity",
+]
