@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import DATA
+from _support import DATA
 
 pytestmark = pytest.mark.slow
 

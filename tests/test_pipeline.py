@@ -14,7 +14,7 @@ import pytest
 import identmatch
 from identmatch.testing import pairwise_scores
 
-from conftest import FEBRL_COLUMNS, read_febrl
+from _support import FEBRL_COLUMNS, read_febrl
 
 pytestmark = pytest.mark.slow
 

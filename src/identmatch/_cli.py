@@ -225,8 +225,7 @@ def link(
 )
 def demo(out: Path | None, n_explain: int) -> None:
     """Link the bundled synthetic adults' and children's services files and score the result."""
-    from identmatch._demo import demo_paths
-    from identmatch._evaluate import pairwise_scores
+    from identmatch.testing import demo_paths, pairwise_scores
 
     adults, children = demo_paths()
     click.echo(f"Linking {adults.name} with {children.name} (bundled synthetic data)", err=True)
