@@ -236,6 +236,7 @@ def _run_inner(
         linked=linked,
         scorer=score,
         timings=timings,
+        prepared=prepared,
     )
 
 

@@ -46,6 +46,7 @@ class Result:
         linked: bool,
         scorer: Any = None,
         timings: dict[str, float] | None = None,
+        prepared: list[pd.DataFrame] | None = None,
     ) -> None:
         self.entities = entities
         self.quality = quality
@@ -56,6 +57,7 @@ class Result:
         self._linked = linked
         self._predictions = predictions
         self._scorer = scorer
+        self._prepared = list(prepared or [])
         self.pairs = self._public_pairs(predictions)
 
     def _public_pairs(self, predictions: pd.DataFrame) -> pd.DataFrame:
