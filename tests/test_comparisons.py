@@ -22,7 +22,11 @@ ALL_SPECS = [
     ic.sex_comparison(),
     ic.nhs_number_comparison(),
     ic.address_comparison(),
+    ic.alias_comparison(),
+    ic.family_comparison(),
 ]
+
+LIST_COLUMNS = {"surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases"}
 
 
 def prepared(**fields: Any) -> dict[str, Any]:
@@ -42,6 +46,16 @@ def _conditions(spec: ic.ComparisonSpec) -> list[str]:
     return [level.sql_condition for level in compiled.comparison_levels]
 
 
+def _sql_columns(conditions: list[str]) -> list[str]:
+    """Every prepared column the conditions mention (as "name_l" / "name_r")."""
+    import re
+
+    found = set()
+    for condition in conditions:
+        found |= set(re.findall(r'"([a-z_]+)_[lr]"', condition))
+    return sorted(found)
+
+
 def sql_level(spec: ic.ComparisonSpec, left: dict[str, Any], right: dict[str, Any]) -> int:
     """The level DuckDB assigns, from the SQL Splink compiles for the spec."""
     conditions = _conditions(spec)
@@ -50,12 +64,12 @@ def sql_level(spec: ic.ComparisonSpec, left: dict[str, Any], right: dict[str, An
         for i, condition in enumerate(conditions)
         if condition != "ELSE"
     )
-    columns = spec.columns
+    columns = _sql_columns(conditions)
     selects, params = [], []
     for column in columns:
         for side, record in (("l", left), ("r", right)):
             value = record.get(column)
-            kind = "VARCHAR[]" if column == "surname_parts" else "VARCHAR"
+            kind = "VARCHAR[]" if column in LIST_COLUMNS else "VARCHAR"
             selects.append(f"CAST(? AS {kind}) AS {quote_identifier(f'{column}_{side}')}")
             params.append(list(value) if isinstance(value, list | tuple) else value)
     sql = f"SELECT CASE {cases} ELSE {len(conditions) - 1} END FROM (SELECT {', '.join(selects)})"
@@ -64,10 +78,49 @@ def sql_level(spec: ic.ComparisonSpec, left: dict[str, Any], right: dict[str, An
     return int(row[0])
 
 
+SOUNDS = "{}: sounds the same (spelling or transliteration variant)"
+NICK = "forename: a nickname or short form of the other"
+YEAR_ONLY = "date of birth: only the year is known on one side, and it matches"
+ALIAS = "aliases: one record's known alias is the other's name"
+TWINS = "family guard: same surname and date of birth but unrelated forenames (possible twins)"
+PARENT = (
+    "family guard: same name, born 14 or more years apart on a different day "
+    "(possible parent and child)"
+)
+NO_FAMILY = "family guard: no sign of two relatives"
+
 CASES = [
     ("forename", {"forename": "Jon"}, {"forename": "jon"}, "forename: the same"),
-    ("forename", {"forename": "Stephen"}, {"forename": "Steven"}, "forename: sounds the same"),
-    ("forename", {"forename": "Jonathon"}, {"forename": "Jonathan"}, "forename: sounds the same"),
+    ("forename", {"forename": "Stephen"}, {"forename": "Steven"}, SOUNDS.format("forename")),
+    ("forename", {"forename": "Jonathon"}, {"forename": "Jonathan"}, NICK),
+    ("forename", {"forename": "Bill"}, {"forename": "William"}, NICK),
+    ("forename", {"forename": "Rob"}, {"forename": "Robin"}, NICK),
+    ("forename", {"forename": "Robert"}, {"forename": "Robin"}, "forename: different"),
+    ("forename", {"forename": "Mohammed"}, {"forename": "Muhammad"}, SOUNDS.format("forename")),
+    (
+        "forename",
+        {"forename": "Smith", "surname": "John"},
+        {"forename": "John", "surname": "Smith"},
+        "forename: swapped with the surname",
+    ),
+    (
+        "forename",
+        {"forename": "Mary Jane"},
+        {"forename": "Mary"},
+        "forename: same first name, other given names differ",
+    ),
+    (
+        "forename",
+        {"forename": "Lee", "middle_names": "John"},
+        {"forename": "John"},
+        "forename: matches the other's middle name",
+    ),
+    (
+        "forename",
+        {"forename": "J"},
+        {"forename": "Jasper"},
+        "forename: given as an initial, and it matches",
+    ),
     (
         "forename",
         {"forename": "Francesca"},
@@ -83,7 +136,17 @@ CASES = [
         {"surname": "Jones"},
         "surname: shares one part of a double-barrelled surname",
     ),
-    ("surname", {"surname": "Phillips"}, {"surname": "Philips"}, "surname: sounds the same"),
+    ("surname", {"surname": "Phillips"}, {"surname": "Philips"}, SOUNDS.format("surname")),
+    ("surname", {"surname": "Stephenson"}, {"surname": "Stevenson"}, SOUNDS.format("surname")),
+    ("surname", {"surname": "McDonald"}, {"surname": "MacDonald"}, SOUNDS.format("surname")),
+    ("surname", {"surname": "Chaudhry"}, {"surname": "Choudhury"}, SOUNDS.format("surname")),
+    ("surname", {"surname": "Hussain"}, {"surname": "Hussein"}, SOUNDS.format("surname")),
+    (
+        "surname",
+        {"surname": "Okoro", "aliases": ["Ann Brennan"]},
+        {"surname": "Brennan"},
+        "surname: a former or alias surname of the other",
+    ),
     ("surname", {"surname": "Wójcik"}, {"surname": "Wojcik"}, "surname: the same"),
     ("surname", {"surname": "Thompson"}, {"surname": "Thomson"}, "surname: spelled very similarly"),
     (
@@ -95,8 +158,12 @@ CASES = [
     ("surname", {"surname": "Smith"}, {"surname": "Khan"}, "surname: different"),
     ("dob", {"dob": "1987-03-04"}, {"dob": "04/03/1987"}, "date of birth: the same"),
     ("dob", {"dob": "1987-03-04"}, {"dob": "1987-03-05"}, "date of birth: one digit different"),
-    ("dob", {"dob": "1987-03-04"}, {"dob": "1987-04-03"}, "date of birth: two digits different"),
-    ("dob", {"dob": "1987-03-04"}, {"dob": "1987"}, "date of birth: same year"),
+    ("dob", {"dob": "1987-03-04"}, {"dob": "1987-04-03"}, "date of birth: day and month swapped"),
+    ("dob", {"dob": "1987-03-04"}, {"dob": "1978-03-04"}, "date of birth: year digits transposed"),
+    ("dob", {"dob": "1989-03-04"}, {"dob": "1990-03-04"}, "date of birth: year off by one"),
+    ("dob", {"dob": "1987-03-04"}, {"dob": "1987"}, YEAR_ONLY),
+    ("dob", {"dob": "1987-03-04"}, {"dob": "01/01/1987"}, YEAR_ONLY),
+    ("dob", {"dob": "1987-03-04"}, {"dob": "1987-11-30"}, "date of birth: same year"),
     ("dob", {"dob": "1987-03-04"}, {"dob": "1900-01-01"}, "date of birth: missing on one side"),
     ("dob", {"dob": "1987-03-04"}, {"dob": "1962-11-30"}, "date of birth: different"),
     ("postcode", {"postcode": "ls6 4ab"}, {"postcode": "LS64AB"}, "postcode: the same"),
@@ -118,6 +185,43 @@ CASES = [
         "NHS number: missing on one side",
     ),
     ("address", {"address": "7 High Street"}, {"address": "7 High Stret"}, "address: very similar"),
+    (
+        "aliases",
+        {"forename": "Dean", "surname": "Walsh"},
+        {"forename": "John", "surname": "Smith", "aliases": ["Dean Walsh"]},
+        ALIAS,
+    ),
+    (
+        "aliases",
+        {"forename": "Jo", "surname": "Bloggs", "aliases": ["Dean Walsh"]},
+        {"forename": "John", "surname": "Smith", "aliases": ["Mr Dean WALSH"]},
+        ALIAS,
+    ),
+    ("aliases", {"forename": "Dean"}, {"forename": "John"}, "aliases: neither record lists any"),
+    (
+        "family",
+        {"forename": "Amy", "surname": "Cole", "dob": "2001-05-06"},
+        {"forename": "Zara", "surname": "Cole", "dob": "2001-05-06"},
+        TWINS,
+    ),
+    (
+        "family",
+        {"forename": "Amy", "surname": "Cole", "dob": "2001-05-06"},
+        {"forename": "Amie", "surname": "Cole", "dob": "2001-05-06"},
+        NO_FAMILY,
+    ),
+    (
+        "family",
+        {"forename": "John", "surname": "Cole", "dob": "1961-02-03"},
+        {"forename": "John", "surname": "Cole", "dob": "1988-07-09"},
+        PARENT,
+    ),
+    (
+        "family",
+        {"forename": "John", "surname": "Cole", "dob": "1961-02-03"},
+        {"forename": "John", "surname": "Cole", "dob": "1981-02-03"},
+        NO_FAMILY,
+    ),
 ]
 
 
@@ -166,8 +270,9 @@ dates = st.sampled_from(
 @given(a=names, b=names, da=dates, db=dates)
 def test_python_and_sql_agree_on_arbitrary_records(a: str, b: str, da: str, db: str) -> None:
     """For any names and dates, the Python evaluator and DuckDB SQL give the same level."""
-    left, right = prepared(surname=a, forename=b, dob=da), prepared(surname=b, forename=a, dob=db)
-    for spec in (ic.surname_comparison(), ic.forename_comparison(), ic.date_of_birth_comparison()):
+    left = prepared(surname=a, forename=b, dob=da, aliases=[f"{b} {a}"])
+    right = prepared(surname=b, forename=a, dob=db, middle_names=a)
+    for spec in ALL_SPECS:
         assert ic.evaluate_level(spec, left, right) == sql_level(spec, left, right)
 
 

@@ -40,8 +40,13 @@ DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("address_std",),
     ("dob", "town_std"),
     ("dob", "postcode_outward"),
+    ("name_keys[]",),
 )
-"""Default rules, most specific first. A rule is used only if all its columns hold values."""
+"""Default rules, most specific first. A rule is used only if all its columns hold values.
+
+A column written ``name[]`` is a list: records are paired when any element agrees (Splink
+explodes the list), so every name and alias a record carries is a blocking key.
+"""
 
 
 class RuleCount(BaseModel, frozen=True, extra="forbid"):
@@ -69,16 +74,20 @@ def choose_blocking_rules(
 ) -> tuple[BlockingRule, ...]:
     """The rules whose columns all hold values in the data."""
     present = set(available)
-    return tuple(rule for rule in rules if all(column in present for column in rule))
+    return tuple(
+        rule for rule in rules if all(column.removesuffix("[]") in present for column in rule)
+    )
 
 
 def compile_blocking_rule(rule: BlockingRule) -> Any:
     """A Splink blocking rule (dialect-neutral until bound to a database)."""
     from splink import block_on
 
-    return block_on(*rule)
+    columns = [column.removesuffix("[]") for column in rule]
+    exploded = [column.removesuffix("[]") for column in rule if column.endswith("[]")]
+    return block_on(*columns, arrays_to_explode=exploded or None)
 
 
 def describe_rule(rule: BlockingRule) -> str:
     """A rule in words: ``surname_joined = dob`` becomes ``surname_joined + dob``."""
-    return " + ".join(rule)
+    return " + ".join(column.replace("[]", " (any)") for column in rule)

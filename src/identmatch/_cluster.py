@@ -1,17 +1,18 @@
-"""Clustering: pairs at or above a threshold joined into entities (connected components).
+"""Clustering: pairs at or above a threshold joined into entities.
 
-Splink clusters in SQL during a batch run (so it scales with the backend).
-:func:`connected_components` is the in-process twin, used to re-cut results at another
-threshold and as the reference the SQL path is tested against.
+:func:`constrained_components` is what runs: strongest links first, and no merge that would
+put two records in conflict (a family guard, or a plainly different person) in one entity.
+:func:`connected_components` is plain single linkage, kept as the reference: with no
+conflicts the two agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 
-__all__ = ["assign_entity_ids", "connected_components"]
+__all__ = ["assign_entity_ids", "connected_components", "constrained_components"]
 
 NodeKey = tuple[str, str]
 """(input name, record id): record ids are unique only within one input."""
@@ -60,3 +61,56 @@ def components_from_labels(labels: pd.Series[str]) -> list[int]:
     """Renumber arbitrary cluster labels 0.. in order of first appearance."""
     numbering: dict[str, int] = {}
     return [numbering.setdefault(str(label), len(numbering)) for label in labels]
+
+
+def constrained_components(
+    n_nodes: int,
+    edges: Iterable[tuple[int, int]],
+    conflict: Callable[[int, int], bool],
+    *,
+    max_check: int = 2_500,
+) -> list[int]:
+    """Clusters from edges taken strongest first, refusing merges that join two people.
+
+    Plain connected components let one weak link chain two different people together
+    (A-B and B-C above the threshold, A and C plainly different). Here two clusters merge
+    only if no record of one is in ``conflict`` with a record of the other.
+
+    Args:
+        n_nodes: number of records; nodes are ``0 .. n_nodes - 1`` in input order.
+        edges: pairs of node indices at or above the threshold, strongest first.
+        conflict: whether two records must not share an entity.
+        max_check: merges needing more cross-pair checks than this are refused too.
+
+    Returns:
+        One component number per node, 0-based, in order of first appearance.
+    """
+    parent = list(range(n_nodes))
+    members: dict[int, list[int]] = {}
+
+    def find(i: int) -> int:
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return root
+
+    for left, right in edges:
+        a, b = find(left), find(right)
+        if a == b:
+            continue
+        group_a, group_b = members.get(a, [a]), members.get(b, [b])
+        if len(group_a) * len(group_b) > 1:
+            if len(group_a) * len(group_b) > max_check:
+                continue
+            pairs = ((x, y) for x in group_a for y in group_b if {x, y} != {left, right})
+            if any(conflict(x, y) for x, y in pairs):
+                continue
+        root, child = min(a, b), max(a, b)
+        parent[child] = root
+        members[root] = group_a + group_b if root == a else group_b + group_a
+        members.pop(child, None)
+    roots = [find(i) for i in range(n_nodes)]
+    numbering: dict[int, int] = {}
+    return [numbering.setdefault(root, len(numbering)) for root in roots]

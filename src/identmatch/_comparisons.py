@@ -17,16 +17,20 @@ from pydantic import BaseModel, Field
 from rapidfuzz.distance import Levenshtein
 
 from identmatch._similarity import jaro_winkler
+from identmatch._sql import Dialect
+from identmatch._sql import dialect as sql_dialect
 
 __all__ = [
     "ComparisonSpec",
     "LevelSpec",
     "address_comparison",
+    "alias_comparison",
     "compile_comparison",
     "date_of_birth_comparison",
     "default_comparisons",
     "evaluate_level",
     "exact_comparison",
+    "family_comparison",
     "forename_comparison",
     "nhs_number_comparison",
     "postcode_comparison",
@@ -34,7 +38,25 @@ __all__ = [
     "surname_comparison",
 ]
 
-LevelKind = Literal["null", "exact", "jaro_winkler", "levenshtein", "array_intersect", "else"]
+LevelKind = Literal[
+    "null",
+    "both_null",
+    "exact",
+    "jaro_winkler",
+    "levenshtein",
+    "array_intersect",
+    "contains",
+    "cross_equal",
+    "reversed",
+    "lists_overlap",
+    "day_month_swapped",
+    "twins_pattern",
+    "parent_child_pattern",
+    "year_transposed",
+    "year_off_by_one",
+    "year_only",
+    "else",
+]
 
 
 class LevelSpec(BaseModel, frozen=True, extra="forbid"):
@@ -42,10 +64,14 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
 
     ``threshold`` is a similarity floor in [0, 1] for ``jaro_winkler``, a maximum number
     of edits for ``levenshtein`` and a minimum shared-item count for ``array_intersect``.
+    Kinds comparing two columns (``contains``, ``cross_equal``, ``reversed``,
+    ``lists_overlap``) read ``column`` on one side against ``other`` on the other side, in
+    both directions, so every level is symmetric.
     """
 
     kind: LevelKind
     column: str | None = None
+    other: str | None = None
     threshold: float | None = None
     label: str
     m: float = Field(gt=0.0, lt=1.0)
@@ -54,6 +80,8 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
     """Default probability of this level among non-matches (used when u is not estimated)."""
     tf: bool = False
     """Adjust the weight by how common the value is (term-frequency adjustment)."""
+    fixed: bool = False
+    """Keep m and u as given: training never changes them (used for the family guard)."""
 
 
 class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
@@ -84,7 +112,7 @@ def _else(field: str, m: float, u: float) -> LevelSpec:
 
 
 def forename_comparison() -> ComparisonSpec:
-    """Forename: exact, sounds the same, very similar, similar, different."""
+    """Forename: exact, swapped with surname, nickname, sounds alike, similar, middle, initial."""
     return ComparisonSpec(
         name="forename",
         description="Forename, standardised, with term-frequency adjustment on exact matches",
@@ -99,10 +127,26 @@ def forename_comparison() -> ComparisonSpec:
                 tf=True,
             ),
             LevelSpec(
+                kind="reversed",
+                column="forename_std",
+                other="surname_std",
+                label="forename: swapped with the surname",
+                m=0.01,
+                u=1e-5,
+            ),
+            LevelSpec(
+                kind="contains",
+                column="forename_nicks",
+                other="forename_first",
+                label="forename: a nickname or short form of the other",
+                m=0.06,
+                u=0.002,
+            ),
+            LevelSpec(
                 kind="exact",
                 column="forename_ph",
-                label="forename: sounds the same",
-                m=0.05,
+                label="forename: sounds the same (spelling or transliteration variant)",
+                m=0.04,
                 u=0.004,
             ),
             LevelSpec(
@@ -110,24 +154,47 @@ def forename_comparison() -> ComparisonSpec:
                 column="forename_std",
                 threshold=0.92,
                 label="forename: spelled very similarly",
-                m=0.06,
+                m=0.03,
                 u=0.005,
+            ),
+            LevelSpec(
+                kind="exact",
+                column="forename_first",
+                label="forename: same first name, other given names differ",
+                m=0.01,
+                u=0.002,
+            ),
+            LevelSpec(
+                kind="cross_equal",
+                column="forename_first",
+                other="middle_first",
+                label="forename: matches the other's middle name",
+                m=0.01,
+                u=0.001,
+            ),
+            LevelSpec(
+                kind="cross_equal",
+                column="forename_initial_only",
+                other="forename_initial",
+                label="forename: given as an initial, and it matches",
+                m=0.01,
+                u=0.05,
             ),
             LevelSpec(
                 kind="jaro_winkler",
                 column="forename_std",
                 threshold=0.80,
                 label="forename: spelled similarly",
-                m=0.04,
+                m=0.02,
                 u=0.03,
             ),
-            _else("forename", m=0.05, u=0.951),
+            _else("forename", m=0.01, u=0.897),
         ),
     )
 
 
 def surname_comparison() -> ComparisonSpec:
-    """Surname: exact (hyphens and spaces ignored), shares a part, sounds the same, similar."""
+    """Surname: exact, swapped, shares a part, sounds alike, similar, former or alias surname."""
     return ComparisonSpec(
         name="surname",
         description="Surname, standardised; double-barrelled names also compared by part",
@@ -142,6 +209,14 @@ def surname_comparison() -> ComparisonSpec:
                 tf=True,
             ),
             LevelSpec(
+                kind="reversed",
+                column="surname_std",
+                other="forename_std",
+                label="surname: swapped with the forename",
+                m=0.01,
+                u=1e-5,
+            ),
+            LevelSpec(
                 kind="array_intersect",
                 column="surname_parts",
                 threshold=1,
@@ -152,7 +227,7 @@ def surname_comparison() -> ComparisonSpec:
             LevelSpec(
                 kind="exact",
                 column="surname_ph",
-                label="surname: sounds the same",
+                label="surname: sounds the same (spelling or transliteration variant)",
                 m=0.05,
                 u=0.002,
             ),
@@ -161,56 +236,165 @@ def surname_comparison() -> ComparisonSpec:
                 column="surname_joined",
                 threshold=0.92,
                 label="surname: spelled very similarly",
-                m=0.05,
+                m=0.04,
                 u=0.003,
+            ),
+            LevelSpec(
+                kind="contains",
+                column="surname_aliases",
+                other="surname_joined",
+                label="surname: a former or alias surname of the other",
+                m=0.01,
+                u=0.0001,
             ),
             LevelSpec(
                 kind="jaro_winkler",
                 column="surname_joined",
                 threshold=0.80,
                 label="surname: spelled similarly",
-                m=0.03,
+                m=0.02,
                 u=0.03,
             ),
-            _else("surname", m=0.04, u=0.9595),
+            _else("surname", m=0.04, u=0.9594),
         ),
     )
 
 
 def date_of_birth_comparison() -> ComparisonSpec:
-    """Date of birth: exact, one or two characters different, same year, different."""
+    """Date of birth: exact, and each kind of slip as its own level with its own weight."""
     return ComparisonSpec(
         name="dob",
-        description="Date of birth as an ISO date; a year alone when only the year is known",
+        description=(
+            "Date of birth as an ISO date; a year alone when only the year is known. "
+            "Placeholder dates (1900-01-01 and the like) are missing."
+        ),
         levels=(
             _null("dob_year", "date of birth"),
             LevelSpec(
-                kind="exact", column="dob", label="date of birth: the same", m=0.85, u=0.0003
+                kind="exact", column="dob", label="date of birth: the same", m=0.82, u=0.0003
+            ),
+            LevelSpec(
+                kind="day_month_swapped",
+                column="dob",
+                label="date of birth: day and month swapped",
+                m=0.02,
+                u=0.00003,
             ),
             LevelSpec(
                 kind="levenshtein",
                 column="dob",
                 threshold=1,
                 label="date of birth: one digit different",
-                m=0.06,
+                m=0.03,
                 u=0.003,
             ),
             LevelSpec(
-                kind="levenshtein",
+                kind="year_transposed",
                 column="dob",
-                threshold=2,
-                label="date of birth: two digits different",
-                m=0.03,
-                u=0.02,
+                label="date of birth: year digits transposed",
+                m=0.005,
+                u=0.00002,
+            ),
+            LevelSpec(
+                kind="year_off_by_one",
+                column="dob",
+                label="date of birth: year off by one",
+                m=0.01,
+                u=0.0006,
+            ),
+            LevelSpec(
+                kind="year_only",
+                column="dob_year",
+                label="date of birth: only the year is known on one side, and it matches",
+                m=0.02,
+                u=0.004,
             ),
             LevelSpec(
                 kind="exact",
                 column="dob_year",
                 label="date of birth: same year",
                 m=0.02,
-                u=0.015,
+                u=0.012,
             ),
-            _else("date of birth", m=0.04, u=0.9617),
+            _else("date of birth", m=0.075, u=0.98),
+        ),
+    )
+
+
+def family_comparison() -> ComparisonSpec:
+    """A guard against merging relatives: twins, and a parent and child of the same name.
+
+    Fellegi-Sunter treats fields as independent, but relatives share a surname, an address
+    and sometimes a birth date, so those agreements overstate the evidence. These two
+    patterns carry a fixed weight of about -16 bits that training never changes; every
+    other pair gets 0 here. A pair that trips the guard can still match on overwhelming
+    agreement elsewhere, but it is never joined through a chain of other records (see
+    ``Result.entities_at``).
+
+    - twins: same surname and date of birth, and forenames with no relation at all (not
+      similar, not a nickname, initial, middle name or known alias);
+    - parent and child: same first forename and surname, born 14 or more years apart on a
+      different day and month (the same day and month points to a slipped year digit).
+    """
+    return ComparisonSpec(
+        name="family",
+        description="Guard against relatives: twins, and a parent and child of one name",
+        levels=(
+            LevelSpec(
+                kind="twins_pattern",
+                column="dob",
+                label=(
+                    "family guard: same surname and date of birth but unrelated forenames "
+                    "(possible twins)"
+                ),
+                m=1.5e-10,
+                u=1e-5,
+                fixed=True,
+            ),
+            LevelSpec(
+                kind="parent_child_pattern",
+                column="dob_year",
+                label=(
+                    "family guard: same name, born 14 or more years apart on a different "
+                    "day (possible parent and child)"
+                ),
+                m=1.5e-10,
+                u=1e-5,
+                fixed=True,
+            ),
+            LevelSpec(
+                kind="else",
+                label="family guard: no sign of two relatives",
+                m=0.99998,
+                u=0.99998,
+                fixed=True,
+            ),
+        ),
+    )
+
+
+def alias_comparison() -> ComparisonSpec:
+    """Known aliases: one record's alias is the other's name or alias, in either direction."""
+    return ComparisonSpec(
+        name="aliases",
+        description="Other names a person is known by, each as first forename + surname",
+        levels=(
+            LevelSpec(
+                kind="both_null",
+                column="alias_keys",
+                label="aliases: neither record lists any",
+                m=0.5,
+                u=0.5,
+            ),
+            LevelSpec(
+                kind="lists_overlap",
+                column="alias_keys",
+                other="name_keys",
+                label="aliases: one record's known alias is the other's name",
+                m=0.3,
+                u=1e-6,
+            ),
+            _else("aliases", m=0.7, u=0.999999),
         ),
     )
 
@@ -333,21 +517,25 @@ def default_comparisons(available: Sequence[str]) -> tuple[ComparisonSpec, ...]:
         nhs_number_comparison(),
         address_comparison("address_std", "address"),
         address_comparison("town_std", "town"),
+        alias_comparison(),
     )
-    return tuple(spec for spec in candidates if spec.levels[0].column in present)
+    chosen = [spec for spec in candidates if spec.levels[0].column in present]
+    if {"forename_std", "surname_joined", "dob_year"} <= present:
+        chosen.append(family_comparison())
+    return tuple(chosen)
 
 
 def compile_comparison(spec: ComparisonSpec, dialect: str = "duckdb") -> Any:
-    """Compile ``spec`` into a Splink comparison; pure: ``spec`` is not changed.
+    """Compile ``spec`` into a Splink comparison for ``dialect``; pure: ``spec`` is unchanged.
 
-    The dialect is resolved by Splink when the comparison is bound to a database; its
-    level creators emit the right function names for DuckDB and Spark.
+    Levels Splink's library covers use its creators (which name the right functions per
+    dialect); the others are written here from :class:`identmatch._sql.Dialect`.
     """
-    del dialect  # Splink's creators are dialect-neutral until bound; kept for the signature.
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    levels = [_compile_level(level, cll) for level in spec.levels]
+    sql = sql_dialect(dialect)
+    levels = [_compile_level(level, cll, sql) for level in spec.levels]
     return cl.CustomComparison(
         comparison_levels=levels,
         output_column_name=spec.name,
@@ -355,7 +543,98 @@ def compile_comparison(spec: ComparisonSpec, dialect: str = "duckdb") -> Any:
     )
 
 
-def _compile_level(level: LevelSpec, cll: Any) -> Any:
+def _custom_sql(level: LevelSpec, sql: Dialect) -> str:
+    def col(name: str | None, side: str) -> str:
+        assert name is not None
+        return sql.column(f"{name}_{side}")
+
+    a, b = level.column, level.other
+    if level.kind == "both_null":
+        return f"{col(a, 'l')} IS NULL AND {col(a, 'r')} IS NULL"
+    if level.kind == "contains":
+        return (
+            f"({sql.list_contains}({col(a, 'l')}, {col(b, 'r')}) OR "
+            f"{sql.list_contains}({col(a, 'r')}, {col(b, 'l')}))"
+        )
+    if level.kind == "cross_equal":
+        return f"({col(a, 'l')} = {col(b, 'r')} OR {col(b, 'l')} = {col(a, 'r')})"
+    if level.kind == "reversed":
+        return f"({col(a, 'l')} = {col(b, 'r')} AND {col(b, 'l')} = {col(a, 'r')})"
+    if level.kind == "lists_overlap":
+        return (
+            f"({sql.lists_overlap}({col(a, 'l')}, {col(b, 'r')}) OR "
+            f"{sql.lists_overlap}({col(a, 'r')}, {col(b, 'l')}))"
+        )
+    year_l, year_r = col("dob_year", "l"), col("dob_year", "r")
+    md_l, md_r = col("dob_md", "l"), col("dob_md", "r")
+    if level.kind == "day_month_swapped":
+        # dob_md is "MM-DD": swapped when one's MM-DD reads as the other's DD-MM.
+        return (
+            f"({year_l} = {year_r} AND {md_l} <> {md_r} AND "
+            f"substr({md_l}, 1, 2) = substr({md_r}, 4, 2) AND "
+            f"substr({md_l}, 4, 2) = substr({md_r}, 1, 2))"
+        )
+    if level.kind == "year_transposed":
+        return f"({md_l} = {md_r} AND {col('dob_year_swapped', 'l')} = {year_r})"
+    if level.kind == "year_off_by_one":
+        return f"({md_l} = {md_r} AND abs(CAST({year_l} AS INT) - CAST({year_r} AS INT)) = 1)"
+    if level.kind == "twins_pattern":
+        return _twins_sql(sql)
+    if level.kind == "parent_child_pattern":
+        first_l, first_r = col("forename_first", "l"), col("forename_first", "r")
+        sur_l, sur_r = col("surname_joined", "l"), col("surname_joined", "r")
+        transposed = _custom_sql(LevelSpec(kind="year_transposed", label="", m=0.5, u=0.5), sql)
+        return (
+            f"({first_l} = {first_r} AND {sur_l} = {sur_r} AND "
+            f"abs(CAST({year_l} AS INT) - CAST({year_r} AS INT)) >= 14 AND "
+            f"NOT coalesce({md_l} = {md_r}, FALSE) AND "
+            f"NOT coalesce({transposed}, FALSE))"
+        )
+    if level.kind == "year_only":
+        return (
+            f"({year_l} = {year_r} AND ({md_l} IS NULL OR {md_r} IS NULL "
+            f"OR {md_l} = '01-01' OR {md_r} = '01-01'))"
+        )
+    msg = f"level kind {level.kind!r} has no custom SQL"
+    raise ValueError(msg)
+
+
+def _twins_sql(sql: Dialect) -> str:
+    """Same surname and date of birth; forenames at the "different" level; no alias link."""
+
+    def col(name: str, side: str) -> str:
+        return sql.column(f"{name}_{side}")
+
+    forename = forename_comparison()
+    unrelated = []
+    for level in forename.levels[1:-1]:
+        condition = _level_sql(level, sql)
+        unrelated.append(f"NOT coalesce({condition}, FALSE)")
+    alias = alias_comparison().levels[1]
+    unrelated.append(f"NOT coalesce({_level_sql(alias, sql)}, FALSE)")
+    return (
+        f"({col('surname_joined', 'l')} = {col('surname_joined', 'r')} AND "
+        f"{col('dob', 'l')} = {col('dob', 'r')} AND "
+        f"{col('forename_std', 'l')} IS NOT NULL AND {col('forename_std', 'r')} IS NOT NULL AND "
+        + " AND ".join(unrelated)
+        + ")"
+    )
+
+
+def _level_sql(level: LevelSpec, sql: Dialect) -> str:
+    """The condition of a level as SQL text, for use inside another level's condition."""
+    import splink.comparison_level_library as cll
+
+    if level.kind in _LIBRARY_KINDS:
+        compiled = _compile_level(level, cll, sql).get_comparison_level(sql.name)
+        return f"({compiled.sql_condition})"
+    return _custom_sql(level, sql)
+
+
+_LIBRARY_KINDS = frozenset({"exact", "jaro_winkler", "levenshtein", "array_intersect"})
+
+
+def _compile_level(level: LevelSpec, cll: Any, sql: Dialect) -> Any:
     column = level.column
     if level.kind == "null":
         creator = cll.NullLevel(column)
@@ -367,12 +646,18 @@ def _compile_level(level: LevelSpec, cll: Any) -> Any:
         creator = cll.LevenshteinLevel(column, int(level.threshold or 0))
     elif level.kind == "array_intersect":
         creator = cll.ArrayIntersectLevel(column, int(level.threshold or 1))
-    else:
+    elif level.kind == "else":
         creator = cll.ElseLevel()
-    if level.kind == "null":
-        return creator.configure(label_for_charts=level.label)
+    else:
+        creator = cll.CustomLevel(_custom_sql(level, sql))
+    if level.kind in ("null", "both_null"):
+        return creator.configure(label_for_charts=level.label, is_null_level=True)
     return creator.configure(
-        label_for_charts=level.label, m_probability=level.m, u_probability=level.u
+        label_for_charts=level.label,
+        m_probability=level.m,
+        u_probability=level.u,
+        fix_m_probability=level.fixed,
+        fix_u_probability=level.fixed,
     )
 
 
@@ -402,6 +687,24 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
     a, b = left.get(level.column), right.get(level.column)
     if level.kind == "null":
         return _missing(a) or _missing(b)
+    if level.kind == "both_null":
+        return _missing(a) and _missing(b)
+    if level.kind in _TWO_COLUMN_KINDS:
+        return _two_column_holds(level, left, right)
+    if level.kind in _DATE_KINDS:
+        return _date_holds(level.kind, left, right)
+    if level.kind == "twins_pattern":
+        return _twins_holds(left, right)
+    if level.kind == "parent_child_pattern":
+        return (
+            _equal(left.get("forename_first"), right.get("forename_first"))
+            and _equal(left.get("surname_joined"), right.get("surname_joined"))
+            and not _missing(left.get("dob_year"))
+            and not _missing(right.get("dob_year"))
+            and abs(int(str(left["dob_year"])) - int(str(right["dob_year"]))) >= 14
+            and not _equal(left.get("dob_md"), right.get("dob_md"))
+            and not _date_holds("year_transposed", left, right)
+        )
     if _missing(a) or _missing(b):
         return False
     if level.kind == "exact":
@@ -413,3 +716,63 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
     if level.kind == "array_intersect":
         return len(set(a or ()) & set(b or ())) >= (level.threshold or 1)
     return False
+
+
+_FORENAME = forename_comparison()
+_ALIAS_MATCH = alias_comparison().levels[1]
+_TWO_COLUMN_KINDS = frozenset({"contains", "cross_equal", "reversed", "lists_overlap"})
+_DATE_KINDS = frozenset({"day_month_swapped", "year_transposed", "year_off_by_one", "year_only"})
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """SQL equality: false when either side is missing."""
+    return not _missing(a) and not _missing(b) and bool(a == b)
+
+
+def _two_column_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    assert level.column is not None
+    assert level.other is not None
+    a_l, a_r = left.get(level.column), right.get(level.column)
+    b_l, b_r = left.get(level.other), right.get(level.other)
+    if level.kind == "contains":
+        return (not _missing(b_r) and b_r in (a_l or ())) or (
+            not _missing(b_l) and b_l in (a_r or ())
+        )
+    if level.kind == "cross_equal":
+        return _equal(a_l, b_r) or _equal(b_l, a_r)
+    if level.kind == "reversed":
+        return _equal(a_l, b_r) and _equal(b_l, a_r)
+    # lists_overlap
+    return bool(set(a_l or ()) & set(b_r or ())) or bool(set(a_r or ()) & set(b_l or ()))
+
+
+def _date_holds(kind: str, left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    year_l, year_r = left.get("dob_year"), right.get("dob_year")
+    md_l, md_r = left.get("dob_md"), right.get("dob_md")
+    if kind == "year_only":
+        return _equal(year_l, year_r) and (
+            _missing(md_l) or _missing(md_r) or md_l == "01-01" or md_r == "01-01"
+        )
+    if _missing(md_l) or _missing(md_r) or _missing(year_l) or _missing(year_r):
+        return False
+    md_l, md_r, year_l, year_r = str(md_l), str(md_r), str(year_l), str(year_r)
+    if kind == "day_month_swapped":
+        return year_l == year_r and md_l != md_r and md_l[:2] == md_r[3:5] and md_l[3:5] == md_r[:2]
+    if kind == "year_transposed":
+        return md_l == md_r and _equal(left.get("dob_year_swapped"), year_r)
+    # year_off_by_one
+    return md_l == md_r and abs(int(year_l) - int(year_r)) == 1
+
+
+def _twins_holds(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    if not (
+        _equal(left.get("surname_joined"), right.get("surname_joined"))
+        and _equal(left.get("dob"), right.get("dob"))
+        and not _missing(left.get("forename_std"))
+        and not _missing(right.get("forename_std"))
+    ):
+        return False
+    forename = _FORENAME
+    if evaluate_level(forename, left, right) != len(forename.levels) - 1:
+        return False
+    return not _level_holds(_ALIAS_MATCH, left, right)

@@ -90,6 +90,9 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
 
     threshold: float = Field(default=0.95, gt=0.0, lt=1.0)
     """Match probability at or above which two records are joined into one entity."""
+    conflict_below: float = Field(default=0.001, gt=0.0, lt=1.0)
+    """Two records whose own match probability is below this never share an entity, however
+    they are chained (A-B and B-C strong, A-C plainly different people)."""
     pair_floor: float = Field(default=0.01, gt=0.0, lt=1.0)
     """Scored pairs below this match probability are dropped from ``Result.pairs``."""
     train: Literal["auto", "always", "never"] = "auto"

@@ -17,7 +17,9 @@ from identmatch._sql import quote_identifier
 
 __all__ = ["Engine"]
 
-_LIST_COLUMNS = frozenset({"surname_parts"})
+_LIST_COLUMNS = frozenset(
+    {"surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases"}
+)
 
 
 def _arrow_schema(columns: list[str]) -> pa.Schema:

@@ -13,7 +13,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from identmatch._blocking import BlockingReport, RuleCount, choose_blocking_rules, describe_rule
-from identmatch._cluster import assign_entity_ids, components_from_labels
+from identmatch._cluster import assign_entity_ids
 from identmatch._comparisons import default_comparisons
 from identmatch._config import ModelConfig, ReadConfig
 from identmatch._engine import Engine
@@ -217,17 +217,12 @@ def _run_inner(
         for side in ("l", "r"):
             column = f"source_dataset_{side}"
             predictions[column] = predictions[column].astype(str).str.removeprefix("input_")
-    with _stage(timings, "cluster", "clustering", progress), backend_errors("clustering"):
-        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
-            predictions_sdf, threshold_match_probability=config.threshold
-        ).as_pandas_dataframe()
-    entities = _entities(raw, names, clusters, linked)
 
     def score(a: str, b: str) -> dict[str, Any]:
         return _score_pair(linker, prepared, a, b)
 
-    return Result(
-        entities=entities,
+    result = Result(
+        entities=_entities(raw, names, linked),
         predictions=predictions,
         quality=quality,
         blocking=blocking,
@@ -237,7 +232,12 @@ def _run_inner(
         scorer=score,
         timings=timings,
         prepared=prepared,
+        conflict_below=config.conflict_below,
     )
+    with _stage(timings, "cluster", "clustering", progress):
+        result.entities = result.entities_at(config.threshold)
+    result.timings = dict(timings)
+    return result
 
 
 def _display_name(source: Any, default: str) -> str:
@@ -298,9 +298,8 @@ def _field(record: Any, name: str) -> Any:
     return record[name] if isinstance(record, Mapping) else getattr(record, name)
 
 
-def _entities(
-    raw: list[pd.DataFrame], names: list[str], clusters: pd.DataFrame, linked: bool
-) -> pd.DataFrame:
+def _entities(raw: list[pd.DataFrame], names: list[str], linked: bool) -> pd.DataFrame:
+    """Every input record once, in input order, with a provisional entity of its own."""
     frames = []
     for frame, name in zip(raw, names, strict=True):
         part = frame.reset_index(drop=True).copy()
@@ -308,25 +307,12 @@ def _entities(
             part.insert(0, "input", name)
         frames.append(part)
     records = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    clusters = clusters.assign(unique_id=clusters["unique_id"].astype(str))
-    if linked:
-        inputs = clusters["source_dataset"].astype(str).str.removeprefix("input_")
-        key = inputs + "\x1f" + clusters["unique_id"]
-        record_key = records["input"].astype(str) + "\x1f" + records["record_id"].astype(str)
-    else:
-        key = clusters["unique_id"]
-        record_key = records["record_id"].astype(str)
-    label = dict(zip(key, clusters["cluster_id"].astype(str), strict=True))
-    labels = record_key.map(label)
-    # A record Splink did not return (none should be missing) stays an entity of its own.
-    labels = labels.where(labels.notna(), "\x1e" + record_key)
-    entity_ids = assign_entity_ids(components_from_labels(labels))
     leading = ["input", "record_id"] if linked else ["record_id"]
-    rest = [c for c in records.columns if c not in leading]
     out = records[leading].copy()
-    out["entity_id"] = entity_ids
-    for column in rest:
-        out[column] = records[column]
+    out["entity_id"] = assign_entity_ids(list(range(len(records))))
+    for column in records.columns:
+        if column not in leading:
+            out[column] = records[column]
     return out
 
 

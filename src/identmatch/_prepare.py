@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from identmatch._nicknames import related_forenames
 from identmatch._phonetic import phonetic_code
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._standardise import (
@@ -31,13 +32,23 @@ PREPARED_COLUMNS: tuple[str, ...] = (
     "unique_id",
     "forename_std",
     "forename_ph",
+    "forename_first",
+    "forename_nicks",
+    "forename_initial",
+    "forename_initial_only",
     "middle_std",
+    "middle_first",
     "surname_std",
     "surname_joined",
     "surname_ph",
     "surname_parts",
+    "surname_aliases",
+    "name_keys",
+    "alias_keys",
     "dob",
     "dob_year",
+    "dob_md",
+    "dob_year_swapped",
     "sex_std",
     "postcode_std",
     "postcode_outward",
@@ -58,6 +69,12 @@ def _map_unique(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series
     return pd.Series([distinct[v] for v in values], index=series.index, dtype=object)
 
 
+def _each(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series[Any]:
+    """``func`` on every value (NaN read as None), as an object Series that keeps None."""
+    values = [None if isinstance(v, float) and v != v else v for v in series.astype(object)]
+    return pd.Series([func(v) for v in values], index=series.index, dtype=object)
+
+
 def _missing(series: pd.Series[Any]) -> pd.Series[bool]:
     text = series.astype("string")
     return series.isna() | (text.str.strip() == "")
@@ -65,6 +82,37 @@ def _missing(series: pd.Series[Any]) -> pd.Series[bool]:
 
 def _absent(n: int) -> pd.Series[Any]:
     return pd.Series([None] * n, dtype=object)
+
+
+def _first_token(value: str | None) -> str | None:
+    return value.split(" ", 1)[0] if value else None
+
+
+def _swap_last_two(year: str | None) -> str | None:
+    """1987 -> 1978; None when the last two digits are equal (nothing to transpose)."""
+    if not year or len(year) != 4 or year[2] == year[3]:
+        return None
+    return year[:2] + year[3] + year[2]
+
+
+def _name_key(first: str | None, joined_surname: str | None) -> str | None:
+    """A whole-name key: first forename token and joined surname ("john smithjones")."""
+    if not first or not joined_surname:
+        return None
+    return f"{first} {joined_surname}"
+
+
+def _alias_names(aliases: tuple[str, ...]) -> tuple[tuple[str, str | None, str | None], ...]:
+    """Each alias "Forename [Middle] Surname" as (first forename, joined surname, key)."""
+    names = []
+    for alias in aliases:
+        std = standardise_name(alias)
+        if not std:
+            continue
+        tokens = std.split(" ")
+        first, surname = tokens[0], (tokens[-1] if len(tokens) > 1 else None)
+        names.append((first, surname, _name_key(first, surname)))
+    return tuple(names)
 
 
 def prepare_records(
@@ -108,15 +156,56 @@ def prepare_records(
     out["surname_parts"] = _map_unique(
         out["surname_std"], lambda v: list(name_tokens(v)) if v else None
     )
+    out["forename_first"] = _map_unique(out["forename_std"], _first_token)
+    out["forename_nicks"] = _map_unique(
+        out["forename_first"], lambda v: sorted(related_forenames(v)) or None if v else None
+    )
+    out["forename_initial"] = _each(out["forename_std"], lambda v: v[0] if v else None)
+    out["forename_initial_only"] = _each(
+        out["forename_std"], lambda v: v if v and len(v) == 1 else None
+    )
+    out["middle_first"] = _map_unique(out["middle_std"], _first_token)
+    aliases = column("aliases")
+    parsed_aliases = (
+        _map_unique(aliases.map(tuple), _alias_names) if aliases is not None else _absent(n)
+    )
+    if aliases is not None:
+        quality["aliases"] = ColumnQuality(missing=int(aliases.map(len).eq(0).sum()))
+    primary_keys = [
+        _name_key(first, joined)
+        for first, joined in zip(out["forename_first"], out["surname_joined"], strict=True)
+    ]
+    alias_keys = [
+        sorted({key for _, _, key in names if key}) or None if names else None
+        for names in parsed_aliases
+    ]
+    out["alias_keys"] = pd.Series(alias_keys, dtype=object)
+    out["name_keys"] = pd.Series(
+        [
+            sorted({k for k in [primary, *(extra or [])] if k}) or None
+            for primary, extra in zip(primary_keys, alias_keys, strict=True)
+        ],
+        dtype=object,
+    )
+    out["surname_aliases"] = pd.Series(
+        [
+            sorted({surname for _, surname, _ in names if surname}) or None if names else None
+            for names in parsed_aliases
+        ],
+        dtype=object,
+    )
 
     raw_dob = column("dob")
     if raw_dob is None:
-        out["dob"], out["dob_year"] = _absent(n), _absent(n)
+        for name in ("dob", "dob_year", "dob_md", "dob_year_swapped"):
+            out[name] = _absent(n)
     else:
         parsed = _map_unique(raw_dob, lambda v: parse_date(v, order=date_order))
-        out["dob"] = parsed.map(lambda p: p.date.isoformat() if p.date else None)
-        out["dob_year"] = parsed.map(lambda p: str(p.year) if p.year else None)
-        status = parsed.map(lambda p: p.status)
+        out["dob"] = _each(parsed, lambda p: p.date.isoformat() if p.date else None)
+        out["dob_year"] = _each(parsed, lambda p: str(p.year) if p.year else None)
+        out["dob_md"] = _each(out["dob"], lambda d: d[5:] if d else None)
+        out["dob_year_swapped"] = _each(out["dob_year"], _swap_last_two)
+        status = _each(parsed, lambda p: p.status)
         quality["dob"] = ColumnQuality(
             missing=int((status == "missing").sum()),
             invalid=int((status == "invalid").sum()),
@@ -130,9 +219,9 @@ def prepare_records(
             out[name] = _absent(n)
     else:
         postcodes = _map_unique(raw_postcode, standardise_postcode)
-        out["postcode_std"] = postcodes.map(lambda p: p.postcode)
-        out["postcode_outward"] = postcodes.map(lambda p: p.outward)
-        out["postcode_sector"] = postcodes.map(lambda p: p.sector)
+        out["postcode_std"] = _each(postcodes, lambda p: p.postcode)
+        out["postcode_outward"] = _each(postcodes, lambda p: p.outward)
+        out["postcode_sector"] = _each(postcodes, lambda p: p.sector)
         missing = _missing(raw_postcode)
         quality["postcode"] = ColumnQuality(
             missing=int(missing.sum()), invalid=int((~missing & out["postcode_std"].isna()).sum())

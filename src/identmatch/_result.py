@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from identmatch._blocking import BlockingReport
-from identmatch._cluster import assign_entity_ids, connected_components
+from identmatch._cluster import assign_entity_ids, constrained_components
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_row
 from identmatch._model import Model
 from identmatch._quality import DataQuality
+from identmatch._scoring import TermFrequencies, score_pair, term_frequencies
 
 __all__ = ["Result"]
 
-_PAIR_COLUMNS = ["record_id_l", "record_id_r", "match_weight", "match_probability"]
+_GUARDED_CHAIN_FLOOR = 0.5
+"""Two records that trip the family guard and are, on their own, more likely different
+people than not (match probability below 0.5) are never joined through other records."""
 
 
 class Result:
@@ -47,6 +51,7 @@ class Result:
         scorer: Any = None,
         timings: dict[str, float] | None = None,
         prepared: list[pd.DataFrame] | None = None,
+        conflict_below: float = 0.001,
     ) -> None:
         self.entities = entities
         self.quality = quality
@@ -58,6 +63,8 @@ class Result:
         self._predictions = predictions
         self._scorer = scorer
         self._prepared = list(prepared or [])
+        self._conflict_below = conflict_below
+        self._tf: TermFrequencies | None = None
         self.pairs = self._public_pairs(predictions)
 
     def _public_pairs(self, predictions: pd.DataFrame) -> pd.DataFrame:
@@ -122,8 +129,11 @@ class Result:
     def entities_at(self, threshold: float) -> pd.DataFrame:
         """Entities cut at another match probability, from the pairs already scored.
 
-        Thresholds below the model's pair floor cannot be honoured, since weaker pairs
-        were not kept.
+        Links are taken strongest first; a merge is refused when it would put in one entity
+        two records whose own match probability is below ``ModelConfig.conflict_below``, or
+        that trip the family guard (twins, parent and child) and are on their own more likely
+        different people than not (match probability below 0.5). Thresholds below the
+        model's pair floor cannot be honoured, since weaker pairs were not kept.
 
         Raises:
             ConfigError: ``threshold`` is outside (0, 1).
@@ -131,20 +141,61 @@ class Result:
         if not 0.0 < threshold < 1.0:
             msg = f"threshold must be a match probability in (0, 1), got {threshold}"
             raise ConfigError(msg)
-        entities = self.entities
-        inputs = entities["input"] if self._linked else pd.Series(["input"] * len(entities))
-        nodes = list(zip(inputs.astype(str), entities["record_id"].astype(str), strict=True))
+        nodes = self._nodes()
+        index = {node: i for i, node in enumerate(nodes)}
         strong = self.pairs[self.pairs["match_probability"] >= threshold]
         if self._linked:
             inputs_l, inputs_r = strong["input_l"].astype(str), strong["input_r"].astype(str)
         else:
             inputs_l = inputs_r = pd.Series(["input"] * len(strong), index=strong.index)
-        left = list(zip(inputs_l, strong["record_id_l"].astype(str), strict=True))
-        right = list(zip(inputs_r, strong["record_id_r"].astype(str), strict=True))
-        components = connected_components(nodes, zip(left, right, strict=True))
-        out = entities.copy()
+        left = [index[k] for k in zip(inputs_l, strong["record_id_l"].astype(str), strict=True)]
+        right = [index[k] for k in zip(inputs_r, strong["record_id_r"].astype(str), strict=True)]
+        components = constrained_components(
+            len(nodes), zip(left, right, strict=True), self._conflict_checker(nodes)
+        )
+        out = self.entities.copy()
         out["entity_id"] = assign_entity_ids(components)
         return out
+
+    def _nodes(self) -> list[tuple[str, str]]:
+        entities = self.entities
+        inputs = entities["input"] if self._linked else pd.Series(["input"] * len(entities))
+        return list(zip(inputs.astype(str), entities["record_id"].astype(str), strict=True))
+
+    def _conflict_checker(self, nodes: list[tuple[str, str]]) -> Callable[[int, int], bool]:
+        """Whether two records (by node index) must not share an entity."""
+        frames = self._prepared
+        if not frames:
+            return lambda a, b: False
+        if self._tf is None:
+            self._tf = term_frequencies(self.model, frames)
+        tf = self._tf
+        offsets = {"input": 0, "left": 0, "right": len(frames[0])}
+        frame_of = {"input": frames[0], "left": frames[0], "right": frames[-1]}
+        cache: dict[int, dict[str, Any]] = {}
+
+        def record(i: int) -> dict[str, Any]:
+            if i not in cache:
+                name = nodes[i][0]
+                row = frame_of[name].iloc[i - offsets[name]]
+                cache[i] = {str(k): v for k, v in row.items()}
+            return cache[i]
+
+        floor = self._conflict_below
+        guards = [
+            i
+            for i, spec in enumerate(self.model.comparisons)
+            if any(level.fixed for level in spec.levels)
+        ]
+
+        def conflict(a: int, b: int) -> bool:
+            score = score_pair(self.model, record(a), record(b), tf)
+            if score.match_probability < floor:
+                return True
+            guarded = any(score.weights[i] < 0 for i in guards)
+            return guarded and score.match_probability < _GUARDED_CHAIN_FLOOR
+
+        return conflict
 
     def save_model(self, path: str | Path) -> None:
         """Save the model as JSON, to reuse with ``model=path`` or ``--model PATH``."""
