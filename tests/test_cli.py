@@ -68,6 +68,8 @@ class TestDedupe:
             "ent.csv",
             "--pairs",
             "pairs.parquet",
+            "--entities",
+            "names.csv",
             "--save-model",
             "model.json",
             *FEBRL_MAP,
@@ -83,6 +85,9 @@ class TestDedupe:
         assert {"record_id_l", "record_id_r", "match_weight", "match_probability"} <= set(
             pairs.columns
         )
+        names = pd.read_csv(workdir / "names.csv", dtype=str)
+        assert list(names.columns[:3]) == ["entity_id", "name", "dob"]
+        assert set(names["entity_id"]) == set(entities["entity_id"])
         assert "Data quality" in done.stderr
         assert "pairs compared" in done.stderr
 

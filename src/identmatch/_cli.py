@@ -103,6 +103,13 @@ def _common_options(func: Any) -> Any:
             help="Also write the scored pairs here (.csv or .parquet).",
         ),
         click.option(
+            "--entities",
+            "entities",
+            type=click.Path(path_type=Path),
+            help="Also write each entity's names and dates of birth, with the sources and "
+            "record ids behind each (.csv or .parquet).",
+        ),
+        click.option(
             "--threshold",
             type=click.FloatRange(0, 1, min_open=True, max_open=True),
             default=None,
@@ -142,11 +149,18 @@ def _common_options(func: Any) -> Any:
 
 
 def _finish(
-    result: identmatch.Result, out: Path, pairs: Path | None, save_model: Path | None, quiet: bool
+    result: identmatch.Result,
+    out: Path,
+    pairs: Path | None,
+    entities: Path | None,
+    save_model: Path | None,
+    quiet: bool,
 ) -> None:
     _write_table(result.entities, out)
     if pairs is not None:
         _write_table(result.pairs, pairs)
+    if entities is not None:
+        _write_table(result.entity_names, entities)
     if save_model is not None:
         result.save_model(save_model)
     _print_summary(result, quiet)
@@ -165,6 +179,7 @@ def dedupe(
     records: Path,
     out: Path,
     pairs: Path | None,
+    entities: Path | None,
     threshold: float | None,
     model: Path | None,
     save_model: Path | None,
@@ -181,7 +196,7 @@ def dedupe(
         model=model,
         progress=_Reporter(quiet),
     )
-    _finish(result, out, pairs, save_model, quiet)
+    _finish(result, out, pairs, entities, save_model, quiet)
 
 
 @cli.command()
@@ -193,6 +208,7 @@ def link(
     right: Path,
     out: Path,
     pairs: Path | None,
+    entities: Path | None,
     threshold: float | None,
     model: Path | None,
     save_model: Path | None,
@@ -210,7 +226,7 @@ def link(
         model=model,
         progress=_Reporter(quiet),
     )
-    _finish(result, out, pairs, save_model, quiet)
+    _finish(result, out, pairs, entities, save_model, quiet)
 
 
 @cli.command()

@@ -10,6 +10,7 @@ import pandas as pd
 
 from identmatch._blocking import BlockingReport
 from identmatch._cluster import assign_entity_ids, constrained_components
+from identmatch._entity_names import entity_names
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_row
 from identmatch._model import Model
@@ -196,6 +197,15 @@ class Result:
             return guarded and score.match_probability < _GUARDED_CHAIN_FLOOR
 
         return conflict
+
+    @property
+    def entity_names(self) -> pd.DataFrame:
+        """Each entity's alias set: every name and date of birth it was recorded under.
+
+        One row per entity, name and date of birth: ``entity_id``, ``name``, ``dob``,
+        ``recorded_as`` (``name`` or ``alias``), ``sources``, ``record_ids``, ``records``.
+        """
+        return entity_names(self.entities, self._prepared)
 
     def save_model(self, path: str | Path) -> None:
         """Save the model as JSON, to reuse with ``model=path`` or ``--model PATH``."""
