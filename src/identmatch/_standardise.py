@@ -207,8 +207,10 @@ _MISSING_DATE = ParsedDate(None, None, None, None, "missing")
 _INVALID_DATE = ParsedDate(None, None, None, None, "invalid")
 _PLACEHOLDER_DATE = ParsedDate(None, None, None, None, "placeholder")
 
-_EARLIEST_YEAR = 1880
-"""Dates of birth before this year are treated as invalid."""
+_EARLIEST_YEAR = 1000
+"""Dates of birth before this year are treated as invalid. Deliberately early: historic
+records (genealogy, the historical-figures benchmark) carry real old dates, and the known
+placeholders (1800-01-01, 1900-01-01, ...) are caught by value, not by age."""
 
 # Dates that systems write when the real one is unknown: epoch and range limits of common
 # databases and spreadsheets, and "far future" sentinels. 1970-01-01 (Unix epoch) is left out
@@ -351,7 +353,7 @@ def parse_date(value: object, *, order: DateOrder = "DMY") -> ParsedDate:
 
     Statuses: ``partial`` for a year (``1987``) or month and year (``03/1987``, or day ``00``),
     ``date`` unset; ``placeholder`` for sentinels such as ``1900-01-01`` and ``9999-12-31``;
-    ``invalid`` for dates after today, before 1880, or unreadable.
+    ``invalid`` for dates after today, before the year 1000, or unreadable.
 
     Args:
         value: the raw value; missing values and blank text give status ``missing``.
