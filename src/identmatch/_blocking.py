@@ -31,7 +31,7 @@ DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("dob", "postcode_std"),
     ("surname_ph", "dob"),
     ("forename_ph", "dob"),
-    ("forename_std", "surname_joined"),
+    ("forename_std", "surname_joined", "dob_md"),
     ("surname_joined", "postcode_std"),
     ("forename_std", "postcode_std"),
     ("forename_ph", "surname_ph", "town_std"),
@@ -40,7 +40,8 @@ DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("address_std",),
     ("dob", "town_std"),
     ("dob", "postcode_outward"),
-    ("name_keys[]",),
+    ("name_keys[]", "dob_year"),
+    ("name_keys[]", "postcode_outward"),
 )
 """Default rules, most specific first. A rule is used only if all its columns hold values.
 

@@ -191,17 +191,23 @@ def _run_inner(
         ]
     from splink import Linker
 
-    def make_linker(m: Model) -> Any:
+    def make_linker(m: Model, inputs: list[Any]) -> Any:
         with backend_errors("building the model"):
-            return Linker(sdfs if linked else sdfs[0], build_settings(m, link_type), log_level=None)
+            return Linker(
+                inputs if linked else inputs[0], build_settings(m, link_type), log_level=None
+            )
 
-    linker = make_linker(model)
     if not given_model:
         with _stage(timings, "train", "training the model (u by sampling, m by EM)", progress):
+            training_inputs = _training_sample(engine, prepared, names, sdfs, config)
             model = train_model(
-                linker, model, records=n_records, available=available, config=config
+                make_linker(model, training_inputs),
+                model,
+                records=n_records,
+                available=available,
+                config=config,
             )
-            linker = make_linker(model)
+    linker = make_linker(model, sdfs)
 
     with _stage(timings, "block", "counting blocked pairs", progress):
         blocking = _blocking_report(sdfs if linked else sdfs[0], model, link_type, n_records)
@@ -238,6 +244,30 @@ def _run_inner(
         result.entities = result.entities_at(config.threshold)
     result.timings = dict(timings)
     return result
+
+
+def _training_sample(
+    engine: Engine,
+    prepared: list[pd.DataFrame],
+    names: list[str],
+    inputs: list[Any],
+    config: ModelConfig,
+) -> list[Any]:
+    """The inputs to train on: all of them, or a uniform sample of each when they are large.
+
+    Sampling every input by the same fraction leaves the m and u probabilities and the prior
+    (the share of record pairs that match) unbiased, and keeps EM's pair count bounded.
+    """
+    total = sum(len(frame) for frame in prepared)
+    if total <= config.max_records_to_train:
+        return inputs
+    fraction = config.max_records_to_train / total
+    sampled = []
+    with backend_errors("sampling records for training"):
+        for frame, name in zip(prepared, names, strict=True):
+            sample = frame.sample(frac=fraction, random_state=config.seed)
+            sampled.append(engine.load_prepared(sample, f"train_{name}"))
+    return sampled
 
 
 def _display_name(source: Any, default: str) -> str:

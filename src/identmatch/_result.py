@@ -151,8 +151,13 @@ class Result:
             inputs_l = inputs_r = pd.Series(["input"] * len(strong), index=strong.index)
         left = [index[k] for k in zip(inputs_l, strong["record_id_l"].astype(str), strict=True)]
         right = [index[k] for k in zip(inputs_r, strong["record_id_r"].astype(str), strict=True)]
+        # Pairs already scored at 0.5 or above can never conflict: skip re-scoring them.
+        safe = strong if threshold >= _GUARDED_CHAIN_FLOOR else None
+        safe_pairs = (
+            set(zip(left, right, strict=True)) if safe is not None else self._pairs_at_least(index)
+        )
         components = constrained_components(
-            len(nodes), zip(left, right, strict=True), self._conflict_checker(nodes)
+            len(nodes), zip(left, right, strict=True), self._conflict_checker(nodes, safe_pairs)
         )
         out = self.entities.copy()
         out["entity_id"] = assign_entity_ids(components)
@@ -163,7 +168,24 @@ class Result:
         inputs = entities["input"] if self._linked else pd.Series(["input"] * len(entities))
         return list(zip(inputs.astype(str), entities["record_id"].astype(str), strict=True))
 
-    def _conflict_checker(self, nodes: list[tuple[str, str]]) -> Callable[[int, int], bool]:
+    def _pairs_at_least(self, index: dict[tuple[str, str], int]) -> set[tuple[int, int]]:
+        """Node pairs scored at or above the guarded-chain floor (0.5)."""
+        pairs = self.pairs[self.pairs["match_probability"] >= _GUARDED_CHAIN_FLOOR]
+        if self._linked:
+            keys_l = zip(
+                pairs["input_l"].astype(str), pairs["record_id_l"].astype(str), strict=True
+            )
+            keys_r = zip(
+                pairs["input_r"].astype(str), pairs["record_id_r"].astype(str), strict=True
+            )
+        else:
+            keys_l = (("input", r) for r in pairs["record_id_l"].astype(str))
+            keys_r = (("input", r) for r in pairs["record_id_r"].astype(str))
+        return {(index[a], index[b]) for a, b in zip(keys_l, keys_r, strict=True)}
+
+    def _conflict_checker(
+        self, nodes: list[tuple[str, str]], safe_pairs: set[tuple[int, int]]
+    ) -> Callable[[int, int], bool]:
         """Whether two records (by node index) must not share an entity."""
         frames = self._prepared
         if not frames:
@@ -172,14 +194,19 @@ class Result:
             self._tf = term_frequencies(self.model, frames)
         tf = self._tf
         offsets = {"input": 0, "left": 0, "right": len(frames[0])}
-        frame_of = {"input": frames[0], "left": frames[0], "right": frames[-1]}
+        # Column arrays, so fetching one record is a few array reads, not a pandas row.
+        arrays = {
+            "input": {str(c): frames[0][c].to_numpy() for c in frames[0].columns},
+            "right": {str(c): frames[-1][c].to_numpy() for c in frames[-1].columns},
+        }
+        arrays["left"] = arrays["input"]
         cache: dict[int, dict[str, Any]] = {}
 
         def record(i: int) -> dict[str, Any]:
             if i not in cache:
                 name = nodes[i][0]
-                row = frame_of[name].iloc[i - offsets[name]]
-                cache[i] = {str(k): v for k, v in row.items()}
+                row = i - offsets[name]
+                cache[i] = {c: values[row] for c, values in arrays[name].items()}
             return cache[i]
 
         floor = self._conflict_below
@@ -190,6 +217,8 @@ class Result:
         ]
 
         def conflict(a: int, b: int) -> bool:
+            if (a, b) in safe_pairs or (b, a) in safe_pairs:
+                return False
             score = score_pair(self.model, record(a), record(b), tf)
             if score.match_probability < floor:
                 return True
