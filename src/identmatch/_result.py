@@ -171,16 +171,13 @@ class Result:
     def _pairs_at_least(self, index: dict[tuple[str, str], int]) -> set[tuple[int, int]]:
         """Node pairs scored at or above the guarded-chain floor (0.5)."""
         pairs = self.pairs[self.pairs["match_probability"] >= _GUARDED_CHAIN_FLOOR]
+        ids_l, ids_r = pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str)
         if self._linked:
-            keys_l = zip(
-                pairs["input_l"].astype(str), pairs["record_id_l"].astype(str), strict=True
-            )
-            keys_r = zip(
-                pairs["input_r"].astype(str), pairs["record_id_r"].astype(str), strict=True
-            )
+            inputs_l, inputs_r = pairs["input_l"].astype(str), pairs["input_r"].astype(str)
         else:
-            keys_l = (("input", r) for r in pairs["record_id_l"].astype(str))
-            keys_r = (("input", r) for r in pairs["record_id_r"].astype(str))
+            inputs_l = inputs_r = pd.Series(["input"] * len(pairs), index=pairs.index)
+        keys_l = list(zip(inputs_l, ids_l, strict=True))
+        keys_r = list(zip(inputs_r, ids_r, strict=True))
         return {(index[a], index[b]) for a, b in zip(keys_l, keys_r, strict=True)}
 
     def _conflict_checker(
