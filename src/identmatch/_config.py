@@ -102,7 +102,7 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
     max_records_to_train: int = Field(default=100_000, ge=1000)
     """Larger inputs are trained on a uniform random sample of this many records (seeded),
     which leaves m, u and the prior unbiased and bounds training time."""
-    max_pairs_for_u: int = Field(default=2_000_000, ge=1_000)
+    max_pairs_for_u: int = Field(default=1_000_000, ge=1_000)
     """Random record pairs sampled to estimate u probabilities."""
     em_max_iterations: int = Field(default=25, ge=1, le=200)
     seed: int = 42

@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from identmatch._model import Model
 
-__all__ = ["Contribution", "Explanation", "explanation_from_row", "level_index_from_gamma"]
+__all__ = [
+    "Contribution",
+    "Explanation",
+    "explanation_from_row",
+    "explanation_from_score",
+    "level_index_from_gamma",
+]
 
 
 class Contribution(BaseModel, frozen=True, extra="forbid"):
@@ -102,3 +108,29 @@ def _number(value: Any) -> float:
         return 0.0
     number = float(value)
     return 0.0 if number != number else number
+
+
+def explanation_from_score(
+    model: Model, score: Any, record_id_l: str, record_id_r: str
+) -> Explanation:
+    """Build an explanation from an in-process :class:`identmatch._scoring.PairScore`."""
+    contributions = tuple(
+        Contribution(
+            comparison=spec.name,
+            level=level,
+            label=spec.levels[level].label,
+            weight=weight,
+            term_frequency_adjustment=tf,
+        )
+        for spec, level, weight, tf in zip(
+            model.comparisons, score.levels, score.weights, score.tf_adjustments, strict=True
+        )
+    )
+    return Explanation(
+        record_id_l=record_id_l,
+        record_id_r=record_id_r,
+        match_weight=score.match_weight,
+        match_probability=score.match_probability,
+        prior_weight=model.prior_weight,
+        contributions=contributions,
+    )

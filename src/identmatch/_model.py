@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -152,12 +153,21 @@ _EM_RULES: tuple[BlockingRule, ...] = (
 
 
 def train_model(
-    linker: Any, model: Model, *, records: int, available: set[str], config: ModelConfig
+    make_linker: Callable[[Model], Any],
+    model: Model,
+    *,
+    records: int,
+    available: set[str],
+    config: ModelConfig,
 ) -> Model:
     """Estimate the prior, u and m with Splink, and return the trained Model.
 
+    The estimates are read back after every step. If an EM session fails (no usable pairs
+    under its blocking rule), Splink's linker may be left mid-session, so training goes on
+    with a fresh linker built from the last good estimates.
+
     Args:
-        linker: a Splink Linker built from ``build_settings(model, ...)``.
+        make_linker: builds a Splink Linker for a model (``build_settings`` on the inputs).
         model: the untrained model (its m and u are the defaults).
         records: number of input records.
         available: prepared columns holding any values.
@@ -176,6 +186,7 @@ def train_model(
     m_state: Literal["estimated", "default"] = "default"
     em_used: list[str] = []
     with backend_errors("training the model"):
+        linker = make_linker(model)
         prior_rules = [r for r in _PRIOR_RULES if set(r) <= available]
         if train_m and prior_rules:
             try:
@@ -188,6 +199,7 @@ def train_model(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=config.max_pairs_for_u, seed=config.seed
         )
+        trained = _read_back(linker, model)
         if train_m:
             for rule in _EM_RULES:
                 if not set(rule) <= available:
@@ -196,12 +208,13 @@ def train_model(
                     linker.training.estimate_parameters_using_expectation_maximisation(
                         compile_blocking_rule(rule)
                     )
+                    trained = _read_back(linker, trained)
                 except Exception:
                     logger.info("EM skipped for one blocking rule: no usable pairs")
+                    linker = make_linker(trained)
                     continue
                 em_used.append(" + ".join(rule))
             m_state = "estimated" if em_used else "default"
-        trained = _read_back(linker, model)
     summary = TrainingSummary(
         records=records,
         prior=prior_state,

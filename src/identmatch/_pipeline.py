@@ -201,7 +201,7 @@ def _run_inner(
         with _stage(timings, "train", "training the model (u by sampling, m by EM)", progress):
             training_inputs = _training_sample(engine, prepared, names, sdfs, config)
             model = train_model(
-                make_linker(model, training_inputs),
+                lambda m: make_linker(m, training_inputs),
                 model,
                 records=n_records,
                 available=available,

@@ -7,7 +7,7 @@ calls. The output columns are what blocking rules and comparisons read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -26,7 +26,7 @@ from identmatch._standardise import (
 )
 from identmatch._types import DateOrder
 
-__all__ = ["PREPARED_COLUMNS", "prepare_records"]
+__all__ = ["PREPARED_COLUMNS", "prepare_one", "prepare_records"]
 
 PREPARED_COLUMNS: tuple[str, ...] = (
     "unique_id",
@@ -244,3 +244,49 @@ def prepare_records(
 
     prepared = pd.DataFrame({name: out[name] for name in PREPARED_COLUMNS})
     return prepared, DataQuality(rows=n, columns=quality)
+
+
+def prepare_one(
+    fields: Mapping[str, Any], *, date_order: DateOrder = "DMY", alias_separator: str = ";"
+) -> dict[str, Any]:
+    """Standardise one record (a search query) without pandas; the twin of prepare_records.
+
+    Gives the same prepared values as :func:`prepare_records` for a one-row input, which a
+    property test checks, so a search query is prepared exactly as batch records are.
+    """
+    from identmatch._read import _alias_list, _to_text
+
+    def name(field: str) -> str | None:
+        return standardise_name(_to_text(fields.get(field)))
+
+    out: dict[str, Any] = {"unique_id": _to_text(fields.get("record_id")) or "query"}
+    forename, middle, surname = name("forename"), name("middle_names"), name("surname")
+    out["forename_std"], out["middle_std"], out["surname_std"] = forename, middle, surname
+    out["address_std"], out["town_std"] = name("address"), name("town")
+    out["forename_ph"], out["surname_ph"] = phonetic_code(forename), phonetic_code(surname)
+    out["surname_joined"] = joined_name(surname)
+    out["surname_parts"] = list(name_tokens(surname)) if surname else None
+    first = _first_token(forename)
+    out["forename_first"] = first
+    out["forename_nicks"] = sorted(related_forenames(first)) or None if first else None
+    out["forename_initial"] = forename[0] if forename else None
+    out["forename_initial_only"] = forename if forename and len(forename) == 1 else None
+    out["middle_first"] = _first_token(middle)
+    names = _alias_names(tuple(_alias_list(fields.get("aliases"), alias_separator)))
+    alias_keys = sorted({key for _, _, key in names if key}) or None if names else None
+    primary = _name_key(first, out["surname_joined"])
+    out["alias_keys"] = alias_keys
+    out["name_keys"] = sorted({k for k in [primary, *(alias_keys or [])] if k}) or None
+    out["surname_aliases"] = sorted({s for _, s, _ in names if s}) or None if names else None
+    raw_dob = fields.get("dob")
+    parsed = parse_date(None if raw_dob == "" else raw_dob, order=date_order)
+    out["dob"] = parsed.date.isoformat() if parsed.date else None
+    out["dob_year"] = str(parsed.year) if parsed.year else None
+    out["dob_md"] = out["dob"][5:] if out["dob"] else None
+    out["dob_year_swapped"] = _swap_last_two(out["dob_year"])
+    postcode = standardise_postcode(_to_text(fields.get("postcode")))
+    out["postcode_std"], out["postcode_outward"] = postcode.postcode, postcode.outward
+    out["postcode_sector"] = postcode.sector
+    out["sex_std"] = standardise_sex(_to_text(fields.get("sex")))
+    out["nhs_std"] = standardise_nhs_number(_to_text(fields.get("nhs_number")))
+    return {column: out[column] for column in PREPARED_COLUMNS}

@@ -1,0 +1,381 @@
+"""A persistent known-person index in one DuckDB file: resolve once, then search and add.
+
+The file holds the model, the standardised records with their entity ids, every record's
+blocking keys, term-frequency counts, the entities and a log of merges. Opening it needs
+nothing else. Adds run in one transaction: a crash leaves the index as it was before the
+add or after it. Searches read through their own cursor, so they see a consistent state
+while an add is in progress in another thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from identmatch._config import STANDARD_COLUMNS, ModelConfig
+from identmatch._exceptions import ConfigError, SchemaError
+from identmatch._keys import record_keys
+from identmatch._model import Model
+from identmatch._prepare import PREPARED_COLUMNS, prepare_one
+from identmatch._search import Hit, SearchSettings, rank_candidates
+from identmatch._snapshot import Snapshot, key_hash
+from identmatch._types import DateOrder
+
+__all__ = ["Index", "rows"]
+
+_FORMAT_VERSION = "1"
+_LIST_COLUMNS = ("surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases")
+_DISPLAY_COLUMNS = ("source", "forename", "middle_names", "surname", "dob_given")
+
+_SCHEMA = """
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE entities (
+    entity_id VARCHAR PRIMARY KEY, created_seq BIGINT NOT NULL, merged_into VARCHAR
+);
+CREATE TABLE merges (merged_at TIMESTAMP DEFAULT current_timestamp, kept VARCHAR, merged VARCHAR);
+CREATE TABLE tf (column_name VARCHAR, value VARCHAR, n BIGINT, PRIMARY KEY (column_name, value));
+"""
+
+
+def _record_table_sql() -> str:
+    columns = ["seq BIGINT PRIMARY KEY", "record_id VARCHAR UNIQUE NOT NULL", "entity_id VARCHAR"]
+    columns += [f"{name} VARCHAR" for name in _DISPLAY_COLUMNS]
+    columns.append("aliases VARCHAR[]")
+    for name in PREPARED_COLUMNS:
+        if name != "unique_id":
+            kind = "VARCHAR[]" if name in _LIST_COLUMNS else "VARCHAR"
+            columns.append(f"{name} {kind}")
+    return "CREATE TABLE records (" + ", ".join(columns) + ");\n"
+
+
+class Index:
+    """A known-person index: records resolved into entities, searchable in milliseconds.
+
+    Example::
+
+        index = identmatch.Index.build(records, "known.duckdb")
+        hits = index.search({"forename": "Bill", "surname": "Smyth", "dob": "1985-04-03"})
+        hits[0].entity_id, hits[0].verdict, hits[0].explanation
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            msg = f"{self.path}: no such index file; build one with Index.build"
+            raise ConfigError(msg)
+        self._connection = duckdb.connect(str(self.path), read_only=read_only)
+        self._write_lock = threading.Lock()
+        meta = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format_version") != _FORMAT_VERSION:
+            msg = f"{self.path.name}: not an identmatch index of format {_FORMAT_VERSION}"
+            raise ConfigError(msg)
+        self.model = Model.model_validate_json(meta["model"])
+        self.config = ModelConfig.model_validate_json(meta["config"])
+        self.date_order: DateOrder = meta.get("date_order", "DMY")
+        self._tf: dict[str, dict[Any, float]] = {}
+        self._snapshot: Snapshot
+        self._refresh()
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def build(
+        cls,
+        records: Any,
+        path: str | Path,
+        *,
+        columns: Mapping[str, str] | None = None,
+        date_order: DateOrder = "DMY",
+        model: Model | str | Path | None = None,
+        config: ModelConfig | None = None,
+    ) -> Index:
+        """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
+
+        The file is written beside ``path`` and renamed into place, so a failed build never
+        leaves a half-written index.
+
+        Raises:
+            ConfigError: ``path`` already exists.
+        """
+        from identmatch._pipeline import dedupe
+
+        target = Path(path)
+        if target.exists():
+            msg = f"{target}: already exists; remove it or add records to it instead"
+            raise ConfigError(msg)
+        config = config or ModelConfig()
+        result = dedupe(records, columns=columns, date_order=date_order, model=model, config=config)
+        tmp = target.with_name(target.name + ".building")
+        tmp.unlink(missing_ok=True)
+        connection = duckdb.connect(str(tmp))
+        try:
+            connection.execute(_SCHEMA + _record_table_sql())
+            prepared = result._prepared[0]
+            entities = result.entities
+            _insert_records(connection, entities, prepared, start_seq=0)
+            _insert_keys(connection, prepared, result.model, start_seq=0)
+            _add_tf(connection, prepared, result.model)
+            first = entities.reset_index(drop=True).groupby("entity_id", sort=False).head(1)
+            created = pa.table(
+                {
+                    "entity_id": pa.array(first["entity_id"].astype(str).tolist(), pa.string()),
+                    "created_seq": pa.array(first.index.to_numpy(), pa.int64()),
+                }
+            )
+            connection.register("__entities", created)
+            connection.execute(
+                "INSERT INTO entities SELECT entity_id, created_seq, NULL FROM __entities"
+            )
+            connection.unregister("__entities")
+            numbers = [int(str(e)[1:]) for e in entities["entity_id"]]
+            meta = {
+                "format_version": _FORMAT_VERSION,
+                "model": result.model.model_dump_json(),
+                "config": config.model_dump_json(),
+                "date_order": date_order,
+                "next_entity": str(max(numbers, default=0) + 1),
+                "next_seq": str(len(entities)),
+            }
+            connection.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+            connection.execute("CREATE INDEX keys_key ON keys (key)")
+            connection.execute("CHECKPOINT")
+        finally:
+            connection.close()
+        tmp.replace(target)
+        return cls(target)
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Index:
+        """Open an index file written by :meth:`build`."""
+        return cls(path, read_only=read_only)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._connection.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+    @contextlib.contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self._connection.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def _refresh(self) -> None:
+        """Reload the in-memory snapshot and term frequencies from the file."""
+        with self._cursor() as cursor:
+            snapshot = Snapshot(cursor)
+        self._load_tf()
+        self._snapshot = snapshot  # one assignment: searches see the old or the new state
+
+    def _load_tf(self) -> None:
+        with self._cursor() as cursor:
+            rows = cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
+        counts: dict[str, dict[Any, int]] = {}
+        for column, value, n in rows:
+            counts.setdefault(column, {})[value] = int(n)
+        self._tf = {
+            column: {v: n / total for v, n in values.items()}
+            for column, values in counts.items()
+            if (total := sum(values.values()))
+        }
+
+    def __len__(self) -> int:
+        return len(self._snapshot)
+
+    def search(self, person: Mapping[str, Any], *, top: int = 5) -> list[Hit]:
+        """Rank the index's entities against one person, best first.
+
+        Args:
+            person: standard fields (``forename``, ``surname``, ``dob``, ``postcode``,
+                ``aliases``, ...). Standardised exactly as records are.
+            top: at most this many entities.
+
+        Returns:
+            Hits with ``entity_id``, ``match_probability``, ``verdict``, ``explanation`` and
+            ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
+        """
+        query = self._prepare_one(person)
+        snapshot, tf = self._snapshot, self._tf
+        candidates = snapshot.candidates(record_keys(query, self.model.blocking_rules))
+        hits = rank_candidates(query, candidates, self.model, tf, self._settings(), top=top)
+        if hits:
+            members = snapshot.members(hit.entity_id for hit in hits)
+            hits = [hit.with_records(members) for hit in hits]
+        return hits
+
+    def _settings(self) -> SearchSettings:
+        return SearchSettings(match=self.config.threshold, possible=0.5)
+
+    def _prepare_one(self, person: Mapping[str, Any]) -> dict[str, Any]:
+        unknown = set(person) - set(STANDARD_COLUMNS)
+        if unknown:
+            allowed = ", ".join(c for c in STANDARD_COLUMNS if c != "record_id")
+            msg = f"unknown search field(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
+            raise SchemaError(msg)
+        return prepare_one(person, date_order=self.date_order)
+
+    def export(self) -> pd.DataFrame:
+        """``record_id`` and ``entity_id`` for every record, in the order added."""
+        with self._cursor() as cursor:
+            return cursor.execute(
+                "SELECT record_id, entity_id, source FROM records ORDER BY seq"
+            ).fetch_df()
+
+    def entity(self, entity_id: str) -> pd.DataFrame:
+        """The records of one entity (empty if there is none)."""
+        with self._cursor() as cursor:
+            return cursor.execute(
+                "SELECT record_id, source, forename, middle_names, surname, dob_given, dob, "
+                "aliases FROM records WHERE entity_id = ? ORDER BY seq",
+                [entity_id],
+            ).fetch_df()
+
+    # ------------------------------------------------------------------ writing
+    def add(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Add records; each joins the entity it matches, or starts a new one.
+
+        A record matching several entities joins the oldest, and the others are merged into
+        it (recorded in the index's merge log); existing entity ids are never renamed.
+        All of it happens in one transaction.
+
+        Returns:
+            One row per added record: ``record_id``, ``entity_id``, ``action`` (``joined``,
+            ``new`` or ``merged``).
+
+        Raises:
+            SchemaError: a record id is already in the index.
+        """
+        from identmatch._index_add import add_records
+
+        with self._write_lock:
+            outcome = add_records(self, records, columns=columns)
+            self._refresh()
+        return outcome
+
+
+def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Run a query with bound parameters; every row as a dict (lists stay lists)."""
+    result = cursor.execute(sql, params)
+    names = [str(d[0]) for d in result.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    fields = []
+    for name in frame.columns:
+        kind = pa.list_(pa.string()) if name in (*_LIST_COLUMNS, "aliases") else pa.string()
+        if name == "seq":
+            kind = pa.int64()
+        fields.append(pa.field(name, kind))
+    return pa.Table.from_pandas(frame, schema=pa.schema(fields), preserve_index=False)
+
+
+def _insert_records(
+    connection: duckdb.DuckDBPyConnection,
+    entities: pd.DataFrame,
+    prepared: pd.DataFrame,
+    *,
+    start_seq: int,
+) -> None:
+    n = len(prepared)
+    table = pd.DataFrame(
+        {
+            "seq": range(start_seq, start_seq + n),
+            "record_id": prepared["unique_id"].astype(str).to_numpy(),
+            "entity_id": entities["entity_id"].astype(str).to_numpy(),
+        }
+    )
+    for name in ("source", "forename", "middle_names", "surname"):
+        values = entities[name] if name in entities.columns else pd.Series([None] * n)
+        table[name] = [None if v is None or v != v else str(v) for v in values]
+    raw_dob = entities["dob"] if "dob" in entities.columns else pd.Series([None] * n)
+    table["dob_given"] = [None if v is None or v != v else str(v) for v in raw_dob]
+    aliases = entities["aliases"] if "aliases" in entities.columns else pd.Series([[]] * n)
+    table["aliases"] = [list(v) if isinstance(v, list | tuple) else [] for v in aliases]
+    for name in PREPARED_COLUMNS:
+        if name != "unique_id":
+            table[name] = prepared[name].to_numpy()
+    arrow = _arrow(table)
+    connection.register("__new_records", arrow)
+    try:
+        names = ", ".join(table.columns)
+        connection.execute(f"INSERT INTO records ({names}) SELECT {names} FROM __new_records")
+    finally:
+        connection.unregister("__new_records")
+
+
+def _insert_keys(
+    connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model, *, start_seq: int
+) -> None:
+    columns = {str(c): prepared[c].to_numpy() for c in prepared.columns}
+    keys, seqs = [], []
+    for i in range(len(prepared)):
+        record = {c: values[i] for c, values in columns.items()}
+        for key in record_keys(record, model.blocking_rules):
+            keys.append(key)
+            seqs.append(start_seq + i)
+    arrow = pa.table(
+        {
+            "key": pa.array(keys, pa.string()),
+            "key_hash": pa.array([key_hash(k) for k in keys], pa.int64()),
+            "seq": pa.array(seqs, pa.int64()),
+        }
+    )
+    exists = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'keys'"
+    ).fetchall()[0]
+    connection.register("__new_keys", arrow)
+    try:
+        if exists and exists[0]:
+            connection.execute("INSERT INTO keys SELECT key, key_hash, seq FROM __new_keys")
+        else:
+            connection.execute("CREATE TABLE keys AS SELECT key, key_hash, seq FROM __new_keys")
+    finally:
+        connection.unregister("__new_keys")
+
+
+def _add_tf(connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model) -> None:
+    columns = {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
+    for column in sorted(columns):
+        counts = prepared[column].dropna().astype(str).value_counts()
+        if counts.empty:
+            continue
+        frame = pa.table(
+            {
+                "column_name": pa.array([column] * len(counts), pa.string()),
+                "value": pa.array(counts.index.tolist(), pa.string()),
+                "n": pa.array(counts.to_numpy(), pa.int64()),
+            }
+        )
+        connection.register("__tf", frame)
+        try:
+            connection.execute(
+                "INSERT INTO tf SELECT * FROM __tf ON CONFLICT (column_name, value) "
+                "DO UPDATE SET n = tf.n + excluded.n"
+            )
+        finally:
+            connection.unregister("__tf")
+
+
+def _check_new_ids(connection: duckdb.DuckDBPyConnection, ids: list[str]) -> None:
+    clash = connection.execute(
+        "SELECT record_id FROM records WHERE record_id IN (SELECT unnest(?)) LIMIT 5", [ids]
+    ).fetchall()
+    if clash:
+        first = ", ".join(str(row[0]) for row in clash)
+        msg = f"record ids already in the index (first: {first}); ids must be unique"
+        raise SchemaError(msg)
