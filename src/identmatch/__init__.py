@@ -22,10 +22,12 @@ from identmatch._exceptions import (
     SchemaError,
 )
 from identmatch._explain import Contribution, Explanation
+from identmatch._index import Index
 from identmatch._model import Model, TrainingSummary
 from identmatch._pipeline import dedupe, link
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
+from identmatch._search import Hit, KnownRecord
 
 try:
     __version__ = version("identmatch")
@@ -40,8 +42,11 @@ __all__ = [
     "Contribution",
     "DataQuality",
     "Explanation",
+    "Hit",
     "IdentMatchError",
+    "Index",
     "InputFileError",
+    "KnownRecord",
     "Model",
     "ModelConfig",
     "ModelError",

@@ -21,9 +21,11 @@ import pyarrow as pa
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError
+from identmatch._explain import Explanation, explanation_from_score
 from identmatch._keys import record_keys
 from identmatch._model import Model
 from identmatch._prepare import PREPARED_COLUMNS, prepare_one
+from identmatch._scoring import score_pair
 from identmatch._search import Hit, SearchSettings, rank_candidates
 from identmatch._snapshot import Snapshot, key_hash
 from identmatch._types import DateOrder
@@ -216,6 +218,22 @@ class Index:
             members = snapshot.members(hit.entity_id for hit in hits)
             hits = [hit.with_records(members) for hit in hits]
         return hits
+
+    def score(self, person: Mapping[str, Any], record_id: str) -> Explanation:
+        """Why ``person`` scores as it does against one indexed record (weights in bits).
+
+        Raises:
+            SchemaError: the record id is not in the index.
+        """
+        query = self._prepare_one(person)
+        snapshot = self._snapshot
+        row = snapshot.row_of(record_id)
+        if row is None:
+            msg = f"record_id {record_id} is not in the index"
+            raise SchemaError(msg)
+        record = snapshot.records.slice(row, 1).to_pylist()[0]
+        scored = score_pair(self.model, query, record, self._tf)
+        return explanation_from_score(self.model, scored, "query", record_id)
 
     def _settings(self) -> SearchSettings:
         return SearchSettings(match=self.config.threshold, possible=0.5)

@@ -44,6 +44,7 @@ class Snapshot:
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
         self._seqs = seqs[order]
+        self._rows = {str(r): i for i, r in enumerate(self.records.column("record_id").to_pylist())}
         entity_ids = self.records.column("entity_id").to_pylist()
         self._members: dict[str, list[int]] = {}
         for row, entity in enumerate(entity_ids):
@@ -51,6 +52,10 @@ class Snapshot:
 
     def __len__(self) -> int:
         return int(self.records.num_rows)
+
+    def row_of(self, record_id: str) -> int | None:
+        """The row of a record id, or None."""
+        return self._rows.get(str(record_id))
 
     def candidates(self, keys: Iterable[str], *, limit: int = 5_000) -> list[dict[str, Any]]:
         """Records sharing at least one blocking key (at most ``limit``, lowest seq first)."""

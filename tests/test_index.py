@@ -1,0 +1,214 @@
+"""The known-person index: build, search, add, export, crash safety and concurrency.
+
+Everything runs on a real DuckDB file in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import identmatch
+from identmatch.testing import generate_records
+
+pytestmark = pytest.mark.slow
+
+Built = tuple[identmatch.Result, identmatch.Index]
+
+FIELDS = ["forename", "middle_names", "surname", "aliases", "dob", "sex", "postcode", "nhs_number"]
+
+
+@pytest.fixture(scope="module")
+def records() -> pd.DataFrame:
+    frame = generate_records(4000, seed=21)
+    return frame.drop(columns=["error_type", "hard_negative"])
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, records: pd.DataFrame) -> Built:
+    """A batch dedupe and an index built from the same records with the same model."""
+    base = records.iloc[:3500]
+    result = identmatch.dedupe(base)
+    path = tmp_path_factory.mktemp("index") / "known.duckdb"
+    index = identmatch.Index.build(base, path, model=result.model)
+    return result, index
+
+
+def fields_of(row: pd.Series[Any]) -> dict[str, Any]:
+    return {k: row[k] for k in FIELDS if isinstance(row[k], list) or pd.notna(row[k])}
+
+
+class TestBuild:
+    def test_export_has_every_record_once_with_batch_entities(self, built: Built) -> None:
+        """The index holds every record once, grouped exactly as the batch run grouped them."""
+        result, index = built
+        exported = index.export()
+        assert len(exported) == len(index) == 3500
+        assert exported["record_id"].is_unique
+        merged = result.entities[["record_id", "entity_id"]].merge(exported, on="record_id")
+        assert (merged["entity_id_x"] == merged["entity_id_y"]).all()
+
+    def test_reopen_needs_nothing_else(self, built: Built) -> None:
+        """Opening the file again gives the same model and the same records."""
+        _, index = built
+        again = identmatch.Index.open(index.path)
+        assert again.model == index.model
+        assert len(again) == len(index)
+
+    def test_build_refuses_an_existing_file(self, tmp_path: Path, records: pd.DataFrame) -> None:
+        """Building over an existing file is refused rather than overwriting it."""
+        path = tmp_path / "x.duckdb"
+        path.write_text("keep me", encoding="utf-8")
+        with pytest.raises(identmatch.ConfigError, match="already exists"):
+            identmatch.Index.build(records.iloc[:10], path)
+        assert path.read_text(encoding="utf-8") == "keep me"
+
+
+class TestSearch:
+    def test_known_person_is_found_first(self, built: Built, records: pd.DataFrame) -> None:
+        """A person in the index, searched with a nickname, is the top hit with a match verdict."""
+        result, index = built
+        sizes = result.entities.groupby("entity_id")["record_id"].transform("size")
+        row = result.entities[(sizes >= 2) & result.entities["dob"].notna()].iloc[0]
+        query = fields_of(row)
+        hits = index.search(query, top=3)
+        assert hits
+        assert hits[0].entity_id == row["entity_id"]
+        assert hits[0].verdict == "match"
+        assert row["record_id"] in [r.record_id for r in hits[0].records]
+        assert "starting point (prior)" in str(hits[0].explanation)
+
+    def test_unknown_person_gets_no_match(self, built: Built) -> None:
+        """Someone the index has never seen gets no hit at the possible level."""
+        _, index = built
+        hits = index.search({"forename": "Zebulon", "surname": "Quatermain", "dob": "1931-12-25"})
+        assert all(hit.verdict == "no match" for hit in hits)
+        assert hits == []
+
+    def test_unknown_field_is_refused(self, built: Built) -> None:
+        """A search field that is not a standard column is refused by name."""
+        _, index = built
+        with pytest.raises(identmatch.SchemaError, match="unknown search field"):
+            index.search({"given_name": "Ann"})
+
+    @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(position=st.integers(min_value=0, max_value=10_000))
+    def test_search_and_batch_give_the_same_weight(
+        self,
+        built: Built,
+        records: pd.DataFrame,
+        position: int,
+    ) -> None:
+        """For any pair batch dedupe scored, the search path gives the same match weight."""
+        result, index = built
+        pairs = result.pairs
+        pair = pairs.iloc[position % len(pairs)]
+        raw = records.set_index("record_id").loc[pair["record_id_l"]]
+        explanation = index.score(fields_of(raw), pair["record_id_r"])
+        assert explanation.match_weight == pytest.approx(pair["match_weight"], abs=1e-6)
+
+
+class TestAdd:
+    def test_add_joins_or_creates_and_never_renames(
+        self, tmp_path: Path, records: pd.DataFrame
+    ) -> None:
+        """New records join existing entities or start new ones; old ids keep their entities."""
+        path = tmp_path / "k.duckdb"
+        index = identmatch.Index.build(records.iloc[:3500], path)
+        before = index.export().set_index("record_id")["entity_id"]
+        outcome = index.add(records.iloc[3500:])
+        assert set(outcome["action"]) <= {"joined", "new", "merged"}
+        assert len(outcome) == 500
+        after = index.export().set_index("record_id")["entity_id"]
+        assert len(after) == 4000
+        merged = set(index._connection.execute("SELECT merged FROM merges").fetchall())
+        merged_ids = {m[0] for m in merged}
+        changed = before[before != after.loc[before.index]]
+        assert set(changed) <= merged_ids  # only merged entities ever change id
+        truth = records.set_index("record_id").loc[after.index, "person_id"]
+        scores = identmatch.testing.pairwise_scores(after.to_numpy(), truth.to_numpy())
+        assert scores.precision > 0.98
+        assert scores.recall > 0.95
+        index.close()
+
+    def test_add_existing_id_is_refused_and_changes_nothing(
+        self, tmp_path: Path, records: pd.DataFrame
+    ) -> None:
+        """Adding a record id that is already indexed fails and leaves the index as it was."""
+        path = tmp_path / "k.duckdb"
+        index = identmatch.Index.build(records.iloc[:300], path)
+        with pytest.raises(identmatch.SchemaError, match="already in the index"):
+            index.add(records.iloc[290:310])
+        assert len(index) == 300
+        assert len(index.export()) == 300
+        index.close()
+
+    def test_searches_run_while_an_add_is_in_progress(
+        self, tmp_path: Path, records: pd.DataFrame
+    ) -> None:
+        """A search during an add sees the index before or after it, never an error."""
+        path = tmp_path / "k.duckdb"
+        index = identmatch.Index.build(records.iloc[:2000], path)
+        probe = fields_of(records.iloc[0])
+        errors: list[BaseException] = []
+        counts: list[int] = []
+
+        def add() -> None:
+            try:
+                index.add(records.iloc[2000:4000])
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=add)
+        worker.start()
+        while worker.is_alive():
+            index.search(probe)
+            counts.append(len(index))
+        worker.join()
+        assert not errors
+        assert set(counts) <= {2000, 4000}
+        assert len(index) == 4000
+        index.close()
+
+
+def test_killed_add_leaves_index_before_or_after(tmp_path: Path, records: pd.DataFrame) -> None:
+    """Killing the process in the middle of an add loses nothing committed and adds nothing half."""
+    path = tmp_path / "k.duckdb"
+    identmatch.Index.build(records.iloc[:1000], path).close()
+    extra = tmp_path / "extra.parquet"
+    records.iloc[1000:4000].to_parquet(extra)
+    script = textwrap.dedent(
+        f"""
+        import identmatch
+        index = identmatch.Index.open({str(path)!r})
+        print("started", flush=True)
+        index.add({str(extra)!r})
+        print("done", flush=True)
+        """
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "started"
+        time.sleep(1.5)
+        proc.kill()
+        proc.wait(timeout=60)
+    index = identmatch.Index.open(path)
+    try:
+        assert len(index) in (1000, 4000)
+        exported = index.export()
+        assert exported["entity_id"].notna().all()
+        assert not exported["entity_id"].str.startswith("pending-").any()
+    finally:
+        index.close()
