@@ -196,3 +196,69 @@ class TestDemo:
         done = run("--version", cwd=tmp_path)
         assert done.returncode == 0
         assert "identmatch, version" in done.stdout
+
+
+class TestIndex:
+    def test_build_add_search_export(self, tmp_path: Path) -> None:
+        """The index commands work end to end on the bundled demo files."""
+        from identmatch.testing import demo_paths
+
+        adults, children = demo_paths()
+        built = run("index", "build", adults, "--index", "known.duckdb", cwd=tmp_path)
+        assert built.returncode == 0, built.stderr
+        added = run(
+            "index", "add", children, "--index", "known.duckdb", "--out", "a.csv", cwd=tmp_path
+        )
+        assert added.returncode == 0, added.stderr
+        assert "joined" in added.stderr
+        outcome = pd.read_csv(tmp_path / "a.csv", dtype=str)
+        assert set(outcome["action"]) <= {"joined", "new", "merged"}
+
+        first = pd.read_csv(adults, dtype=str).iloc[1]
+        one = run(
+            "search",
+            "--index",
+            "known.duckdb",
+            "--forename",
+            first["forename"],
+            "--surname",
+            first["surname"],
+            "--dob",
+            first["dob"],
+            cwd=tmp_path,
+        )
+        assert one.returncode == 0, one.stderr
+        assert one.stdout.startswith("1. E")
+        assert first["record_id"] in one.stdout
+
+        many = run("search", children, "--index", "known.duckdb", "--out", "r.csv", cwd=tmp_path)
+        assert many.returncode == 0, many.stderr
+        results = pd.read_csv(tmp_path / "r.csv", dtype=str)
+        assert list(results.columns) == [
+            "record_id",
+            "rank",
+            "entity_id",
+            "match_probability",
+            "verdict",
+        ]
+        assert set(results["record_id"]) == set(pd.read_csv(children, dtype=str)["record_id"])
+
+        exported = run("index", "export", "--index", "known.duckdb", "--out", "e.csv", cwd=tmp_path)
+        assert exported.returncode == 0, exported.stderr
+        assert len(pd.read_csv(tmp_path / "e.csv")) == 600
+
+    def test_search_needs_a_field(self, tmp_path: Path) -> None:
+        """A search with no field is a usage error (exit 2)."""
+        from identmatch.testing import demo_paths
+
+        adults, _ = demo_paths()
+        assert run("index", "build", adults, "--index", "k.duckdb", cwd=tmp_path).returncode == 0
+        done = run("search", "--index", "k.duckdb", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "give at least one field" in done.stderr
+
+    def test_missing_index_file(self, tmp_path: Path) -> None:
+        """Searching an index that does not exist exits 2 with a clear message."""
+        done = run("search", "--index", "nope.duckdb", "--surname", "Lee", cwd=tmp_path)
+        assert done.returncode == 2
+        assert "no such index file" in done.stderr

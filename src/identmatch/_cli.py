@@ -270,6 +270,148 @@ def demo(out: Path | None, n_explain: int) -> None:
         click.echo("")
 
 
+@cli.group()
+def index() -> None:
+    """Build, extend and export a known-person index (one DuckDB file)."""
+
+
+@index.command("build")
+@click.argument("records", type=click.Path(path_type=Path))
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default="DMY")
+@click.option("--model", "model", type=click.Path(path_type=Path))
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+def index_build(
+    records: Path,
+    index_path: Path,
+    mapping: tuple[str, ...],
+    date_order: str,
+    model: Path | None,
+    threshold: float | None,
+) -> None:
+    """Resolve RECORDS into entities and store everything in --index."""
+    config = identmatch.ModelConfig(threshold=threshold) if threshold else None
+    built = identmatch.Index.build(
+        records,
+        index_path,
+        columns=_parse_map(mapping),
+        date_order=date_order,  # type: ignore[arg-type]
+        model=model,
+        config=config,
+    )
+    n_entities = built.export()["entity_id"].nunique()
+    click.echo(
+        f"indexed {len(built):,} records as {n_entities:,} entities in {index_path}", err=True
+    )
+    built.close()
+
+
+@index.command("add")
+@click.argument("records", type=click.Path(path_type=Path))
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), help="Write which entity each joined."
+)
+def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Path | None) -> None:
+    """Add RECORDS to --index; each joins the entity it matches or starts a new one."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        outcome = opened.add(records, columns=_parse_map(mapping))
+    finally:
+        opened.close()
+    if out is not None:
+        _write_table(outcome, out)
+    counts = outcome["action"].value_counts().to_dict()
+    summary = ", ".join(f"{counts.get(k, 0):,} {k}" for k in ("joined", "new", "merged"))
+    click.echo(f"added {len(outcome):,} records: {summary}", err=True)
+
+
+@index.command("export")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+def index_export(index_path: Path, out: Path) -> None:
+    """Write record_id and entity_id for every record in --index."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        _write_table(opened.export(), out)
+    finally:
+        opened.close()
+
+
+_SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode", "nhs_number")
+
+
+@cli.command()
+@click.argument("queries", type=click.Path(path_type=Path), required=False)
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Results file for QUERIES.")
+@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--forename")
+@click.option("--middle-names")
+@click.option("--surname")
+@click.option("--dob")
+@click.option("--sex")
+@click.option("--postcode")
+@click.option("--nhs-number")
+@click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
+@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+def search(
+    queries: Path | None,
+    index_path: Path,
+    out: Path | None,
+    top: int,
+    forename: str | None,
+    middle_names: str | None,
+    surname: str | None,
+    dob: str | None,
+    sex: str | None,
+    postcode: str | None,
+    nhs_number: str | None,
+    aliases: tuple[str, ...],
+    mapping: tuple[str, ...],
+) -> None:
+    """Is this person already known? One person from the options, or a file of QUERIES."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        if queries is None:
+            values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
+            person: dict[str, Any] = {
+                k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v
+            }
+            if aliases:
+                person["aliases"] = list(aliases)
+            if not person:
+                msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
+                raise click.UsageError(msg)
+            _print_hits(opened.search(person, top=top))
+            return
+        if out is None:
+            msg = "searching a file of queries needs --out for the results"
+            raise click.UsageError(msg)
+        _write_table(opened.search_many(queries, columns=_parse_map(mapping), top=top), out)
+    finally:
+        opened.close()
+
+
+def _print_hits(hits: list[identmatch.Hit]) -> None:
+    if not hits:
+        click.echo("no match: nobody in the index scores at the possible level or above")
+        return
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(
+            f"{rank}. {hit.entity_id}  {hit.verdict}  match probability "
+            f"{hit.match_probability:.4f}  ({len(hit.records)} records)"
+        )
+        for record in hit.records:
+            click.echo(
+                f"     {record.source or '-'}  {record.record_id}  {record.name or '-'}  "
+                f"{record.dob or record.dob_given or '-'}"
+            )
+        click.echo("   " + str(hit.explanation).replace("\n", "\n   "))
+
+
 def main() -> None:
     """Entry point: run the CLI, turning identmatch errors into exit code 2 and one line."""
     try:

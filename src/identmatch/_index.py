@@ -219,6 +219,42 @@ class Index:
             hits = [hit.with_records(members) for hit in hits]
         return hits
 
+    def search_many(
+        self, queries: Any, *, columns: Mapping[str, str] | None = None, top: int = 5
+    ) -> pd.DataFrame:
+        """Search every record of ``queries`` (a file or DataFrame with ``record_id``).
+
+        Returns:
+            One row per (query ``record_id``, ``rank``) with ``entity_id``,
+            ``match_probability`` and ``verdict``; a query with no hit at the possible level
+            gets one row with an empty ``entity_id`` and verdict ``no match``.
+        """
+        from identmatch._config import ReadConfig
+        from identmatch._read import read_records
+
+        config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
+        frame = read_records(queries, config, name="queries")
+        fields = [c for c in STANDARD_COLUMNS if c in frame.columns and c != "record_id"]
+        rows: list[dict[str, Any]] = []
+        for query in frame.to_dict("records"):
+            person = {k: query[k] for k in fields}
+            hits = self.search(person, top=top)
+            if not hits:
+                rows.append({"record_id": query["record_id"], "rank": 1, "verdict": "no match"})
+            for rank, hit in enumerate(hits, start=1):
+                rows.append(
+                    {
+                        "record_id": query["record_id"],
+                        "rank": rank,
+                        "entity_id": hit.entity_id,
+                        "match_probability": hit.match_probability,
+                        "verdict": hit.verdict,
+                    }
+                )
+        return pd.DataFrame(
+            rows, columns=["record_id", "rank", "entity_id", "match_probability", "verdict"]
+        )
+
     def score(self, person: Mapping[str, Any], record_id: str) -> Explanation:
         """Why ``person`` scores as it does against one indexed record (weights in bits).
 
