@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from identmatch import _synthetic_names as names
+from identmatch._config import STANDARD_COLUMNS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -36,17 +37,9 @@ __all__ = [
     "row_ids",
 ]
 
+# The standard columns the generator fills (no free-text address or town), then the truth.
 RECORD_COLUMNS: Final = (
-    "record_id",
-    "source",
-    "forename",
-    "middle_names",
-    "surname",
-    "aliases",
-    "dob",
-    "sex",
-    "postcode",
-    "nhs_number",
+    *(c for c in STANDARD_COLUMNS if c not in ("address", "town")),
     "person_id",
     "error_type",
     "hard_negative",
