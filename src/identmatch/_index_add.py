@@ -1,10 +1,11 @@
 """Adding records to an index, in one transaction.
 
-Each new record is standardised as in a batch run, scored against the records sharing its
-blocking keys (earlier records of the same add included), and joins the best entity at or
-above the match threshold whose records it does not conflict with; otherwise it starts a new
-entity. When it matches several entities they merge into the oldest. The transaction
-commits at the end or not at all.
+Each new record is standardised as in a batch run and scored in process against the records
+sharing its blocking keys: those already in the index (from the in-memory snapshot) and the
+earlier records of the same add. It joins the best entity at or above the match threshold, or
+starts a new entity; when it matches several entities they merge into the oldest, whose id is
+kept. All decisions are made first, then written in one transaction that commits at the end
+or not at all.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from identmatch._config import ReadConfig
 from identmatch._keys import record_keys
@@ -26,6 +28,64 @@ if TYPE_CHECKING:
 __all__ = ["add_records"]
 
 
+class _Resolver:
+    """Entity decisions for one add, before anything is written."""
+
+    def __init__(self, index: Index, cursor: Any, next_entity: int, next_seq: int) -> None:
+        self.index = index
+        self.cursor = cursor
+        self.next_entity = next_entity
+        self.next_seq = next_seq
+        self.created: dict[str, int] = {}  # entity -> creating seq, for entities seen here
+        self.merged_into: dict[str, str] = {}
+        self.pending: dict[str, list[dict[str, Any]]] = {}  # key -> new records of this add
+
+    def current(self, entity: str) -> str:
+        while entity in self.merged_into:
+            entity = self.merged_into[entity]
+        return entity
+
+    def _learn_created(self, entities: list[str]) -> None:
+        """Creation order of existing entities, so a merge keeps the oldest id."""
+        unknown = [e for e in entities if e not in self.created]
+        if unknown:
+            found = self.cursor.execute(
+                "SELECT entity_id, created_seq FROM entities WHERE entity_id IN (SELECT unnest(?))",
+                [unknown],
+            ).fetchall()
+            self.created.update({str(e): int(s) for e, s in found})
+
+    def resolve(self, record: dict[str, Any], seq: int) -> tuple[str, str]:
+        index, model = self.index, self.index.model
+        keys = record_keys(record, model.blocking_rules)
+        candidates = index._snapshot.candidates(keys)
+        for key in keys:
+            candidates.extend(self.pending.get(key, ()))
+        best: dict[str, float] = {}
+        for candidate in candidates:
+            p = score_pair(model, record, candidate, index._tf).match_probability
+            entity = self.current(str(candidate["entity_id"]))
+            best[entity] = max(p, best.get(entity, 0.0))
+        matched = sorted(e for e, p in best.items() if p >= index.config.threshold)
+        if not matched:
+            entity, action = f"E{self.next_entity:06d}", "new"
+            self.next_entity += 1
+            self.created[entity] = seq
+        else:
+            if len(matched) > 1:
+                self._learn_created(matched)
+            entity = min(matched, key=lambda e: (self.created.get(e, seq), e))
+            action = "joined"
+            for other in matched:
+                if other != entity:
+                    self.merged_into[other] = entity
+                    action = "merged"
+        record["entity_id"], record["seq"] = entity, seq
+        for key in keys:
+            self.pending.setdefault(key, []).append(record)
+        return entity, action
+
+
 def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None) -> pd.DataFrame:
     """Add ``records`` to ``index`` (see :meth:`identmatch.Index.add`)."""
     from identmatch._index import _add_tf, _check_new_ids, _insert_keys, _insert_records
@@ -33,32 +93,29 @@ def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
     prepared, _ = prepare_records(raw, date_order=index.date_order)
-    model, threshold = index.model, index.config.threshold
     cursor = index._connection.cursor()
-    outcome: list[dict[str, str]] = []
     try:
         cursor.execute("BEGIN TRANSACTION")
         _check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
         meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
-        next_entity, next_seq = int(meta["next_entity"]), int(meta["next_seq"])
-        placeholder = raw.assign(entity_id=[f"pending-{i}" for i in range(len(raw))])
-        _insert_records(cursor, placeholder, prepared, start_seq=next_seq)
-        _insert_keys(cursor, prepared, model, start_seq=next_seq)
-        _add_tf(cursor, prepared, model)
-        tf = _tf(cursor)
+        resolver = _Resolver(index, cursor, int(meta["next_entity"]), int(meta["next_seq"]))
+        start = resolver.next_seq
         columns_np = {str(c): prepared[c].to_numpy() for c in prepared.columns}
+        outcome = []
         for i in range(len(prepared)):
             record = {c: values[i] for c, values in columns_np.items()}
-            seq = next_seq + i
-            entity, action, next_entity = _resolve(
-                cursor, record, seq, model, tf, threshold, next_entity
-            )
-            outcome.append(
-                {"record_id": str(record["unique_id"]), "entity_id": entity, "action": action}
-            )
-        cursor.execute("UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(next_entity)])
+            entity, action = resolver.resolve(record, start + i)
+            outcome.append((str(record["unique_id"]), entity, action))
+        final = [resolver.current(entity) for _, entity, _ in outcome]
+        _insert_records(cursor, raw.assign(entity_id=final), prepared, start_seq=start)
+        _insert_keys(cursor, prepared, index.model, start_seq=start)
+        _add_tf(cursor, prepared, index.model)
+        _write_entities(cursor, resolver, start)
         cursor.execute(
-            "UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(next_seq + len(prepared))]
+            "UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(resolver.next_entity)]
+        )
+        cursor.execute(
+            "UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(start + len(prepared))]
         )
         cursor.execute("COMMIT")
     except BaseException:
@@ -66,66 +123,28 @@ def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None
         raise
     finally:
         cursor.close()
-    return pd.DataFrame(outcome, columns=["record_id", "entity_id", "action"])
-
-
-def _tf(cursor: Any) -> dict[str, dict[Any, float]]:
-    rows = cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
-    counts: dict[str, dict[Any, int]] = {}
-    for column, value, n in rows:
-        counts.setdefault(column, {})[value] = int(n)
-    return {
-        c: {v: n / total for v, n in values.items()}
-        for c, values in counts.items()
-        if (total := sum(values.values()))
-    }
-
-
-def _resolve(
-    cursor: Any,
-    record: dict[str, Any],
-    seq: int,
-    model: Any,
-    tf: dict[str, dict[Any, float]],
-    threshold: float,
-    next_entity: int,
-) -> tuple[str, str, int]:
-    from identmatch._index import rows
-
-    keys = sorted(record_keys(record, model.blocking_rules))
-    candidates: list[dict[str, Any]] = []
-    if keys:
-        candidates = rows(
-            cursor,
-            "SELECT * FROM records WHERE seq <> ? AND entity_id NOT LIKE 'pending-%' "
-            "AND seq IN (SELECT DISTINCT seq FROM keys WHERE key IN (SELECT unnest(?)))",
-            [seq, keys],
-        )
-    by_entity: dict[str, float] = {}
-    for candidate in candidates:
-        p = score_pair(model, record, candidate, tf).match_probability
-        entity = str(candidate["entity_id"])
-        by_entity[entity] = max(p, by_entity.get(entity, 0.0))
-    matched = sorted(e for e, p in by_entity.items() if p >= threshold)
-    if not matched:
-        entity = f"E{next_entity:06d}"
-        cursor.execute("INSERT INTO entities VALUES (?, ?, NULL)", [entity, seq])
-        cursor.execute("UPDATE records SET entity_id = ? WHERE seq = ?", [entity, seq])
-        return entity, "new", next_entity + 1
-    created = dict(
-        cursor.execute(
-            "SELECT entity_id, created_seq FROM entities WHERE entity_id IN (SELECT unnest(?))",
-            [matched],
-        ).fetchall()
+    return pd.DataFrame(
+        [(rid, resolver.current(e), action) for rid, e, action in outcome],
+        columns=["record_id", "entity_id", "action"],
     )
-    kept = min(matched, key=lambda e: (created.get(e, seq), e))
-    cursor.execute("UPDATE records SET entity_id = ? WHERE seq = ?", [kept, seq])
-    action = "joined"
-    for other in matched:
-        if other == kept:
-            continue
-        cursor.execute("UPDATE records SET entity_id = ? WHERE entity_id = ?", [kept, other])
-        cursor.execute("UPDATE entities SET merged_into = ? WHERE entity_id = ?", [kept, other])
-        cursor.execute("INSERT INTO merges (kept, merged) VALUES (?, ?)", [kept, other])
-        action = "merged"
-    return kept, action, next_entity
+
+
+def _write_entities(cursor: Any, resolver: _Resolver, start: int) -> None:
+    new = sorted((e, s) for e, s in resolver.created.items() if s >= start)
+    if new:
+        table = pa.table(
+            {
+                "entity_id": pa.array([e for e, _ in new], pa.string()),
+                "created_seq": pa.array([s for _, s in new], pa.int64()),
+            }
+        )
+        cursor.register("__new_entities", table)
+        cursor.execute(
+            "INSERT INTO entities SELECT entity_id, created_seq, NULL FROM __new_entities"
+        )
+        cursor.unregister("__new_entities")
+    for merged in sorted(resolver.merged_into):
+        kept = resolver.current(merged)
+        cursor.execute("UPDATE records SET entity_id = ? WHERE entity_id = ?", [kept, merged])
+        cursor.execute("UPDATE entities SET merged_into = ? WHERE entity_id = ?", [kept, merged])
+        cursor.execute("INSERT INTO merges (kept, merged) VALUES (?, ?)", [kept, merged])
