@@ -22,6 +22,7 @@ from identmatch._model import Model, SplinkLinkType, build_settings, train_model
 from identmatch._prepare import PREPARED_COLUMNS, prepare_records
 from identmatch._read import read_records
 from identmatch._result import Result
+from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
 
 __all__ = ["dedupe", "link"]
@@ -216,7 +217,7 @@ def _run_inner(
         backend_errors("scoring pairs"),
     ):
         predictions_sdf = linker.inference.predict(threshold_match_probability=config.pair_floor)
-        predictions = predictions_sdf.as_pandas_dataframe()
+        predictions = _scored_pairs(predictions_sdf)
     predictions["unique_id_l"] = predictions["unique_id_l"].astype(str)
     predictions["unique_id_r"] = predictions["unique_id_r"].astype(str)
     if linked:
@@ -244,6 +245,30 @@ def _run_inner(
         result.entities = result.entities_at(config.threshold)
     result.timings = dict(timings)
     return result
+
+
+_PAIR_KEYS = (
+    "unique_id_l",
+    "unique_id_r",
+    "source_dataset_l",
+    "source_dataset_r",
+    "match_weight",
+    "match_probability",
+)
+
+
+def _scored_pairs(predictions: Any) -> pd.DataFrame:
+    """Splink's predictions without the records' own columns: ids, weights and the per-field
+    levels and weights that explanations need (the ``_l``/``_r`` value columns would double
+    the memory of a large run)."""
+    relation = predictions.as_duckdbpyrelation()
+    keep = [
+        column
+        for column in relation.columns
+        if column in _PAIR_KEYS or column.startswith(("gamma_", "mw_"))
+    ]
+    frame: pd.DataFrame = relation.select(*[quote_identifier(c) for c in keep]).df()
+    return frame
 
 
 def _training_sample(
