@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# recordlinkage 0.16 needs pandas < 3, so the benchmark runs it from a venv of its own.
+RL_VENV := benchmarks/.venv-rl
 
-.PHONY: demo test lint typecheck unit bench bench-smoke clean
+.PHONY: demo test lint typecheck unit bench bench-smoke bench-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +21,7 @@ demo: $(VENV)/.installed
 	$(BIN)/identmatch demo
 
 ## test: set everything up, then lint, type-check and run the test suite
-test: $(VENV)/.installed lint typecheck unit
+test: $(VENV)/.installed lint typecheck unit bench-smoke
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
@@ -31,5 +33,23 @@ typecheck: $(VENV)/.installed
 unit: $(VENV)/.installed
 	$(BIN)/pytest
 
+## bench: the full benchmark, one process per system and dataset (20-35 min on 2 cores);
+## rewrites benchmarks/RESULTS.md. Pass flags with BENCH_ARGS, e.g. BENCH_ARGS=--skip-3m
+bench: $(VENV)/.installed $(RL_VENV)/.installed
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+## bench-smoke: every system and dataset on tiny subsets, then check the report is well formed
+bench-smoke: $(VENV)/.installed $(RL_VENV)/.installed
+	$(BIN)/python -m benchmarks --smoke --check
+
+bench-venv: $(RL_VENV)/.installed
+
+# recordlinkage's venv, from pinned requirements; redone when they change.
+$(RL_VENV)/.installed: benchmarks/requirements-rl.txt
+	$(PYTHON) -m venv $(RL_VENV)
+	$(RL_VENV)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(RL_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements-rl.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RL_VENV) benchmarks/_work .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,101 @@
+"""identmatch with its defaults: no labels, no tuning, only a column mapping per source."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+import identmatch
+from benchmarks.progress import note
+from benchmarks.systems import PAIR_COLUMNS, SystemOutput
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from benchmarks.datasets import Dataset
+
+__all__ = ["COLUMNS", "run"]
+
+FEBRL_COLUMNS = {
+    "given_name": "forename",
+    "surname": "surname",
+    "date_of_birth": "dob",
+    "postcode": "postcode",
+    "street_number": "address",
+    "address_1": "address",
+    "address_2": "address",
+    "suburb": "town",
+}
+HISTORICAL_COLUMNS = {
+    "first_name": "forename",
+    "surname": "surname",
+    "dob": "dob",
+    "postcode_fake": "postcode",
+    "gender": "sex",
+    "birth_place": "town",
+}
+SYNTHETIC_COLUMNS = {
+    column: column
+    for column in identmatch.STANDARD_COLUMNS
+    if column not in ("record_id", "address", "town")  # the generator makes no addresses
+}
+COLUMNS = {
+    "febrl3": FEBRL_COLUMNS,
+    "febrl4": FEBRL_COLUMNS,
+    "historical": HISTORICAL_COLUMNS,
+    "synthetic": SYNTHETIC_COLUMNS,
+}
+"""Input column -> identmatch standard column, per source (the only per-source setting)."""
+
+SETTINGS = (
+    "`identmatch.dedupe`/`identmatch.link` with defaults (`threshold=None`, `model=None`, "
+    "`config=None`: u by random sampling, m by EM, prior from deterministic rules, "
+    "threshold 0.95); only `columns=` differs per source. FEBRL: given_name->forename, "
+    "surname, date_of_birth->dob, postcode, street_number+address_1+address_2->address, "
+    "suburb->town (soc_sec_id and state unused: identmatch has no column for a generic "
+    "identifier, so the `+ soc_sec_id` runs are the same model). Historical: "
+    "first_name->forename, surname, dob, postcode_fake->postcode, gender->sex, "
+    "birth_place->town; occupation and full_name left out (no standard column; "
+    "identmatch compares people, not jobs). Synthetic: the generator's standard columns as "
+    "they are (`identmatch.STANDARD_COLUMNS` less record_id, address and town: source, "
+    "forename, middle_names, surname, aliases, dob, sex, postcode, nhs_number)."
+)
+
+
+def _input(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """The record id, the mapped columns and the truth (passed through, never used)."""
+    return frame[["record_id", *columns, "truth"]]
+
+
+def run(dataset: Dataset, work: Path) -> SystemOutput:
+    """Dedupe or link ``dataset`` with identmatch's defaults."""
+    del work  # identmatch needs no scratch files
+    columns = COLUMNS[dataset.spec.source]
+    mapping = {k: v for k, v in columns.items() if k != v}
+    frames = [_input(frame, columns) for frame in dataset.inputs.values()]
+    start = time.perf_counter()
+    if dataset.spec.task == "link":
+        result = identmatch.link(frames[0], frames[1], columns=mapping, progress=note)
+    else:
+        result = identmatch.dedupe(frames[0], columns=mapping, progress=note)
+    total = time.perf_counter() - start
+
+    entities = result.entities
+    pairs = result.pairs
+    if dataset.spec.task == "dedupe":
+        entities = entities.assign(input="input")
+        pairs = pairs.assign(input_l="input", input_r="input")
+    stages = {
+        name: float(result.timings.get(name, 0.0)) for name in ("train", "predict", "cluster")
+    }
+    return SystemOutput(
+        entities=entities[["input", "record_id", "entity_id"]].astype(str),
+        pairs=pairs[PAIR_COLUMNS],
+        default_threshold=result.threshold,
+        pair_floor=identmatch.ModelConfig().pair_floor,
+        pairs_scored=result.blocking.pairs,
+        timings={**stages, "other": total - sum(stages.values()), "total": total},
+        settings=SETTINGS,
+    )
