@@ -28,6 +28,7 @@ from benchmarks.supervise import Launch, Limits, last_stage, run_all
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "RESULTS.md"
+ANALYSIS = HERE / "ANALYSIS.md"  # hand-written, appended to RESULTS.md as it is
 WORK = HERE / "_work"
 
 
@@ -240,7 +241,10 @@ def _write(
     require_ok: bool,
 ) -> int:
     """Render the report to ``out``; with ``check_form``, 1 when it is not well formed."""
-    text = report.render(plan, results, meta, NOTES)
+    analysis = (
+        ANALYSIS.read_text(encoding="utf-8") if ANALYSIS.exists() and not meta["smoke"] else ""
+    )
+    text = report.render(plan, results, meta, NOTES, analysis)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(f"wrote {out} ({meta['duration']})", flush=True)

@@ -285,9 +285,17 @@ def _settings(jobs: Sequence[Job], results: Results) -> list[str]:
 
 
 def render(
-    jobs: Sequence[Job], results: Results, meta: Mapping[str, Any], notes: Sequence[str]
+    jobs: Sequence[Job],
+    results: Results,
+    meta: Mapping[str, Any],
+    notes: Sequence[str],
+    analysis: str = "",
 ) -> str:
-    """The whole report; ``meta`` holds machine, versions, date, command, duration, flags."""
+    """The whole report; ``meta`` holds machine, versions, date, command, duration, flags.
+
+    ``analysis`` (hand-written Markdown, ``benchmarks/ANALYSIS.md``) is appended as it is, so
+    regenerating the tables keeps it.
+    """
     datasets = _datasets(jobs)
     out = ["# identmatch benchmark results", ""]
     if meta.get("smoke"):
@@ -342,4 +350,6 @@ def render(
     ]
     out += ["## Settings", "", *_settings(jobs, results)]
     out += ["## How the figures are made", "", *notes, ""]
+    if analysis.strip():
+        out += [analysis.strip(), ""]
     return "\n".join(out)
