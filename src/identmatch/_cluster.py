@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-import pandas as pd
-
 __all__ = ["assign_entity_ids", "connected_components", "constrained_components"]
 
 NodeKey = tuple[str, str]
@@ -55,12 +53,6 @@ def assign_entity_ids(components: Sequence[int]) -> list[str]:
     """Entity ids ``E000001``... in order of each component's first record."""
     width = max(6, len(str(len(components))))
     return [f"E{number + 1:0{width}d}" for number in components]
-
-
-def components_from_labels(labels: pd.Series[str]) -> list[int]:
-    """Renumber arbitrary cluster labels 0.. in order of first appearance."""
-    numbering: dict[str, int] = {}
-    return [numbering.setdefault(str(label), len(numbering)) for label in labels]
 
 
 def constrained_components(

@@ -1,25 +1,14 @@
-"""The one place SQL text is assembled: identifier quoting and named SQL steps.
+"""The one place SQL text is assembled: identifier quoting and dialect spellings.
 
-User values never reach SQL text: they travel as bound parameters in ``SqlStep.params``.
+User values never reach SQL text: they travel as bound query parameters.
 Identifiers (table and column names) go through :func:`quote_identifier`.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-__all__ = ["Dialect", "SqlStep", "dialect", "quote_identifier"]
-
-sql_logger = logging.getLogger("identmatch.sql")
-
-
-class SqlStep(NamedTuple):
-    """One SQL statement with its bound parameters and the table it produces, if any."""
-
-    name: str
-    sql: str
-    params: tuple[Any, ...] = ()
+__all__ = ["Dialect", "dialect", "quote_identifier"]
 
 
 def quote_identifier(name: str) -> str:
