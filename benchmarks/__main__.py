@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import check, machine, report
+from benchmarks import check, machine, report, sections
 from benchmarks.methodology import NOTES
 from benchmarks.plan import Job, jobs
 from benchmarks.schedule import skip_reason
@@ -28,7 +28,6 @@ from benchmarks.supervise import Launch, Limits, last_stage, run_all
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "RESULTS.md"
-ANALYSIS = HERE / "ANALYSIS.md"  # hand-written, appended to RESULTS.md as it is
 WORK = HERE / "_work"
 
 
@@ -241,9 +240,7 @@ def _write(
     require_ok: bool,
 ) -> int:
     """Render the report to ``out``; with ``check_form``, 1 when it is not well formed."""
-    analysis = (
-        ANALYSIS.read_text(encoding="utf-8") if ANALYSIS.exists() and not meta["smoke"] else ""
-    )
+    analysis = "" if meta["smoke"] else sections.extra()
     text = report.render(plan, results, meta, NOTES, analysis)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

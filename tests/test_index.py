@@ -153,6 +153,48 @@ class TestAdd:
         assert len(index.export()) == 300
         index.close()
 
+    def test_add_does_not_chain_twins_together(
+        self, tmp_path: Path, records: pd.DataFrame, built: Built
+    ) -> None:
+        """A record that matches both twins joins one of them; it never merges the twins."""
+        result, _ = built
+        twins = pd.DataFrame(
+            [
+                {
+                    "record_id": "T1",
+                    "forename": "Kyle",
+                    "surname": "Pilling",
+                    "dob": "2001-05-06",
+                    "sex": "M",
+                    "postcode": "OL11 4DR",
+                },
+                {
+                    "record_id": "T2",
+                    "forename": "Ryan",
+                    "surname": "Pilling",
+                    "dob": "2001-05-06",
+                    "sex": "M",
+                    "postcode": "OL11 4DR",
+                },
+            ]
+        )
+        base = pd.concat([records.iloc[:1500], twins], ignore_index=True)
+        index = identmatch.Index.build(base, tmp_path / "k.duckdb", model=result.model)
+        entities = index.export().set_index("record_id")["entity_id"]
+        assert entities["T1"] != entities["T2"]
+        vague = {"surname": "Pilling", "dob": "2001-05-06", "sex": "M", "postcode": "OL11 4DR"}
+        hits = index.search(vague)
+        assert {h.entity_id for h in hits if h.verdict == "match"} == {
+            entities["T1"],
+            entities["T2"],
+        }  # without the guard this record would chain the twins into one entity
+        outcome = index.add(pd.DataFrame([{"record_id": "T3", **vague}]))
+        after = index.export().set_index("record_id")["entity_id"]
+        assert after["T1"] != after["T2"]
+        assert outcome.loc[0, "action"] == "joined"
+        assert after["T3"] in {after["T1"], after["T2"]}
+        index.close()
+
     def test_searches_run_while_an_add_is_in_progress(
         self, tmp_path: Path, records: pd.DataFrame
     ) -> None:

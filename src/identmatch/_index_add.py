@@ -4,8 +4,10 @@ Each new record is standardised as in a batch run and scored in process against 
 sharing its blocking keys: those already in the index (from the in-memory snapshot) and the
 earlier records of the same add. It joins the best entity at or above the match threshold, or
 starts a new entity; when it matches several entities they merge into the oldest, whose id is
-kept. All decisions are made first, then written in one transaction that commits at the end
-or not at all.
+kept. The batch run's chain guard holds here too: no join or merge puts two records that
+must not share an entity (plainly different people, or twins and parent/child pairs)
+together. All decisions are made first, then written in one transaction that commits at the
+end or not at all.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from identmatch._config import ReadConfig
 from identmatch._keys import record_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records
-from identmatch._scoring import score_pair
+from identmatch._scoring import PairScore, in_conflict, score_pair
 
 if TYPE_CHECKING:
     from identmatch._index import Index
@@ -28,8 +30,22 @@ if TYPE_CHECKING:
 __all__ = ["add_records"]
 
 
+_MAX_CHECK = 2_500
+"""Merges needing more cross-record checks than this are refused, as in batch clustering."""
+
+
+def _rid(record: dict[str, Any]) -> str:
+    return str(record["record_id"])
+
+
 class _Resolver:
-    """Entity decisions for one add, before anything is written."""
+    """Entity decisions for one add, before anything is written.
+
+    A new record joins the entities it matches, strongest first, under the batch run's chain
+    guard: it joins an entity only if it conflicts with none of its records, and a further
+    matched entity is merged in only if no record of it conflicts with the records gathered
+    so far (see :func:`identmatch._scoring.in_conflict`).
+    """
 
     def __init__(self, index: Index, cursor: Any, next_entity: int, next_seq: int) -> None:
         self.index = index
@@ -38,6 +54,8 @@ class _Resolver:
         self.next_seq = next_seq
         self.created: dict[str, int] = {}  # entity -> creating seq, for entities seen here
         self.merged_into: dict[str, str] = {}
+        self.folded: dict[str, list[str]] = {}  # entity -> entity ids merged into it here
+        self.added: dict[str, list[dict[str, Any]]] = {}  # entity -> new records of this add
         self.pending: dict[str, list[dict[str, Any]]] = {}  # key -> new records of this add
 
     def current(self, entity: str) -> str:
@@ -55,6 +73,14 @@ class _Resolver:
             ).fetchall()
             self.created.update({str(e): int(s) for e, s in found})
 
+    def members(self, entity: str) -> list[dict[str, Any]]:
+        """Every record the entity holds now: indexed ones and those added so far."""
+        group = self.folded.get(entity, [entity])
+        out = self.index._snapshot.members(group)
+        for part in group:
+            out.extend(self.added.get(part, ()))
+        return out
+
     def resolve(self, record: dict[str, Any], seq: int) -> tuple[str, str]:
         index, model = self.index, self.index.model
         keys = record_keys(record, model.blocking_rules)
@@ -62,25 +88,50 @@ class _Resolver:
         for key in keys:
             candidates.extend(self.pending.get(key, ()))
         best: dict[str, float] = {}
+        scores: dict[str, PairScore] = {}  # record id -> the new record's score against it
         for candidate in candidates:
-            p = score_pair(model, record, candidate, index._tf).match_probability
+            score = score_pair(model, record, candidate, index._tf)
+            scores[_rid(candidate)] = score
             entity = self.current(str(candidate["entity_id"]))
-            best[entity] = max(p, best.get(entity, 0.0))
-        matched = sorted(e for e, p in best.items() if p >= index.config.threshold)
-        if not matched:
+            best[entity] = max(score.match_probability, best.get(entity, 0.0))
+        matched = sorted(
+            (e for e, p in best.items() if p >= index.config.threshold),
+            key=lambda e: (-best[e], e),
+        )
+
+        def conflict(a: dict[str, Any], b: dict[str, Any]) -> bool:
+            score = scores.get(_rid(b)) if a is record else None
+            if score is None:
+                score = score_pair(model, a, b, index._tf)
+            return in_conflict(model, score, index.config.conflict_below)
+
+        group: list[str] = []
+        gathered: list[dict[str, Any]] = [record]
+        for entity in matched:
+            members = self.members(entity)
+            if len(gathered) * len(members) > _MAX_CHECK:
+                continue
+            if any(conflict(x, y) for x in gathered for y in members):
+                continue
+            group.append(entity)
+            gathered.extend(members)
+        if not group:
             entity, action = f"E{self.next_entity:06d}", "new"
             self.next_entity += 1
             self.created[entity] = seq
         else:
-            if len(matched) > 1:
-                self._learn_created(matched)
-            entity = min(matched, key=lambda e: (self.created.get(e, seq), e))
-            action = "joined"
-            for other in matched:
+            if len(group) > 1:
+                self._learn_created(group)
+            entity = min(group, key=lambda e: (self.created.get(e, seq), e))
+            action = "joined" if len(group) == 1 else "merged"
+            folded = list(self.folded.pop(entity, [entity]))
+            for other in group:
                 if other != entity:
                     self.merged_into[other] = entity
-                    action = "merged"
+                    folded.extend(self.folded.pop(other, [other]))
+            self.folded[entity] = folded
         record["entity_id"], record["seq"] = entity, seq
+        self.added.setdefault(entity, []).append(record)
         for key in keys:
             self.pending.setdefault(key, []).append(record)
         return entity, action
@@ -104,6 +155,7 @@ def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None
         outcome = []
         for i in range(len(prepared)):
             record = {c: values[i] for c, values in columns_np.items()}
+            record["record_id"] = str(record["unique_id"])
             entity, action = resolver.resolve(record, start + i)
             outcome.append((str(record["unique_id"]), entity, action))
         final = [resolver.current(entity) for _, entity, _ in outcome]

@@ -15,13 +15,15 @@ from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_row
 from identmatch._model import Model
 from identmatch._quality import DataQuality
-from identmatch._scoring import TermFrequencies, score_pair, term_frequencies
+from identmatch._scoring import (
+    GUARDED_CHAIN_FLOOR,
+    TermFrequencies,
+    in_conflict,
+    score_pair,
+    term_frequencies,
+)
 
 __all__ = ["Result"]
-
-_GUARDED_CHAIN_FLOOR = 0.5
-"""Two records that trip the family guard and are, on their own, more likely different
-people than not (match probability below 0.5) are never joined through other records."""
 
 
 class Result:
@@ -152,7 +154,7 @@ class Result:
         left = [index[k] for k in zip(inputs_l, strong["record_id_l"].astype(str), strict=True)]
         right = [index[k] for k in zip(inputs_r, strong["record_id_r"].astype(str), strict=True)]
         # Pairs already scored at 0.5 or above can never conflict: skip re-scoring them.
-        safe = strong if threshold >= _GUARDED_CHAIN_FLOOR else None
+        safe = strong if threshold >= GUARDED_CHAIN_FLOOR else None
         safe_pairs = (
             set(zip(left, right, strict=True)) if safe is not None else self._pairs_at_least(index)
         )
@@ -170,7 +172,7 @@ class Result:
 
     def _pairs_at_least(self, index: dict[tuple[str, str], int]) -> set[tuple[int, int]]:
         """Node pairs scored at or above the guarded-chain floor (0.5)."""
-        pairs = self.pairs[self.pairs["match_probability"] >= _GUARDED_CHAIN_FLOOR]
+        pairs = self.pairs[self.pairs["match_probability"] >= GUARDED_CHAIN_FLOOR]
         ids_l, ids_r = pairs["record_id_l"].astype(str), pairs["record_id_r"].astype(str)
         if self._linked:
             inputs_l, inputs_r = pairs["input_l"].astype(str), pairs["input_r"].astype(str)
@@ -206,21 +208,12 @@ class Result:
                 cache[i] = {c: values[row] for c, values in arrays[name].items()}
             return cache[i]
 
-        floor = self._conflict_below
-        guards = [
-            i
-            for i, spec in enumerate(self.model.comparisons)
-            if any(level.fixed for level in spec.levels)
-        ]
+        model, floor = self.model, self._conflict_below
 
         def conflict(a: int, b: int) -> bool:
             if (a, b) in safe_pairs or (b, a) in safe_pairs:
                 return False
-            score = score_pair(self.model, record(a), record(b), tf)
-            if score.match_probability < floor:
-                return True
-            guarded = any(score.weights[i] < 0 for i in guards)
-            return guarded and score.match_probability < _GUARDED_CHAIN_FLOOR
+            return in_conflict(model, score_pair(model, record(a), record(b), tf), floor)
 
         return conflict
 

@@ -18,7 +18,17 @@ import pandas as pd
 from identmatch._comparisons import ComparisonSpec, LevelSpec, evaluate_level
 from identmatch._model import Model
 
-__all__ = ["PairScore", "TermFrequencies", "probability_from_weight", "score_pair"]
+__all__ = [
+    "GUARDED_CHAIN_FLOOR",
+    "PairScore",
+    "TermFrequencies",
+    "in_conflict",
+    "probability_from_weight",
+    "score_pair",
+]
+
+GUARDED_CHAIN_FLOOR = 0.5
+"""A pair that trips the family guard may share an entity only at this probability or above."""
 
 TermFrequencies = dict[str, dict[Any, float]]
 """Column -> value -> share of the column's non-missing values equal to it."""
@@ -110,4 +120,21 @@ def score_pair(
         levels=tuple(levels),
         weights=tuple(weights),
         tf_adjustments=tuple(adjustments),
+    )
+
+
+def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
+    """Whether two records so scored must never share an entity, even through a chain.
+
+    They are plainly different people (match probability below ``conflict_below``), or the
+    family guard fired (twins, parent and child) and they are on their own more likely
+    different people than not. Batch clustering and index adds apply the same rule.
+    """
+    if score.match_probability < conflict_below:
+        return True
+    if score.match_probability >= GUARDED_CHAIN_FLOOR:
+        return False
+    return any(
+        score.weights[i] < 0 and any(level.fixed for level in spec.levels)
+        for i, spec in enumerate(model.comparisons)
     )

@@ -1,0 +1,488 @@
+"""``python -m benchmarks.index_search``: the known-person index at scale, against its targets.
+
+Runs each phase in its own process (so memory is that phase's alone) on the cached synthetic
+set of ``--size`` records (the same seeded frame as the main benchmark):
+
+- ``batch``: ``identmatch.dedupe`` of the records, timed (the baseline for the build);
+- ``build``: ``Index.build`` of the same records into a fresh file, timed;
+- ``search``: open the index, then search ``--queries`` synthetic people one at a time: half are
+  people in the index, recorded again with new errors; half are people who are not in it.
+  Reports latency p50/p99, rank-1 accuracy for known people, the share of unknown people given
+  a "match" verdict, and memory when open;
+- ``splink``: Splink 5's own path for the same question, on the same records, model and term
+  frequencies: each query registered as a one-row table and scored against the index's records
+  with ``linker.inference.predict_between`` (blocked, in SQL), for a sample of queries;
+- ``add``: add 1,000 new records (known and unknown people) to a copy of the index, three
+  times, timed.
+
+Writes ``benchmarks/sections/index.md`` and splices it into ``RESULTS.md``.
+``--size 20000`` checks the whole run in about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from benchmarks import machine, sections
+from benchmarks.datasets import SYNTHETIC_SEED, write_synthetic
+from benchmarks.progress import current_rss
+from benchmarks.report import markdown
+
+HERE = Path(__file__).parent
+QUERY_FIELDS = (
+    "forename",
+    "middle_names",
+    "surname",
+    "aliases",
+    "dob",
+    "sex",
+    "postcode",
+    "nhs_number",
+)
+QUERY_SEED = 7_700
+"""Seeds of the query people and records: not the data's seed, so errors are new."""
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def _peak_rss() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+# ------------------------------------------------------------------------- queries
+def _queries(size: int, n: int, work: Path) -> pd.DataFrame:
+    """``n`` query records: half of people in the index with new errors, half of new people.
+
+    ``truth`` is the person for known queries and empty for unknown ones.
+    """
+    from identmatch.testing import generate_people, generate_records
+
+    records_path, _ = write_synthetic(size, work)
+    indexed = pd.read_parquet(records_path, columns=["person_id"])
+    people = generate_people(max(1, round(size / 1.8)), seed=SYNTHETIC_SEED)
+    present = people[people["person_id"].isin(set(indexed["person_id"]))]
+    chosen = present.sample(n=n // 2, random_state=QUERY_SEED)
+    known = generate_records(n // 2, seed=QUERY_SEED, people=chosen.reset_index(drop=True))
+    known["truth"] = known["person_id"]
+    strangers = generate_people(n - n // 2, seed=QUERY_SEED + 1)
+    unknown = generate_records(n - n // 2, seed=QUERY_SEED + 2, people=strangers)
+    unknown["truth"] = None
+    queries = pd.concat([known, unknown], ignore_index=True)
+    queries["record_id"] = [f"Q{i:07d}" for i in range(len(queries))]
+    return queries.sample(frac=1.0, random_state=QUERY_SEED).reset_index(drop=True)
+
+
+def _person(row: pd.Series) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in QUERY_FIELDS:
+        value = row.get(field)
+        if field == "aliases":
+            if value is not None and len(value):
+                out[field] = list(value)
+        elif value is not None and value == value:
+            out[field] = value
+    return out
+
+
+# -------------------------------------------------------------------------- phases
+def phase_batch(args: argparse.Namespace) -> dict[str, Any]:
+    import identmatch
+
+    records_path, _ = write_synthetic(args.size, args.work)
+    frame = pd.read_parquet(records_path).drop(columns=["person_id", "error_type", "hard_negative"])
+    start = time.perf_counter()
+    result = identmatch.dedupe(frame)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "timings": result.timings, "peak_rss": _peak_rss()}
+
+
+def phase_build(args: argparse.Namespace) -> dict[str, Any]:
+    import identmatch
+
+    records_path, _ = write_synthetic(args.size, args.work)
+    frame = pd.read_parquet(records_path).drop(columns=["error_type", "hard_negative"])
+    truth = frame[["record_id", "person_id"]].copy()
+    frame = frame.drop(columns=["person_id"])
+    args.index.unlink(missing_ok=True)
+    start = time.perf_counter()
+    index = identmatch.Index.build(frame, args.index)
+    seconds = time.perf_counter() - start
+    n = len(index)
+    index.close()
+    truth.to_parquet(args.index.with_suffix(".truth.parquet"))
+    return {
+        "seconds": seconds,
+        "records": n,
+        "file_bytes": args.index.stat().st_size,
+        "peak_rss": _peak_rss(),
+    }
+
+
+def _majority_person(index: Any, truth: dict[str, str], entity_id: str) -> str | None:
+    members = index._snapshot.members([entity_id])
+    counts: dict[str, int] = {}
+    for record in members:
+        person = truth.get(str(record["record_id"]))
+        if person is not None:
+            counts[person] = counts.get(person, 0) + 1
+    return max(counts, key=lambda p: (counts[p], p)) if counts else None
+
+
+def phase_search(args: argparse.Namespace) -> dict[str, Any]:
+    import identmatch
+
+    queries = _queries(args.size, args.queries, args.work)
+    truth_frame = pd.read_parquet(args.index.with_suffix(".truth.parquet"))
+    truth = dict(zip(truth_frame["record_id"], truth_frame["person_id"], strict=True))
+    del truth_frame
+    rss_before = current_rss()
+    start = time.perf_counter()
+    index = identmatch.Index.open(args.index, read_only=True)
+    open_seconds = time.perf_counter() - start
+    rss_open = current_rss()
+    people = [_person(row) for _, row in queries.iterrows()]
+    for person in people[:50]:  # warm-up: first-touch costs, not part of the figures
+        index.search(person)
+    latencies, outcomes = [], []
+    for person in people:
+        start = time.perf_counter()
+        hits = index.search(person, top=5)
+        latencies.append(time.perf_counter() - start)
+        outcomes.append(hits)
+    rss_after = current_rss()
+    known_total = known_right = unknown_total = unknown_match = unknown_possible = 0
+    known_match = 0
+    for (_, row), hits in zip(queries.iterrows(), outcomes, strict=True):
+        if row["truth"] is None:
+            unknown_total += 1
+            unknown_match += bool(hits and hits[0].verdict == "match")
+            unknown_possible += bool(hits and hits[0].verdict == "possible")
+        else:
+            known_total += 1
+            top = _majority_person(index, truth, hits[0].entity_id) if hits else None
+            known_right += top == row["truth"]
+            known_match += bool(hits and hits[0].verdict == "match" and top == row["truth"])
+    ordered = sorted(latencies)
+    index.close()
+    return {
+        "queries": len(people),
+        "open_seconds": open_seconds,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "mean_ms": 1000 * statistics.fmean(ordered),
+        "max_ms": 1000 * ordered[-1],
+        "known": known_total,
+        "known_rank1": known_right / known_total if known_total else 0.0,
+        "known_match_verdict": known_match / known_total if known_total else 0.0,
+        "unknown": unknown_total,
+        "unknown_match": unknown_match / unknown_total if unknown_total else 0.0,
+        "unknown_possible": unknown_possible / unknown_total if unknown_total else 0.0,
+        "rss_open": rss_open - rss_before,
+        "rss_after_searches": rss_after - rss_before,
+        "peak_rss": _peak_rss(),
+    }
+
+
+def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
+    """Splink's single-record path: one-row table, ``predict_between`` against every record."""
+    import duckdb
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    from identmatch._engine import _arrow_schema
+    from identmatch._model import build_settings
+    from identmatch._prepare import PREPARED_COLUMNS, prepare_one
+    from identmatch._sql import quote_identifier
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    queries = _queries(args.size, args.queries, args.work).head(args.splink_queries)
+    connection = duckdb.connect()
+    connection.execute(f"ATTACH '{args.index}' AS idx (READ_ONLY)")  # path from our own CLI
+    meta = dict(connection.execute("SELECT key, value FROM idx.meta").fetchall())
+    from identmatch._model import Model
+
+    model = Model.model_validate_json(meta["model"])
+    columns = [c for c in PREPARED_COLUMNS if c != "unique_id"]
+    select = ", ".join(quote_identifier(c) for c in columns)
+    start = time.perf_counter()
+    connection.execute(
+        f"CREATE TABLE known AS SELECT record_id AS unique_id, {select} FROM idx.records"
+    )
+    db_api = DuckDBAPI(connection=connection)
+    known = db_api.register("known", dataset_display_name="known")
+    linker = Linker(known, build_settings(model, "dedupe_only"), log_level=None)
+    tf_columns = sorted(
+        {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
+    )
+    for column in tf_columns:
+        counts = connection.execute(
+            "SELECT value, n FROM idx.tf WHERE column_name = ?", [column]
+        ).fetchall()
+        total = sum(n for _, n in counts) or 1
+        lookup = pd.DataFrame(
+            {column: [v for v, _ in counts], f"tf_{column}": [n / total for _, n in counts]}
+        )
+        registered = db_api.register(lookup, dataset_display_name=f"tf_lookup_{column}")
+        linker.table_management.register_term_frequency_lookup(registered, column)
+    setup_seconds = time.perf_counter() - start
+    schema = _arrow_schema(list(PREPARED_COLUMNS))
+    latencies, found = [], []
+    for i, (_, row) in enumerate(queries.iterrows()):
+        start = time.perf_counter()
+        prepared = prepare_one(_person(row))
+        prepared["unique_id"] = f"query_{i}"
+        table = pa.Table.from_pylist([prepared], schema=schema)
+        query = db_api.register(table, dataset_display_name=f"query_{i}")
+        scored = linker.inference.predict_between(
+            known, query, threshold_match_probability=0.5, warning_mode="never"
+        )
+        n = connection.sql(f"SELECT count(*) FROM {scored.physical_name}").fetchall()[0][0]
+        latencies.append(time.perf_counter() - start)
+        found.append(int(n))
+        scored.drop_table_from_database_and_remove_from_cache()
+    ordered = sorted(latencies)
+    return {
+        "queries": len(ordered),
+        "setup_seconds": setup_seconds,
+        "p50_ms": 1000 * statistics.median(ordered),
+        "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "mean_ms": 1000 * statistics.fmean(ordered),
+        "pairs_found": sum(found),
+        "peak_rss": _peak_rss(),
+    }
+
+
+def phase_add(args: argparse.Namespace) -> dict[str, Any]:
+    import identmatch
+
+    copy = args.index.with_name(args.index.stem + ".add.duckdb")
+    shutil.copyfile(args.index, copy)
+    batches = _queries(args.size, 3_000, args.work)
+    batches["record_id"] = [f"A{i:07d}" for i in range(len(batches))]
+    batches = batches.drop(columns=["person_id", "error_type", "hard_negative", "truth"])
+    start = time.perf_counter()
+    index = identmatch.Index.open(copy)
+    open_seconds = time.perf_counter() - start
+    runs = []
+    for k in range(3):
+        batch = batches.iloc[k * 1_000 : (k + 1) * 1_000]
+        start = time.perf_counter()
+        outcome = index.add(batch)
+        seconds = time.perf_counter() - start
+        runs.append({"seconds": seconds, **outcome["action"].value_counts().to_dict()})
+    index.close()
+    copy.unlink(missing_ok=True)
+    return {"open_seconds": open_seconds, "runs": runs, "peak_rss": _peak_rss()}
+
+
+PHASES = {
+    "batch": phase_batch,
+    "build": phase_build,
+    "search": phase_search,
+    "splink": phase_splink,
+    "add": phase_add,
+}
+
+
+# -------------------------------------------------------------------------- report
+def _render(size: int, results: dict[str, Any], command: str, duration: float) -> str:
+    info = {
+        **machine.machine(),
+        **machine.versions(),
+        "identmatch source": machine.source(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": f"`{command}`",
+        "duration": f"{duration / 60:.1f} min",
+    }
+    out = [
+        "## Known-person index (issue #5)",
+        "",
+        f"Synthetic {size:,} records (seed {SYNTHETIC_SEED}, the main benchmark's frame); "
+        "each phase in its own process. Generated by the command below; do not edit by hand.",
+        "",
+        markdown(["item", "value"], [[k, str(v)] for k, v in info.items()]),
+        "",
+    ]
+    rows = []
+    search, splink = results.get("search"), results.get("splink")
+    batch, build, add = results.get("batch"), results.get("build"), results.get("add")
+    if search:
+        rows.append(["search p50", "<= 2 ms", f"{search['p50_ms']:.2f} ms"])
+        rows.append(["search p99", "<= 20 ms", f"{search['p99_ms']:.2f} ms"])
+        if splink:
+            rows.append(
+                [
+                    "search p50 vs Splink `predict_between` p50",
+                    "(ratio)",
+                    f"{search['p50_ms']:.2f} / {splink['p50_ms']:.1f} ms = "
+                    f"{search['p50_ms'] / splink['p50_ms']:.4f} "
+                    f"({splink['p50_ms'] / search['p50_ms']:.0f}x faster)",
+                ]
+            )
+        rows.append(
+            [
+                "known people: right entity at rank 1",
+                ">= 97%",
+                f"{100 * search['known_rank1']:.1f}% of {search['known']:,}",
+            ]
+        )
+        rows.append(
+            [
+                "unknown people: 'match' verdict",
+                "<= 1%",
+                f"{100 * search['unknown_match']:.2f}% of {search['unknown']:,}",
+            ]
+        )
+        rows.append(["index memory when open", "<= 1.5 GiB", _gib(search["rss_open"])])
+    if batch and build:
+        rows.append(
+            [
+                "index build vs batch dedupe",
+                "build <= batch",
+                f"{build['seconds']:.0f} s vs {batch['seconds']:.0f} s "
+                f"(ratio {build['seconds'] / batch['seconds']:.2f})",
+            ]
+        )
+    if add:
+        worst = max(run["seconds"] for run in add["runs"])
+        rows.append(["add 1,000 records to the index", "<= 5 s", f"{worst:.2f} s (worst of 3)"])
+    out += ["### Targets", "", markdown(["measure", "target", "measured"], rows), ""]
+    detail = []
+    if search:
+        detail += [
+            ["search: queries timed (after 50 warm-up)", f"{search['queries']:,}"],
+            ["search: mean / max latency", f"{search['mean_ms']:.2f} / {search['max_ms']:.1f} ms"],
+            [
+                "search: known people with a 'match' verdict on the right entity",
+                f"{100 * search['known_match_verdict']:.1f}%",
+            ],
+            [
+                "search: unknown people with a 'possible' verdict",
+                f"{100 * search['unknown_possible']:.2f}%",
+            ],
+            ["open (load snapshot)", f"{search['open_seconds']:.1f} s"],
+            ["memory after all searches (RSS growth)", _gib(search["rss_after_searches"])],
+            ["search process peak RSS", _gib(search["peak_rss"])],
+        ]
+    if splink:
+        detail += [
+            ["Splink: queries timed", f"{splink['queries']}"],
+            [
+                "Splink: setup (load records, register tf tables)",
+                f"{splink['setup_seconds']:.1f} s",
+            ],
+            [
+                "Splink: p50 / p99 / mean latency",
+                f"{splink['p50_ms']:.1f} / {splink['p99_ms']:.1f} / {splink['mean_ms']:.1f} ms",
+            ],
+            ["Splink: peak RSS", _gib(splink["peak_rss"])],
+        ]
+    if build:
+        detail += [
+            ["build: time", f"{build['seconds']:.1f} s"],
+            ["build: index file size", _gib(build["file_bytes"])],
+            ["build: peak RSS", _gib(build["peak_rss"])],
+        ]
+    if batch:
+        stages = ", ".join(f"{k} {v:.0f} s" for k, v in batch["timings"].items())
+        detail += [
+            ["batch dedupe: time", f"{batch['seconds']:.1f} s ({stages})"],
+            ["batch dedupe: peak RSS", _gib(batch["peak_rss"])],
+        ]
+    if add:
+        detail.append(["add: open index for writing", f"{add['open_seconds']:.1f} s"])
+        for k, run in enumerate(add["runs"], start=1):
+            actions = ", ".join(f"{a} {n}" for a, n in run.items() if a != "seconds")
+            detail.append([f"add: batch {k} of 1,000", f"{run['seconds']:.2f} s ({actions})"])
+    out += ["### Detail", "", markdown(["measure", "value"], detail), ""]
+    out += [
+        "Method: queries are synthetic records drawn with the generator's error rates from "
+        f"people in the index (seed {QUERY_SEED}) and from new people (seeds {QUERY_SEED + 1}, "
+        f"{QUERY_SEED + 2}). A known query is right when the rank-1 entity's records are "
+        "mostly that person's. Latency is `Index.search(person, top=5)` end to end "
+        "(standardising the query, candidates, scoring, ranking, explanations and the "
+        "entity's records), one query at a time in one process. Splink's figure is the same "
+        "question asked through `predict_between` with the index's model and term frequencies "
+        "(query preparation included on both sides). Memory when open is the RSS growth of "
+        "opening the index read-only.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _run_phase(args: argparse.Namespace, phase: str) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.index_search",
+        "--phase",
+        phase,
+        "--size",
+        str(args.size),
+        "--queries",
+        str(args.queries),
+        "--splink-queries",
+        str(args.splink_queries),
+        "--work",
+        str(args.work),
+        "--index",
+        str(args.index),
+    ]
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {phase} ...", flush=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        msg = f"phase {phase} failed with exit code {done.returncode}"
+        raise SystemExit(msg)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"    {json.dumps(result)[:400]}", flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.index_search", description=__doc__)
+    parser.add_argument("--size", type=int, default=1_000_000, help="synthetic records")
+    parser.add_argument("--queries", type=int, default=2_000, help="search queries (half known)")
+    parser.add_argument("--splink-queries", type=int, default=30, help="queries run on Splink")
+    parser.add_argument("--work", type=Path, default=HERE / "_work")
+    parser.add_argument("--index", type=Path, help="index file (default: in --work)")
+    parser.add_argument("--phase", choices=sorted(PHASES), help="run one phase (internal)")
+    parser.add_argument(
+        "--phases", default="batch,build,search,splink,add", help="phases to run, in order"
+    )
+    parser.add_argument("--no-publish", action="store_true", help="print, do not write RESULTS")
+    args = parser.parse_args(argv)
+    args.index = args.index or args.work / f"index_{args.size}.duckdb"
+    if args.phase:
+        print(json.dumps(PHASES[args.phase](args)))
+        return 0
+    started = time.perf_counter()
+    write_synthetic(args.size, args.work)
+    results = {phase: _run_phase(args, phase) for phase in args.phases.split(",") if phase}
+    (args.work / f"index_results_{args.size}.json").write_text(json.dumps(results, indent=2))
+    command = "python -m benchmarks.index_search " + " ".join(argv or sys.argv[1:])
+    text = _render(args.size, results, command.strip(), time.perf_counter() - started)
+    if args.no_publish:
+        print(text)
+    else:
+        print(f"wrote {sections.publish('index', text)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
