@@ -22,17 +22,17 @@ import pyarrow as pa
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
-from identmatch._keys import record_keys
+from identmatch._keys import key_hash, keys_sql, record_keys
 from identmatch._model import Model
 from identmatch._prepare import PREPARED_COLUMNS, prepare_one
 from identmatch._scoring import score_pair
 from identmatch._search import Hit, SearchSettings, rank_candidates
-from identmatch._snapshot import Snapshot, key_hash
+from identmatch._snapshot import Snapshot
 from identmatch._types import DateOrder
 
 __all__ = ["Index", "rows"]
 
-_FORMAT_VERSION = "1"
+_FORMAT_VERSION = "2"  # 2: key hashes are MD5-based and computed in SQL
 _LIST_COLUMNS = ("surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases")
 _DISPLAY_COLUMNS = ("source", "forename", "middle_names", "surname", "dob_given")
 
@@ -43,6 +43,7 @@ CREATE TABLE entities (
 );
 CREATE TABLE merges (merged_at TIMESTAMP DEFAULT current_timestamp, kept VARCHAR, merged VARCHAR);
 CREATE TABLE tf (column_name VARCHAR, value VARCHAR, n BIGINT, PRIMARY KEY (column_name, value));
+CREATE TABLE keys (key_hash UBIGINT NOT NULL, seq BIGINT NOT NULL);
 """
 
 
@@ -81,7 +82,6 @@ class Index:
         self.model = Model.model_validate_json(meta["model"])
         self.config = ModelConfig.model_validate_json(meta["config"])
         self.date_order: DateOrder = meta.get("date_order", "DMY")
-        self._tf: dict[str, dict[Any, float]] = {}
         self._snapshot: Snapshot
         self._refresh()
 
@@ -121,7 +121,7 @@ class Index:
             prepared = result._prepared[0]
             entities = result.entities
             _insert_records(connection, entities, prepared, start_seq=0)
-            _insert_keys(connection, prepared, result.model, start_seq=0)
+            _insert_keys(connection, result.model, start_seq=0)
             _add_tf(connection, prepared, result.model)
             first = entities.reset_index(drop=True).groupby("entity_id", sort=False).head(1)
             created = pa.table(
@@ -145,7 +145,6 @@ class Index:
                 "next_seq": str(len(entities)),
             }
             connection.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-            connection.execute("CREATE INDEX keys_key ON keys (key)")
             connection.execute("CHECKPOINT")
         finally:
             connection.close()
@@ -177,23 +176,14 @@ class Index:
             cursor.close()
 
     def _refresh(self) -> None:
-        """Reload the in-memory snapshot and term frequencies from the file."""
+        """Reload the in-memory snapshot (records, keys, term frequencies) from the file."""
         with self._cursor() as cursor:
-            snapshot = Snapshot(cursor)
-        self._load_tf()
+            snapshot = Snapshot.load(cursor)
         self._snapshot = snapshot  # one assignment: searches see the old or the new state
 
-    def _load_tf(self) -> None:
-        with self._cursor() as cursor:
-            rows = cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
-        counts: dict[str, dict[Any, int]] = {}
-        for column, value, n in rows:
-            counts.setdefault(column, {})[value] = int(n)
-        self._tf = {
-            column: {v: n / total for v, n in values.items()}
-            for column, values in counts.items()
-            if (total := sum(values.values()))
-        }
+    @property
+    def _tf(self) -> Mapping[str, Mapping[Any, float]]:
+        return self._snapshot.tf
 
     def __len__(self) -> int:
         return len(self._snapshot)
@@ -211,9 +201,11 @@ class Index:
             ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
         """
         query = self._prepare_one(person)
-        snapshot, tf = self._snapshot, self._tf
-        candidates = snapshot.candidates(record_keys(query, self.model.blocking_rules))
-        hits = rank_candidates(query, candidates, self.model, tf, self._settings(), top=top)
+        snapshot = self._snapshot
+        keys = record_keys(query, self.model.blocking_rules)
+        candidates = snapshot.candidates(key_hash(key) for key in keys)
+        settings = self._settings()
+        hits = rank_candidates(query, candidates, self.model, snapshot.tf, settings, top=top)
         if hits:
             members = snapshot.members(hit.entity_id for hit in hits)
             hits = [hit.with_records(members) for hit in hits]
@@ -267,8 +259,8 @@ class Index:
         if row is None:
             msg = f"record_id {record_id} is not in the index"
             raise SchemaError(msg)
-        record = snapshot.records.slice(row, 1).to_pylist()[0]
-        scored = score_pair(self.model, query, record, self._tf)
+        record = snapshot.record(row)
+        scored = score_pair(self.model, query, record, snapshot.tf)
         return explanation_from_score(self.model, scored, "query", record_id)
 
     def _settings(self) -> SearchSettings:
@@ -316,8 +308,10 @@ class Index:
         from identmatch._index_add import add_records
 
         with self._write_lock:
-            outcome = add_records(self, records, columns=columns)
-            self._refresh()
+            outcome, written = add_records(self, records, columns=columns)
+            if written is not None:
+                with self._cursor() as cursor:
+                    self._snapshot = self._snapshot.extended(cursor, *written)
         return outcome
 
 
@@ -372,42 +366,26 @@ def _insert_records(
         connection.unregister("__new_records")
 
 
-def _insert_keys(
-    connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model, *, start_seq: int
-) -> None:
-    columns = {str(c): prepared[c].to_numpy() for c in prepared.columns}
-    keys, seqs = [], []
-    for i in range(len(prepared)):
-        record = {c: values[i] for c, values in columns.items()}
-        for key in record_keys(record, model.blocking_rules):
-            keys.append(key)
-            seqs.append(start_seq + i)
-    arrow = pa.table(
-        {
-            "key": pa.array(keys, pa.string()),
-            "key_hash": pa.array([key_hash(k) for k in keys], pa.int64()),
-            "seq": pa.array(seqs, pa.int64()),
-        }
+def _insert_keys(connection: duckdb.DuckDBPyConnection, model: Model, *, start_seq: int) -> None:
+    """Store the blocking keys of the records from ``start_seq`` on, computed in DuckDB."""
+    connection.execute(
+        "INSERT INTO keys SELECT key_hash, seq FROM ("
+        + keys_sql(model.blocking_rules, "records", min_seq=start_seq)
+        + ")"
     )
-    exists = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'keys'"
-    ).fetchall()[0]
-    connection.register("__new_keys", arrow)
-    try:
-        if exists and exists[0]:
-            connection.execute("INSERT INTO keys SELECT key, key_hash, seq FROM __new_keys")
-        else:
-            connection.execute("CREATE TABLE keys AS SELECT key, key_hash, seq FROM __new_keys")
-    finally:
-        connection.unregister("__new_keys")
 
 
-def _add_tf(connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model) -> None:
+def _add_tf(
+    connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model
+) -> dict[str, dict[str, int]]:
+    """Add the records' term-frequency counts to the ``tf`` table; returns what was added."""
     columns = {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
+    added: dict[str, dict[str, int]] = {}
     for column in sorted(columns):
         counts = prepared[column].dropna().astype(str).value_counts()
         if counts.empty:
             continue
+        added[column] = {str(k): int(n) for k, n in counts.items()}
         frame = pa.table(
             {
                 "column_name": pa.array([column] * len(counts), pa.string()),
@@ -423,6 +401,7 @@ def _add_tf(connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model
             )
         finally:
             connection.unregister("__tf")
+    return added
 
 
 def _check_new_ids(connection: duckdb.DuckDBPyConnection, ids: list[str]) -> None:

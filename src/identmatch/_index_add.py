@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._config import ReadConfig
-from identmatch._keys import record_keys
+from identmatch._keys import key_hash, record_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records
 from identmatch._scoring import PairScore, in_conflict, score_pair
@@ -84,7 +84,7 @@ class _Resolver:
     def resolve(self, record: dict[str, Any], seq: int) -> tuple[str, str]:
         index, model = self.index, self.index.model
         keys = record_keys(record, model.blocking_rules)
-        candidates = index._snapshot.candidates(keys)
+        candidates = index._snapshot.candidates(key_hash(key) for key in keys)
         for key in keys:
             candidates.extend(self.pending.get(key, ()))
         best: dict[str, float] = {}
@@ -137,8 +137,18 @@ class _Resolver:
         return entity, action
 
 
-def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None) -> pd.DataFrame:
-    """Add ``records`` to ``index`` (see :meth:`identmatch.Index.add`)."""
+Written = tuple[int, dict[str, str], dict[str, dict[str, int]]]
+"""What an add committed, for the snapshot: first seq, merged entities, tf counts added."""
+
+
+def add_records(
+    index: Index, records: Any, *, columns: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, Written | None]:
+    """Add ``records`` to ``index`` (see :meth:`identmatch.Index.add`).
+
+    Returns:
+        The outcome per record, and what was written (None when there was nothing to add).
+    """
     from identmatch._index import _add_tf, _check_new_ids, _insert_keys, _insert_records
 
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
@@ -160,8 +170,8 @@ def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None
             outcome.append((str(record["unique_id"]), entity, action))
         final = [resolver.current(entity) for _, entity, _ in outcome]
         _insert_records(cursor, raw.assign(entity_id=final), prepared, start_seq=start)
-        _insert_keys(cursor, prepared, index.model, start_seq=start)
-        _add_tf(cursor, prepared, index.model)
+        _insert_keys(cursor, index.model, start_seq=start)
+        tf_added = _add_tf(cursor, prepared, index.model)
         _write_entities(cursor, resolver, start)
         cursor.execute(
             "UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(resolver.next_entity)]
@@ -175,10 +185,12 @@ def add_records(index: Index, records: Any, *, columns: Mapping[str, str] | None
         raise
     finally:
         cursor.close()
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         [(rid, resolver.current(e), action) for rid, e, action in outcome],
         columns=["record_id", "entity_id", "action"],
     )
+    merged = {e: resolver.current(e) for e in resolver.merged_into}
+    return frame, ((start, merged, tf_added) if len(prepared) else None)
 
 
 def _write_entities(cursor: Any, resolver: _Resolver, start: int) -> None:

@@ -1,19 +1,25 @@
-"""Blocking keys of one record, computed in Python for the index and search.
+"""Blocking keys of records: in Python for one record, in SQL for a stored table.
 
 A key is the rule's number and the values of its columns, joined; a list column (``name[]``)
 gives one key per element. Two records share a key exactly when Splink's batch blocking would
 pair them under that rule, so search finds the candidates batch would have compared.
+
+The index stores each key as a 64-bit hash (the first 8 bytes of its MD5, read big-endian).
+:func:`keys_sql` computes the stored keys inside DuckDB; :func:`record_keys` and
+:func:`key_hash` compute a query's in Python; a test holds the two to the same keys.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from identmatch._blocking import BlockingRule
+from identmatch._sql import quote_identifier
 
-__all__ = ["record_keys"]
+__all__ = ["key_hash", "keys_sql", "record_keys"]
 
 _SEP = "\x1f"
 
@@ -40,3 +46,36 @@ def record_keys(record: Mapping[str, Any], rules: Sequence[BlockingRule]) -> set
         for combination in itertools.product(*parts):
             keys.add(_SEP.join((str(number), *combination)))
     return keys
+
+
+def key_hash(key: str) -> int:
+    """A key's stored form: an unsigned 64-bit hash, the same in Python and in DuckDB."""
+    digest = hashlib.md5(key.encode("utf-8"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def keys_sql(rules: Sequence[BlockingRule], table: str, *, min_seq: int = 0) -> str:
+    """SQL selecting ``(seq, key_hash)`` for every blocking key of the rows of ``table``.
+
+    Only rows with ``seq >= min_seq`` (an integer, written as a literal). The SQL twin of
+    :func:`record_keys` followed by :func:`key_hash`.
+    """
+    selects = []
+    for number, rule in enumerate(rules):
+        joins, values, conditions = [], [], [f"r.seq >= {int(min_seq)}"]
+        for position, column in enumerate(rule):
+            name = quote_identifier(column.removesuffix("[]"))
+            if column.endswith("[]"):
+                joins.append(f", UNNEST(r.{name}) AS u{position}(v)")
+                ref = f"u{position}.v"
+            else:
+                ref = f"r.{name}"
+            values.append(ref)
+            conditions.append(f"{ref} IS NOT NULL AND {ref} <> ''")
+        key = f"concat_ws(chr(31), '{int(number)}', {', '.join(values)})"
+        selects.append(
+            f"SELECT DISTINCT r.seq, ('0x' || left(md5({key}), 16))::UBIGINT AS key_hash "
+            f"FROM {quote_identifier(table)} AS r{''.join(joins)} "
+            f"WHERE {' AND '.join(conditions)}"
+        )
+    return "\nUNION ALL\n".join(selects)

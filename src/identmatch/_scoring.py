@@ -10,7 +10,7 @@ equal to the record's value across all inputs. Tests hold it to Splink's weights
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -22,6 +22,7 @@ __all__ = [
     "GUARDED_CHAIN_FLOOR",
     "PairScore",
     "TermFrequencies",
+    "TfShares",
     "in_conflict",
     "probability_from_weight",
     "score_pair",
@@ -30,8 +31,42 @@ __all__ = [
 GUARDED_CHAIN_FLOOR = 0.5
 """A pair that trips the family guard may share an entity only at this probability or above."""
 
-TermFrequencies = dict[str, dict[Any, float]]
+TermFrequencies = Mapping[str, Mapping[Any, float]]
 """Column -> value -> share of the column's non-missing values equal to it."""
+
+
+class TfShares(Mapping[Any, float]):
+    """One column's term frequencies kept as counts; a value's share is count / total.
+
+    Adding records changes every share a little, so the index keeps counts and divides on
+    lookup: the same float as a batch run's share over the same records.
+    """
+
+    __slots__ = ("_counts", "_total")
+
+    def __init__(self, counts: dict[Any, int]) -> None:
+        self._counts = counts  # owned: callers hand over a fresh dict
+        self._total = sum(counts.values())
+
+    def __getitem__(self, value: Any) -> float:
+        return self._counts[value] / self._total
+
+    def get(self, value: Any, default: Any = None) -> Any:
+        n = self._counts.get(value)
+        return default if n is None else n / self._total
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def plus(self, counts: Mapping[Any, int]) -> TfShares:
+        """A new table with ``counts`` added (this one is left as it is)."""
+        merged = dict(self._counts)
+        for value, n in counts.items():
+            merged[value] = merged.get(value, 0) + n
+        return TfShares(merged)
 
 
 class PairScore(NamedTuple):
@@ -58,7 +93,7 @@ def term_frequencies(model: Model, frames: Iterable[pd.DataFrame]) -> TermFreque
     """Term frequencies of every column the model adjusts, over all ``frames`` together."""
     columns = {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
     frames = list(frames)
-    out: TermFrequencies = {}
+    out: dict[str, dict[Any, float]] = {}
     for column in columns:
         values = pd.concat([f[column] for f in frames], ignore_index=True).dropna()
         counts = values.value_counts()

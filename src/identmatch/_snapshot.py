@@ -1,80 +1,185 @@
 """An in-memory, read-only view of an index for millisecond searches.
 
-Blocking keys are held as a sorted array of 64-bit hashes with the record each belongs to,
-so finding a query's candidates is a few binary searches; records are held as an Arrow
-table (compact, columnar) indexed by their sequence number. A snapshot is never changed:
-after an add, a new one replaces it, so searches always see one consistent state.
+Blocking keys are held as sorted arrays of 64-bit hashes with the row each belongs to, so
+finding a query's candidates is a few binary searches; records are held as an Arrow table
+(compact, columnar). A snapshot is never changed: after a write a new one replaces it, so a
+search always sees one consistent state. After an add, :meth:`Snapshot.extended` builds the
+new snapshot from the old one and the added rows alone (new keys go to a small sorted "delta"
+array that is folded into the main one when it grows), so an add costs time in proportion to
+the records added, not to the size of the index.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["Snapshot", "key_hash"]
+from identmatch._scoring import TfShares
+
+__all__ = ["Snapshot", "load_tf"]
+
+_MAX_CHUNKS = 32
 
 
-def key_hash(key: str) -> int:
-    """A stable signed 64-bit hash of a blocking key (the same in every process)."""
-    digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-def _arrow(cursor: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    table = cursor.sql(sql).to_arrow_table()
+def _arrow(
+    cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> pa.Table:
+    table = cursor.sql(sql, params=params or None).to_arrow_table()
     if table is None:  # pragma: no cover - a SELECT always returns a table
         msg = "the index query returned no result"
         raise RuntimeError(msg)
     return table
 
 
-class Snapshot:
-    """Records, key hashes and entity membership, loaded from an index connection."""
+def _sorted(hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], rows[order]
 
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        self.records: pa.Table = _arrow(cursor, "SELECT * FROM records ORDER BY seq")
-        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys")
-        hashes = keys.column("key_hash").to_numpy()
-        seqs = keys.column("seq").to_numpy()
-        order = np.argsort(hashes, kind="stable")
-        self._hashes = hashes[order]
-        self._seqs = seqs[order]
-        self._rows = {str(r): i for i, r in enumerate(self.records.column("record_id").to_pylist())}
-        entity_ids = self.records.column("entity_id").to_pylist()
+
+def load_tf(cursor: duckdb.DuckDBPyConnection) -> dict[str, TfShares]:
+    """Term-frequency counts from the index's ``tf`` table."""
+    counts: dict[str, dict[Any, int]] = {}
+    for column, value, n in cursor.execute("SELECT column_name, value, n FROM tf").fetchall():
+        counts.setdefault(str(column), {})[value] = int(n)
+    return {column: TfShares(values) for column, values in counts.items()}
+
+
+class Snapshot:
+    """Records, key hashes, entity membership and term frequencies of an index."""
+
+    def __init__(
+        self,
+        records: pa.Table,
+        keys: tuple[np.ndarray, np.ndarray],
+        delta: tuple[np.ndarray, np.ndarray],
+        entity: list[str],
+        tf: dict[str, TfShares],
+    ) -> None:
+        self.records = records
+        self._hashes, self._rows = keys
+        self._delta_hashes, self._delta_rows = delta
+        self._entity = entity
+        self.tf = tf
+        self._seq = records.column("seq").to_numpy()
+        self._by_id: dict[str, int] = {}
         self._members: dict[str, list[int]] = {}
-        for row, entity in enumerate(entity_ids):
-            self._members.setdefault(str(entity), []).append(row)
+
+    @classmethod
+    def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
+        """Everything, read from an index connection."""
+        records = _arrow(cursor, "SELECT * FROM records ORDER BY seq")
+        seq = records.column("seq").to_numpy()
+        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys")
+        rows = np.searchsorted(seq, keys.column("seq").to_numpy())
+        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
+        entity = [str(e) for e in records.column("entity_id").to_pylist()]
+        empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
+        snapshot = cls(records, _sorted(hashes, rows), empty, entity, load_tf(cursor))
+        snapshot._by_id = {str(r): i for i, r in enumerate(records.column("record_id").to_pylist())}
+        for row, e in enumerate(entity):
+            snapshot._members.setdefault(e, []).append(row)
+        return snapshot
+
+    def extended(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        first_seq: int,
+        merged_into: Mapping[str, str],
+        tf_added: Mapping[str, Mapping[Any, int]],
+    ) -> Snapshot:
+        """This snapshot plus the rows an add committed (``seq >= first_seq``).
+
+        Args:
+            cursor: a connection to the index, after the add committed.
+            first_seq: the first sequence number the add wrote.
+            merged_into: entity ids the add merged away, each to the id it kept.
+            tf_added: term-frequency counts of the added records, per column.
+        """
+        new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
+        base = self.records.num_rows
+        records = pa.concat_tables([self.records, new])
+        if records.column(0).num_chunks > _MAX_CHUNKS:
+            records = records.combine_chunks()
+        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
+        new_seq = new.column("seq").to_numpy()
+        rows = base + np.searchsorted(new_seq, keys.column("seq").to_numpy())
+        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
+        delta = _sorted(
+            np.concatenate([self._delta_hashes, hashes]),
+            np.concatenate([self._delta_rows, rows]),
+        )
+        main = (self._hashes, self._rows)
+        if len(delta[0]) > 100_000 + len(main[0]) // 20:
+            main = _sorted(np.concatenate([main[0], delta[0]]), np.concatenate([main[1], delta[1]]))
+            delta = (np.empty(0, np.uint64), np.empty(0, np.int64))
+
+        def final(entity: str) -> str:
+            while entity in merged_into:
+                entity = merged_into[entity]
+            return entity
+
+        entity = list(self._entity)
+        members = dict(self._members)
+        for gone in merged_into:
+            kept = final(gone)
+            moved = members.pop(gone, [])
+            for row in moved:
+                entity[row] = kept
+            members[kept] = sorted([*members.get(kept, []), *moved])
+        by_id = dict(self._by_id)
+        added = [str(e) for e in new.column("entity_id").to_pylist()]
+        for offset, (record_id, e) in enumerate(
+            zip(new.column("record_id").to_pylist(), added, strict=True)
+        ):
+            row = base + offset
+            entity.append(e)
+            by_id[str(record_id)] = row
+            members[e] = [*members.get(e, []), row]
+        tf = dict(self.tf)
+        for column, counts in tf_added.items():
+            tf[column] = (tf.get(column) or TfShares({})).plus(counts)
+        snapshot = Snapshot(records, main, delta, entity, tf)
+        snapshot._by_id, snapshot._members = by_id, members
+        return snapshot
 
     def __len__(self) -> int:
         return int(self.records.num_rows)
 
     def row_of(self, record_id: str) -> int | None:
         """The row of a record id, or None."""
-        return self._rows.get(str(record_id))
+        return self._by_id.get(str(record_id))
 
-    def candidates(self, keys: Iterable[str], *, limit: int = 5_000) -> list[dict[str, Any]]:
-        """Records sharing at least one blocking key (at most ``limit``, lowest seq first)."""
-        found: set[int] = set()
-        for key in keys:
-            h = key_hash(key)
-            start = int(np.searchsorted(self._hashes, h, side="left"))
-            end = int(np.searchsorted(self._hashes, h, side="right"))
-            found.update(int(s) for s in self._seqs[start:end])
-        rows = sorted(found)[:limit]
-        if not rows:
-            return []
+    def _take(self, rows: list[int]) -> list[dict[str, Any]]:
         taken: list[dict[str, Any]] = self.records.take(pa.array(rows, pa.int64())).to_pylist()
+        for row, record in zip(rows, taken, strict=True):
+            record["entity_id"] = self._entity[row]
         return taken
+
+    def record(self, row: int) -> dict[str, Any]:
+        """One record by row."""
+        return self._take([row])[0]
+
+    def candidates(self, hashes: Iterable[int], *, limit: int = 5_000) -> list[dict[str, Any]]:
+        """Records sharing at least one key hash (at most ``limit``, earliest added first)."""
+        found: set[int] = set()
+        for h in hashes:
+            value = np.uint64(h)
+            for sorted_hashes, owners in (
+                (self._hashes, self._rows),
+                (self._delta_hashes, self._delta_rows),
+            ):
+                start = int(np.searchsorted(sorted_hashes, value, side="left"))
+                end = int(np.searchsorted(sorted_hashes, value, side="right"))
+                if end > start:
+                    found.update(owners[start:end].tolist())
+        rows = sorted(found)[:limit]
+        return self._take(rows) if rows else []
 
     def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The records of the given entities, in the order they were added."""
         rows = sorted(row for e in entity_ids for row in self._members.get(e, ()))
-        if not rows:
-            return []
-        taken: list[dict[str, Any]] = self.records.take(pa.array(rows, pa.int64())).to_pylist()
-        return taken
+        return self._take(rows) if rows else []
