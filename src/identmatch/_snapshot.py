@@ -1,12 +1,14 @@
 """An in-memory, read-only view of an index for millisecond searches.
 
 Blocking keys are held as sorted arrays of 64-bit hashes with the row each belongs to, so
-finding a query's candidates is a few binary searches; records are held as an Arrow table
-(compact, columnar). A snapshot is never changed: after a write a new one replaces it, so a
-search always sees one consistent state. After an add, :meth:`Snapshot.extended` builds the
-new snapshot from the old one and the added rows alone (new keys go to a small sorted "delta"
-array that is folded into the main one when it grows), so an add costs time in proportion to
-the records added, not to the size of the index.
+finding a query's candidates is a few binary searches. Records are held column by column as
+Python lists of shared (interned) values: reading a candidate is a few list lookups, and a
+value that many records share (a year, a forename, a list of name keys) is stored once.
+
+A snapshot is never changed: after a write a new one replaces it, so a search always sees one
+consistent state. After an add, :meth:`Snapshot.extended` builds the new snapshot from the old
+one and the added rows alone (new keys go to a small sorted "delta" array that is folded into
+the main one when it grows), so an add costs time in proportion to the records added.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 import pyarrow as pa
 
 from identmatch._scoring import TfShares
+from identmatch._sql import quote_identifier
 
 __all__ = ["Snapshot", "load_tf"]
 
-_MAX_CHUNKS = 32
+KeyArrays = tuple[np.ndarray, np.ndarray]
+"""Sorted key hashes (uint64) and the row of each (int64)."""
 
 
 def _arrow(
@@ -35,9 +39,19 @@ def _arrow(
     return table
 
 
-def _sorted(hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sorted(hashes: np.ndarray, rows: np.ndarray) -> KeyArrays:
     order = np.argsort(hashes, kind="stable")
     return hashes[order], rows[order]
+
+
+def _interned(values: list[Any], pool: dict[Any, Any]) -> list[Any]:
+    """Values with equal ones shared; lists become tuples (hashable, and smaller)."""
+    out = []
+    for value in values:
+        if isinstance(value, list):
+            value = tuple(value)
+        out.append(pool.setdefault(value, value) if value is not None else None)
+    return out
 
 
 def load_tf(cursor: duckdb.DuckDBPyConnection) -> dict[str, TfShares]:
@@ -53,36 +67,50 @@ class Snapshot:
 
     def __init__(
         self,
-        records: pa.Table,
-        keys: tuple[np.ndarray, np.ndarray],
-        delta: tuple[np.ndarray, np.ndarray],
-        entity: list[str],
+        columns: dict[str, list[Any]],
+        keys: KeyArrays,
+        delta: KeyArrays,
         tf: dict[str, TfShares],
+        members: dict[str, list[int]],
+        by_id: dict[str, int],
     ) -> None:
-        self.records = records
+        self._columns = columns
+        self._names = tuple(columns)
         self._hashes, self._rows = keys
         self._delta_hashes, self._delta_rows = delta
-        self._entity = entity
         self.tf = tf
-        self._seq = records.column("seq").to_numpy()
-        self._by_id: dict[str, int] = {}
-        self._members: dict[str, list[int]] = {}
+        self._members = members
+        self._by_id = by_id
+        self._n = len(columns["record_id"])
 
     @classmethod
     def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
-        """Everything, read from an index connection."""
-        records = _arrow(cursor, "SELECT * FROM records ORDER BY seq")
-        seq = records.column("seq").to_numpy()
+        """Everything, read from an index connection (one column at a time, to bound memory)."""
+        names = [
+            str(row[0])
+            for row in cursor.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'records' ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+        seq = _arrow(cursor, "SELECT seq FROM records ORDER BY seq").column(0).to_numpy()
+        columns: dict[str, list[Any]] = {}
+        for name in names:
+            if name == "seq":
+                continue
+            sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
+            values = _arrow(cursor, sql).column(0).to_pylist()
+            columns[name] = values if name == "record_id" else _interned(values, {})
         keys = _arrow(cursor, "SELECT key_hash, seq FROM keys")
         rows = np.searchsorted(seq, keys.column("seq").to_numpy())
         hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
-        entity = [str(e) for e in records.column("entity_id").to_pylist()]
+        del keys
+        members: dict[str, list[int]] = {}
+        for row, entity in enumerate(columns["entity_id"]):
+            members.setdefault(entity, []).append(row)
+        by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
         empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
-        snapshot = cls(records, _sorted(hashes, rows), empty, entity, load_tf(cursor))
-        snapshot._by_id = {str(r): i for i, r in enumerate(records.column("record_id").to_pylist())}
-        for row, e in enumerate(entity):
-            snapshot._members.setdefault(e, []).append(row)
-        return snapshot
+        return cls(columns, _sorted(hashes, rows), empty, load_tf(cursor), members, by_id)
 
     def extended(
         self,
@@ -100,13 +128,13 @@ class Snapshot:
             tf_added: term-frequency counts of the added records, per column.
         """
         new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
-        base = self.records.num_rows
-        records = pa.concat_tables([self.records, new])
-        if records.column(0).num_chunks > _MAX_CHUNKS:
-            records = records.combine_chunks()
+        base = self._n
+        columns = {
+            name: [*values, *_interned(new.column(name).to_pylist(), {})]
+            for name, values in self._columns.items()
+        }
         keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
-        new_seq = new.column("seq").to_numpy()
-        rows = base + np.searchsorted(new_seq, keys.column("seq").to_numpy())
+        rows = base + np.searchsorted(new.column("seq").to_numpy(), keys.column("seq").to_numpy())
         hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
         delta = _sorted(
             np.concatenate([self._delta_hashes, hashes]),
@@ -122,7 +150,7 @@ class Snapshot:
                 entity = merged_into[entity]
             return entity
 
-        entity = list(self._entity)
+        entity = columns["entity_id"]
         members = dict(self._members)
         for gone in merged_into:
             kept = final(gone)
@@ -131,55 +159,44 @@ class Snapshot:
                 entity[row] = kept
             members[kept] = sorted([*members.get(kept, []), *moved])
         by_id = dict(self._by_id)
-        added = [str(e) for e in new.column("entity_id").to_pylist()]
-        for offset, (record_id, e) in enumerate(
-            zip(new.column("record_id").to_pylist(), added, strict=True)
-        ):
-            row = base + offset
-            entity.append(e)
-            by_id[str(record_id)] = row
-            members[e] = [*members.get(e, []), row]
+        for row in range(base, len(entity)):
+            members[entity[row]] = [*members.get(entity[row], []), row]
+            by_id[str(columns["record_id"][row])] = row
         tf = dict(self.tf)
         for column, counts in tf_added.items():
             tf[column] = (tf.get(column) or TfShares({})).plus(counts)
-        snapshot = Snapshot(records, main, delta, entity, tf)
-        snapshot._by_id, snapshot._members = by_id, members
-        return snapshot
+        return Snapshot(columns, main, delta, tf, members, by_id)
 
     def __len__(self) -> int:
-        return int(self.records.num_rows)
+        return self._n
 
     def row_of(self, record_id: str) -> int | None:
         """The row of a record id, or None."""
         return self._by_id.get(str(record_id))
 
-    def _take(self, rows: list[int]) -> list[dict[str, Any]]:
-        taken: list[dict[str, Any]] = self.records.take(pa.array(rows, pa.int64())).to_pylist()
-        for row, record in zip(rows, taken, strict=True):
-            record["entity_id"] = self._entity[row]
-        return taken
-
     def record(self, row: int) -> dict[str, Any]:
-        """One record by row."""
-        return self._take([row])[0]
+        """One record by row: column name -> value (list columns as tuples)."""
+        return {name: self._columns[name][row] for name in self._names}
 
     def candidates(self, hashes: Iterable[int], *, limit: int = 5_000) -> list[dict[str, Any]]:
         """Records sharing at least one key hash (at most ``limit``, earliest added first)."""
-        found: set[int] = set()
-        for h in hashes:
-            value = np.uint64(h)
-            for sorted_hashes, owners in (
-                (self._hashes, self._rows),
-                (self._delta_hashes, self._delta_rows),
-            ):
-                start = int(np.searchsorted(sorted_hashes, value, side="left"))
-                end = int(np.searchsorted(sorted_hashes, value, side="right"))
-                if end > start:
-                    found.update(owners[start:end].tolist())
-        rows = sorted(found)[:limit]
-        return self._take(rows) if rows else []
+        wanted = np.fromiter(hashes, dtype=np.uint64)
+        found = []
+        for sorted_hashes, owners in (
+            (self._hashes, self._rows),
+            (self._delta_hashes, self._delta_rows),
+        ):
+            if not sorted_hashes.size or not wanted.size:
+                continue
+            starts = np.searchsorted(sorted_hashes, wanted, side="left").tolist()
+            ends = np.searchsorted(sorted_hashes, wanted, side="right").tolist()
+            found += [owners[a:b] for a, b in zip(starts, ends, strict=True) if b > a]
+        if not found:
+            return []
+        rows: list[int] = np.unique(np.concatenate(found))[:limit].tolist()
+        return [self.record(row) for row in rows]
 
     def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The records of the given entities, in the order they were added."""
         rows = sorted(row for e in entity_ids for row in self._members.get(e, ()))
-        return self._take(rows) if rows else []
+        return [self.record(row) for row in rows]
