@@ -19,6 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import identmatch
+import identmatch._snapshot as snapshot_module
+from identmatch._keys import key_hash, record_keys
+from identmatch._snapshot import Snapshot
 from identmatch.testing import generate_records
 
 pytestmark = pytest.mark.slow
@@ -139,6 +142,39 @@ class TestAdd:
         scores = identmatch.testing.pairwise_scores(after.to_numpy(), truth.to_numpy())
         assert scores.precision > 0.98
         assert scores.recall > 0.95
+        index.close()
+
+    @pytest.mark.parametrize("fold_at", [0, 100_000], ids=["keys-folded", "keys-in-delta"])
+    def test_snapshot_after_adds_equals_a_fresh_load(
+        self,
+        tmp_path: Path,
+        records: pd.DataFrame,
+        built: Built,
+        fold_at: int,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """The in-memory state kept up to date by adds is what reopening the file gives."""
+        monkeypatch.setattr(snapshot_module, "FOLD_AT", fold_at)
+        result, _ = built
+        index = identmatch.Index.build(
+            records.iloc[:2500], tmp_path / "k.duckdb", model=result.model
+        )
+        for start in (2500, 3000, 3500):
+            index.add(records.iloc[start : start + 500])
+        kept = index._snapshot
+        with index._cursor() as cursor:
+            fresh = Snapshot.load(cursor)
+        assert len(kept) == len(fresh) == 4000
+        assert [kept.record(i) for i in range(4000)] == [fresh.record(i) for i in range(4000)]
+        assert kept._members == fresh._members
+        assert kept._by_id == fresh._by_id
+        assert set(kept.tf) == set(fresh.tf)
+        for column, shares in fresh.tf.items():
+            assert dict(kept.tf[column].items()) == dict(shares.items())
+        for i in range(0, 4000, 97):
+            keys = record_keys(fresh.record(i), index.model.blocking_rules)
+            hashes = [key_hash(k) for k in keys]
+            assert kept.candidates(hashes) == fresh.candidates(hashes)
         index.close()
 
     def test_add_existing_id_is_refused_and_changes_nothing(

@@ -28,6 +28,9 @@ __all__ = ["Snapshot", "load_tf"]
 KeyArrays = tuple[np.ndarray, np.ndarray]
 """Sorted key hashes (uint64) and the row of each (int64)."""
 
+FOLD_AT = 100_000
+"""Delta keys are folded into the main arrays beyond this many (plus 5% of the main ones)."""
+
 
 def _arrow(
     cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
@@ -141,7 +144,7 @@ class Snapshot:
             np.concatenate([self._delta_rows, rows]),
         )
         main = (self._hashes, self._rows)
-        if len(delta[0]) > 100_000 + len(main[0]) // 20:
+        if len(delta[0]) > FOLD_AT + len(main[0]) // 20:
             main = _sorted(np.concatenate([main[0], delta[0]]), np.concatenate([main[1], delta[1]]))
             delta = (np.empty(0, np.uint64), np.empty(0, np.int64))
 
