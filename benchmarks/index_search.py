@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import shutil
 import statistics
@@ -308,6 +309,7 @@ def _render(size: int, results: dict[str, Any], command: str, duration: float) -
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": f"`{command}`",
         "duration": f"{duration / 60:.1f} min",
+        "load average at the end (1/5/15 min)": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
     out = [
         "## Known-person index (issue #5)",
