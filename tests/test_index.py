@@ -5,6 +5,7 @@ Everything runs on a real DuckDB file in a temporary directory.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -104,6 +105,22 @@ class TestSearch:
         with pytest.raises(identmatch.SchemaError, match="unknown search field"):
             index.search({"given_name": "Ann"})
 
+    def test_search_before_loading_equals_search_after(
+        self, built: Built, records: pd.DataFrame
+    ) -> None:
+        """An index read straight from the file ranks and scores exactly as a loaded one."""
+        _, index = built
+        cold = identmatch.Index.open(index.path)
+        assert cold._loaded is None
+        for _, row in records.iloc[::97].iterrows():
+            query = fields_of(row)
+            assert cold.search(query, top=5) == index.warm().search(query, top=5)
+        assert cold._loaded is None  # searching did not load everything
+        record_id = str(records.iloc[5]["record_id"])
+        query = fields_of(records.iloc[6])
+        assert cold.score(query, record_id) == index.score(query, record_id)
+        cold.close()
+
     @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(position=st.integers(min_value=0, max_value=10_000))
     def test_search_and_batch_give_the_same_weight(
@@ -176,6 +193,24 @@ class TestAdd:
             hashes = [key_hash(k) for k in keys]
             assert kept.candidates(hashes) == fresh.candidates(hashes)
         index.close()
+
+    def test_add_before_loading_equals_add_after(
+        self, tmp_path: Path, records: pd.DataFrame, built: Built
+    ) -> None:
+        """Adding to an index that was never loaded decides exactly as adding to a loaded one."""
+        result, _ = built
+        path = tmp_path / "warm.duckdb"
+        identmatch.Index.build(records.iloc[:3000], path, model=result.model).close()
+        shutil.copyfile(path, tmp_path / "cold.duckdb")
+        warm = identmatch.Index.open(path).warm()
+        cold = identmatch.Index.open(tmp_path / "cold.duckdb")
+        for start in (3000, 3500):
+            batch = records.iloc[start : start + 500]
+            pd.testing.assert_frame_equal(warm.add(batch), cold.add(batch))
+        assert cold._loaded is None
+        pd.testing.assert_frame_equal(warm.export(), cold.export())
+        warm.close()
+        cold.close()
 
     def test_add_existing_id_is_refused_and_changes_nothing(
         self, tmp_path: Path, records: pd.DataFrame

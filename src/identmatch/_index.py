@@ -204,9 +204,13 @@ class Index:
             snapshot = Snapshot.load(cursor)
         self._snapshot = snapshot
 
-    @property
-    def _tf(self) -> Mapping[str, Mapping[Any, float]]:
-        return self._snapshot.tf
+    def _view(self, hashes: list[int], record_ids: list[str] | None = None) -> Snapshot:
+        """The loaded snapshot; or, before :meth:`warm`, just the part these keys reach."""
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._cursor() as cursor:
+            return Snapshot.around(cursor, hashes, record_ids or ())
 
     def __len__(self) -> int:
         if self._loaded is not None:
@@ -227,9 +231,9 @@ class Index:
             ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
         """
         query = self._prepare_one(person)
-        snapshot = self._snapshot
-        keys = record_keys(query, self.model.blocking_rules)
-        candidates = snapshot.candidates(key_hash(key) for key in keys)
+        hashes = [key_hash(key) for key in record_keys(query, self.model.blocking_rules)]
+        snapshot = self._view(hashes)
+        candidates = snapshot.candidates(hashes)
         settings = self._settings()
         hits = rank_candidates(query, candidates, self.model, snapshot.tf, settings, top=top)
         if hits:
@@ -280,7 +284,7 @@ class Index:
             SchemaError: the record id is not in the index.
         """
         query = self._prepare_one(person)
-        snapshot = self._snapshot
+        snapshot = self._view([], [record_id])
         row = snapshot.row_of(record_id)
         if row is None:
             msg = f"record_id {record_id} is not in the index"
@@ -335,9 +339,10 @@ class Index:
 
         with self._write_lock:
             outcome, written = add_records(self, records, columns=columns)
-            if written is not None:
+            loaded = self._loaded
+            if written is not None and loaded is not None:
                 with self._cursor() as cursor:
-                    self._snapshot = self._snapshot.extended(cursor, *written)
+                    self._snapshot = loaded.extended(cursor, *written)
         return outcome
 
 

@@ -23,6 +23,7 @@ from identmatch._keys import key_hash, record_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records
 from identmatch._scoring import PairScore, in_conflict, score_pair
+from identmatch._snapshot import Snapshot
 
 if TYPE_CHECKING:
     from identmatch._index import Index
@@ -47,8 +48,11 @@ class _Resolver:
     so far (see :func:`identmatch._scoring.in_conflict`).
     """
 
-    def __init__(self, index: Index, cursor: Any, next_entity: int, next_seq: int) -> None:
+    def __init__(
+        self, index: Index, snapshot: Snapshot, cursor: Any, next_entity: int, next_seq: int
+    ) -> None:
         self.index = index
+        self.snapshot = snapshot
         self.cursor = cursor
         self.next_entity = next_entity
         self.next_seq = next_seq
@@ -76,7 +80,7 @@ class _Resolver:
     def members(self, entity: str) -> list[dict[str, Any]]:
         """Every record the entity holds now: indexed ones and those added so far."""
         group = self.folded.get(entity, [entity])
-        out = self.index._snapshot.members(group)
+        out = self.snapshot.members(group)
         for part in group:
             out.extend(self.added.get(part, ()))
         return out
@@ -84,13 +88,13 @@ class _Resolver:
     def resolve(self, record: dict[str, Any], seq: int) -> tuple[str, str]:
         index, model = self.index, self.index.model
         keys = record_keys(record, model.blocking_rules)
-        candidates = index._snapshot.candidates(key_hash(key) for key in keys)
+        candidates = self.snapshot.candidates(key_hash(key) for key in keys)
         for key in keys:
             candidates.extend(self.pending.get(key, ()))
         best: dict[str, float] = {}
         scores: dict[str, PairScore] = {}  # record id -> the new record's score against it
         for candidate in candidates:
-            score = score_pair(model, record, candidate, index._tf)
+            score = score_pair(model, record, candidate, self.snapshot.tf)
             scores[_rid(candidate)] = score
             entity = self.current(str(candidate["entity_id"]))
             best[entity] = max(score.match_probability, best.get(entity, 0.0))
@@ -102,7 +106,7 @@ class _Resolver:
         def conflict(a: dict[str, Any], b: dict[str, Any]) -> bool:
             score = scores.get(_rid(b)) if a is record else None
             if score is None:
-                score = score_pair(model, a, b, index._tf)
+                score = score_pair(model, a, b, self.snapshot.tf)
             return in_conflict(model, score, index.config.conflict_below)
 
         group: list[str] = []
@@ -159,13 +163,21 @@ def add_records(
         cursor.execute("BEGIN TRANSACTION")
         _check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
         meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
-        resolver = _Resolver(index, cursor, int(meta["next_entity"]), int(meta["next_seq"]))
-        start = resolver.next_seq
         columns_np = {str(c): prepared[c].to_numpy() for c in prepared.columns}
-        outcome = []
+        new = []
         for i in range(len(prepared)):
             record = {c: values[i] for c, values in columns_np.items()}
             record["record_id"] = str(record["unique_id"])
+            new.append(record)
+        snapshot = index._loaded
+        if snapshot is None:  # not loaded: read just what these records can reach
+            keys = {k for record in new for k in record_keys(record, index.model.blocking_rules)}
+            snapshot = Snapshot.around(cursor, [key_hash(k) for k in keys])
+        next_entity, next_seq = int(meta["next_entity"]), int(meta["next_seq"])
+        resolver = _Resolver(index, snapshot, cursor, next_entity, next_seq)
+        start = resolver.next_seq
+        outcome = []
+        for i, record in enumerate(new):
             entity, action = resolver.resolve(record, start + i)
             outcome.append((str(record["unique_id"]), entity, action))
         final = [resolver.current(entity) for _, entity, _ in outcome]

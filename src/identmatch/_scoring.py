@@ -44,9 +44,10 @@ class TfShares(Mapping[Any, float]):
 
     __slots__ = ("_counts", "_total")
 
-    def __init__(self, counts: dict[Any, int]) -> None:
+    def __init__(self, counts: dict[Any, int], total: int | None = None) -> None:
+        """``total``: of the whole column, when ``counts`` hold only some of its values."""
         self._counts = counts  # owned: callers hand over a fresh dict
-        self._total = sum(counts.values())
+        self._total = sum(counts.values()) if total is None else total
 
     def __getitem__(self, value: Any) -> float:
         return self._counts[value] / self._total
@@ -66,7 +67,7 @@ class TfShares(Mapping[Any, float]):
         merged = dict(self._counts)
         for value, n in counts.items():
             merged[value] = merged.get(value, 0) + n
-        return TfShares(merged)
+        return TfShares(merged, self._total + sum(counts.values()))
 
 
 class PairScore(NamedTuple):
