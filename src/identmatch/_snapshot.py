@@ -13,6 +13,7 @@ the main one when it grows), so an add costs time in proportion to the records a
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -55,6 +56,18 @@ def _interned(values: list[Any], pool: dict[Any, Any]) -> list[Any]:
             value = tuple(value)
         out.append(pool.setdefault(value, value) if value is not None else None)
     return out
+
+
+def _settle() -> None:
+    """Move everything allocated so far out of the cyclic garbage collector's reach.
+
+    A loaded index is tens of millions of Python objects that never form cycles; without
+    this, every full collection walks all of them (about a second on a million records),
+    which would land in the middle of some search. They are still freed by reference
+    counting when the index is closed or replaced.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def load_tf(cursor: duckdb.DuckDBPyConnection) -> dict[str, TfShares]:
@@ -132,7 +145,9 @@ class Snapshot:
             members.setdefault(entity, []).append(row)
         by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
         empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
-        return cls(columns, _sorted(hashes, rows), empty, load_tf(cursor), members, by_id)
+        snapshot = cls(columns, _sorted(hashes, rows), empty, load_tf(cursor), members, by_id)
+        _settle()
+        return snapshot
 
     @classmethod
     def around(
@@ -196,10 +211,16 @@ class Snapshot:
         """
         new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
         base = self._n
-        columns = {
-            name: [*values, *_interned(new.column(name).to_pylist(), {})]
-            for name, values in self._columns.items()
-        }
+        # Columns are appended to in place: this snapshot never reads past its own rows, and
+        # only the latest snapshot is ever extended. Entity ids change on merges, so that
+        # column is copied.
+        columns = self._columns
+        if any(len(values) != base for values in columns.values()):  # pragma: no cover
+            msg = "only the latest snapshot can be extended"
+            raise RuntimeError(msg)
+        columns = {**columns, "entity_id": list(columns["entity_id"])}
+        for name, values in columns.items():
+            values.extend(_interned(new.column(name).to_pylist(), {}))
         keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
         rows = base + np.searchsorted(new.column("seq").to_numpy(), keys.column("seq").to_numpy())
         hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
@@ -225,21 +246,24 @@ class Snapshot:
             for row in moved:
                 entity[row] = kept
             members[kept] = sorted([*members.get(kept, []), *moved])
-        by_id = dict(self._by_id)
+        by_id = self._by_id  # shared too: row_of ignores rows past a snapshot's own
         for row in range(base, len(entity)):
             members[entity[row]] = [*members.get(entity[row], []), row]
             by_id[str(columns["record_id"][row])] = row
         tf = dict(self.tf)
         for column, counts in tf_added.items():
             tf[column] = (tf.get(column) or TfShares({})).plus(counts)
-        return Snapshot(columns, main, delta, tf, members, by_id)
+        snapshot = Snapshot(columns, main, delta, tf, members, by_id)
+        _settle()
+        return snapshot
 
     def __len__(self) -> int:
         return self._n
 
     def row_of(self, record_id: str) -> int | None:
         """The row of a record id, or None."""
-        return self._by_id.get(str(record_id))
+        row = self._by_id.get(str(record_id))
+        return row if row is not None and row < self._n else None
 
     def record(self, row: int) -> dict[str, Any]:
         """One record by row: column name -> value (list columns as tuples)."""
