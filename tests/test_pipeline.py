@@ -234,6 +234,18 @@ class TestModelFile:
         assert (merged["match_weight"] - merged["match_weight_again"]).abs().max() < 1e-9
         assert identmatch.Model.load(path) == result.model
 
+    def test_without_pair_counts_same_entities(
+        self, febrl3: tuple[pd.DataFrame, identmatch.Result]
+    ) -> None:
+        """Leaving out the per-rule pair count changes nothing but the blocking report."""
+        frame, result = febrl3
+        config = identmatch.ModelConfig(count_blocked_pairs=False)
+        again = identmatch.dedupe(frame, columns=FEBRL_COLUMNS, model=result.model, config=config)
+        assert again.blocking is None
+        assert "block" not in again.timings
+        assert result.blocking is not None
+        assert again.entities["entity_id"].tolist() == result.entities["entity_id"].tolist()
+
     def test_not_a_model_file(self, tmp_path: Path) -> None:
         """A JSON file that is not a model is a ModelError."""
         path = tmp_path / "m.json"

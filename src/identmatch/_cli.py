@@ -71,20 +71,27 @@ def _print_summary(result: identmatch.Result, quiet: bool) -> None:
     for row in result.quality.as_rows():
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
     console.print(table)
-    rules = Table(
-        title=f"Blocking: {result.blocking.pairs:,} pairs compared "
-        f"({result.blocking.pairs_per_record:.1f} per record)"
-    )
-    rules.add_column("rule")
-    rules.add_column("new pairs", justify="right")
-    for rule in result.blocking.rules:
-        rules.add_row(rule.rule, f"{rule.new_pairs:,}")
-    console.print(rules)
+    if result.blocking is not None:
+        _print_blocking(console, result.blocking)
     n_entities = result.entities["entity_id"].nunique()
     console.print(
         f"{len(result.entities):,} records -> {n_entities:,} entities at match probability "
         f">= {result.threshold}"
     )
+
+
+def _print_blocking(console: Any, blocking: identmatch.BlockingReport) -> None:
+    from rich.table import Table
+
+    rules = Table(
+        title=f"Blocking: {blocking.pairs:,} pairs compared "
+        f"({blocking.pairs_per_record:.1f} per record)"
+    )
+    rules.add_column("rule")
+    rules.add_column("new pairs", justify="right")
+    for rule in blocking.rules:
+        rules.add_row(rule.rule, f"{rule.new_pairs:,}")
+    console.print(rules)
 
 
 def _common_options(func: Any) -> Any:

@@ -105,6 +105,8 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
     max_pairs_for_u: int = Field(default=1_000_000, ge=1_000)
     """Random record pairs sampled to estimate u probabilities."""
     em_max_iterations: int = Field(default=25, ge=1, le=200)
+    count_blocked_pairs: bool = True
+    """Count the pairs each blocking rule adds (``Result.blocking``); one extra pass over them."""
     seed: int = 42
     """Seed for u sampling, so a run is repeatable."""
 

@@ -114,7 +114,14 @@ class Index:
             msg = f"{target}: already exists; remove it or add records to it instead"
             raise ConfigError(msg)
         config = config or ModelConfig()
-        result = dedupe(records, columns=columns, date_order=date_order, model=model, config=config)
+        # The index keeps no blocking report: skip counting pairs per rule.
+        result = dedupe(
+            records,
+            columns=columns,
+            date_order=date_order,
+            model=model,
+            config=config.model_copy(update={"count_blocked_pairs": False}),
+        )
         tmp = target.with_name(target.name + ".building")
         tmp.unlink(missing_ok=True)
         connection = duckdb.connect(str(tmp))

@@ -210,10 +210,14 @@ def _run_inner(
             )
     linker = make_linker(model, sdfs)
 
-    with _stage(timings, "block", "counting blocked pairs", progress):
-        blocking = _blocking_report(sdfs if linked else sdfs[0], model, link_type, n_records)
+    blocking: BlockingReport | None = None
+    scoring = "scoring pairs"
+    if config.count_blocked_pairs:
+        with _stage(timings, "block", "counting blocked pairs", progress):
+            blocking = _blocking_report(sdfs if linked else sdfs[0], model, link_type, n_records)
+        scoring = f"scoring {blocking.pairs:,} pairs"
     with (
-        _stage(timings, "predict", f"scoring {blocking.pairs:,} pairs", progress),
+        _stage(timings, "predict", scoring, progress),
         backend_errors("scoring pairs"),
     ):
         predictions_sdf = linker.inference.predict(threshold_match_probability=config.pair_floor)

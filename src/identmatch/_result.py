@@ -36,7 +36,8 @@ class Result:
             ``record_id_r`` (and ``input_l``/``input_r`` for a link), ``match_weight``
             (bits) and ``match_probability`` in [0, 1], highest first.
         quality: counts of missing and unusable values per column.
-        blocking: how many pairs were compared, in all and per blocking rule.
+        blocking: how many pairs were compared, in all and per blocking rule (None when
+            ``ModelConfig.count_blocked_pairs`` is off).
         model: the trained (or loaded) model; ``model.save(path)`` keeps it.
         threshold: the match probability the entities were cut at.
     """
@@ -47,7 +48,7 @@ class Result:
         entities: pd.DataFrame,
         predictions: pd.DataFrame,
         quality: DataQuality,
-        blocking: BlockingReport,
+        blocking: BlockingReport | None,
         model: Model,
         threshold: float,
         linked: bool,
