@@ -43,7 +43,10 @@ class Snapshot:
         seqs = keys.column("seq").to_numpy()
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
-        self._seqs = seqs[order]
+        # Keys name records by seq; rows are in seq order but seqs have gaps once records
+        # are removed, so translate each seq to its row once here.
+        record_seqs = self.records.column("seq").to_numpy()
+        self._seqs = np.searchsorted(record_seqs, seqs[order])
         self._rows = {str(r): i for i, r in enumerate(self.records.column("record_id").to_pylist())}
         entity_ids = self.records.column("entity_id").to_pylist()
         self._members: dict[str, list[int]] = {}
