@@ -198,7 +198,7 @@ def _queries(index: Path, n: int, seed: int) -> list[dict[str, Any]]:
     connection = duckdb.connect(str(index), read_only=True)
     try:
         rows = connection.execute(
-            "SELECT forename, surname, dob_given, postcode FROM records "
+            "SELECT forename, surname, dob_given, postcode_std FROM records "
             f"USING SAMPLE {int(n)} ROWS (reservoir, {int(seed)})"
         ).fetchall()
     finally:
