@@ -114,7 +114,10 @@ class AuditLog:
         self._connection = index._connection
         with self._cursor() as cursor:
             found = cursor.execute("SELECT value FROM meta WHERE key = 'audit_key'").fetchall()
-            if not found:
+            read_only = cursor.execute(
+                "SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()"
+            ).fetchall()
+            if not found or read_only[0][0]:
                 msg = f"{index.path.name}: open the index writable to keep an audit trail"
                 raise ConfigError(msg)
             self._secret = bytes.fromhex(str(found[0][0]))
