@@ -274,7 +274,41 @@ class _BodyLimit:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        await _guarded(self.app, scope, replay, send)
+
+
+async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run ``app``; an escaped error becomes a bare 500, logged by class name only.
+
+    Error messages can quote the values that caused them, so neither the client nor the log
+    sees them (the default would log the whole traceback, message included).
+    """
+    started = False
+
+    async def watch(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, watch)
+    except Exception as exc:
+        where = f"{scope.get('method')} {scope.get('path')}"
+        _logger.error("%s failed: %s", where, type(exc).__name__)
+        if not started:
+            body = b'{"detail":"internal error"}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
 
 async def _too_large(send: Send) -> None:
@@ -355,12 +389,15 @@ def _caller(
     token = credentials.credentials if credentials is not None else None
     key = service.config.authenticate(token) if token else None
     if key is None:
+        client = request.client.host if request.client else "-"
+        _logger.warning("%s %s: no valid key (from %s)", request.method, request.url.path, client)
         raise HTTPException(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
     return key
 
 
 def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
     if key.role != "write":
+        _logger.warning("key %s (role %s) refused a write", key.id, key.role)
         raise HTTPException(403, "forbidden")
     return key
 
@@ -409,11 +446,6 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
     async def unusable(_: Request, exc: identmatch.SchemaError) -> JSONResponse:
         # identmatch messages name columns and ids, never record values.
         return JSONResponse({"detail": str(exc)}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def failed(request: Request, exc: Exception) -> JSONResponse:
-        _logger.error("%s %s failed: %s", request.method, request.url.path, type(exc).__name__)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Status:
@@ -560,6 +592,12 @@ def serve(
     """Open the index writable and serve it until interrupted (one process, one worker)."""
     import uvicorn
 
+    package_logger = logging.getLogger("identmatch")
+    if not package_logger.handlers:  # the service's own process: log to stderr like uvicorn
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
     config = identmatch.ServiceConfig.load(config_path)
     if not config.keys:
         _logger.warning("no API keys in the config: every call but health will get 401")
