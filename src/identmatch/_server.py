@@ -51,7 +51,7 @@ _Purpose = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=r"\S")
 ]
 _RecordId = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:/@#-]+$")
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@#-]+$")
 ]
 # Hard caps in the schema; the config's limits (never above these) are checked per request.
 _MAX_BATCH = 10_000
