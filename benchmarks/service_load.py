@@ -99,7 +99,13 @@ def _stats(latencies: list[float], failed: int, seconds: float) -> dict[str, Any
 
 
 async def _search_phase(
-    host: str, port: int, token: str, bodies: list[bytes], concurrency: int, seconds: float
+    host: str,
+    port: int,
+    token: str,
+    bodies: list[bytes],
+    concurrency: int,
+    seconds: float,
+    server_pid: int = 0,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     failed = 0
@@ -127,8 +133,15 @@ async def _search_phase(
             await connection.close()
 
     began = time.perf_counter()
+    cpu = _cpu_seconds(server_pid) if server_pid else 0.0
     await asyncio.gather(*(worker(n) for n in range(concurrency)))
-    return _stats(latencies, failed, time.perf_counter() - began)
+    stats = _stats(latencies, failed, time.perf_counter() - began)
+    if server_pid and latencies:
+        # Server CPU per search tells CPU-bound from waiting (on audit commits, say).
+        stats["server_cpu_ms_per_search"] = round(
+            1000 * (_cpu_seconds(server_pid) - cpu) / len(latencies), 2
+        )
+    return stats
 
 
 async def _writer(
@@ -164,7 +177,7 @@ async def _client(plan: dict[str, Any]) -> dict[str, Any]:
     await _search_phase(host, port, plan["search_token"], bodies, 4, 2.0)
     for concurrency in plan["concurrency"]:
         results["search"][str(concurrency)] = await _search_phase(
-            host, port, plan["search_token"], bodies, concurrency, plan["seconds"]
+            host, port, plan["search_token"], bodies, concurrency, plan["seconds"], plan["pid"]
         )
     stop = asyncio.Event()
     batches = [b.encode() for b in plan["add_bodies"]]
@@ -172,7 +185,13 @@ async def _client(plan: dict[str, Any]) -> dict[str, Any]:
         _writer(host, port, plan["write_token"], batches, plan["add_every"], stop)
     )
     during = await _search_phase(
-        host, port, plan["search_token"], bodies, plan["during_concurrency"], plan["seconds"]
+        host,
+        port,
+        plan["search_token"],
+        bodies,
+        plan["during_concurrency"],
+        plan["seconds"],
+        plan["pid"],
     )
     stop.set()
     results["during_adds"] = {"search": during, "add": await writer}
@@ -286,6 +305,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         _wait_ready(plan["port"], server, timeout=args.ready_timeout)
         ready_s = time.perf_counter() - started
+        plan["pid"] = server.pid
         plan_file = work / "plan.json"
         plan_file.write_text(json.dumps(plan), encoding="utf-8")
         out_file = work / "client.json"
@@ -341,25 +361,26 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['seconds_per_phase']} s per phase; every search audited. "
         f"Service ready {results['startup_s']} s after start (copy and load included).",
         "",
-        "| phase | concurrency | searches/s | p50 ms | p99 ms | max ms | failed |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| phase | concurrency | searches/s | p50 ms | p99 ms | max ms | failed "
+        "| server CPU ms/search |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for concurrency, row in results["search"].items():
         lines.append(
             f"| search | {concurrency} | {row['per_s']} | {row['p50_ms']} | {row['p99_ms']} | "
-            f"{row['max_ms']} | {row['failed']} |"
+            f"{row['max_ms']} | {row['failed']} | {row.get('server_cpu_ms_per_search', '')} |"
         )
     during = results["during_adds"]
     row = during["search"]
     lines.append(
         f"| search while adding | 8 | {row['per_s']} | {row['p50_ms']} | {row['p99_ms']} | "
-        f"{row['max_ms']} | {row['failed']} |"
+        f"{row['max_ms']} | {row['failed']} | {row.get('server_cpu_ms_per_search', '')} |"
     )
     add = during["add"]
     lines.append(
         f"| add ({results['add_batch']} records per call, every {results['add_every_s']} s) "
         f"| 1 | {add['per_s']} calls/s | {add['p50_ms']} | {add['p99_ms']} | {add['max_ms']} "
-        f"| {add['failed']} |"
+        f"| {add['failed']} | |"
     )
     at = results["search"].get(str(TARGET["concurrency"]))
     if at is not None:

@@ -244,15 +244,17 @@ class AuditLog:
 
     def _commit(self, cursor: duckdb.DuckDBPyConnection, batch: list[_Pending]) -> None:
         ids = list(range(self._next_id, self._next_id + len(batch)))
-        columns: list[list[Any]] = [ids] + [
-            [p.row[i] for p in batch] for i in range(len(_COLUMNS) - 1)
+        # One multi-row VALUES statement: a DuckDB commit costs about 2 ms of CPU whatever
+        # its size, so one per batch, and plain VALUES is half the CPU of unnest().
+        row = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+        params = [
+            value for audit_id, p in zip(ids, batch, strict=True) for value in (audit_id, *p.row)
         ]
         try:
             cursor.execute(
-                "INSERT INTO audit SELECT unnest(?::BIGINT[]), unnest(?::TIMESTAMP[]), "
-                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
-                "unnest(?::VARCHAR[]), unnest(?::VARCHAR[][]), unnest(?::VARCHAR[][])",
-                columns,
+                f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES "
+                + ", ".join([row] * len(batch)),
+                params,
             )
         except BaseException as exc:
             for pending in batch:
