@@ -357,3 +357,43 @@ def test_zz_audit_trail_and_logs(server: Server) -> None:
     text = result.output + server.log.read_text(encoding="utf-8")
     for value in (row["surname"], row["forename"], row["dob"], "Quatermain", "Zebulon"):
         assert str(value) not in text
+
+
+@pytest.fixture
+def inprocess(tmp_path: Path) -> Iterator[tuple[Any, str]]:
+    """The app for a 60-record index, in this process, and a write key."""
+    from identmatch._server import create_app
+
+    index = identmatch.Index.build(generate_records(60, seed=4), tmp_path / "k.duckdb")
+    _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="write")
+    config = identmatch.ServiceConfig.load(tmp_path / "s.toml")
+    yield create_app(index, config), token
+    index.close()
+
+
+async def _post(app: Any, token: str, body: dict[str, Any]) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.post(
+            "/v1/search", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+
+
+def test_unexpected_error_is_a_bare_500_logged_without_values(
+    inprocess: tuple[Any, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An error inside a route gives 500 "internal error"; the log names its class only."""
+    import asyncio
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("bad value Quatermain")
+
+    monkeypatch.setattr(identmatch.Index, "search", broken)
+    body = {"purpose": "case", "person": {"surname": "Quatermain"}}
+    reply = asyncio.run(_post(*inprocess, body))
+    assert reply.status_code == 500
+    assert reply.json() == {"detail": "internal error"}
+    assert "ValueError" in caplog.text
+    assert "Quatermain" not in caplog.text

@@ -447,6 +447,11 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         # identmatch messages name columns and ids, never record values.
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
+    @app.exception_handler(Exception)
+    async def failed(_: Request, exc: Exception) -> JSONResponse:
+        # The reply only; the error is logged (by class name) where it leaves the app.
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
     @app.get("/healthz", tags=["health"])
     async def healthz() -> Status:
         """The process is up."""
