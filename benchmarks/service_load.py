@@ -330,6 +330,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server.kill()
         log.close()
     results = json.loads(out_file.read_text(encoding="utf-8"))
+    logged = (work / "server.log").read_text(encoding="utf-8", errors="replace")
+    audit_line = [line for line in logged.splitlines() if "audit commits:" in line]
+    results["audit_commits"] = (
+        audit_line[-1].split("audit commits:", 1)[1].strip() if audit_line else ""
+    )
     with identmatch.Index.open(index, read_only=True) as opened:
         n_records = len(opened)
     results.update(
@@ -395,7 +400,8 @@ def markdown(results: dict[str, Any]) -> str:
             f"searches/s with p99 <= {TARGET['p99_ms']:.0f} ms and no failed request: "
             f"**{'met' if met else 'not met'}** ({at['per_s']} searches/s, p99 {at['p99_ms']} ms, "
             f"{at['failed']} failed). Server CPU use over the run: "
-            f"{results['server_cpu_share']} cores.",
+            f"{results['server_cpu_share']} cores. Audit commits over the run: "
+            f"{results.get('audit_commits') or 'not logged'}.",
         ]
     lines += ["", f"Source: {results['source']}", ""]
     return "\n".join(lines)

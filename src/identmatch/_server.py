@@ -381,7 +381,8 @@ class _Service:
 _bearer = HTTPBearer(auto_error=False, description="An API key: Authorization: Bearer KEY")
 
 
-def _caller(
+# Dependencies are async: a sync one would be run in a worker thread on every request.
+async def _caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> identmatch.ApiKey:
@@ -395,7 +396,7 @@ def _caller(
     return key
 
 
-def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
+async def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
     if key.role != "write":
         _logger.warning("key %s (role %s) refused a write", key.id, key.role)
         raise HTTPException(403, "forbidden")
@@ -422,6 +423,8 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await run_in_threadpool(service.audit.close)
+        stats = service.audit.commit_stats()
+        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
 
     app = FastAPI(
         title="identmatch",
