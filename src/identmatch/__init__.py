@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from importlib.metadata import PackageNotFoundError, version
 
+from identmatch._audit import AuditEntry, AuditLog
 from identmatch._blocking import BlockingReport, RuleCount
 from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
 from identmatch._exceptions import (
@@ -28,6 +29,7 @@ from identmatch._pipeline import dedupe, link
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
 from identmatch._search import Hit, KnownRecord
+from identmatch._service_config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
 
 try:
     __version__ = version("identmatch")
@@ -35,6 +37,9 @@ except PackageNotFoundError:  # pragma: no cover - only when run from a bare sou
     __version__ = "0+unknown"
 
 __all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "AuditLog",
     "BackendError",
     "BlockingReport",
     "ColumnQuality",
@@ -56,8 +61,11 @@ __all__ = [
     "RuleCount",
     "STANDARD_COLUMNS",
     "SchemaError",
+    "ServiceConfig",
+    "ServiceLimits",
     "TrainingSummary",
     "__version__",
+    "create_api_key",
     "dedupe",
     "link",
 ]

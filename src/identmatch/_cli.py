@@ -402,6 +402,65 @@ def search(
         opened.close()
 
 
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log each request's method, path and status (never bodies).",
+)
+def serve(index_path: Path, config_path: Path, host: str, port: int, access_log: bool) -> None:
+    """Serve --index over HTTP, with the API keys and limits in --config."""
+    try:
+        from identmatch._server import serve as run
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    run(index_path, config_path, host=host, port=port, access_log=access_log)
+
+
+@cli.group()
+def keys() -> None:
+    """Manage the service's API keys (stored hashed in the config file)."""
+
+
+@keys.command("create")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option("--role", type=click.Choice(["search", "write"]), required=True)
+@click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
+def keys_create(config_path: Path, role: str, name: str) -> None:
+    """Create a key; it is printed once, alone on the last line, and stored only hashed."""
+    key, token = identmatch.create_api_key(config_path, name=name, role=role)  # type: ignore[arg-type]
+    click.echo(f"created key {key.id} ({key.role}) named {key.name!r} in {config_path}")
+    click.echo("store it now: it is not kept and cannot be shown again")
+    click.echo(token)
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
+    help="Only entries at or after this time (UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit(index_path: Path, since: Any, as_json: bool) -> None:
+    """List the audit trail of --index: who searched or changed what, when and why."""
+    entries = identmatch.AuditLog.read(index_path, since=since)
+    for entry in entries:
+        if as_json:
+            click.echo(entry.model_dump_json())
+            continue
+        click.echo(
+            f"{entry.audit_id}\t{entry.logged_at:%Y-%m-%dT%H:%M:%S}Z\t{entry.key_id}\t"
+            f"{entry.action}\t{entry.purpose or '-'}\t{entry.fingerprint or '-'}\t"
+            f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}"
+        )
+
+
 def _print_hits(hits: list[identmatch.Hit]) -> None:
     if not hits:
         click.echo("no match: nobody in the index scores at the possible level or above")

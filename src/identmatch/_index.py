@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,8 @@ class Index:
         if meta.get("format_version") != _FORMAT_VERSION:
             msg = f"{self.path.name}: not an identmatch index of format {_FORMAT_VERSION}"
             raise ConfigError(msg)
+        if not read_only:
+            _upgrade(self._connection)
         self.model = Model.model_validate_json(meta["model"])
         self.config = ModelConfig.model_validate_json(meta["config"])
         self.date_order: DateOrder = meta.get("date_order", "DMY")
@@ -227,6 +229,16 @@ class Index:
         with self._cursor() as cursor:
             return int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
 
+    def __contains__(self, record_id: object) -> bool:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded.row_of(str(record_id)) is not None
+        with self._cursor() as cursor:
+            found = cursor.execute(
+                "SELECT 1 FROM records WHERE record_id = ?", [str(record_id)]
+            ).fetchall()
+        return bool(found)
+
     def search(self, person: Mapping[str, Any], *, top: int = 5) -> list[Hit]:
         """Rank the index's entities against one person, best first.
 
@@ -355,6 +367,37 @@ class Index:
                 with self._cursor() as cursor:
                     self._snapshot = loaded.extended(cursor, *written)
         return outcome
+
+    def remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
+        """Remove records (data retention); their entities are re-resolved without them.
+
+        If a removed record was the only link between parts of its entity, the entity
+        splits: the largest part (the oldest on a tie) keeps its id and each other part gets
+        a new one (logged in the index's ``splits`` table). All in one transaction.
+
+        Returns:
+            One row per removed record (``action`` ``removed``, with the entity it left) and
+            one per record moved to a split-off entity (``action`` ``split``, new entity).
+
+        Raises:
+            SchemaError: a record id is not in the index (nothing is removed).
+        """
+        from identmatch._index_remove import remove_records
+
+        with self._write_lock:
+            outcome = remove_records(self, record_ids)
+            if self._loaded is not None:
+                self._refresh()  # searches use the old state until the reload is done
+        return outcome
+
+
+def _upgrade(connection: duckdb.DuckDBPyConnection) -> None:
+    """Add the tables later versions keep in the file (format 1 files may lack them)."""
+    from identmatch._audit import ensure_audit_log
+    from identmatch._index_remove import ensure_split_log
+
+    ensure_split_log(connection)
+    ensure_audit_log(connection)
 
 
 def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -131,8 +131,6 @@ class Snapshot:
         seq = _arrow(cursor, "SELECT seq FROM records ORDER BY seq").column(0).to_numpy()
         columns: dict[str, list[Any]] = {}
         for name in names:
-            if name == "seq":
-                continue
             sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
             values = _arrow(cursor, sql).column(0).to_pylist()
             columns[name] = values if name == "record_id" else _interned(values, {})
@@ -182,9 +180,7 @@ class Snapshot:
         rows = np.searchsorted(seq, keys.column("seq").to_numpy())
         hashes_found = keys.column("key_hash").to_numpy().astype(np.uint64)
         columns = {
-            name: _interned(records.column(name).to_pylist(), {})
-            for name in records.column_names
-            if name != "seq"
+            name: _interned(records.column(name).to_pylist(), {}) for name in records.column_names
         }
         members: dict[str, list[int]] = {}
         for row, entity in enumerate(columns["entity_id"]):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
-__all__ = ["DateOrder", "LinkType", "Probability", "RecordId", "Verdict"]
+__all__ = [
+    "AuditAction",
+    "DateOrder",
+    "LinkType",
+    "Probability",
+    "RecordId",
+    "Role",
+    "Verdict",
+]
 
 RecordId: TypeAlias = str
 """A record's id as given in the input's ``record_id`` column, always held as text."""
@@ -20,3 +28,9 @@ LinkType = Literal["dedupe", "link"]
 
 Verdict = Literal["match", "possible", "no match"]
 """A plain-words reading of a match probability against the configured thresholds."""
+
+AuditAction = Literal["search", "entity", "add", "remove"]
+"""What an audit entry records: a search, an entity read, an add (or update), a removal."""
+
+Role = Literal["search", "write"]
+"""An API key's role: ``search`` reads (search, entity); ``write`` also adds and removes."""

@@ -1,0 +1,625 @@
+"""The HTTP service ([server] extra): routes over the public API, and nothing else of its own.
+
+The only module that imports the web framework. One process holds the index file
+read-write (DuckDB allows one writer process); searches are CPU-bound Python of about a
+millisecond, so they run on the event loop itself, where a thread hop would cost as much
+as the search. Adds, removals and entity reads run in worker threads, so searches go on
+(against the snapshot from before the change) while they run. Every search and change is
+audited in the index file, committed before the response is sent.
+
+Logs carry request paths, status codes, key ids and error class names: never record
+values, which travel only in request and response bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import identmatch
+
+try:
+    from fastapi import Depends, FastAPI, HTTPException, Query, Request
+    from fastapi import Path as PathParam
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, Response
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+    from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    msg = "identmatch serve needs the server extra: pip install 'identmatch[server]'"
+    raise ImportError(msg) from exc
+
+__all__ = ["create_app", "serve"]
+
+_logger = logging.getLogger("identmatch.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_Name = Annotated[str, StringConstraints(max_length=200)]
+_Short = Annotated[str, StringConstraints(max_length=40)]
+_Purpose = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=r"\S")
+]
+_RecordId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@#-]+$")
+]
+# Hard caps in the schema; the config's limits (never above these) are checked per request.
+_MAX_BATCH = 10_000
+_MAX_TOP = 100
+_PERSON_FIELDS = (
+    "forename",
+    "middle_names",
+    "surname",
+    "dob",
+    "sex",
+    "postcode",
+    "nhs_number",
+    "address",
+    "town",
+)
+
+
+# ------------------------------------------------------------------------------ models
+class Person(BaseModel):
+    """Who to search for; at least one field. Values are standardised as records are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    forename: _Name | None = None
+    middle_names: _Name | None = None
+    surname: _Name | None = None
+    aliases: list[_Name] = Field(default_factory=list, max_length=20)
+    """Other names the person is known by (full names)."""
+    dob: _Short | None = Field(default=None, examples=["1985-04-03"])
+    """Date of birth; ISO (YYYY-MM-DD) is unambiguous, other forms follow the index's order."""
+    sex: _Short | None = None
+    postcode: _Short | None = None
+    nhs_number: _Short | None = None
+    address: _Name | None = None
+    town: _Name | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Person:
+        if not any(self.fields().values()):
+            msg = "give at least one field: forename, surname, dob, ..."
+            raise ValueError(msg)
+        return self
+
+    def fields(self) -> dict[str, Any]:
+        """The fields given, as the Python API takes them."""
+        values: dict[str, Any] = {
+            k: v for k in _PERSON_FIELDS if (v := getattr(self, k)) is not None and v.strip()
+        }
+        if self.aliases:
+            values["aliases"] = [a for a in self.aliases if a.strip()]
+        return values
+
+
+class RecordIn(Person):
+    """A record to add (or to replace, when its ``record_id`` is already indexed)."""
+
+    record_id: _RecordId
+    source: _Short | None = None
+
+
+class SearchRequest(BaseModel):
+    """One person (``person``) or a small batch (``people``), and why you are asking."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: _Purpose = Field(examples=["case 2026-0142: new partner in household"])
+    """Why you are searching: a case reference or a reason. Audited with the search."""
+    person: Person | None = None
+    people: list[Person] | None = Field(default=None, min_length=1, max_length=_MAX_BATCH)
+    """Several people at once (at most the service's ``max_batch``)."""
+    top: int = Field(default=5, ge=1, le=_MAX_TOP)
+    """At most this many entities per person (at most the service's ``max_top``)."""
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SearchRequest:
+        if (self.person is None) == (self.people is None):
+            msg = "give exactly one of person or people"
+            raise ValueError(msg)
+        return self
+
+    def persons(self) -> list[Person]:
+        """The people asked for, in order."""
+        return [self.person] if self.person is not None else list(self.people or ())
+
+
+class RecordsRequest(BaseModel):
+    """Records to add; a record whose id is already indexed replaces the earlier one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[RecordIn] = Field(min_length=1, max_length=_MAX_BATCH)
+    """At most the service's ``max_batch`` records."""
+    purpose: _Purpose | None = None
+    """Why the records change (a feed name, a case reference). Audited."""
+
+    @model_validator(mode="after")
+    def _unique(self) -> RecordsRequest:
+        ids = [r.record_id for r in self.records]
+        if len(set(ids)) != len(ids):
+            msg = "record_id must be unique within one request"
+            raise ValueError(msg)
+        return self
+
+
+class SearchResult(BaseModel):
+    """The ranked entities for one person, best first (empty: nobody at "possible")."""
+
+    hits: list[identmatch.Hit]
+
+
+class SearchResponse(BaseModel):
+    """Results in the order the people were given, and the audit entries made."""
+
+    results: list[SearchResult]
+    audit_ids: list[int]
+
+
+class RecordOutcome(BaseModel):
+    """Which entity a record joined; ``replaced`` when it replaced an earlier version."""
+
+    record_id: str
+    entity_id: str
+    action: Literal["joined", "new", "merged"]
+    replaced: bool
+
+
+class RecordsResponse(BaseModel):
+    records: list[RecordOutcome]
+    audit_id: int
+
+
+class RecordMove(BaseModel):
+    record_id: str
+    entity_id: str
+
+
+class RemoveResponse(BaseModel):
+    """The removed record, the entity it left, and records moved to split-off entities."""
+
+    record_id: str
+    entity_id: str
+    split: list[RecordMove]
+    audit_id: int
+
+
+class EntityRecord(BaseModel):
+    record_id: str
+    source: str | None
+    forename: str | None
+    middle_names: str | None
+    surname: str | None
+    dob: str | None
+    """Date of birth, standardised (YYYY-MM-DD) when it could be read."""
+    dob_given: str | None
+    """Date of birth as it was given."""
+    aliases: list[str]
+
+
+class EntityResponse(BaseModel):
+    entity_id: str
+    names: list[str]
+    dates_of_birth: list[str]
+    records: list[EntityRecord]
+    audit_id: int
+
+
+class Status(BaseModel):
+    status: str
+
+
+class Problem(BaseModel):
+    detail: Any
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing or wrong API key"},
+    403: {"model": Problem, "description": "The key's role does not allow this"},
+    413: {"model": Problem, "description": "Request body too large"},
+    422: {"model": Problem, "description": "Validation error, naming the field that failed"},
+}
+
+
+# -------------------------------------------------------------------------- middleware
+class _BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await _too_large(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await _guarded(self.app, scope, replay, send)
+
+
+async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run ``app``; an escaped error becomes a bare 500, logged by class name only.
+
+    Error messages can quote the values that caused them, so neither the client nor the log
+    sees them (the default would log the whole traceback, message included).
+    """
+    started = False
+
+    async def watch(message: Message) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = True
+        await send(message)
+
+    try:
+        await app(scope, receive, watch)
+    except Exception as exc:
+        where = f"{scope.get('method')} {scope.get('path')}"
+        _logger.error("%s failed: %s", where, type(exc).__name__)
+        if not started:
+            body = b'{"detail":"internal error"}'
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"detail":"request body too large"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# ------------------------------------------------------------------------------- app
+class _Service:
+    """The index, its audit log and the config, shared by the routes."""
+
+    def __init__(self, index: identmatch.Index, config: identmatch.ServiceConfig) -> None:
+        self.index = index
+        self.config = config
+        self.audit = identmatch.AuditLog(index)
+        self.changes = threading.Lock()  # an update is remove + add: one change at a time
+
+    def search(self, people: list[Person], top: int) -> list[list[identmatch.Hit]]:
+        return [self.index.search(person.fields(), top=top) for person in people]
+
+    def upsert(self, records: list[RecordIn]) -> tuple[list[RecordOutcome], list[str]]:
+        import pandas as pd
+
+        rows = []
+        for record in records:
+            row = record.fields()
+            row["record_id"] = record.record_id
+            if record.source is not None:
+                row["source"] = record.source
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        touched: list[str] = []
+        with self.changes:
+            replace = [r.record_id for r in records if r.record_id in self.index]
+            if replace:
+                removed = self.index.remove(replace)
+                touched += removed["entity_id"].astype(str).tolist()
+            added = self.index.add(frame)
+        replaced = set(replace)
+        outcomes = [
+            RecordOutcome.model_validate({**row, "replaced": str(row["record_id"]) in replaced})
+            for row in added.astype(str).to_dict("records")
+        ]
+        touched += [o.entity_id for o in outcomes]
+        return outcomes, list(dict.fromkeys(touched))
+
+    def remove(self, record_id: str) -> tuple[str, list[RecordMove]]:
+        with self.changes:
+            outcome = self.index.remove([record_id])
+        left = str(outcome.loc[outcome["action"] == "removed", "entity_id"].iloc[0])
+        moved = [
+            RecordMove(record_id=str(r.record_id), entity_id=str(r.entity_id))
+            for r in outcome[outcome["action"] == "split"].itertuples()
+        ]
+        return left, moved
+
+
+# ---------------------------------------------------------------------------- security
+_bearer = HTTPBearer(auto_error=False, description="An API key: Authorization: Bearer KEY")
+
+
+# Dependencies are async: a sync one would be run in a worker thread on every request.
+async def _caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> identmatch.ApiKey:
+    service: _Service = request.app.state.service
+    token = credentials.credentials if credentials is not None else None
+    key = service.config.authenticate(token) if token else None
+    if key is None:
+        client = request.client.host if request.client else "-"
+        _logger.warning("%s %s: no valid key (from %s)", request.method, request.url.path, client)
+        raise HTTPException(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    return key
+
+
+async def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
+    if key.role != "write":
+        _logger.warning("key %s (role %s) refused a write", key.id, key.role)
+        raise HTTPException(403, "forbidden")
+    return key
+
+
+Reader = Annotated[identmatch.ApiKey, Depends(_caller)]
+Writer = Annotated[identmatch.ApiKey, Depends(_writer)]
+
+
+def _check_limit(field: str, value: int, limit: int, what: str) -> None:
+    """422 naming ``field`` when ``value`` is over the config's ``limit``."""
+    if value > limit:
+        errors = [{"loc": ("body", field), "msg": f"at most {limit} {what}", "type": "too_long"}]
+        raise RequestValidationError(errors)
+
+
+def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any:
+    """The ASGI application serving ``index`` (opened writable) under ``config``."""
+    service = _Service(index, config)
+    limits = config.limits
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await run_in_threadpool(service.audit.close)
+        stats = service.audit.commit_stats()
+        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+
+    app = FastAPI(
+        title="identmatch",
+        version=identmatch.__version__,
+        description="Search a known-person index, add and remove records. Every call but "
+        "the health checks needs an API key; searches and changes are audited.",
+        lifespan=lifespan,
+        responses=_ERRORS,
+    )
+    app.state.service = service
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # The default body echoes the input back; name the field and the rule only.
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(identmatch.SchemaError)
+    async def unusable(_: Request, exc: identmatch.SchemaError) -> JSONResponse:
+        # identmatch messages name columns and ids, never record values.
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def failed(_: Request, exc: Exception) -> JSONResponse:
+        # The reply only; the error is logged (by class name) where it leaves the app.
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> Status:
+        """The process is up."""
+        return Status(status="ok")
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> Status:
+        """The index is open and searchable."""
+        return Status(status="ready")
+
+    @app.post("/v1/search", tags=["search"], response_model=SearchResponse)
+    async def search(request: SearchRequest, key: Reader) -> Response:
+        """Rank the index's entities against each person, with verdicts and explanations."""
+        people = request.persons()
+        _check_limit("people", len(people), limits.max_batch, "people per request")
+        _check_limit("top", request.top, limits.max_top, "entities per person")
+        if len(people) == 1:
+            # About a millisecond of CPU: cheaper inline than a hop to a worker thread.
+            found = service.search(people, request.top)
+        else:
+            found = await run_in_threadpool(service.search, people, request.top)
+        futures = [
+            service.audit.submit(
+                key_id=key.id,
+                action="search",
+                purpose=request.purpose,
+                fingerprint=service.audit.fingerprint(person.fields()),
+                entity_ids=[hit.entity_id for hit in hits],
+            )
+            for person, hits in zip(people, found, strict=True)
+        ]
+        audit_ids = [await asyncio.wrap_future(f) for f in futures]
+        reply = SearchResponse(
+            results=[SearchResult(hits=hits) for hits in found], audit_ids=audit_ids
+        )
+        # Serialised once here: the hot path skips FastAPI's re-validation of the reply.
+        return Response(reply.model_dump_json(), media_type="application/json")
+
+    @app.post("/v1/records", tags=["records"])
+    async def add_records(request: RecordsRequest, key: Writer) -> RecordsResponse:
+        """Add records; each joins the entity it matches or starts one. Known ids are replaced."""
+        _check_limit("records", len(request.records), limits.max_batch, "records per request")
+        outcomes, touched = await run_in_threadpool(service.upsert, request.records)
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id,
+                action="add",
+                purpose=request.purpose,
+                entity_ids=touched,
+                record_ids=[r.record_id for r in request.records],
+            )
+        )
+        _logger.info("key %s added %d record(s)", key.id, len(outcomes))
+        return RecordsResponse(records=outcomes, audit_id=audit_id)
+
+    @app.delete("/v1/records/{record_id}", tags=["records"], responses={404: {"model": Problem}})
+    async def remove_record(
+        record_id: Annotated[str, PathParam(min_length=1, max_length=200)],
+        key: Writer,
+        purpose: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> RemoveResponse:
+        """Remove a record (data retention); its entity is re-resolved and may split."""
+        try:
+            left, moved = await run_in_threadpool(service.remove, record_id)
+        except identmatch.SchemaError:
+            raise HTTPException(404, "no such record") from None
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id,
+                action="remove",
+                purpose=purpose,
+                entity_ids=list(dict.fromkeys([left, *(m.entity_id for m in moved)])),
+                record_ids=[record_id],
+            )
+        )
+        _logger.info("key %s removed a record; %d record(s) split off", key.id, len(moved))
+        return RemoveResponse(record_id=record_id, entity_id=left, split=moved, audit_id=audit_id)
+
+    @app.get("/v1/entities/{entity_id}", tags=["search"], responses={404: {"model": Problem}})
+    async def entity(
+        entity_id: Annotated[str, PathParam(min_length=1, max_length=40)],
+        key: Reader,
+        purpose: Annotated[str | None, Query(max_length=500)] = None,
+    ) -> EntityResponse:
+        """The entity's records, names and dates of birth. Audited like a search."""
+        frame = await run_in_threadpool(service.index.entity, entity_id)
+        if frame.empty:
+            raise HTTPException(404, "no such entity")
+        records = [
+            EntityRecord(
+                record_id=str(row["record_id"]),
+                source=_text(row["source"]),
+                forename=_text(row["forename"]),
+                middle_names=_text(row["middle_names"]),
+                surname=_text(row["surname"]),
+                dob=_text(row["dob"]),
+                dob_given=_text(row["dob_given"]),
+                aliases=[str(a) for a in (_list(row["aliases"]))],
+            )
+            for row in frame.to_dict("records")
+        ]
+        names = [" ".join(p for p in (r.forename, r.middle_names, r.surname) if p) for r in records]
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id,
+                action="entity",
+                purpose=purpose,
+                entity_ids=[entity_id],
+                record_ids=[r.record_id for r in records],
+            )
+        )
+        return EntityResponse(
+            entity_id=entity_id,
+            names=sorted({n for n in names if n} | {a for r in records for a in r.aliases}),
+            dates_of_birth=sorted({r.dob for r in records if r.dob}),
+            records=records,
+            audit_id=audit_id,
+        )
+
+    return _BodyLimit(app, limits.max_body_bytes)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value)
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None or isinstance(value, float):
+        return []
+    return list(value)
+
+
+def serve(
+    index_path: str | Path,
+    config_path: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    access_log: bool = True,
+) -> None:
+    """Open the index writable and serve it until interrupted (one process, one worker)."""
+    import uvicorn
+
+    package_logger = logging.getLogger("identmatch")
+    if not package_logger.handlers:  # the service's own process: log to stderr like uvicorn
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        package_logger.addHandler(handler)
+        package_logger.setLevel(logging.INFO)
+    config = identmatch.ServiceConfig.load(config_path)
+    if not config.keys:
+        _logger.warning("no API keys in the config: every call but health will get 401")
+    index = identmatch.Index.open(index_path)
+    try:
+        uvicorn.run(
+            create_app(index, config),
+            host=host,
+            port=port,
+            access_log=access_log,
+            log_level="info",
+            timeout_keep_alive=30,
+            limit_concurrency=512,
+            server_header=False,
+        )
+    finally:
+        index.close()

@@ -1,0 +1,164 @@
+"""The HTTP service's configuration file: API keys (hashed) and request limits.
+
+``service.toml`` looks like this::
+
+    [limits]
+    max_body_bytes = 1000000
+    max_batch = 100
+    max_top = 20
+
+    [[keys]]
+    id = "k3f9a1c2e"
+    name = "case-system"
+    role = "search"
+    sha256 = "9b1d...e0"
+    created = "2026-11-25T17:00:00Z"
+
+API keys are 256-bit random tokens, so a plain SHA-256 of the token is as safe to store as
+a slow password hash would be (nothing to guess), and checking it costs microseconds. The
+token itself is shown once, when it is created, and never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+from identmatch._exceptions import ConfigError
+from identmatch._types import Role
+
+__all__ = ["ApiKey", "ServiceConfig", "ServiceLimits", "create_api_key"]
+
+_TOKEN_PREFIX = "imk_"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class ApiKey(BaseModel, frozen=True, extra="forbid"):
+    """One API key as stored: its id, name, role and the SHA-256 of the token."""
+
+    id: str = Field(pattern=r"^k[0-9a-f]{8}$")
+    name: str = Field(pattern=r"^[A-Za-z0-9 ._@-]{1,100}$")
+    role: Role
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    created: str = ""
+    """When the key was made (ISO 8601, UTC)."""
+
+
+class ServiceLimits(BaseModel, frozen=True, extra="forbid"):
+    """Request limits; larger requests are refused (413 or 422) before any work is done."""
+
+    max_body_bytes: int = Field(default=1_000_000, ge=1_024, le=100_000_000)
+    """Largest request body accepted, in bytes."""
+    max_batch: int = Field(default=100, ge=1, le=10_000)
+    """Most people in one batch search, and most records in one add."""
+    max_top: int = Field(default=20, ge=1, le=100)
+    """Most entities a search may ask for (``top``)."""
+
+
+class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
+    """Everything ``identmatch serve`` reads from ``service.toml``.
+
+    Example::
+
+        config = ServiceConfig.load("service.toml")
+        key = config.authenticate(token)      # ApiKey or None
+    """
+
+    limits: ServiceLimits = ServiceLimits()
+    keys: tuple[ApiKey, ...] = ()
+
+    @classmethod
+    def load(cls, path: str | Path) -> ServiceConfig:
+        """Read and validate a config file.
+
+        Raises:
+            ConfigError: the file is missing, not TOML, or has a bad or unknown setting.
+        """
+        target = Path(path)
+        try:
+            data = tomllib.loads(target.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            msg = f"{target}: no such service config; create one with 'identmatch keys create'"
+            raise ConfigError(msg) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            msg = f"{target}: not a valid TOML file ({exc})"
+            raise ConfigError(msg) from None
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+                for error in exc.errors()
+            )
+            msg = f"{target}: {problems}"
+            raise ConfigError(msg) from None
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The key whose hash matches ``token``, or None; every key is compared in full."""
+        digest = _digest(token)
+        found = None
+        for key in self.keys:
+            if hmac.compare_digest(digest, key.sha256):
+                found = key
+        return found
+
+    def to_toml(self) -> str:
+        """The config as TOML text, as :meth:`load` reads it."""
+        lines = [
+            "# identmatch service configuration.",
+            "# API keys are stored as SHA-256 hashes; create them with 'identmatch keys create'.",
+            "",
+            "[limits]",
+        ]
+        for name, value in self.limits.model_dump().items():
+            lines.append(f"{name} = {int(value)}")
+        for key in self.keys:
+            lines += ["", "[[keys]]"]
+            for name, value in key.model_dump().items():
+                lines.append(f"{name} = {json.dumps(str(value))}")
+        return "\n".join(lines) + "\n"
+
+
+def create_api_key(path: str | Path, *, name: str, role: Role) -> tuple[ApiKey, str]:
+    """Make a new key, add its hash to the config at ``path`` and return it with its token.
+
+    The file is created if missing and replaced atomically (written beside it, then
+    renamed), readable by its owner only.
+
+    Raises:
+        ConfigError: the existing file is invalid, or ``name`` is not 1-100 characters of
+            letters, digits, space, ``.``, ``_``, ``@`` or ``-``.
+    """
+    target = Path(path)
+    config = ServiceConfig.load(target) if target.exists() else ServiceConfig()
+    token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
+    used = {key.id for key in config.keys}
+    key_id = "k" + secrets.token_hex(4)
+    while key_id in used:  # pragma: no cover - 1 in 4 billion
+        key_id = "k" + secrets.token_hex(4)
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        key = ApiKey(id=key_id, name=name, role=role, sha256=_digest(token), created=created)
+    except ValidationError:
+        msg = "key name must be 1-100 letters, digits, spaces or . _ @ -"
+        raise ConfigError(msg) from None
+    updated = config.model_copy(update={"keys": (*config.keys, key)})
+    tmp = target.with_name(target.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(updated.to_toml())
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(target)
+    return key, token

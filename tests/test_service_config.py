@@ -1,0 +1,88 @@
+"""The service config: keys stored hashed, created atomically, checked in constant time."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import identmatch
+from identmatch._cli import cli
+
+
+def test_created_key_is_stored_only_as_a_hash(tmp_path: Path) -> None:
+    """The token authenticates, is not in the file, and the file is private to its owner."""
+    path = tmp_path / "service.toml"
+    key, token = identmatch.create_api_key(path, name="case-system", role="search")
+    text = path.read_text(encoding="utf-8")
+    assert token not in text
+    assert key.sha256 in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    config = identmatch.ServiceConfig.load(path)
+    assert config.authenticate(token) == key
+    assert config.authenticate(token + "x") is None
+    assert config.authenticate("") is None
+
+
+def test_keys_accumulate_and_limits_survive(tmp_path: Path) -> None:
+    """A second key is added beside the first; limits set by hand are kept."""
+    path = tmp_path / "service.toml"
+    path.write_text("[limits]\nmax_batch = 7\n", encoding="utf-8")
+    _, first = identmatch.create_api_key(path, name="a", role="search")
+    _, second = identmatch.create_api_key(path, name="b", role="write")
+    config = identmatch.ServiceConfig.load(path)
+    assert config.limits.max_batch == 7
+    assert [k.role for k in config.keys] == ["search", "write"]
+    assert config.authenticate(first) != config.authenticate(second)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[limits\n", "not a valid TOML"),
+        ("[limits]\nmax_batch = 0\n", "limits.max_batch"),
+        ("[limits]\nshoe_size = 9\n", "limits.shoe_size"),
+        ('[[keys]]\nid = "k1"\n', "keys.0"),
+    ],
+)
+def test_bad_config_is_refused_by_setting(tmp_path: Path, text: str, match: str) -> None:
+    """A malformed file or an out-of-range or unknown setting is a ConfigError naming it."""
+    path = tmp_path / "service.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(identmatch.ConfigError, match=match):
+        identmatch.ServiceConfig.load(path)
+
+
+def test_missing_config_and_bad_name(tmp_path: Path) -> None:
+    """A missing file says how to make one; a key name with odd characters is refused."""
+    with pytest.raises(identmatch.ConfigError, match="keys create"):
+        identmatch.ServiceConfig.load(tmp_path / "none.toml")
+    with pytest.raises(identmatch.ConfigError, match="key name"):
+        identmatch.create_api_key(tmp_path / "s.toml", name="a\nb", role="search")
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    """to_toml then load gives the same config."""
+    path = tmp_path / "service.toml"
+    identmatch.create_api_key(path, name="x y", role="write")
+    config = identmatch.ServiceConfig.load(path)
+    path.write_text(config.to_toml(), encoding="utf-8")
+    assert identmatch.ServiceConfig.load(path) == config
+
+
+def test_cli_prints_the_key_once_on_its_last_line(tmp_path: Path) -> None:
+    """`identmatch keys create` prints the token alone on the last line, and it works."""
+    path = tmp_path / "service.toml"
+    result = CliRunner().invoke(
+        cli, ["keys", "create", "--config", str(path), "--role", "write", "--name", "feed"]
+    )
+    assert result.exit_code == 0, result.output
+    token = result.output.splitlines()[-1]
+    assert token.startswith("imk_")
+    assert " " not in token
+    key = identmatch.ServiceConfig.load(path).authenticate(token)
+    assert key is not None
+    assert key.role == "write"
+    assert token not in path.read_text(encoding="utf-8")
