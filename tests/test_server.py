@@ -397,3 +397,36 @@ def test_unexpected_error_is_a_bare_500_logged_without_values(
     assert reply.json() == {"detail": "internal error"}
     assert "ValueError" in caplog.text
     assert "Quatermain" not in caplog.text
+
+
+def test_not_ready_until_loaded_but_searches_answer(tmp_path: Path) -> None:
+    """Before the index is loaded /readyz is 503 "loading"; searches are answered meanwhile."""
+    import asyncio
+
+    from identmatch._server import create_app
+
+    index = identmatch.Index.build(generate_records(60, seed=4), tmp_path / "k.duckdb")
+    _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="search")
+    app = create_app(index, identmatch.ServiceConfig.load(tmp_path / "s.toml"))
+    body = {"purpose": "case 1", "person": {"surname": "Smith", "dob": "1980-01-01"}}
+
+    async def calls() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            ready = await client.get("/readyz")
+            searched = await client.post(
+                "/v1/search", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+            return ready, searched
+
+    try:
+        assert not index.loaded
+        ready, searched = asyncio.run(calls())
+        assert (ready.status_code, ready.json()) == (503, {"status": "loading"})
+        assert searched.status_code == 200
+        assert not index.loaded  # answered from the file
+        index.warm()
+        ready, _ = asyncio.run(calls())
+        assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+    finally:
+        index.close()

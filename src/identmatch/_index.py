@@ -195,6 +195,11 @@ class Index:
         return self
 
     @property
+    def loaded(self) -> bool:
+        """Whether the in-memory search state is loaded (see :meth:`warm`)."""
+        return self._loaded is not None
+
+    @property
     def _snapshot(self) -> Snapshot:
         snapshot = self._loaded
         if snapshot is None:

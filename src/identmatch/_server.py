@@ -460,10 +460,16 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         """The process is up."""
         return Status(status="ok")
 
-    @app.get("/readyz", tags=["health"])
-    async def readyz() -> Status:
-        """The index is open and searchable."""
-        return Status(status="ready")
+    @app.get("/readyz", tags=["health"], responses={503: {"model": Status}})
+    async def readyz() -> Response:
+        """Ready once the index is loaded for fast search; 503 ``loading`` until then.
+
+        While loading (tens of seconds on a million records) searches are still answered,
+        from the file, in a fraction of a second each.
+        """
+        if not index.loaded:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "ready"})
 
     @app.post("/v1/search", tags=["search"], response_model=SearchResponse)
     async def search(request: SearchRequest, key: Reader) -> Response:
@@ -610,6 +616,8 @@ def serve(
     if not config.keys:
         _logger.warning("no API keys in the config: every call but health will get 401")
     index = identmatch.Index.open(index_path)
+    # Load for fast search in the background; /readyz says when it is done.
+    threading.Thread(target=index.warm, name="identmatch-warm", daemon=True).start()
     try:
         uvicorn.run(
             create_app(index, config),
