@@ -8,9 +8,11 @@ regenerates the main tables, so neither run erases the other.
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["MARK", "SECTIONS", "extra", "publish"]
+__all__ = ["MARK", "SECTIONS", "extra", "provenance", "publish"]
 
 HERE = Path(__file__).parent
 SECTIONS = HERE / "sections"
@@ -43,3 +45,20 @@ def publish(name: str, text: str, results: Path = RESULTS) -> Path:
             head = head.split(analysis.splitlines()[0], 1)[0] if analysis else head
         results.write_text(head.rstrip() + "\n\n" + extra(), encoding="utf-8")
     return path
+
+
+def provenance(command: str, duration_s: float) -> str:
+    """A markdown table of the machine, versions, source, date, command, duration and load."""
+    from benchmarks import machine
+    from benchmarks.report import markdown
+
+    info = {
+        **machine.machine(),
+        **machine.versions(),
+        "identmatch source": machine.source(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": f"`{command}`",
+        "duration": f"{duration_s / 60:.1f} min",
+        "load average at the end (1/5/15 min)": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+    return markdown(["item", "value"], [[k, str(v)] for k, v in info.items()])

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import machine
+from benchmarks import machine, sections
 
 HERE = Path(__file__).parent
 WORK = HERE / "_work" / "service"
@@ -419,6 +419,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=WORK, help="copy of the index, logs")
     parser.add_argument("--out", type=Path, default=WORK, help="where to write the results")
     parser.add_argument("--ready-timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--publish", action="store_true", help="also write the section into RESULTS.md"
+    )
     parser.add_argument("--client", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--client-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -429,12 +432,19 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.index is None:
         parser.error("--index is required")
+    started = time.perf_counter()
     results = run(args)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "service_load.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     text = markdown(results)
     (args.out / "SERVICE.md").write_text(text, encoding="utf-8")
     print(text)
+    if args.publish:
+        command = "python -m benchmarks.service_load " + " ".join(argv or sys.argv[1:])
+        head, _, body = text.partition("\n\n")
+        provenance = sections.provenance(command, time.perf_counter() - started)
+        section = "\n\n".join([head, provenance, body])
+        print(f"wrote {sections.publish('service', section)}")
 
 
 if __name__ == "__main__":
