@@ -17,6 +17,7 @@ from identmatch._exceptions import (
     ConfigError,
     IdentMatchError,
     InputFileError,
+    MissingDependencyError,
     ModelError,
     NotTrainedError,
     SchemaError,
@@ -28,6 +29,7 @@ from identmatch._pipeline import dedupe, link
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
 from identmatch._search import Hit, KnownRecord
+from identmatch._spark import spark_session
 
 try:
     __version__ = version("identmatch")
@@ -47,6 +49,7 @@ __all__ = [
     "Index",
     "InputFileError",
     "KnownRecord",
+    "MissingDependencyError",
     "Model",
     "ModelConfig",
     "ModelError",
@@ -60,6 +63,7 @@ __all__ = [
     "__version__",
     "dedupe",
     "link",
+    "spark_session",
 ]
 
 for _name in __all__:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias
 
-__all__ = ["DateOrder", "LinkType", "Probability", "RecordId", "Verdict"]
+__all__ = ["Backend", "DateOrder", "LinkType", "Probability", "RecordId", "Verdict"]
 
 RecordId: TypeAlias = str
 """A record's id as given in the input's ``record_id`` column, always held as text."""
 
 Probability: TypeAlias = float
 """A probability in [0, 1]."""
+
+Backend = Literal["duckdb", "spark"]
+"""Where pairs are formed and scored: DuckDB in process, or Splink's Spark backend."""
 
 DateOrder = Literal["DMY", "MDY", "YMD"]
 """How to read ambiguous numeric dates such as ``04/03/1987`` (UK day-first is ``DMY``)."""

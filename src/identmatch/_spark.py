@@ -1,0 +1,151 @@
+"""Splink's Spark backend: the only module that imports pyspark, and only when asked to.
+
+Spark lacks Jaro-Winkler (and Damerau-Levenshtein) as built-in SQL functions. Splink ships
+them as Java UDFs in a jar inside the splink package; :func:`spark_session` puts that jar on
+the session's classpath (``spark.jars``), so it travels with the job to every executor, and
+Splink's :class:`SparkAPI` registers the functions by name. Every other function a level
+uses is built into Spark SQL (see ``_sql.Dialect``).
+
+Prepared records reach Spark as Arrow (:meth:`SparkEngine.load_prepared`) or as Parquet
+files written by :func:`identmatch.prepare_parquet` (:meth:`SparkEngine.load_parquet`),
+which Spark reads in parallel without passing through the driver.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from identmatch._engine import arrow_schema, prepared_columns
+from identmatch._exceptions import ConfigError, MissingDependencyError
+
+__all__ = ["SparkEngine", "is_spark_session", "spark_session"]
+
+_INSTALL_HINT = (
+    "the Spark backend needs pyspark: pip install 'identmatch[spark]' "
+    "(and Java 17 or later on the PATH)"
+)
+
+_SIMILARITY_FUNCTIONS = ("jaro_winkler",)
+"""Functions identmatch's levels call that Spark has only through Splink's jar."""
+
+
+def _require_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(_INSTALL_HINT) from exc
+
+
+def is_spark_session(value: Any) -> bool:
+    """Whether ``value`` is a SparkSession, without importing pyspark when it is not loaded."""
+    return type(value).__name__ == "SparkSession" and type(value).__module__.startswith("pyspark.")
+
+
+def spark_session(
+    master: str | None = None,
+    *,
+    shuffle_partitions: int | None = None,
+    driver_memory: str | None = None,
+    app_name: str = "identmatch",
+) -> Any:
+    """A SparkSession with Splink's similarity functions on its classpath.
+
+    Args:
+        master: Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``; the
+            environment's default (``local[*]`` outside a cluster) when None.
+        shuffle_partitions: ``spark.sql.shuffle.partitions``: about 2-4 per core on one
+            machine, and enough that each partition of scored pairs stays near 100-200 MB
+            on a cluster.
+        driver_memory: ``spark.driver.memory`` (e.g. ``8g``); only takes effect when this
+            call starts the JVM.
+        app_name: the name shown in the Spark UI.
+
+    Raises:
+        MissingDependencyError: pyspark is not installed.
+    """
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    builder = builder.config("spark.jars", similarity_jar_location())
+    # Stage progress bars would interleave with identmatch's own progress on the terminal.
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if shuffle_partitions is not None:
+        builder = builder.config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
+        builder = builder.config("spark.default.parallelism", str(int(shuffle_partitions)))
+    if driver_memory is not None:
+        builder = builder.config("spark.driver.memory", driver_memory)
+    return builder.getOrCreate()
+
+
+class SparkEngine:
+    """A SparkSession with Splink's SparkAPI bound to it; same interface as ``Engine``.
+
+    Splink breaks long query lineages by writing intermediate tables as Parquet under the
+    session's checkpoint directory; a temporary directory is set when the session has none.
+    """
+
+    dialect = "spark"
+
+    def __init__(self, session: Any, *, checkpoint_dir: str | None = None) -> None:
+        _require_pyspark()
+        from splink.backends.spark import SparkAPI
+
+        self.spark = session
+        context = session.sparkContext
+        if checkpoint_dir is not None:
+            context.setCheckpointDir(checkpoint_dir)
+        elif context._jsc.sc().getCheckpointDir().isEmpty():
+            self._tmp = tempfile.TemporaryDirectory(prefix="identmatch-spark-")
+            context.setCheckpointDir(self._tmp.name)
+        self.db_api: Any = SparkAPI(spark_session=session)
+        self._check_functions()
+
+    def _check_functions(self) -> None:
+        names = {f.name.lower() for f in self.spark.catalog.listFunctions()}
+        missing = [name for name in _SIMILARITY_FUNCTIONS if name not in names]
+        if missing:
+            msg = (
+                f"the Spark session lacks the function(s) {', '.join(missing)} that "
+                "identmatch's name comparisons use: start it with Splink's jar on the "
+                "classpath (identmatch.spark_session() does this; otherwise set spark.jars "
+                "to splink.backends.spark.similarity_jar_location())"
+            )
+            raise ConfigError(msg)
+
+    def load_prepared(self, frame: pd.DataFrame, table: str) -> Any:
+        """Send a prepared frame to Spark as ``table`` and register it with Splink."""
+        columns = prepared_columns(frame.columns)
+        arrow = pa.Table.from_pandas(
+            frame[columns], schema=arrow_schema(columns), preserve_index=False
+        )
+        return self._register(self.spark.createDataFrame(arrow), table)
+
+    def load_parquet(self, path: str, table: str) -> Any:
+        """Register prepared Parquet files (a file or a directory of parts) as ``table``."""
+        spark_frame = self.spark.read.parquet(path)
+        columns = prepared_columns(spark_frame.columns)
+        return self._register(spark_frame.select(*columns), table)
+
+    def _register(self, spark_frame: Any, table: str) -> Any:
+        return self.db_api.register(spark_frame, dataset_display_name=table)
+
+    def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
+        """The columns of Splink's predictions that ``keep`` accepts, collected to the driver."""
+        spark_frame = predictions.as_spark_dataframe()
+        selected = spark_frame.select(*[c for c in spark_frame.columns if keep(c)])
+        arrow = selected.toArrow()
+        frame: pd.DataFrame = arrow.to_pandas()
+        return frame
+
+    def close(self) -> None:
+        """Drop Splink's temporary tables; the session itself is left running."""
+        self.db_api.delete_tables_created_by_splink_from_db()
