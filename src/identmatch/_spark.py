@@ -23,7 +23,7 @@ import pyarrow as pa
 from identmatch._engine import arrow_schema, prepared_columns
 from identmatch._exceptions import ConfigError, MissingDependencyError
 
-__all__ = ["SparkEngine", "is_spark_session", "spark_session"]
+__all__ = ["SparkEngine", "is_spark_session", "register_similarity_functions", "spark_session"]
 
 _INSTALL_HINT = (
     "the Spark backend needs pyspark: pip install 'identmatch[spark]' "
@@ -83,7 +83,21 @@ def spark_session(
         builder = builder.config("spark.default.parallelism", str(int(shuffle_partitions)))
     if driver_memory is not None:
         builder = builder.config("spark.driver.memory", driver_memory)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    register_similarity_functions(session)
+    return session
+
+
+def register_similarity_functions(session: Any) -> None:
+    """Register Splink's Java similarity functions (``jaro_winkler`` etc.) with ``session``.
+
+    The jar must be on the session's classpath (:func:`spark_session` puts it there).
+    """
+    _require_pyspark()
+    from splink.internals.spark.jar_location import get_scala_udfs
+
+    for name, java_class, return_type in get_scala_udfs():
+        session.udf.registerJavaFunction(name, java_class, return_type)
 
 
 class SparkEngine:
@@ -91,11 +105,22 @@ class SparkEngine:
 
     Splink breaks long query lineages by writing intermediate tables as Parquet under the
     session's checkpoint directory; a temporary directory is set when the session has none.
+    ``register_functions=False`` leaves Splink's similarity functions as the session has
+    them (already registered, e.g. on Databricks).
+
+    Raises:
+        ConfigError: the session lacks a similarity function the levels use.
     """
 
     dialect = "spark"
 
-    def __init__(self, session: Any, *, checkpoint_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        session: Any,
+        *,
+        checkpoint_dir: str | None = None,
+        register_functions: bool = True,
+    ) -> None:
         _require_pyspark()
         from splink.backends.spark import SparkAPI
 
@@ -106,7 +131,15 @@ class SparkEngine:
         elif context._jsc.sc().getCheckpointDir().isEmpty():
             self._tmp = tempfile.TemporaryDirectory(prefix="identmatch-spark-")
             context.setCheckpointDir(self._tmp.name)
-        self.db_api: Any = SparkAPI(spark_session=session)
+        # On one machine, cached tables (memory, spilling to disk) break Splink's query
+        # lineage faster than Parquet round trips; on a cluster Splink's own default
+        # (Parquet under the checkpoint directory, Delta tables on Databricks) is kept.
+        local = str(context.master).startswith("local")
+        self.db_api: Any = SparkAPI(
+            spark_session=session,
+            break_lineage_method="persist" if local else None,
+            register_udfs_automatically=register_functions,
+        )
         self._check_functions()
 
     def _check_functions(self) -> None:
