@@ -29,6 +29,7 @@ from benchmarks.supervise import Launch, Limits, last_stage, run_all
 HERE = Path(__file__).parent
 RESULTS = HERE / "RESULTS.md"
 ANALYSIS = HERE / "ANALYSIS.md"  # hand-written, appended to RESULTS.md as it is
+SPARK_SCALE = HERE / "SPARK_SCALE.md"  # written by python -m benchmarks.spark_scale, included
 WORK = HERE / "_work"
 
 
@@ -241,9 +242,8 @@ def _write(
     require_ok: bool,
 ) -> int:
     """Render the report to ``out``; with ``check_form``, 1 when it is not well formed."""
-    analysis = (
-        ANALYSIS.read_text(encoding="utf-8") if ANALYSIS.exists() and not meta["smoke"] else ""
-    )
+    sections = [] if meta["smoke"] else [p for p in (SPARK_SCALE, ANALYSIS) if p.exists()]
+    analysis = "\n".join(p.read_text(encoding="utf-8") for p in sections)
     text = report.render(plan, results, meta, NOTES, analysis)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -26,6 +26,7 @@ from identmatch._explain import Contribution, Explanation
 from identmatch._index import Index
 from identmatch._model import Model, TrainingSummary
 from identmatch._pipeline import dedupe, link
+from identmatch._prepared_files import prepare_parquet
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
 from identmatch._search import Hit, KnownRecord
@@ -63,6 +64,7 @@ __all__ = [
     "__version__",
     "dedupe",
     "link",
+    "prepare_parquet",
     "spark_session",
 ]
 

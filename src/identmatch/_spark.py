@@ -1,10 +1,9 @@
 """Splink's Spark backend: the only module that imports pyspark, and only when asked to.
 
-Spark lacks Jaro-Winkler (and Damerau-Levenshtein) as built-in SQL functions. Splink ships
-them as Java UDFs in a jar inside the splink package; :func:`spark_session` puts that jar on
-the session's classpath (``spark.jars``), so it travels with the job to every executor, and
-Splink's :class:`SparkAPI` registers the functions by name. Every other function a level
-uses is built into Spark SQL (see ``_sql.Dialect``).
+Every level identmatch compiles for Spark uses only functions built into Spark SQL, so a job
+needs no jar and no Python package on the executors. Spark lacks Jaro-Winkler; it is written
+in Spark's higher-order array functions (``_sql.jaro_winkler_sql``) rather than taken from
+Splink's Java jar, whose Jaro-Winkler scores some pairs differently from DuckDB's.
 
 Prepared records reach Spark as Arrow (:meth:`SparkEngine.load_prepared`) or as Parquet
 files written by :func:`identmatch.prepare_parquet` (:meth:`SparkEngine.load_parquet`),
@@ -21,17 +20,14 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._engine import arrow_schema, prepared_columns
-from identmatch._exceptions import ConfigError, MissingDependencyError
+from identmatch._exceptions import MissingDependencyError
 
-__all__ = ["SparkEngine", "is_spark_session", "register_similarity_functions", "spark_session"]
+__all__ = ["SparkEngine", "is_spark_session", "spark_session"]
 
 _INSTALL_HINT = (
     "the Spark backend needs pyspark: pip install 'identmatch[spark]' "
     "(and Java 17 or later on the PATH)"
 )
-
-_SIMILARITY_FUNCTIONS = ("jaro_winkler",)
-"""Functions identmatch's levels call that Spark has only through Splink's jar."""
 
 
 def _require_pyspark() -> None:
@@ -53,7 +49,7 @@ def spark_session(
     driver_memory: str | None = None,
     app_name: str = "identmatch",
 ) -> Any:
-    """A SparkSession with Splink's similarity functions on its classpath.
+    """A SparkSession (the running one if there is one) set up for identmatch.
 
     Args:
         master: Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``; the
@@ -70,12 +66,10 @@ def spark_session(
     """
     _require_pyspark()
     from pyspark.sql import SparkSession
-    from splink.backends.spark import similarity_jar_location
 
     builder = SparkSession.builder.appName(app_name)
     if master is not None:
         builder = builder.master(master)
-    builder = builder.config("spark.jars", similarity_jar_location())
     # Stage progress bars would interleave with identmatch's own progress on the terminal.
     builder = builder.config("spark.ui.showConsoleProgress", "false")
     if shuffle_partitions is not None:
@@ -83,21 +77,21 @@ def spark_session(
         builder = builder.config("spark.default.parallelism", str(int(shuffle_partitions)))
     if driver_memory is not None:
         builder = builder.config("spark.driver.memory", driver_memory)
-    session = builder.getOrCreate()
-    register_similarity_functions(session)
-    return session
+    return builder.getOrCreate()
 
 
-def register_similarity_functions(session: Any) -> None:
-    """Register Splink's Java similarity functions (``jaro_winkler`` etc.) with ``session``.
+def _spark_schema(columns: list[str]) -> Any:
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-    The jar must be on the session's classpath (:func:`spark_session` puts it there).
-    """
-    _require_pyspark()
-    from splink.internals.spark.jar_location import get_scala_udfs
-
-    for name, java_class, return_type in get_scala_udfs():
-        session.udf.registerJavaFunction(name, java_class, return_type)
+    arrow = arrow_schema(columns)
+    return StructType(
+        [
+            StructField(
+                f.name, ArrayType(StringType()) if pa.types.is_list(f.type) else StringType()
+            )
+            for f in arrow
+        ]
+    )
 
 
 class SparkEngine:
@@ -105,22 +99,11 @@ class SparkEngine:
 
     Splink breaks long query lineages by writing intermediate tables as Parquet under the
     session's checkpoint directory; a temporary directory is set when the session has none.
-    ``register_functions=False`` leaves Splink's similarity functions as the session has
-    them (already registered, e.g. on Databricks).
-
-    Raises:
-        ConfigError: the session lacks a similarity function the levels use.
     """
 
     dialect = "spark"
 
-    def __init__(
-        self,
-        session: Any,
-        *,
-        checkpoint_dir: str | None = None,
-        register_functions: bool = True,
-    ) -> None:
+    def __init__(self, session: Any, *, checkpoint_dir: str | None = None) -> None:
         _require_pyspark()
         from splink.backends.spark import SparkAPI
 
@@ -138,21 +121,9 @@ class SparkEngine:
         self.db_api: Any = SparkAPI(
             spark_session=session,
             break_lineage_method="persist" if local else None,
-            register_udfs_automatically=register_functions,
+            # identmatch's levels need none of the functions in Splink's jar.
+            register_udfs_automatically=False,
         )
-        self._check_functions()
-
-    def _check_functions(self) -> None:
-        names = {f.name.lower() for f in self.spark.catalog.listFunctions()}
-        missing = [name for name in _SIMILARITY_FUNCTIONS if name not in names]
-        if missing:
-            msg = (
-                f"the Spark session lacks the function(s) {', '.join(missing)} that "
-                "identmatch's name comparisons use: start it with Splink's jar on the "
-                "classpath (identmatch.spark_session() does this; otherwise set spark.jars "
-                "to splink.backends.spark.similarity_jar_location())"
-            )
-            raise ConfigError(msg)
 
     def load_prepared(self, frame: pd.DataFrame, table: str) -> Any:
         """Send a prepared frame to Spark as ``table`` and register it with Splink."""
@@ -160,7 +131,11 @@ class SparkEngine:
         arrow = pa.Table.from_pandas(
             frame[columns], schema=arrow_schema(columns), preserve_index=False
         )
-        return self._register(self.spark.createDataFrame(arrow), table)
+        if int(self.spark.version.split(".")[0]) >= 4:
+            spark_frame = self.spark.createDataFrame(arrow)
+        else:  # Spark 3.5 reads pandas, not Arrow tables, from the driver
+            spark_frame = self.spark.createDataFrame(arrow.to_pandas(), _spark_schema(columns))
+        return self._register(spark_frame, table)
 
     def load_parquet(self, path: str, table: str) -> Any:
         """Register prepared Parquet files (a file or a directory of parts) as ``table``."""
@@ -175,8 +150,10 @@ class SparkEngine:
         """The columns of Splink's predictions that ``keep`` accepts, collected to the driver."""
         spark_frame = predictions.as_spark_dataframe()
         selected = spark_frame.select(*[c for c in spark_frame.columns if keep(c)])
-        arrow = selected.toArrow()
-        frame: pd.DataFrame = arrow.to_pandas()
+        if hasattr(selected, "toArrow"):  # Spark 4
+            frame: pd.DataFrame = selected.toArrow().to_pandas()
+        else:
+            frame = selected.toPandas()
         return frame
 
     def close(self) -> None:
