@@ -80,9 +80,13 @@ class Result:
             out["input_r"] = predictions["source_dataset_r"].astype(str)
         out["match_weight"] = predictions["match_weight"].astype(float)
         out["match_probability"] = predictions["match_probability"].astype(float)
-        return out.sort_values("match_weight", ascending=False, kind="stable").reset_index(
-            drop=True
-        )
+        # Strongest first, ties by record id: clustering takes links in this order, so it
+        # must not depend on the order a backend returns pairs in, nor on float rounding in
+        # the last bits (DuckDB and Spark sum the same weights in a different order).
+        out["_order"] = out["match_weight"].round(9)
+        keys = ["_order", "record_id_l", "record_id_r"]
+        out = out.sort_values(keys, ascending=[False, True, True], kind="stable")
+        return out.drop(columns="_order").reset_index(drop=True)
 
     def __repr__(self) -> str:
         n_entities = self.entities["entity_id"].nunique()

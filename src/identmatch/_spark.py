@@ -12,7 +12,8 @@ which Spark reads in parallel without passing through the driver.
 
 from __future__ import annotations
 
-import tempfile
+import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._engine import arrow_schema, prepared_columns
-from identmatch._exceptions import MissingDependencyError
+from identmatch._exceptions import ConfigError, MissingDependencyError
 
 __all__ = ["SparkEngine", "is_spark_session", "spark_session"]
 
@@ -97,8 +98,12 @@ def _spark_schema(columns: list[str]) -> Any:
 class SparkEngine:
     """A SparkSession with Splink's SparkAPI bound to it; same interface as ``Engine``.
 
-    Splink breaks long query lineages by writing intermediate tables as Parquet under the
-    session's checkpoint directory; a temporary directory is set when the session has none.
+    In local mode Splink's intermediate tables are cached; on a cluster they are written as
+    Parquet under the session's checkpoint directory, which must be set (``checkpoint_dir``
+    or ``spark.sparkContext.setCheckpointDir``) on storage every executor reaches.
+
+    Raises:
+        ConfigError: a cluster session without a checkpoint directory.
     """
 
     dialect = "spark"
@@ -111,13 +116,18 @@ class SparkEngine:
         context = session.sparkContext
         if checkpoint_dir is not None:
             context.setCheckpointDir(checkpoint_dir)
-        elif context._jsc.sc().getCheckpointDir().isEmpty():
-            self._tmp = tempfile.TemporaryDirectory(prefix="identmatch-spark-")
-            context.setCheckpointDir(self._tmp.name)
         # On one machine, cached tables (memory, spilling to disk) break Splink's query
         # lineage faster than Parquet round trips; on a cluster Splink's own default
         # (Parquet under the checkpoint directory, Delta tables on Databricks) is kept.
         local = str(context.master).startswith("local")
+        databricks = "DATABRICKS_RUNTIME_VERSION" in os.environ
+        if not (local or databricks) and context._jsc.sc().getCheckpointDir().isEmpty():
+            msg = (
+                "on a Spark cluster, set a checkpoint directory on shared storage first, e.g. "
+                "spark.sparkContext.setCheckpointDir('hdfs:///tmp/identmatch'): Splink writes "
+                "intermediate tables there"
+            )
+            raise ConfigError(msg)
         self.db_api: Any = SparkAPI(
             spark_session=session,
             break_lineage_method="persist" if local else None,
@@ -144,7 +154,10 @@ class SparkEngine:
         return self._register(spark_frame.select(*columns), table)
 
     def _register(self, spark_frame: Any, table: str) -> Any:
-        return self.db_api.register(spark_frame, dataset_display_name=table)
+        # A session outlives a run, and its temporary views with it: each run's tables get
+        # a fresh physical name, while Splink's source_dataset keeps the plain one.
+        physical = f"{table}_{uuid.uuid4().hex[:12]}"
+        return self.db_api.register(spark_frame, dataset_display_name=table, table_name=physical)
 
     def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
         """The columns of Splink's predictions that ``keep`` accepts, collected to the driver."""
