@@ -187,7 +187,8 @@ class TestSameModelSameAnswers:
 def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
     """A model trained on Spark, saved and loaded, gives DuckDB the same entities."""
     sample = generate_records(1_000, seed=5)  # the fewest records m is trained on
-    config = identmatch.ModelConfig(max_pairs_for_u=100_000)
+    # Fewer u pairs and EM iterations than the defaults keep this under a minute locally.
+    config = identmatch.ModelConfig(max_pairs_for_u=20_000, em_max_iterations=8)
     trained = identmatch.dedupe(sample, backend=spark, config=config)
     assert trained.model.training is not None
     assert trained.model.training.m == "estimated"

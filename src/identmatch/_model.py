@@ -123,10 +123,17 @@ class Model(BaseModel, frozen=True, extra="forbid"):
             raise ModelError(msg) from None
 
 
-def build_settings(model: Model, link_type: SplinkLinkType, dialect: str = "duckdb") -> Any:
+def build_settings(
+    model: Model,
+    link_type: SplinkLinkType,
+    dialect: str = "duckdb",
+    *,
+    max_iterations: int = 25,
+) -> Any:
     """Splink settings for ``model``, its custom levels written for ``dialect``.
 
     The model itself is dialect-neutral: the same saved file compiles for DuckDB or Spark.
+    ``max_iterations`` caps each EM session (``ModelConfig.em_max_iterations``).
     """
     from splink import SettingsCreator
 
@@ -137,6 +144,7 @@ def build_settings(model: Model, link_type: SplinkLinkType, dialect: str = "duck
             compile_blocking_rule(rule) for rule in model.blocking_rules
         ],
         probability_two_random_records_match=model.probability_two_random_records_match,
+        max_iterations=max_iterations,
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
     )

@@ -221,7 +221,9 @@ def _run_inner(
         with backend_errors("building the model"):
             return Linker(
                 inputs if linked else inputs[0],
-                build_settings(m, link_type, engine.dialect),
+                build_settings(
+                    m, link_type, engine.dialect, max_iterations=config.em_max_iterations
+                ),
                 log_level=None,
             )
 
