@@ -22,3 +22,20 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("IDENTMATCH_"):
             monkeypatch.delenv(name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--spark-em",
+        action="store_true",
+        help="also run the Spark EM training test (about 10 minutes in local mode)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--spark-em"):
+        return
+    skip = pytest.mark.skip(reason="EM on local Spark takes ~10 min; run with --spark-em")
+    for item in items:
+        if "spark_em" in item.keywords:
+            item.add_marker(skip)

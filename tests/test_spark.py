@@ -184,16 +184,35 @@ class TestSameModelSameAnswers:
         assert explanation.match_weight == pytest.approx(top["match_weight"])
 
 
-def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
-    """A model trained on Spark, saved and loaded, gives DuckDB the same entities."""
-    sample = generate_records(1_000, seed=5)  # the fewest records m is trained on
-    # Fewer u pairs and EM iterations than the defaults keep this under a minute locally.
-    config = identmatch.ModelConfig(max_pairs_for_u=20_000, em_max_iterations=8)
+def _train_on_spark_then_apply_on_duckdb(
+    spark: Any, tmp_path: Path, n_records: int, config: identmatch.ModelConfig
+) -> identmatch.Result:
+    sample = generate_records(n_records, seed=5)
     trained = identmatch.dedupe(sample, backend=spark, config=config)
-    assert trained.model.training is not None
-    assert trained.model.training.m == "estimated"
     trained.save_model(tmp_path / "spark_model.json")
     again = identmatch.dedupe(sample, model=tmp_path / "spark_model.json", config=config)
     duck = again.entities.set_index("record_id")["entity_id"]
     spark_entities = trained.entities.set_index("record_id")["entity_id"].reindex(duck.index)
     assert (duck == spark_entities).all()
+    return trained
+
+
+def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
+    """A model whose u was estimated on Spark, saved and loaded, gives DuckDB the same entities.
+
+    Below 1,000 records m keeps its defaults, so this trains u and reads it back (about a
+    minute locally); the EM variant below runs with ``--spark-em``.
+    """
+    config = identmatch.ModelConfig(max_pairs_for_u=5_000)
+    trained = _train_on_spark_then_apply_on_duckdb(spark, tmp_path, 600, config)
+    assert trained.model.training is not None
+    assert trained.model.training.u == "estimated"
+
+
+@pytest.mark.spark_em
+def test_model_trained_by_em_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
+    """m trained by EM on Spark too: the same entities on DuckDB (~10 min locally)."""
+    config = identmatch.ModelConfig(max_pairs_for_u=20_000, em_max_iterations=8)
+    trained = _train_on_spark_then_apply_on_duckdb(spark, tmp_path, 1_000, config)
+    assert trained.model.training is not None
+    assert trained.model.training.m == "estimated"
