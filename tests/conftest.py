@@ -26,16 +26,16 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--spark-em",
+        "--spark-training",
         action="store_true",
-        help="also run the Spark EM training test (about 10 minutes in local mode)",
+        help="also run the tests that train on local Spark (6-11 minutes each)",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--spark-em"):
+    if config.getoption("--spark-training"):
         return
-    skip = pytest.mark.skip(reason="EM on local Spark takes ~10 min; run with --spark-em")
+    skip = pytest.mark.skip(reason="training on local Spark takes 6-11 min; --spark-training")
     for item in items:
-        if "spark_em" in item.keywords:
+        if "spark_training" in item.keywords:
             item.add_marker(skip)
