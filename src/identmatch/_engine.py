@@ -7,7 +7,6 @@ entirely missing still has a text type and every SQL function sees the type it e
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -69,14 +68,6 @@ class Engine:
             )
         finally:
             self.connection.unregister("__identmatch_arrow")
-        return self.db_api.register(table, dataset_display_name=table)
-
-    def load_parquet(self, path: str, table: str) -> Any:
-        """Register prepared Parquet files (a file or a directory of parts) as ``table``."""
-        pattern = f"{path.rstrip('/')}/*.parquet" if Path(path).is_dir() else path
-        relation = self.connection.read_parquet(pattern)
-        columns = [quote_identifier(c) for c in prepared_columns(relation.columns)]
-        relation.select(*columns).to_table(table)
         return self.db_api.register(table, dataset_display_name=table)
 
     def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:

@@ -5,9 +5,9 @@ needs no jar and no Python package on the executors. Spark lacks Jaro-Winkler; i
 in Spark's higher-order array functions (``_sql.jaro_winkler_sql``) rather than taken from
 Splink's Java jar, whose Jaro-Winkler scores some pairs differently from DuckDB's.
 
-Prepared records reach Spark as Arrow (:meth:`SparkEngine.load_prepared`) or as Parquet
-files written by :func:`identmatch.prepare_parquet` (:meth:`SparkEngine.load_parquet`),
-which Spark reads in parallel without passing through the driver.
+Prepared records reach Spark from the driver as Arrow (:meth:`SparkEngine.load_prepared`).
+For inputs larger than the driver, :func:`identmatch.prepare_parquet` writes prepared Parquet
+parts that Spark reads in parallel; ``dedupe`` does not yet take them (see docs/spark.md).
 """
 
 from __future__ import annotations
@@ -146,12 +146,6 @@ class SparkEngine:
         else:  # Spark 3.5 reads pandas, not Arrow tables, from the driver
             spark_frame = self.spark.createDataFrame(arrow.to_pandas(), _spark_schema(columns))
         return self._register(spark_frame, table)
-
-    def load_parquet(self, path: str, table: str) -> Any:
-        """Register prepared Parquet files (a file or a directory of parts) as ``table``."""
-        spark_frame = self.spark.read.parquet(path)
-        columns = prepared_columns(spark_frame.columns)
-        return self._register(spark_frame.select(*columns), table)
 
     def _register(self, spark_frame: Any, table: str) -> Any:
         # A session outlives a run, and its temporary views with it: each run's tables get
