@@ -22,3 +22,20 @@ def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("IDENTMATCH_"):
             monkeypatch.delenv(name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--spark-training",
+        action="store_true",
+        help="also run the tests that train on local Spark (6-11 minutes each)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--spark-training"):
+        return
+    skip = pytest.mark.skip(reason="training on local Spark takes 6-11 min; --spark-training")
+    for item in items:
+        if "spark_training" in item.keywords:
+            item.add_marker(skip)

@@ -139,6 +139,7 @@ class TestErrors:
             ("", (), "the file is empty"),
             ("record_id,surname\n1,Smith\n", ("--map", "nope=forename"), "nope"),
             ("record_id,surname\n1,Smith\n", ("--map", "surname=given"), "not a standard column"),
+            ("record_id,surname\n1,Smith\n", ("--spark-master", "local[1]"), "--backend spark"),
         ],
         ids=[
             "missing-record-id",
@@ -146,6 +147,7 @@ class TestErrors:
             "empty-file",
             "unknown-map-source",
             "bad-map-target",
+            "spark-master-without-spark",
         ],
     )
     def test_input_errors_exit_2_with_message(

@@ -18,6 +18,7 @@ from identmatch._exceptions import (
     ConfigError,
     IdentMatchError,
     InputFileError,
+    MissingDependencyError,
     ModelError,
     NotTrainedError,
     SchemaError,
@@ -26,10 +27,12 @@ from identmatch._explain import Contribution, Explanation
 from identmatch._index import Index
 from identmatch._model import Model, TrainingSummary
 from identmatch._pipeline import dedupe, link
+from identmatch._prepared_files import prepare_parquet
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
 from identmatch._search import Hit, KnownRecord
 from identmatch._service_config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
+from identmatch._spark import spark_session
 
 try:
     __version__ = version("identmatch")
@@ -52,6 +55,7 @@ __all__ = [
     "Index",
     "InputFileError",
     "KnownRecord",
+    "MissingDependencyError",
     "Model",
     "ModelConfig",
     "ModelError",
@@ -68,6 +72,8 @@ __all__ = [
     "create_api_key",
     "dedupe",
     "link",
+    "prepare_parquet",
+    "spark_session",
 ]
 
 for _name in __all__:

@@ -148,11 +148,41 @@ def _common_options(func: Any) -> Any:
             show_default=True,
             help="How to read ambiguous dates like 04/03/1987.",
         ),
+        click.option(
+            "--backend",
+            type=click.Choice(["duckdb", "spark"]),
+            default="duckdb",
+            show_default=True,
+            help="Where pairs are formed and scored: DuckDB in this process, or Spark "
+            "(needs pip install 'identmatch[spark]' and Java).",
+        ),
+        click.option(
+            "--spark-master",
+            "spark_master",
+            metavar="URL",
+            help="Spark master URL with --backend spark, e.g. local[4] or spark://host:7077 "
+            "[default: Spark's own, local[*] outside a cluster].",
+        ),
+        click.option(
+            "--spark-partitions",
+            "spark_partitions",
+            type=click.IntRange(min=1),
+            help="spark.sql.shuffle.partitions with --backend spark (2-4 per core).",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _backend(backend: str, master: str | None, partitions: int | None) -> Any:
+    if backend != "spark":
+        if master is not None or partitions is not None:
+            msg = "--spark-master and --spark-partitions need --backend spark"
+            raise click.BadParameter(msg, param_hint="--backend")
+        return backend
+    return identmatch.spark_session(master, shuffle_partitions=partitions)
 
 
 def _finish(
@@ -192,6 +222,9 @@ def dedupe(
     save_model: Path | None,
     mapping: tuple[str, ...],
     date_order: str,
+    backend: str,
+    spark_master: str | None,
+    spark_partitions: int | None,
     quiet: bool,
 ) -> None:
     """Find the records in RECORDS (CSV or Parquet) that are the same person."""
@@ -202,6 +235,7 @@ def dedupe(
         threshold=threshold,
         model=model,
         progress=_Reporter(quiet),
+        backend=_backend(backend, spark_master, spark_partitions),
     )
     _finish(result, out, pairs, entities, save_model, quiet)
 
@@ -221,6 +255,9 @@ def link(
     save_model: Path | None,
     mapping: tuple[str, ...],
     date_order: str,
+    backend: str,
+    spark_master: str | None,
+    spark_partitions: int | None,
     quiet: bool,
 ) -> None:
     """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
@@ -232,6 +269,7 @@ def link(
         threshold=threshold,
         model=model,
         progress=_Reporter(quiet),
+        backend=_backend(backend, spark_master, spark_partitions),
     )
     _finish(result, out, pairs, entities, save_model, quiet)
 

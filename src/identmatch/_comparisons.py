@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from rapidfuzz.distance import Levenshtein
 
 from identmatch._similarity import jaro_winkler
-from identmatch._sql import Dialect
+from identmatch._sql import Dialect, jaro_winkler_sql
 from identmatch._sql import dialect as sql_dialect
 
 __all__ = [
@@ -640,6 +640,12 @@ def _compile_level(level: LevelSpec, cll: Any, sql: Dialect) -> Any:
         creator = cll.NullLevel(column)
     elif level.kind == "exact":
         creator = cll.ExactMatchLevel(column, term_frequency_adjustments=level.tf)
+    elif level.kind == "jaro_winkler" and sql.name == "spark":
+        # Spark has no Jaro-Winkler of its own, and the one in Splink's jar scores some
+        # pairs differently from DuckDB: identmatch's Spark SQL form gives DuckDB's scores.
+        assert column is not None
+        similarity = jaro_winkler_sql(sql, sql.column(f"{column}_l"), sql.column(f"{column}_r"))
+        creator = cll.CustomLevel(f"{similarity} >= {float(level.threshold or 0.0)!r}")
     elif level.kind == "jaro_winkler":
         creator = cll.JaroWinklerLevel(column, level.threshold)
     elif level.kind == "levenshtein":

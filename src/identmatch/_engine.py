@@ -6,6 +6,7 @@ entirely missing still has a text type and every SQL function sees the type it e
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import duckdb
@@ -15,14 +16,15 @@ import pyarrow as pa
 from identmatch._prepare import PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "arrow_schema", "prepared_columns"]
 
 _LIST_COLUMNS = frozenset(
     {"surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases"}
 )
 
 
-def _arrow_schema(columns: list[str]) -> pa.Schema:
+def arrow_schema(columns: list[str]) -> pa.Schema:
+    """The Arrow schema of prepared ``columns``: text, or a list of text for list columns."""
     fields = []
     for name in columns:
         kind = pa.list_(pa.string()) if name in _LIST_COLUMNS else pa.string()
@@ -30,8 +32,15 @@ def _arrow_schema(columns: list[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
+def prepared_columns(columns: Iterable[str]) -> list[str]:
+    """The columns, in order, that a backend needs of a prepared frame."""
+    return [c for c in columns if c in PREPARED_COLUMNS or c == "source_dataset"]
+
+
 class Engine:
     """An in-process DuckDB database with Splink's API bound to it."""
+
+    dialect = "duckdb"
 
     def __init__(self, path: str = ":memory:", *, threads: int | None = None) -> None:
         from splink import DuckDBAPI
@@ -47,9 +56,9 @@ class Engine:
         Returns:
             The Splink dataframe handle for ``table``.
         """
-        columns = [c for c in frame.columns if c in PREPARED_COLUMNS or c == "source_dataset"]
+        columns = prepared_columns(frame.columns)
         arrow = pa.Table.from_pandas(
-            frame[columns], schema=_arrow_schema(columns), preserve_index=False
+            frame[columns], schema=arrow_schema(columns), preserve_index=False
         )
         self.connection.register("__identmatch_arrow", arrow)
         try:
@@ -60,6 +69,13 @@ class Engine:
         finally:
             self.connection.unregister("__identmatch_arrow")
         return self.db_api.register(table, dataset_display_name=table)
+
+    def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
+        """The columns of Splink's predictions that ``keep`` accepts, as a pandas frame."""
+        relation = predictions.as_duckdbpyrelation()
+        chosen = [quote_identifier(c) for c in relation.columns if keep(c)]
+        frame: pd.DataFrame = relation.select(*chosen).df()
+        return frame
 
     def close(self) -> None:
         """Close the connection; the engine cannot be used afterwards."""

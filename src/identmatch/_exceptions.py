@@ -6,7 +6,8 @@
      ├── ConfigError (ValueError)        a setting or mapping is out of range
      ├── ModelError (ValueError)         a saved model file is unreadable or does not fit the data
      ├── NotTrainedError (RuntimeError)  an operation needs a trained model
-     └── BackendError                    DuckDB or Splink failed underneath
+     ├── MissingDependencyError (ImportError)  an optional extra (e.g. spark) is not installed
+     └── BackendError                    DuckDB, Spark or Splink failed underneath
 
 Messages name the column, count or record ids involved and what is allowed. They never carry
 record values (names, dates, postcodes): these are records about people at risk, and messages
@@ -16,6 +17,7 @@ reach logs and HTTP clients.
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "ConfigError",
     "IdentMatchError",
     "InputFileError",
+    "MissingDependencyError",
     "ModelError",
     "NotTrainedError",
     "SchemaError",
@@ -53,13 +56,17 @@ class NotTrainedError(IdentMatchError, RuntimeError):
     """The operation needs a trained model and none was given."""
 
 
+class MissingDependencyError(IdentMatchError, ImportError):
+    """An optional extra is needed and not installed; the message gives the pip command."""
+
+
 class BackendError(IdentMatchError):
-    """DuckDB or Splink failed while running the model."""
+    """DuckDB, Spark or Splink failed while running the model."""
 
 
 @contextlib.contextmanager
 def backend_errors(stage: str) -> Iterator[None]:
-    """Re-raise DuckDB and Splink failures inside the block as :class:`BackendError`.
+    """Re-raise DuckDB, Spark and Splink failures inside the block as :class:`BackendError`.
 
     The original exception is chained (``from exc``) for debugging, but its text is not
     copied into the message, since database errors can quote data values.
@@ -70,9 +77,32 @@ def backend_errors(stage: str) -> Iterator[None]:
         yield
     except IdentMatchError:
         raise
-    except (duckdb.Error, RuntimeError, ValueError, KeyError) as exc:
+    except Exception as exc:
+        # Spark's error classes are looked up only now: pyspark may be first imported inside
+        # the block, and is never imported just to name its exceptions.
+        foreign: tuple[type[Exception], ...] = (
+            duckdb.Error,
+            RuntimeError,
+            ValueError,
+            KeyError,
+            *_spark_errors(),
+        )
+        if not isinstance(exc, foreign):
+            raise
         msg = (
             f"The matching backend failed while {stage} ({type(exc).__name__}). "
             "Run with logging at DEBUG for the SQL that failed."
         )
         raise BackendError(msg) from exc
+
+
+def _spark_errors() -> tuple[type[Exception], ...]:
+    """pyspark's and py4j's error roots, when pyspark has been imported (never imports it)."""
+    errors: list[type[Exception]] = []
+    pyspark_errors = sys.modules.get("pyspark.errors")
+    if pyspark_errors is not None:
+        errors.append(pyspark_errors.PySparkException)
+    py4j_protocol = sys.modules.get("py4j.protocol")
+    if py4j_protocol is not None:
+        errors.append(py4j_protocol.Py4JError)
+    return tuple(errors)

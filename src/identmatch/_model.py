@@ -123,17 +123,28 @@ class Model(BaseModel, frozen=True, extra="forbid"):
             raise ModelError(msg) from None
 
 
-def build_settings(model: Model, link_type: SplinkLinkType) -> Any:
-    """Splink settings for ``model``; compiled fresh, so any backend can use them."""
+def build_settings(
+    model: Model,
+    link_type: SplinkLinkType,
+    dialect: str = "duckdb",
+    *,
+    max_iterations: int = 25,
+) -> Any:
+    """Splink settings for ``model``, its custom levels written for ``dialect``.
+
+    The model itself is dialect-neutral: the same saved file compiles for DuckDB or Spark.
+    ``max_iterations`` caps each EM session (``ModelConfig.em_max_iterations``).
+    """
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type=link_type,
-        comparisons=[compile_comparison(spec) for spec in model.comparisons],
+        comparisons=[compile_comparison(spec, dialect) for spec in model.comparisons],
         blocking_rules_to_generate_predictions=[
             compile_blocking_rule(rule) for rule in model.blocking_rules
         ],
         probability_two_random_records_match=model.probability_two_random_records_match,
+        max_iterations=max_iterations,
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
     )

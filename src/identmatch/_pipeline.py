@@ -22,8 +22,8 @@ from identmatch._model import Model, SplinkLinkType, build_settings, train_model
 from identmatch._prepare import PREPARED_COLUMNS, prepare_records
 from identmatch._read import read_records
 from identmatch._result import Result
-from identmatch._sql import quote_identifier
-from identmatch._types import DateOrder
+from identmatch._spark import SparkEngine, is_spark_session, spark_session
+from identmatch._types import Backend, DateOrder
 
 __all__ = ["dedupe", "link"]
 
@@ -41,6 +41,7 @@ def dedupe(
     model: Model | str | Path | None = None,
     config: ModelConfig | None = None,
     progress: Progress | None = None,
+    backend: Backend | Any = "duckdb",
 ) -> Result:
     """Find the records in one input that belong to the same person.
 
@@ -55,12 +56,16 @@ def dedupe(
             when not given.
         config: training, scoring and clustering settings.
         progress: called with a short message as each stage starts.
+        backend: where pairs are formed and scored: ``"duckdb"`` (in process, the
+            default), ``"spark"`` (a local SparkSession from :func:`spark_session`), or a
+            SparkSession of your own (a cluster, Databricks). The same model gives the same
+            pairs and entities on either; needs ``pip install 'identmatch[spark]'``.
 
     Returns:
         A :class:`Result` with ``entities``, ``pairs``, ``quality`` and ``explain()``.
     """
     read_config = _read_config(columns, date_order)
-    return _run([records], ["input"], read_config, threshold, model, config, progress)
+    return _run([records], ["input"], read_config, threshold, model, config, progress, backend)
 
 
 def link(
@@ -73,6 +78,7 @@ def link(
     model: Model | str | Path | None = None,
     config: ModelConfig | None = None,
     progress: Progress | None = None,
+    backend: Backend | Any = "duckdb",
 ) -> Result:
     """Find the same people across two inputs (e.g. adults' and children's services).
 
@@ -81,7 +87,9 @@ def link(
     by the records of one person in both inputs.
     """
     read_config = _read_config(columns, date_order)
-    return _run([left, right], ["left", "right"], read_config, threshold, model, config, progress)
+    return _run(
+        [left, right], ["left", "right"], read_config, threshold, model, config, progress, backend
+    )
 
 
 def _read_config(columns: Mapping[str, str] | None, date_order: DateOrder) -> ReadConfig:
@@ -113,6 +121,7 @@ def _run(
     model: Model | str | Path | None,
     config: ModelConfig | None,
     progress: Progress | None,
+    backend: Backend | Any,
 ) -> Result:
     config = config or ModelConfig()
     if threshold is not None:
@@ -122,8 +131,10 @@ def _run(
         config = config.model_copy(
             update={"threshold": threshold, "pair_floor": min(config.pair_floor, threshold)}
         )
+    with backend_errors("starting the backend"):
+        engine = _open_engine(backend)
     with _quiet_splink():
-        return _run_inner(sources, names, read_config, threshold, model, config, progress)
+        return _run_inner(sources, names, read_config, model, config, progress, engine)
 
 
 @contextmanager
@@ -143,14 +154,29 @@ def _quiet_splink() -> Iterator[None]:
         splink_logger.setLevel(logging.NOTSET)
 
 
+def _open_engine(backend: Backend | Any) -> Engine | SparkEngine:
+    """The engine for ``backend``; pyspark is imported only for a Spark backend."""
+    if isinstance(backend, str):
+        if backend == "duckdb":
+            return Engine()
+        if backend == "spark":
+            return SparkEngine(spark_session())
+        msg = f"backend must be 'duckdb', 'spark' or a SparkSession, got {backend!r}"
+        raise ConfigError(msg)
+    if is_spark_session(backend):
+        return SparkEngine(backend)
+    msg = f"backend must be 'duckdb', 'spark' or a SparkSession, got a {type(backend).__name__}"
+    raise ConfigError(msg)
+
+
 def _run_inner(
     sources: list[Any],
     names: list[str],
     read_config: ReadConfig,
-    threshold: float | None,
     model: Model | str | Path | None,
     config: ModelConfig,
     progress: Progress | None,
+    engine: Engine | SparkEngine,
 ) -> Result:
     linked = len(sources) == 2
     link_type: SplinkLinkType = "link_only" if linked else "dedupe_only"
@@ -183,7 +209,6 @@ def _run_inner(
     if model is None:
         model = _default_model(available, [len(f) for f in prepared], linked)
 
-    engine = Engine()
     with backend_errors("loading records"):
         # Table names reach Splink's SQL unquoted, and LEFT/RIGHT are SQL keywords.
         sdfs = [
@@ -195,7 +220,11 @@ def _run_inner(
     def make_linker(m: Model, inputs: list[Any]) -> Any:
         with backend_errors("building the model"):
             return Linker(
-                inputs if linked else inputs[0], build_settings(m, link_type), log_level=None
+                inputs if linked else inputs[0],
+                build_settings(
+                    m, link_type, engine.dialect, max_iterations=config.em_max_iterations
+                ),
+                log_level=None,
             )
 
     if not given_model:
@@ -221,7 +250,7 @@ def _run_inner(
         backend_errors("scoring pairs"),
     ):
         predictions_sdf = linker.inference.predict(threshold_match_probability=config.pair_floor)
-        predictions = _scored_pairs(predictions_sdf)
+        predictions = _scored_pairs(engine, predictions_sdf)
     predictions["unique_id_l"] = predictions["unique_id_l"].astype(str)
     predictions["unique_id_r"] = predictions["unique_id_r"].astype(str)
     if linked:
@@ -261,22 +290,19 @@ _PAIR_KEYS = (
 )
 
 
-def _scored_pairs(predictions: Any) -> pd.DataFrame:
+def _scored_pairs(engine: Engine | SparkEngine, predictions: Any) -> pd.DataFrame:
     """Splink's predictions without the records' own columns: ids, weights and the per-field
     levels and weights that explanations need (the ``_l``/``_r`` value columns would double
     the memory of a large run)."""
-    relation = predictions.as_duckdbpyrelation()
-    keep = [
-        column
-        for column in relation.columns
-        if column in _PAIR_KEYS or column.startswith(("gamma_", "mw_"))
-    ]
-    frame: pd.DataFrame = relation.select(*[quote_identifier(c) for c in keep]).df()
-    return frame
+    return engine.scored_pairs(predictions, _is_pair_column)
+
+
+def _is_pair_column(column: str) -> bool:
+    return column in _PAIR_KEYS or column.startswith(("gamma_", "mw_"))
 
 
 def _training_sample(
-    engine: Engine,
+    engine: Engine | SparkEngine,
     prepared: list[pd.DataFrame],
     names: list[str],
     inputs: list[Any],

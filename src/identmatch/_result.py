@@ -81,11 +81,15 @@ class Result:
         if self._linked:
             out["input_l"] = predictions["source_dataset_l"].astype(str)
             out["input_r"] = predictions["source_dataset_r"].astype(str)
-        out["match_weight"] = predictions["match_weight"].astype(float)
+        # Weights to 1e-9 bits: DuckDB and Spark sum the same terms in another order, and
+        # differ in the last bits (~1e-14); rounded, they are equal.
+        out["match_weight"] = predictions["match_weight"].astype(float).round(9)
         out["match_probability"] = predictions["match_probability"].astype(float)
-        return out.sort_values("match_weight", ascending=False, kind="stable").reset_index(
-            drop=True
-        )
+        # Strongest first, ties by record id: clustering takes links in this order, so it
+        # must not depend on the order a backend returns pairs in.
+        keys = ["match_weight", "record_id_l", "record_id_r"]
+        out = out.sort_values(keys, ascending=[False, True, True], kind="stable")
+        return out.reset_index(drop=True)
 
     def __repr__(self) -> str:
         n_entities = self.entities["entity_id"].nunique()

@@ -6,6 +6,7 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "AuditAction",
+    "Backend",
     "DateOrder",
     "LinkType",
     "Probability",
@@ -19,6 +20,9 @@ RecordId: TypeAlias = str
 
 Probability: TypeAlias = float
 """A probability in [0, 1]."""
+
+Backend = Literal["duckdb", "spark"]
+"""Where pairs are formed and scored: DuckDB in process, or Splink's Spark backend."""
 
 DateOrder = Literal["DMY", "MDY", "YMD"]
 """How to read ambiguous numeric dates such as ``04/03/1987`` (UK day-first is ``DMY``)."""

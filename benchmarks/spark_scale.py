@@ -1,0 +1,181 @@
+"""``python -m benchmarks.spark_scale``: the same model on DuckDB and on local Spark, by size.
+
+For each size, the seeded synthetic records are deduplicated on DuckDB (training the model),
+then on Spark with that model. It records each backend's time per stage, and how far the two
+agree: scored pairs, the largest weight difference and the records whose entity differs.
+Writes ``benchmarks/sections/spark.md`` and splices it into RESULTS.md (kept there by
+``python -m benchmarks``).
+
+Spark in local mode is not expected to beat DuckDB on one machine: the run shows that the
+Spark path works at size and how its time grows. It is left out of ``--smoke`` because a
+local Spark start alone takes ~10 s.
+
+    python -m benchmarks.spark_scale --sizes 1000000 --master 'local[2]' --partitions 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+import identmatch
+from benchmarks import sections
+from benchmarks.datasets import write_synthetic
+from benchmarks.machine import machine, source, versions
+from benchmarks.systems.identmatch_runner import COLUMNS
+from identmatch.testing import pairwise_scores
+
+HERE = Path(__file__).parent
+OUT = HERE / "sections" / "spark.md"
+STAGES = ("read", "standardise", "train", "block", "predict", "cluster")
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.spark_scale", description=__doc__)
+    parser.add_argument(
+        "--sizes", default="1000000", help="comma-separated record counts (default: 1000000)"
+    )
+    parser.add_argument("--master", default="local[2]", help="Spark master (default: local[2])")
+    parser.add_argument(
+        "--partitions", type=int, default=8, help="spark.sql.shuffle.partitions (default: 8)"
+    )
+    parser.add_argument("--driver-memory", default="8g", help="spark.driver.memory (default: 8g)")
+    parser.add_argument("--work", type=Path, default=HERE / "_work", help="data cache")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"report (default: {OUT.name})")
+    return parser.parse_args(argv)
+
+
+def _pyspark() -> str:
+    from importlib.metadata import version
+
+    return version("pyspark")
+
+
+def _timed(run: Any) -> tuple[identmatch.Result, float]:
+    start = time.perf_counter()
+    result = run()
+    return result, time.perf_counter() - start
+
+
+def _canonical(entities: pd.DataFrame) -> pd.Series:
+    """Each record's entity named by its smallest record id, so two runs compare by content."""
+    first = entities.groupby("entity_id")["record_id"].transform("min")
+    return pd.Series(first.to_numpy(), index=entities["record_id"].to_numpy())
+
+
+def _agreement(duck: identmatch.Result, spark: identmatch.Result) -> dict[str, Any]:
+    keys = ["record_id_l", "record_id_r"]
+    merged = duck.pairs.merge(spark.pairs, on=keys, how="outer", suffixes=("_d", "_s"))
+    both = merged.dropna(subset=["match_weight_d", "match_weight_s"])
+    a, b = _canonical(duck.entities), _canonical(spark.entities)
+    return {
+        "pairs_duckdb": len(duck.pairs),
+        "pairs_spark": len(spark.pairs),
+        "pairs_only_one": len(merged) - len(both),
+        "max_weight_difference": float(
+            (both["match_weight_d"] - both["match_weight_s"]).abs().max()
+        )
+        if len(both)
+        else 0.0,
+        "records_in_other_entity": int((a != b.reindex(a.index)).sum()),
+    }
+
+
+def run_size(size: int, session: Any, work: Path) -> dict[str, Any]:
+    """Both backends on ``size`` synthetic records; timings, agreement and accuracy."""
+    records_path, _ = write_synthetic(size, work)
+    columns = COLUMNS["synthetic"]
+    frame = pd.read_parquet(records_path)
+    truth = frame.set_index("record_id")["person_id"].astype(str)
+    frame = frame[["record_id", *columns]]
+    print(f"{size:,} records: DuckDB (training the model)", flush=True)
+    duck, duck_total = _timed(lambda: identmatch.dedupe(frame))
+    print(f"{size:,} records: Spark (the same model)", flush=True)
+    spark, spark_total = _timed(lambda: identmatch.dedupe(frame, model=duck.model, backend=session))
+    out: dict[str, Any] = {"size": size, "blocked_pairs": duck.blocking.pairs}
+    for name, result, total in (("duckdb", duck, duck_total), ("spark", spark, spark_total)):
+        scores = pairwise_scores(
+            result.entities["entity_id"], truth.reindex(result.entities["record_id"]).to_numpy()
+        )
+        out[name] = {
+            "total": total,
+            **{stage: float(result.timings.get(stage, 0.0)) for stage in STAGES},
+            "precision": scores.precision,
+            "recall": scores.recall,
+        }
+    out["agreement"] = _agreement(duck, spark)
+    print(f"{size:,} records: {out}", flush=True)
+    return out
+
+
+def render(rows: list[dict[str, Any]], args: argparse.Namespace, seconds: float) -> str:
+    """The Markdown section."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    info = machine()
+    lines = [
+        "## Spark (local mode) vs DuckDB, the same model",
+        "",
+        f"`python -m benchmarks.spark_scale --sizes {args.sizes} --master '{args.master}' "
+        f"--partitions {args.partitions} --driver-memory {args.driver_memory}`, {when}, "
+        f"{seconds / 60:.1f} min in all, identmatch at {source()}. Machine: "
+        f"{'; '.join(f'{k} {v}' for k, v in info.items())}. Versions: "
+        f"{', '.join(f'{k} {v}' for k, v in versions().items())}, pyspark {_pyspark()}.",
+        "",
+        "The model is trained on DuckDB, then applied unchanged on Spark. Times in seconds; "
+        "`train` is DuckDB's only (Spark gets the trained model).",
+        "",
+        "| records | backend | read+std | train | block | predict | cluster | total | "
+        "precision | recall |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        for name in ("duckdb", "spark"):
+            t = row[name]
+            lines.append(
+                f"| {row['size']:,} | {name} | {t['read'] + t['standardise']:.1f} | "
+                f"{t['train']:.1f} | {t['block']:.1f} | {t['predict']:.1f} | {t['cluster']:.1f} "
+                f"| {t['total']:.1f} | {t['precision']:.4f} | {t['recall']:.4f} |"
+            )
+    lines += [
+        "",
+        "| records | blocked pairs | pairs kept (DuckDB / Spark) | pairs on one side only | "
+        "largest weight difference (bits) | records in another entity |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        a = row["agreement"]
+        lines.append(
+            f"| {row['size']:,} | {row['blocked_pairs']:,} | {a['pairs_duckdb']:,} / "
+            f"{a['pairs_spark']:,} | {a['pairs_only_one']:,} | "
+            f"{a['max_weight_difference']:.1e} | {a['records_in_other_entity']:,} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every size, then write the section."""
+    args = _args(argv)
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    session = identmatch.spark_session(
+        args.master, shuffle_partitions=args.partitions, driver_memory=args.driver_memory
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    start = time.perf_counter()
+    rows = [run_size(size, session, args.work) for size in sizes]
+    text = render(rows, args, time.perf_counter() - start)
+    if args.out == OUT:
+        print(f"wrote {sections.publish('spark', text)}", flush=True)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", flush=True)
+    session.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""Splink's Spark backend: the only module that imports pyspark, and only when asked to.
+
+Every level identmatch compiles for Spark uses only functions built into Spark SQL, so a job
+needs no jar and no Python package on the executors. Spark lacks Jaro-Winkler; it is written
+in Spark's higher-order array functions (``_sql.jaro_winkler_sql``) rather than taken from
+Splink's Java jar, whose Jaro-Winkler scores some pairs differently from DuckDB's.
+
+Prepared records reach Spark from the driver as Arrow (:meth:`SparkEngine.load_prepared`).
+For inputs larger than the driver, :func:`identmatch.prepare_parquet` writes prepared Parquet
+parts that Spark reads in parallel; ``dedupe`` does not yet take them (see docs/spark.md).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from identmatch._engine import arrow_schema, prepared_columns
+from identmatch._exceptions import ConfigError, MissingDependencyError
+
+__all__ = ["SparkEngine", "is_spark_session", "spark_session"]
+
+_INSTALL_HINT = (
+    "the Spark backend needs pyspark: pip install 'identmatch[spark]' "
+    "(and Java 17 or later on the PATH)"
+)
+
+
+def _require_pyspark() -> None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(_INSTALL_HINT) from exc
+
+
+def is_spark_session(value: Any) -> bool:
+    """Whether ``value`` is a SparkSession, without importing pyspark when it is not loaded."""
+    return type(value).__name__ == "SparkSession" and type(value).__module__.startswith("pyspark.")
+
+
+def spark_session(
+    master: str | None = None,
+    *,
+    shuffle_partitions: int | None = None,
+    driver_memory: str | None = None,
+    app_name: str = "identmatch",
+) -> Any:
+    """A SparkSession (the running one if there is one) set up for identmatch.
+
+    Args:
+        master: Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``; the
+            environment's default (``local[*]`` outside a cluster) when None.
+        shuffle_partitions: ``spark.sql.shuffle.partitions``: about 2-4 per core on one
+            machine, and enough that each partition of scored pairs stays near 100-200 MB
+            on a cluster.
+        driver_memory: ``spark.driver.memory`` (e.g. ``8g``); only takes effect when this
+            call starts the JVM.
+        app_name: the name shown in the Spark UI.
+
+    Raises:
+        MissingDependencyError: pyspark is not installed.
+    """
+    _require_pyspark()
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    if master is not None:
+        builder = builder.master(master)
+    # Stage progress bars would interleave with identmatch's own progress on the terminal.
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    if shuffle_partitions is not None:
+        builder = builder.config("spark.sql.shuffle.partitions", str(int(shuffle_partitions)))
+        builder = builder.config("spark.default.parallelism", str(int(shuffle_partitions)))
+    if driver_memory is not None:
+        builder = builder.config("spark.driver.memory", driver_memory)
+    return builder.getOrCreate()
+
+
+def _spark_schema(columns: list[str]) -> Any:
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+
+    arrow = arrow_schema(columns)
+    return StructType(
+        [
+            StructField(
+                f.name, ArrayType(StringType()) if pa.types.is_list(f.type) else StringType()
+            )
+            for f in arrow
+        ]
+    )
+
+
+class SparkEngine:
+    """A SparkSession with Splink's SparkAPI bound to it; same interface as ``Engine``.
+
+    In local mode Splink's intermediate tables are cached; on a cluster they are written as
+    Parquet under the session's checkpoint directory, which must be set (``checkpoint_dir``
+    or ``spark.sparkContext.setCheckpointDir``) on storage every executor reaches.
+
+    Raises:
+        ConfigError: a cluster session without a checkpoint directory.
+    """
+
+    dialect = "spark"
+
+    def __init__(self, session: Any, *, checkpoint_dir: str | None = None) -> None:
+        _require_pyspark()
+        from splink.backends.spark import SparkAPI
+
+        self.spark = session
+        context = session.sparkContext
+        if checkpoint_dir is not None:
+            context.setCheckpointDir(checkpoint_dir)
+        # On one machine, cached tables (memory, spilling to disk) break Splink's query
+        # lineage faster than Parquet round trips; on a cluster Splink's own default
+        # (Parquet under the checkpoint directory, Delta tables on Databricks) is kept.
+        local = str(context.master).startswith("local")
+        databricks = "DATABRICKS_RUNTIME_VERSION" in os.environ
+        if not (local or databricks) and context._jsc.sc().getCheckpointDir().isEmpty():
+            msg = (
+                "on a Spark cluster, set a checkpoint directory on shared storage first, e.g. "
+                "spark.sparkContext.setCheckpointDir('hdfs:///tmp/identmatch'): Splink writes "
+                "intermediate tables there"
+            )
+            raise ConfigError(msg)
+        self.db_api: Any = SparkAPI(
+            spark_session=session,
+            break_lineage_method="persist" if local else None,
+            # identmatch's levels need none of the functions in Splink's jar.
+            register_udfs_automatically=False,
+        )
+
+    def load_prepared(self, frame: pd.DataFrame, table: str) -> Any:
+        """Send a prepared frame to Spark as ``table`` and register it with Splink."""
+        columns = prepared_columns(frame.columns)
+        arrow = pa.Table.from_pandas(
+            frame[columns], schema=arrow_schema(columns), preserve_index=False
+        )
+        if int(self.spark.version.split(".")[0]) >= 4:
+            spark_frame = self.spark.createDataFrame(arrow)
+        else:  # Spark 3.5 reads pandas, not Arrow tables, from the driver
+            spark_frame = self.spark.createDataFrame(arrow.to_pandas(), _spark_schema(columns))
+        return self._register(spark_frame, table)
+
+    def _register(self, spark_frame: Any, table: str) -> Any:
+        # A session outlives a run, and its temporary views with it: each run's tables get
+        # a fresh physical name, while Splink's source_dataset keeps the plain one.
+        physical = f"{table}_{uuid.uuid4().hex[:12]}"
+        return self.db_api.register(spark_frame, dataset_display_name=table, table_name=physical)
+
+    def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
+        """The columns of Splink's predictions that ``keep`` accepts, collected to the driver."""
+        spark_frame = predictions.as_spark_dataframe()
+        selected = spark_frame.select(*[c for c in spark_frame.columns if keep(c)])
+        if hasattr(selected, "toArrow"):  # Spark 4
+            frame: pd.DataFrame = selected.toArrow().to_pandas()
+        else:
+            frame = selected.toPandas()
+        return frame
+
+    def close(self) -> None:
+        """Drop Splink's temporary tables; the session itself is left running."""
+        self.db_api.delete_tables_created_by_splink_from_db()

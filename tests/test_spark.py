@@ -1,0 +1,219 @@
+"""The Spark backend: every level compiles to Spark SQL, and the same model gives the same answers.
+
+These run Splink's Spark backend in local mode (one JVM, two cores, two shuffle partitions)
+and are skipped when Java is not installed. The session is started once per module.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import identmatch
+import identmatch.comparisons as ic
+from identmatch._prepare import PREPARED_COLUMNS
+from identmatch._similarity import jaro_winkler
+from identmatch._sql import dialect, jaro_winkler_sql
+from identmatch.testing import generate_records
+from test_comparisons import ALL_SPECS, CASES, LIST_COLUMNS, prepared
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java on the PATH"),
+]
+
+pyspark = pytest.importorskip("pyspark")
+
+N_RECORDS = 2_500
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    session = identmatch.spark_session("local[2]", shuffle_partitions=2)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def records() -> pd.DataFrame:
+    return generate_records(N_RECORDS, seed=11)
+
+
+@pytest.fixture(scope="module")
+def on_duckdb(records: pd.DataFrame) -> identmatch.Result:
+    """dedupe on DuckDB, training the model there."""
+    return identmatch.dedupe(records)
+
+
+@pytest.fixture(scope="module")
+def on_spark(
+    records: pd.DataFrame, on_duckdb: identmatch.Result, spark: Any, tmp_path_factory: Any
+) -> identmatch.Result:
+    """dedupe on Spark with the model trained on DuckDB, passed as a saved file."""
+    path = tmp_path_factory.mktemp("model") / "model.json"
+    on_duckdb.save_model(path)
+    return identmatch.dedupe(records, model=path, backend=spark)
+
+
+def _spark_level_columns() -> list[str]:
+    return [f"{c}_{side}" for c in PREPARED_COLUMNS if c != "unique_id" for side in ("l", "r")]
+
+
+def _case_rows() -> list[dict[str, Any]]:
+    """Every table case in both directions, as one row of ``_l``/``_r`` prepared columns."""
+    rows = []
+    for name, left_fields, right_fields, label in CASES:
+        left, right = prepared(**left_fields), prepared(**right_fields)
+        for a, b in ((left, right), (right, left)):
+            row: dict[str, Any] = {"spec": name, "label": label}
+            for column in PREPARED_COLUMNS:
+                if column == "unique_id":
+                    continue
+                for side, record in (("l", a), ("r", b)):
+                    value = record.get(column)
+                    if column in LIST_COLUMNS:
+                        value = list(value) if value is not None else None
+                    row[f"{column}_{side}"] = value
+            rows.append(row)
+    return rows
+
+
+def test_every_level_runs_on_spark_and_assigns_the_table_level(spark: Any) -> None:
+    """Each comparison's Spark SQL puts every table case, both ways round, in its level."""
+    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+
+    fields = [StructField("spec", StringType()), StructField("label", StringType())]
+    for column in _spark_level_columns():
+        kind = ArrayType(StringType()) if column[:-2] in LIST_COLUMNS else StringType()
+        fields.append(StructField(column, kind))
+    frame = spark.createDataFrame(_case_rows(), StructType(fields))
+    expressions = ["spec", "label"]
+    for number, spec in enumerate(ALL_SPECS):
+        compiled = ic.compile_comparison(spec, "spark").get_comparison("spark")
+        conditions = [level.sql_condition for level in compiled.comparison_levels]
+        cases = " ".join(
+            f"WHEN {condition} THEN {i}"
+            for i, condition in enumerate(conditions)
+            if condition != "ELSE"
+        )
+        expressions.append(f"CASE {cases} ELSE {len(conditions) - 1} END AS level_{number}")
+    rows = frame.selectExpr(*expressions).collect()  # one Spark job for every spec
+    checked = 0
+    for row in rows:
+        number = next(i for i, spec in enumerate(ALL_SPECS) if spec.name == row["spec"])
+        assert ALL_SPECS[number].levels[row[f"level_{number}"]].label == row["label"]
+        checked += 1
+    assert checked == 2 * len(CASES)
+
+
+def test_jaro_winkler_on_spark_equals_duckdb_and_python(spark: Any, records: pd.DataFrame) -> None:
+    """identmatch's Spark SQL Jaro-Winkler gives DuckDB's and rapidfuzz's scores to 1e-9.
+
+    Real names from the synthetic records, plus random strings over a two-letter alphabet,
+    which exercise repeated characters, odd transposition counts and one-letter strings.
+    """
+    names = pd.concat([records["surname"], records["forename"]]).dropna().astype(str)
+    names = names.str.upper().drop_duplicates().sample(n=80, random_state=1).tolist()
+    rng = random.Random(1)
+    noise = [
+        (
+            "".join(rng.choice("AB") for _ in range(rng.randint(1, 7))),
+            "".join(rng.choice("AAB") for _ in range(rng.randint(1, 7))),
+        )
+        for _ in range(400)
+    ]
+    pairs = pd.DataFrame(
+        [(a, b) for a in names[:40] for b in names[40:]] + noise, columns=["a", "b"]
+    )
+    expression = jaro_winkler_sql(dialect("spark"), "`a`", "`b`")
+    # Through Arrow, as identmatch itself sends data to Spark (pyspark's pandas path warns
+    # that it does not support pandas 3).
+    on_spark = (
+        spark.createDataFrame(pa.Table.from_pandas(pairs, preserve_index=False))
+        .selectExpr("a", "b", f"{expression} AS s")
+        .toArrow()
+        .to_pandas()
+    )
+    connection = duckdb.connect()
+    connection.register("pairs", pairs)
+    on_duckdb = connection.execute("SELECT jaro_winkler_similarity(a, b) AS s FROM pairs").df()
+    python = [jaro_winkler(a, b) for a, b in zip(pairs["a"], pairs["b"], strict=True)]
+    assert (on_spark["s"] - on_duckdb["s"]).abs().max() < 1e-9
+    assert (on_spark["s"] - pd.Series(python)).abs().max() < 1e-9
+
+
+class TestSameModelSameAnswers:
+    def test_same_pairs_and_weights(
+        self, on_duckdb: identmatch.Result, on_spark: identmatch.Result
+    ) -> None:
+        """Spark scores exactly DuckDB's pairs; weights agree to float rounding (1e-9 bits)."""
+        keys = ["record_id_l", "record_id_r"]
+        duck, spark = on_duckdb.pairs, on_spark.pairs
+        merged = duck.merge(spark, on=keys, how="outer", suffixes=("_duckdb", "_spark"))
+        assert len(merged) == len(duck) == len(spark) > N_RECORDS / 4
+        difference = (merged["match_weight_duckdb"] - merged["match_weight_spark"]).abs()
+        assert difference.max() < 1e-9
+
+    def test_same_entities(self, on_duckdb: identmatch.Result, on_spark: identmatch.Result) -> None:
+        """Every record lands in the same entity on Spark as on DuckDB."""
+        duck = on_duckdb.entities.set_index("record_id")["entity_id"]
+        spark = on_spark.entities.set_index("record_id")["entity_id"].reindex(duck.index)
+        assert (duck == spark).all()
+        assert duck.nunique() < N_RECORDS
+
+    def test_same_blocking_counts(
+        self, on_duckdb: identmatch.Result, on_spark: identmatch.Result
+    ) -> None:
+        """Splink's pair counts per blocking rule are the same on both backends."""
+        assert on_spark.blocking == on_duckdb.blocking
+
+    def test_explain_on_spark(self, on_spark: identmatch.Result) -> None:
+        """A scored pair explains from the Spark run's own levels and weights."""
+        top = on_spark.pairs.iloc[0]
+        explanation = on_spark.explain(top["record_id_l"], top["record_id_r"])
+        assert explanation.match_weight == pytest.approx(top["match_weight"])
+
+
+def _train_on_spark_then_apply_on_duckdb(
+    spark: Any, tmp_path: Path, n_records: int, config: identmatch.ModelConfig
+) -> identmatch.Result:
+    sample = generate_records(n_records, seed=5)
+    trained = identmatch.dedupe(sample, backend=spark, config=config)
+    trained.save_model(tmp_path / "spark_model.json")
+    again = identmatch.dedupe(sample, model=tmp_path / "spark_model.json", config=config)
+    duck = again.entities.set_index("record_id")["entity_id"]
+    spark_entities = trained.entities.set_index("record_id")["entity_id"].reindex(duck.index)
+    assert (duck == spark_entities).all()
+    return trained
+
+
+@pytest.mark.spark_training
+def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
+    """A model whose u was estimated on Spark, saved and loaded, gives DuckDB the same entities.
+
+    Below 1,000 records m keeps its defaults, so this trains u and reads it back (~6 min in
+    local mode on a busy 2-core machine); runs with ``--spark-training``.
+    """
+    config = identmatch.ModelConfig(max_pairs_for_u=5_000)
+    trained = _train_on_spark_then_apply_on_duckdb(spark, tmp_path, 600, config)
+    assert trained.model.training is not None
+    assert trained.model.training.u == "estimated"
+
+
+@pytest.mark.spark_training
+def test_model_trained_by_em_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
+    """m trained by EM on Spark too: the same entities on DuckDB (~11 min locally)."""
+    config = identmatch.ModelConfig(max_pairs_for_u=20_000, em_max_iterations=8)
+    trained = _train_on_spark_then_apply_on_duckdb(spark, tmp_path, 1_000, config)
+    assert trained.model.training is not None
+    assert trained.model.training.m == "estimated"
