@@ -108,6 +108,7 @@ class Snapshot:
         tf: dict[str, TfShares],
         members: dict[str, list[int]],
         by_id: dict[str, int],
+        changed: tuple[dict[str, list[int]], dict[int, str]] | None = None,
     ) -> None:
         self._columns = columns
         self._names = tuple(columns)
@@ -115,6 +116,9 @@ class Snapshot:
         self._delta_hashes, self._delta_rows = delta
         self.tf = tf
         self._members = members
+        # Entities changed since the base dicts were built: their member rows, and the new
+        # entity of rows merged away (both small; folded into the base when they grow).
+        self._members_new, self._entity_new = changed or ({}, {})
         self._by_id = by_id
         self._n = len(columns["record_id"])
 
@@ -208,13 +212,12 @@ class Snapshot:
         new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
         base = self._n
         # Columns are appended to in place: this snapshot never reads past its own rows, and
-        # only the latest snapshot is ever extended. Entity ids change on merges, so that
-        # column is copied.
+        # only the latest snapshot is ever extended. Entity ids that merges change are kept
+        # in a small overlay, so nothing of size N is copied.
         columns = self._columns
         if any(len(values) != base for values in columns.values()):  # pragma: no cover
             msg = "only the latest snapshot can be extended"
             raise RuntimeError(msg)
-        columns = {**columns, "entity_id": list(columns["entity_id"])}
         for name, values in columns.items():
             values.extend(_interned(new.column(name).to_pylist(), {}))
         keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
@@ -234,23 +237,38 @@ class Snapshot:
                 entity = merged_into[entity]
             return entity
 
-        entity = columns["entity_id"]
-        members = dict(self._members)
+        members, members_new = self._members, dict(self._members_new)
+        entity_new = dict(self._entity_new)
+
+        def rows_of(entity: str) -> list[int]:
+            return members_new[entity] if entity in members_new else members.get(entity, [])
+
         for gone in merged_into:
             kept = final(gone)
-            moved = members.pop(gone, [])
+            moved = rows_of(gone)
+            members_new[gone] = []
             for row in moved:
-                entity[row] = kept
-            members[kept] = sorted([*members.get(kept, []), *moved])
+                entity_new[row] = kept
+            members_new[kept] = sorted([*rows_of(kept), *moved])
+        entity = columns["entity_id"]
         by_id = self._by_id  # shared too: row_of ignores rows past a snapshot's own
         for row in range(base, len(entity)):
-            members[entity[row]] = [*members.get(entity[row], []), row]
+            members_new[entity[row]] = [*rows_of(entity[row]), row]
             by_id[str(columns["record_id"][row])] = row
+        if len(members_new) + len(entity_new) > FOLD_AT:
+            members = {**members, **members_new}
+            members = {e: rows for e, rows in members.items() if rows}
+            fixed = list(entity)
+            for row, e in entity_new.items():
+                fixed[row] = e
+            columns = {**columns, "entity_id": fixed}
+            members_new, entity_new = {}, {}
         tf = dict(self.tf)
         for column, counts in tf_added.items():
             tf[column] = (tf.get(column) or TfShares({})).plus(counts)
-        snapshot = Snapshot(columns, main, delta, tf, members, by_id)
-        _settle()
+        changed = (members_new, entity_new)
+        snapshot = Snapshot(columns, main, delta, tf, members, by_id, changed)
+        gc.freeze()  # what this add allocated (see _settle); no full collection here
         return snapshot
 
     def __len__(self) -> int:
@@ -263,7 +281,16 @@ class Snapshot:
 
     def record(self, row: int) -> dict[str, Any]:
         """One record by row: column name -> value (list columns as tuples)."""
-        return {name: self._columns[name][row] for name in self._names}
+        out = {name: self._columns[name][row] for name in self._names}
+        if row in self._entity_new:
+            out["entity_id"] = self._entity_new[row]
+        return out
+
+    def member_rows(self, entity_id: str) -> list[int]:
+        """Rows of one entity's records, in the order they were added."""
+        if entity_id in self._members_new:
+            return self._members_new[entity_id]
+        return self._members.get(entity_id, [])
 
     def candidates(self, hashes: Iterable[int], *, limit: int = 5_000) -> list[dict[str, Any]]:
         """Records sharing at least one key hash (at most ``limit``, earliest added first)."""
@@ -285,5 +312,5 @@ class Snapshot:
 
     def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The records of the given entities, in the order they were added."""
-        rows = sorted(row for e in entity_ids for row in self._members.get(e, ()))
+        rows = sorted(row for e in entity_ids for row in self.member_rows(e))
         return [self.record(row) for row in rows]
