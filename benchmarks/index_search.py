@@ -484,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
         "--phases", default="batch,build,search,splink,add", help="phases to run, in order"
     )
     parser.add_argument("--no-publish", action="store_true", help="print, do not write RESULTS")
+    parser.add_argument(
+        "--keep-other-phases",
+        action="store_true",
+        help="report the phases not run now from the last saved run (same size)",
+    )
     args = parser.parse_args(argv)
     args.index = args.index or args.work / f"index_{args.size}.duckdb"
     if args.phase:
@@ -491,8 +496,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     write_synthetic(args.size, args.work)
-    results = {phase: _run_phase(args, phase) for phase in args.phases.split(",") if phase}
-    (args.work / f"index_results_{args.size}.json").write_text(json.dumps(results, indent=2))
+    saved = args.work / f"index_results_{args.size}.json"
+    results: dict[str, Any] = {}
+    if args.keep_other_phases and saved.exists():
+        results = json.loads(saved.read_text())
+    results.update({phase: _run_phase(args, phase) for phase in args.phases.split(",") if phase})
+    saved.write_text(json.dumps(results, indent=2))
     command = "python -m benchmarks.index_search " + " ".join(argv or sys.argv[1:])
     text = _render(args.size, results, command.strip(), time.perf_counter() - started)
     if args.no_publish:
