@@ -213,7 +213,7 @@ def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
     import pyarrow as pa
     from splink import DuckDBAPI, Linker
 
-    from identmatch._engine import _arrow_schema
+    from identmatch._engine import arrow_schema
     from identmatch._model import build_settings
     from identmatch._prepare import PREPARED_COLUMNS, prepare_one
     from identmatch._sql import quote_identifier
@@ -249,7 +249,7 @@ def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
         registered = db_api.register(lookup, dataset_display_name=f"tf_lookup_{column}")
         linker.table_management.register_term_frequency_lookup(registered, column)
     setup_seconds = time.perf_counter() - start
-    schema = _arrow_schema(list(PREPARED_COLUMNS))
+    schema = arrow_schema(list(PREPARED_COLUMNS))
     latencies, found = [], []
     for i, (_, row) in enumerate(queries.iterrows()):
         start = time.perf_counter()

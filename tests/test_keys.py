@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from identmatch._blocking import DEFAULT_BLOCKING_RULES
-from identmatch._engine import _arrow_schema
+from identmatch._engine import arrow_schema
 from identmatch._keys import key_hash, keys_sql, record_keys
 from identmatch._prepare import PREPARED_COLUMNS, prepare_records
 from identmatch.testing import generate_records
@@ -25,7 +25,7 @@ def test_sql_keys_equal_python_keys(prepared: pd.DataFrame) -> None:
     """For every record and rule (lists exploded, missing parts skipped) the same key hashes."""
     columns = [c for c in PREPARED_COLUMNS if c != "unique_id"]
     table = pa.Table.from_pandas(
-        prepared[columns], schema=_arrow_schema(columns), preserve_index=False
+        prepared[columns], schema=arrow_schema(columns), preserve_index=False
     )
     table = table.append_column("seq", pa.array(range(len(prepared)), pa.int64()))
     connection = duckdb.connect()
