@@ -113,9 +113,13 @@ def _number(value: Any) -> float:
 def explanation_from_score(
     model: Model, score: Any, record_id_l: str, record_id_r: str
 ) -> Explanation:
-    """Build an explanation from an in-process :class:`identmatch._scoring.PairScore`."""
+    """Build an explanation from an in-process :class:`identmatch._scoring.PairScore`.
+
+    Built without validation (``model_construct``): every value comes typed from the model
+    and the scorer, and a search builds several of these per query.
+    """
     contributions = tuple(
-        Contribution(
+        Contribution.model_construct(
             comparison=spec.name,
             level=level,
             label=spec.levels[level].label,
@@ -126,7 +130,7 @@ def explanation_from_score(
             model.comparisons, score.levels, score.weights, score.tf_adjustments, strict=True
         )
     )
-    return Explanation(
+    return Explanation.model_construct(
         record_id_l=record_id_l,
         record_id_r=record_id_r,
         match_weight=score.match_weight,

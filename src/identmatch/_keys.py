@@ -73,8 +73,10 @@ def keys_sql(rules: Sequence[BlockingRule], table: str, *, min_seq: int = 0) -> 
             values.append(ref)
             conditions.append(f"{ref} IS NOT NULL AND {ref} <> ''")
         key = f"concat_ws(chr(31), '{int(number)}', {', '.join(values)})"
+        # A record has one key per rule, unless a list column repeats a value.
+        distinct = "DISTINCT " if joins else ""
         selects.append(
-            f"SELECT DISTINCT r.seq, ('0x' || left(md5({key}), 16))::UBIGINT AS key_hash "
+            f"SELECT {distinct}r.seq, ('0x' || left(md5({key}), 16))::UBIGINT AS key_hash "
             f"FROM {quote_identifier(table)} AS r{''.join(joins)} "
             f"WHERE {' AND '.join(conditions)}"
         )

@@ -60,7 +60,7 @@ class Hit(BaseModel, frozen=True, extra="forbid"):
             parts = [row.get("forename"), row.get("middle_names"), row.get("surname")]
             name = " ".join(str(p) for p in parts if p) or None
             records.append(
-                KnownRecord(
+                KnownRecord.model_construct(
                     record_id=str(row["record_id"]),
                     source=row.get("source"),
                     name=name,
