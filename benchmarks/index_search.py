@@ -40,18 +40,11 @@ from benchmarks import sections
 from benchmarks.datasets import SYNTHETIC_SEED, write_synthetic
 from benchmarks.progress import current_rss
 from benchmarks.report import markdown
+from identmatch import STANDARD_COLUMNS
 
 HERE = Path(__file__).parent
-QUERY_FIELDS = (
-    "forename",
-    "middle_names",
-    "surname",
-    "aliases",
-    "dob",
-    "sex",
-    "postcode",
-    "nhs_number",
-)
+QUERY_FIELDS = tuple(c for c in STANDARD_COLUMNS if c not in ("record_id", "source"))
+"""What a query may carry: every standard field but the id and the source."""
 QUERY_SEED = 7_700
 """Seeds of the query people and records: not the data's seed, so errors are new."""
 

@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import duckdb
 from pydantic import BaseModel
 
+from identmatch._engine import cursor
 from identmatch._exceptions import ConfigError
 from identmatch._types import AuditAction
 
@@ -139,13 +140,8 @@ class AuditLog:
         self._commits: list[tuple[int, float]] = []  # (entries, seconds) per commit, recent
         self._interval = min_commit_interval
 
-    @contextlib.contextmanager
-    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cursor = self._connection.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
+    def _cursor(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return cursor(self._connection)
 
     def fingerprint(self, person: Mapping[str, Any]) -> str:
         """HMAC-SHA256 (hex) of a query, after folding case, width and spacing.

@@ -6,7 +6,8 @@ entirely missing still has a text type and every SQL function sees the type it e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import duckdb
@@ -16,11 +17,21 @@ import pyarrow as pa
 from identmatch._prepare import PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 
-__all__ = ["Engine", "arrow_schema", "prepared_columns"]
+__all__ = ["Engine", "arrow_schema", "cursor", "prepared_columns"]
 
 _LIST_COLUMNS = frozenset(
     {"surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases"}
 )
+
+
+@contextlib.contextmanager
+def cursor(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of ``connection`` (its own result set, usable from another thread), closed after."""
+    opened = connection.cursor()
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def arrow_schema(columns: list[str]) -> pa.Schema:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
+from identmatch._engine import cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
 from identmatch._keys import key_hash, keys_sql, record_keys
@@ -178,13 +179,8 @@ class Index:
         self.close()
 
     # ------------------------------------------------------------------ reading
-    @contextlib.contextmanager
-    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        cursor = self._connection.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
+    def _cursor(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return cursor(self._connection)
 
     def warm(self) -> Index:
         """Load the in-memory search state now; otherwise the first search loads it.
