@@ -228,10 +228,7 @@ def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
     db_api = DuckDBAPI(connection=connection)
     known = db_api.register("known", dataset_display_name="known")
     linker = Linker(known, build_settings(model, "dedupe_only"), log_level=None)
-    tf_columns = sorted(
-        {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
-    )
-    for column in tf_columns:
+    for column in model.tf_columns:
         counts = connection.execute(
             "SELECT value, n FROM idx.tf WHERE column_name = ?", [column]
         ).fetchall()

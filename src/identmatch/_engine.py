@@ -17,7 +17,7 @@ import pyarrow as pa
 from identmatch._prepare import PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 
-__all__ = ["Engine", "arrow_schema", "cursor", "prepared_columns"]
+__all__ = ["Engine", "arrow_schema", "cursor", "prepared_columns", "transaction"]
 
 _LIST_COLUMNS = frozenset(
     {"surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases"}
@@ -32,6 +32,19 @@ def cursor(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyCon
         yield opened
     finally:
         opened.close()
+
+
+@contextlib.contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor in a transaction: committed if the block ends, rolled back if it raises."""
+    with cursor(connection) as opened:
+        opened.execute("BEGIN TRANSACTION")
+        try:
+            yield opened
+        except BaseException:
+            opened.execute("ROLLBACK")
+            raise
+        opened.execute("COMMIT")
 
 
 def arrow_schema(columns: list[str]) -> pa.Schema:

@@ -465,9 +465,8 @@ def _add_tf(
     connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model
 ) -> dict[str, dict[str, int]]:
     """Add the records' term-frequency counts to the ``tf`` table; returns what was added."""
-    columns = {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
     added: dict[str, dict[str, int]] = {}
-    for column in sorted(columns):
+    for column in model.tf_columns:
         counts = prepared[column].dropna().astype(str).value_counts()
         if counts.empty:
             continue

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._config import ReadConfig
+from identmatch._engine import transaction
 from identmatch._keys import key_hash, record_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records
@@ -158,9 +159,7 @@ def add_records(
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
     prepared, _ = prepare_records(raw, date_order=index.date_order)
-    cursor = index._connection.cursor()
-    try:
-        cursor.execute("BEGIN TRANSACTION")
+    with transaction(index._connection) as cursor:
         _check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
         meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
         columns_np = {str(c): prepared[c].to_numpy() for c in prepared.columns}
@@ -191,12 +190,6 @@ def add_records(
         cursor.execute(
             "UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(start + len(prepared))]
         )
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
-    finally:
-        cursor.close()
     frame = pd.DataFrame(
         [(rid, resolver.current(e), action) for rid, e, action in outcome],
         columns=["record_id", "entity_id", "action"],

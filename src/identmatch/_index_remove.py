@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from identmatch._engine import transaction
 from identmatch._exceptions import SchemaError
 from identmatch._keys import record_keys
 from identmatch._scoring import TermFrequencies, score_pair
@@ -75,19 +76,10 @@ def _components(
     return list(groups.values())
 
 
-def _tf_columns(index: Index) -> list[str]:
-    model = index.model
-    return sorted(
-        {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
-    )
-
-
 def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:
     """Remove records from ``index`` (see :meth:`identmatch.Index.remove`)."""
     ids = list(dict.fromkeys(str(r) for r in record_ids))
-    cursor = index._connection.cursor()
-    try:
-        cursor.execute("BEGIN TRANSACTION")
+    with transaction(index._connection) as cursor:
         # The removed records and every record of their entities, with the term frequencies
         # of their values, read in the transaction.
         snapshot = Snapshot.around(cursor, [], ids)
@@ -122,12 +114,6 @@ def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:
                 reassign.extend((str(r["record_id"]), new) for r in part)
                 outcome.extend((str(r["record_id"]), new, "split") for r in part)
         _write(cursor, index, removed, reassign, splits, next_entity)
-        cursor.execute("COMMIT")
-    except BaseException:
-        cursor.execute("ROLLBACK")
-        raise
-    finally:
-        cursor.close()
     for old, new, _ in splits:
         _logger.info("entity %s split: %s now holds part of its records", old, new)
     return pd.DataFrame(outcome, columns=["record_id", "entity_id", "action"])
@@ -144,7 +130,7 @@ def _write(
     seqs = [int(r["seq"]) for r in removed]
     cursor.execute("DELETE FROM keys WHERE seq IN (SELECT unnest(?::BIGINT[]))", [seqs])
     cursor.execute("DELETE FROM records WHERE seq IN (SELECT unnest(?::BIGINT[]))", [seqs])
-    for column in _tf_columns(index):
+    for column in index.model.tf_columns:
         values = [str(r[column]) for r in removed if r.get(column) is not None]
         if not values:
             continue

@@ -76,6 +76,13 @@ class Model(BaseModel, frozen=True, extra="forbid"):
         raise KeyError(msg)
 
     @property
+    def tf_columns(self) -> list[str]:
+        """Columns whose exact-match weight is adjusted for how common the value is."""
+        return sorted(
+            {lv.column for spec in self.comparisons for lv in spec.levels if lv.tf and lv.column}
+        )
+
+    @property
     def prior_weight(self) -> float:
         """Match weight (bits) of the prior probability that two random records match."""
         p = self.probability_two_random_records_match

@@ -92,10 +92,9 @@ def probability_from_weight(weight: float) -> float:
 
 def term_frequencies(model: Model, frames: Iterable[pd.DataFrame]) -> TermFrequencies:
     """Term frequencies of every column the model adjusts, over all ``frames`` together."""
-    columns = {lv.column for spec in model.comparisons for lv in spec.levels if lv.tf and lv.column}
     frames = list(frames)
     out: dict[str, dict[Any, float]] = {}
-    for column in columns:
+    for column in model.tf_columns:
         values = pd.concat([f[column] for f in frames], ignore_index=True).dropna()
         counts = values.value_counts()
         total = int(counts.sum())

@@ -56,17 +56,10 @@ _RecordId = Annotated[
 # Hard caps in the schema; the config's limits (never above these) are checked per request.
 _MAX_BATCH = 10_000
 _MAX_TOP = 100
-_PERSON_FIELDS = (
-    "forename",
-    "middle_names",
-    "surname",
-    "dob",
-    "sex",
-    "postcode",
-    "nhs_number",
-    "address",
-    "town",
+_PERSON_FIELDS = tuple(
+    c for c in identmatch.STANDARD_COLUMNS if c not in ("record_id", "source", "aliases")
 )
+"""Text fields of a person (aliases, a list, are handled on their own)."""
 
 
 # ------------------------------------------------------------------------------ models
@@ -297,33 +290,19 @@ async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> 
         where = f"{scope.get('method')} {scope.get('path')}"
         _logger.error("%s failed: %s", where, type(exc).__name__)
         if not started:
-            body = b'{"detail":"internal error"}'
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, 500, b'{"detail":"internal error"}')
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"detail":"request body too large"}'
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
+    await _send_json(send, 413, b'{"detail":"request body too large"}', close=True)
+
+
+async def _send_json(send: Send, status: int, body: bytes, *, close: bool = False) -> None:
+    """A whole JSON response sent at the ASGI level (outside FastAPI's handlers)."""
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
