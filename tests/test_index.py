@@ -77,6 +77,47 @@ class TestBuild:
             identmatch.Index.build(records.iloc[:10], path)
         assert path.read_text(encoding="utf-8") == "keep me"
 
+    def test_term_frequencies_are_the_records_own_counts(self, built: Built) -> None:
+        """The tf counts the build writes in SQL equal the prepared records' value counts."""
+        result, index = built
+        prepared = result._prepared[0]
+        with index._cursor() as cur:
+            stored = cur.execute("SELECT column_name, value, n FROM tf").fetchall()
+        found: dict[str, dict[str, int]] = {}
+        for column, value, n in stored:
+            found.setdefault(column, {})[value] = n
+        expected = {
+            column: {str(k): int(n) for k, n in prepared[column].dropna().value_counts().items()}
+            for column in index.model.tf_columns
+        }
+        assert found == {column: counts for column, counts in expected.items() if counts}
+
+    @pytest.mark.parametrize("where", ["pipeline", "writer"])
+    def test_failed_build_leaves_nothing(
+        self,
+        tmp_path: Path,
+        records: pd.DataFrame,
+        monkeypatch: pytest.MonkeyPatch,
+        where: str,
+    ) -> None:
+        """A failure in the pipeline or in the writer thread reaches the caller, and no file
+        (neither the index nor its half-built twin) is left behind."""
+        import identmatch._index_write as index_write
+        import identmatch._result as result_module
+
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError(f"injected failure in the {where}")
+
+        if where == "pipeline":
+            monkeypatch.setattr(result_module.Result, "entities_at", fail)
+        else:
+            monkeypatch.setattr(index_write, "insert_records", fail)
+        path = tmp_path / "x.duckdb"
+        with pytest.raises(RuntimeError, match=f"injected failure in the {where}"):
+            identmatch.Index.build(records.iloc[:300], path)
+        assert list(tmp_path.iterdir()) == []
+        assert not any(t.name == "identmatch-index-writer" for t in threading.enumerate())
+
 
 class TestSearch:
     def test_known_person_is_found_first(self, built: Built, records: pd.DataFrame) -> None:

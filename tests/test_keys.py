@@ -21,8 +21,22 @@ def prepared() -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def test_sql_keys_equal_python_keys(prepared: pd.DataFrame) -> None:
-    """For every record and rule (lists exploded, missing parts skipped) the same key hashes."""
+@pytest.mark.parametrize(
+    ("rules", "keys_per_record"),
+    [
+        pytest.param(DEFAULT_BLOCKING_RULES, 5, id="default-rules"),
+        pytest.param(
+            (("name_keys[]", "surname_parts[]"), ("surname_parts[]", "dob_year", "name_keys[]")),
+            2,
+            id="two-list-columns",
+        ),
+    ],
+)
+def test_sql_keys_equal_python_keys(
+    prepared: pd.DataFrame, rules: tuple[tuple[str, ...], ...], keys_per_record: int
+) -> None:
+    """For every record and rule (lists exploded, missing parts skipped) the same key hashes;
+    a rule with two list columns gives every combination of their elements."""
     columns = [c for c in PREPARED_COLUMNS if c != "unique_id"]
     table = pa.Table.from_pandas(
         prepared[columns], schema=arrow_schema(columns), preserve_index=False
@@ -32,17 +46,17 @@ def test_sql_keys_equal_python_keys(prepared: pd.DataFrame) -> None:
     connection.register("arrow_records", table)
     connection.execute("CREATE TABLE records AS SELECT * FROM arrow_records")
     found = connection.execute(
-        f"SELECT seq, key_hash FROM ({keys_sql(DEFAULT_BLOCKING_RULES, 'records')})"
+        f"SELECT seq, key_hash FROM ({keys_sql(rules, 'records')})"
     ).fetchall()
     in_sql = {(int(seq), int(h)) for seq, h in found}
     assert len(in_sql) == len(found)  # no key twice for one record
     in_python = {
         (seq, key_hash(key))
         for seq, record in enumerate(prepared.to_dict("records"))
-        for key in record_keys(record, DEFAULT_BLOCKING_RULES)
+        for key in record_keys(record, rules)
     }
     assert in_sql == in_python
-    assert len(in_python) > 5 * len(prepared)  # many rules fire per record
+    assert len(in_python) > keys_per_record * len(prepared)  # many keys fire per record
 
 
 def test_min_seq_keeps_only_later_rows(prepared: pd.DataFrame) -> None:

@@ -17,15 +17,15 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
 from identmatch._engine import cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
-from identmatch._keys import key_hash, keys_sql, record_keys
+from identmatch._index_write import FORMAT_VERSION, build_file
+from identmatch._keys import key_hash, record_keys
 from identmatch._model import Model
-from identmatch._prepare import PREPARED_COLUMNS, prepare_one
+from identmatch._prepare import prepare_one
 from identmatch._scoring import score_pair
 from identmatch._search import Hit, SearchSettings, rank_candidates
 from identmatch._snapshot import Snapshot
@@ -33,32 +33,8 @@ from identmatch._types import DateOrder
 
 __all__ = ["Index", "rows"]
 
-_FORMAT_VERSION = "2"  # 2: key hashes are MD5-based and computed in SQL
-_LIST_COLUMNS = ("surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases")
 _WARM_FOR_QUERIES = 200
 """search_many loads the index first for more queries than this (each is then ~1 ms)."""
-_DISPLAY_COLUMNS = ("source", "forename", "middle_names", "surname", "dob_given")
-
-_SCHEMA = """
-CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
-CREATE TABLE entities (
-    entity_id VARCHAR PRIMARY KEY, created_seq BIGINT NOT NULL, merged_into VARCHAR
-);
-CREATE TABLE merges (merged_at TIMESTAMP DEFAULT current_timestamp, kept VARCHAR, merged VARCHAR);
-CREATE TABLE tf (column_name VARCHAR, value VARCHAR, n BIGINT, PRIMARY KEY (column_name, value));
-CREATE TABLE keys (key_hash UBIGINT NOT NULL, seq BIGINT NOT NULL);
-"""
-
-
-def _record_table_sql() -> str:
-    columns = ["seq BIGINT PRIMARY KEY", "record_id VARCHAR UNIQUE NOT NULL", "entity_id VARCHAR"]
-    columns += [f"{name} VARCHAR" for name in _DISPLAY_COLUMNS]
-    columns.append("aliases VARCHAR[]")
-    for name in PREPARED_COLUMNS:
-        if name != "unique_id":
-            kind = "VARCHAR[]" if name in _LIST_COLUMNS else "VARCHAR"
-            columns.append(f"{name} {kind}")
-    return "CREATE TABLE records (" + ", ".join(columns) + ");\n"
 
 
 class Index:
@@ -79,8 +55,8 @@ class Index:
         self._connection = duckdb.connect(str(self.path), read_only=read_only)
         self._write_lock = threading.Lock()
         meta = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format_version") != _FORMAT_VERSION:
-            msg = f"{self.path.name}: not an identmatch index of format {_FORMAT_VERSION}"
+        if meta.get("format_version") != FORMAT_VERSION:
+            msg = f"{self.path.name}: not an identmatch index of format {FORMAT_VERSION}"
             raise ConfigError(msg)
         if not read_only:
             _upgrade(self._connection)
@@ -110,56 +86,24 @@ class Index:
         Raises:
             ConfigError: ``path`` already exists.
         """
-        from identmatch._pipeline import dedupe
-
         target = Path(path)
         if target.exists():
             msg = f"{target}: already exists; remove it or add records to it instead"
             raise ConfigError(msg)
-        config = config or ModelConfig()
-        # The index keeps no blocking report: skip counting pairs per rule.
-        result = dedupe(
-            records,
-            columns=columns,
-            date_order=date_order,
-            model=model,
-            config=config.model_copy(update={"count_blocked_pairs": False}),
-        )
         tmp = target.with_name(target.name + ".building")
         tmp.unlink(missing_ok=True)
-        connection = duckdb.connect(str(tmp))
         try:
-            connection.execute(_SCHEMA + _record_table_sql())
-            prepared = result._prepared[0]
-            entities = result.entities
-            _insert_records(connection, entities, prepared, start_seq=0)
-            _insert_keys(connection, result.model, start_seq=0)
-            _add_tf(connection, prepared, result.model)
-            first = entities.reset_index(drop=True).groupby("entity_id", sort=False).head(1)
-            created = pa.table(
-                {
-                    "entity_id": pa.array(first["entity_id"].astype(str).tolist(), pa.string()),
-                    "created_seq": pa.array(first.index.to_numpy(), pa.int64()),
-                }
+            build_file(
+                records,
+                tmp,
+                columns=columns,
+                date_order=date_order,
+                model=model,
+                config=config or ModelConfig(),
             )
-            connection.register("__entities", created)
-            connection.execute(
-                "INSERT INTO entities SELECT entity_id, created_seq, NULL FROM __entities"
-            )
-            connection.unregister("__entities")
-            numbers = [int(str(e)[1:]) for e in entities["entity_id"]]
-            meta = {
-                "format_version": _FORMAT_VERSION,
-                "model": result.model.model_dump_json(),
-                "config": config.model_dump_json(),
-                "date_order": date_order,
-                "next_entity": str(max(numbers, default=0) + 1),
-                "next_seq": str(len(entities)),
-            }
-            connection.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
-            connection.execute("CHECKPOINT")
-        finally:
-            connection.close()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         tmp.replace(target)
         return cls(target)
 
@@ -406,87 +350,6 @@ def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list
     result = cursor.execute(sql, params)
     names = [str(d[0]) for d in result.description or ()]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-
-def _arrow(frame: pd.DataFrame) -> pa.Table:
-    fields = []
-    for name in frame.columns:
-        kind = pa.list_(pa.string()) if name in (*_LIST_COLUMNS, "aliases") else pa.string()
-        if name == "seq":
-            kind = pa.int64()
-        fields.append(pa.field(name, kind))
-    return pa.Table.from_pandas(frame, schema=pa.schema(fields), preserve_index=False)
-
-
-def _insert_records(
-    connection: duckdb.DuckDBPyConnection,
-    entities: pd.DataFrame,
-    prepared: pd.DataFrame,
-    *,
-    start_seq: int,
-) -> None:
-    n = len(prepared)
-    table = pd.DataFrame(
-        {
-            "seq": range(start_seq, start_seq + n),
-            "record_id": prepared["unique_id"].astype(str).to_numpy(),
-            "entity_id": entities["entity_id"].astype(str).to_numpy(),
-        }
-    )
-    for name in ("source", "forename", "middle_names", "surname"):
-        values = entities[name] if name in entities.columns else pd.Series([None] * n)
-        table[name] = [None if v is None or v != v else str(v) for v in values]
-    raw_dob = entities["dob"] if "dob" in entities.columns else pd.Series([None] * n)
-    table["dob_given"] = [None if v is None or v != v else str(v) for v in raw_dob]
-    aliases = entities["aliases"] if "aliases" in entities.columns else pd.Series([[]] * n)
-    table["aliases"] = [list(v) if isinstance(v, list | tuple) else [] for v in aliases]
-    for name in PREPARED_COLUMNS:
-        if name != "unique_id":
-            table[name] = prepared[name].to_numpy()
-    arrow = _arrow(table)
-    connection.register("__new_records", arrow)
-    try:
-        names = ", ".join(table.columns)
-        connection.execute(f"INSERT INTO records ({names}) SELECT {names} FROM __new_records")
-    finally:
-        connection.unregister("__new_records")
-
-
-def _insert_keys(connection: duckdb.DuckDBPyConnection, model: Model, *, start_seq: int) -> None:
-    """Store the blocking keys of the records from ``start_seq`` on, computed in DuckDB."""
-    connection.execute(
-        "INSERT INTO keys SELECT key_hash, seq FROM ("
-        + keys_sql(model.blocking_rules, "records", min_seq=start_seq)
-        + ")"
-    )
-
-
-def _add_tf(
-    connection: duckdb.DuckDBPyConnection, prepared: pd.DataFrame, model: Model
-) -> dict[str, dict[str, int]]:
-    """Add the records' term-frequency counts to the ``tf`` table; returns what was added."""
-    added: dict[str, dict[str, int]] = {}
-    for column in model.tf_columns:
-        counts = prepared[column].dropna().astype(str).value_counts()
-        if counts.empty:
-            continue
-        added[column] = {str(k): int(n) for k, n in counts.items()}
-        frame = pa.table(
-            {
-                "column_name": pa.array([column] * len(counts), pa.string()),
-                "value": pa.array(counts.index.tolist(), pa.string()),
-                "n": pa.array(counts.to_numpy(), pa.int64()),
-            }
-        )
-        connection.register("__tf", frame)
-        try:
-            connection.execute(
-                "INSERT INTO tf SELECT * FROM __tf ON CONFLICT (column_name, value) "
-                "DO UPDATE SET n = tf.n + excluded.n"
-            )
-        finally:
-            connection.unregister("__tf")
-    return added
 
 
 def _check_new_ids(connection: duckdb.DuckDBPyConnection, ids: list[str]) -> None:

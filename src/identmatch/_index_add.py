@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from identmatch._config import ReadConfig
 from identmatch._engine import transaction
+from identmatch._index_write import add_tf, insert_keys, insert_records
 from identmatch._keys import key_hash, record_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records
@@ -154,7 +155,7 @@ def add_records(
     Returns:
         The outcome per record, and what was written (None when there was nothing to add).
     """
-    from identmatch._index import _add_tf, _check_new_ids, _insert_keys, _insert_records
+    from identmatch._index import _check_new_ids
 
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
@@ -180,9 +181,9 @@ def add_records(
             entity, action = resolver.resolve(record, start + i)
             outcome.append((str(record["unique_id"]), entity, action))
         final = [resolver.current(entity) for _, entity, _ in outcome]
-        _insert_records(cursor, raw.assign(entity_id=final), prepared, start_seq=start)
-        _insert_keys(cursor, index.model, start_seq=start)
-        tf_added = _add_tf(cursor, prepared, index.model)
+        insert_records(cursor, raw, prepared, start_seq=start, entity_ids=final)
+        insert_keys(cursor, index.model, start_seq=start)
+        tf_added = add_tf(cursor, prepared, index.model)
         _write_entities(cursor, resolver, start)
         cursor.execute(
             "UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(resolver.next_entity)]

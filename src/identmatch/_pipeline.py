@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 from pydantic import ValidationError
@@ -25,11 +25,21 @@ from identmatch._result import Result
 from identmatch._spark import SparkEngine, is_spark_session, spark_session
 from identmatch._types import Backend, DateOrder
 
-__all__ = ["dedupe", "link"]
+__all__ = ["PipelineHooks", "dedupe", "dedupe_then", "link"]
 
 logger = logging.getLogger("identmatch")
 
 Progress = Callable[[str], None]
+
+
+class PipelineHooks(NamedTuple):
+    """Calls into a dedupe run, for work that can go on beside it (an index build's writes)."""
+
+    prepared: Callable[[pd.DataFrame, pd.DataFrame, Model], None]
+    """Called with the read records, the prepared records and the model (blocking rules and
+    comparisons chosen), before training and scoring."""
+    clustering: Callable[[], None]
+    """Called as clustering starts: from then on the run uses one core."""
 
 
 def dedupe(
@@ -92,6 +102,20 @@ def link(
     )
 
 
+def dedupe_then(
+    records: Any,
+    hooks: PipelineHooks,
+    *,
+    columns: Mapping[str, str] | None,
+    date_order: DateOrder,
+    model: Model | str | Path | None,
+    config: ModelConfig,
+) -> Result:
+    """:func:`dedupe` on DuckDB, calling ``hooks`` as it goes."""
+    read_config = _read_config(columns, date_order)
+    return _run([records], ["input"], read_config, None, model, config, None, "duckdb", hooks)
+
+
 def _read_config(columns: Mapping[str, str] | None, date_order: DateOrder) -> ReadConfig:
     try:
         return ReadConfig(columns=dict(columns or {}), date_order=date_order)
@@ -122,6 +146,7 @@ def _run(
     config: ModelConfig | None,
     progress: Progress | None,
     backend: Backend | Any,
+    hooks: PipelineHooks | None = None,
 ) -> Result:
     config = config or ModelConfig()
     if threshold is not None:
@@ -134,7 +159,7 @@ def _run(
     with backend_errors("starting the backend"):
         engine = _open_engine(backend)
     with _quiet_splink():
-        return _run_inner(sources, names, read_config, model, config, progress, engine)
+        return _run_inner(sources, names, read_config, model, config, progress, engine, hooks)
 
 
 @contextmanager
@@ -177,6 +202,7 @@ def _run_inner(
     config: ModelConfig,
     progress: Progress | None,
     engine: Engine | SparkEngine,
+    hooks: PipelineHooks | None = None,
 ) -> Result:
     linked = len(sources) == 2
     link_type: SplinkLinkType = "link_only" if linked else "dedupe_only"
@@ -208,6 +234,8 @@ def _run_inner(
     given_model = model is not None
     if model is None:
         model = _default_model(available, [len(f) for f in prepared], linked)
+    if hooks is not None:
+        hooks.prepared(raw[0], prepared[0], model)
 
     with backend_errors("loading records"):
         # Table names reach Splink's SQL unquoted, and LEFT/RIGHT are SQL keywords.
@@ -274,6 +302,8 @@ def _run_inner(
         prepared=prepared,
         conflict_below=config.conflict_below,
     )
+    if hooks is not None:
+        hooks.clustering()
     with _stage(timings, "cluster", "clustering", progress):
         result.entities = result.entities_at(config.threshold)
     result.timings = dict(timings)
