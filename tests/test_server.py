@@ -399,6 +399,43 @@ def test_unexpected_error_is_a_bare_500_logged_without_values(
     assert "Quatermain" not in caplog.text
 
 
+def test_fast_path_replies_as_the_route_does(inprocess: tuple[Any, str]) -> None:
+    """A search the fast path answers gets the reply FastAPI's route gives (audit ids aside).
+
+    ``application/json`` is answered on the fast path; a ``+json`` media type is left to
+    FastAPI, which reads it as JSON too. Both are audited.
+    """
+    import asyncio
+
+    app, token = inprocess
+    body = json.dumps({"purpose": "case 7", "person": {"surname": "Smith", "dob": "1980-01-01"}})
+
+    async def calls() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [
+                await client.post(
+                    "/v1/search",
+                    content=body,
+                    headers={"Authorization": f"{scheme} {token}", "Content-Type": kind},
+                )
+                for scheme, kind in (
+                    ("Bearer", "application/json"),
+                    ("bearer", "application/json; charset=utf-8"),
+                    ("Bearer", "application/x-case+json"),
+                )
+            ]
+
+    replies = asyncio.run(calls())
+    assert [r.status_code for r in replies] == [200, 200, 200]
+    assert len({r.headers["content-type"] for r in replies}) == 1
+    bodies = [r.json() for r in replies]
+    ids = [b.pop("audit_ids") for b in bodies]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert ids[1][0] == ids[0][0] + 1
+    assert ids[2][0] == ids[1][0] + 1
+
+
 def test_not_ready_until_loaded_but_searches_answer(tmp_path: Path) -> None:
     """Before the index is loaded /readyz is 503 "loading"; searches are answered meanwhile."""
     import asyncio

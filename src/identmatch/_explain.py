@@ -7,6 +7,7 @@ weight of the level that fired (``log2(m/u)``) plus any term-frequency adjustmen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,16 +117,11 @@ def explanation_from_score(
     """Build an explanation from an in-process :class:`identmatch._scoring.PairScore`.
 
     Built without validation (``model_construct``): every value comes typed from the model
-    and the scorer, and a search builds several of these per query.
+    and the scorer, and a search builds several of these per query. A contribution without
+    a term-frequency adjustment is the same object every time its level fires.
     """
     contributions = tuple(
-        Contribution.model_construct(
-            comparison=spec.name,
-            level=level,
-            label=spec.levels[level].label,
-            weight=weight,
-            term_frequency_adjustment=tf,
-        )
+        _contribution(spec.name, level, spec.levels[level].label, weight, tf)
         for spec, level, weight, tf in zip(
             model.comparisons, score.levels, score.weights, score.tf_adjustments, strict=True
         )
@@ -137,4 +133,26 @@ def explanation_from_score(
         match_probability=score.match_probability,
         prior_weight=model.prior_weight,
         contributions=contributions,
+    )
+
+
+def _contribution(
+    comparison: str, level: int, label: str, weight: float, tf: float
+) -> Contribution:
+    if tf == 0.0:
+        return _fixed_contribution(comparison, level, label, weight)
+    return Contribution.model_construct(
+        comparison=comparison, level=level, label=label, weight=weight, term_frequency_adjustment=tf
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _fixed_contribution(comparison: str, level: int, label: str, weight: float) -> Contribution:
+    """One level's contribution without a term-frequency adjustment (frozen, so shared)."""
+    return Contribution.model_construct(
+        comparison=comparison,
+        level=level,
+        label=label,
+        weight=weight,
+        term_frequency_adjustment=0.0,
     )

@@ -129,7 +129,7 @@ class Index:
     def warm(self) -> Index:
         """Load the in-memory search state now; otherwise the first search loads it.
 
-        On a million records this takes some tens of seconds and about 1.3 GiB.
+        On a million records this takes some tens of seconds and about 1.45 GiB.
         """
         _ = self._snapshot
         return self

@@ -103,7 +103,7 @@ def rank_candidates(
         if score.match_probability < settings.possible:
             break
         hits.append(
-            Hit(
+            Hit.model_construct(  # every value typed already; a search builds several
                 entity_id=entity,
                 match_probability=score.match_probability,
                 match_weight=score.match_weight,

@@ -14,9 +14,10 @@ values, which travel only in request and response bodies.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,7 +31,14 @@ try:
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-    from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+    from pydantic import (
+        BaseModel,
+        ConfigDict,
+        Field,
+        StringConstraints,
+        TypeAdapter,
+        model_validator,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     msg = "identmatch serve needs the server extra: pip install 'identmatch[server]'"
     raise ImportError(msg) from exc
@@ -162,6 +170,10 @@ class SearchResponse(BaseModel):
     audit_ids: list[int]
 
 
+_SEARCH_REPLY = TypeAdapter(SearchResponse)
+"""Serialises a search reply straight to JSON bytes."""
+
+
 class RecordOutcome(BaseModel):
     """Which entity a record joined; ``replaced`` when it replaced an earlier version."""
 
@@ -228,12 +240,23 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 # -------------------------------------------------------------------------- middleware
-class _BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, before anything parses them."""
+FastPath = Callable[[Scope, bytes], Awaitable[bytes | None]]
+"""A route answered outside FastAPI: the reply body (200, JSON), or None to let FastAPI answer."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class _BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, before anything parses them.
+
+    A request whose method and path are in ``fast`` is first offered to that handler, with
+    the whole body; when it declines (returns None) the request goes on to ``app``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limit: int, fast: Mapping[tuple[str, str], FastPath] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.fast = dict(fast or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -267,7 +290,19 @@ class _BodyLimit:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await _guarded(self.app, scope, replay, send)
+        handler = self.fast.get((scope["method"], scope["path"]))
+        if handler is None:
+            await _guarded(self.app, scope, replay, send)
+            return
+
+        async def offered(scope: Scope, receive: Receive, send: Send) -> None:
+            reply = await handler(scope, body)
+            if reply is None:
+                await self.app(scope, receive, send)
+            else:
+                await _send_json(send, 200, reply)
+
+        await _guarded(offered, scope, replay, send)
 
 
 async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
@@ -386,11 +421,33 @@ Reader = Annotated[identmatch.ApiKey, Depends(_caller)]
 Writer = Annotated[identmatch.ApiKey, Depends(_writer)]
 
 
+def _bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header, read as ``HTTPBearer`` reads it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if not scheme or not token or scheme.lower() != "bearer":
+        return None
+    return token
+
+
 def _check_limit(field: str, value: int, limit: int, what: str) -> None:
     """422 naming ``field`` when ``value`` is over the config's ``limit``."""
     if value > limit:
         errors = [{"loc": ("body", field), "msg": f"at most {limit} {what}", "type": "too_long"}]
         raise RequestValidationError(errors)
+
+
+def _check_search_limits(request: SearchRequest, limits: identmatch.ServiceLimits) -> None:
+    _check_limit("people", len(request.persons()), limits.max_batch, "people per request")
+    _check_limit("top", request.top, limits.max_top, "entities per person")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (names are lower case in ASGI), as Starlette reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any:
@@ -450,12 +507,9 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
             return JSONResponse({"status": "loading"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
-    @app.post("/v1/search", tags=["search"], response_model=SearchResponse)
-    async def search(request: SearchRequest, key: Reader) -> Response:
-        """Rank the index's entities against each person, with verdicts and explanations."""
+    async def searched(request: SearchRequest, key: identmatch.ApiKey) -> bytes:
+        """The JSON reply to a valid search within the limits, once its audit is committed."""
         people = request.persons()
-        _check_limit("people", len(people), limits.max_batch, "people per request")
-        _check_limit("top", request.top, limits.max_top, "entities per person")
         if len(people) == 1:
             # About a millisecond of CPU: cheaper inline than a hop to a worker thread.
             found = service.search(people, request.top)
@@ -475,8 +529,37 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         reply = SearchResponse(
             results=[SearchResult(hits=hits) for hits in found], audit_ids=audit_ids
         )
-        # Serialised once here: the hot path skips FastAPI's re-validation of the reply.
-        return Response(reply.model_dump_json(), media_type="application/json")
+        # Serialised once, to bytes: no re-validation of the reply by FastAPI.
+        return _SEARCH_REPLY.dump_json(reply)
+
+    @app.post("/v1/search", tags=["search"], response_model=SearchResponse)
+    async def search(request: SearchRequest, key: Reader) -> Response:
+        """Rank the index's entities against each person, with verdicts and explanations."""
+        _check_search_limits(request, limits)
+        return Response(await searched(request, key), media_type="application/json")
+
+    async def fast_search(scope: Scope, body: bytes) -> bytes | None:
+        """``POST /v1/search`` without FastAPI's routing, dependencies and body handling.
+
+        Only a request with a valid key, a JSON body that validates and is within the
+        limits is answered here, by the same code as the route; anything else is declined
+        (before any work is done) and goes to FastAPI, which answers it as documented.
+        FastAPI's machinery costs more CPU than the search itself.
+        """
+        token = _bearer_token(_header(scope, b"authorization"))
+        key = config.authenticate(token) if token else None
+        kind = _header(scope, b"content-type")
+        if key is None or kind is None or kind.split(";")[0].strip().lower() != "application/json":
+            return None
+        try:
+            request = SearchRequest.model_validate(json.loads(body))
+            _check_search_limits(request, limits)
+        except (ValueError, RecursionError, RequestValidationError):  # not JSON, or invalid
+            return None
+        try:
+            return await searched(request, key)
+        except identmatch.SchemaError:
+            return None  # raised by the search, before any audit: FastAPI answers 422
 
     @app.post("/v1/records", tags=["records"])
     async def add_records(request: RecordsRequest, key: Writer) -> RecordsResponse:
@@ -559,7 +642,7 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
             audit_id=audit_id,
         )
 
-    return _BodyLimit(app, limits.max_body_bytes)
+    return _BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
 
 
 def _text(value: Any) -> str | None:

@@ -1,9 +1,11 @@
 """An in-memory, read-only view of an index for millisecond searches.
 
 Blocking keys are held as sorted arrays of 64-bit hashes with the row each belongs to, so
-finding a query's candidates is a few binary searches. Records are held column by column as
-Python lists of shared (interned) values: reading a candidate is a few list lookups, and a
-value that many records share (a year, a forename, a list of name keys) is stored once.
+finding a query's candidates is a few binary searches. Each record is held as one tuple of
+shared (interned) values, in column order: reading a candidate touches one small block of
+memory rather than one list per column (on a million records, every column lookup is a
+cache miss), and a value that many records share (a year, a forename, a list of name keys)
+is stored once.
 
 A snapshot is never changed: after a write a new one replaces it, so a search always sees one
 consistent state. After an add, :meth:`Snapshot.extended` builds the new snapshot from the old
@@ -28,6 +30,8 @@ __all__ = ["Snapshot", "load_tf"]
 
 KeyArrays = tuple[np.ndarray, np.ndarray]
 """Sorted key hashes (uint64) and the row of each (int64)."""
+Rows = list[tuple[Any, ...]]
+"""Records, one tuple of values per row, in the order of the snapshot's column names."""
 
 FOLD_AT = 100_000
 """Delta keys are folded into the main arrays beyond this many (plus 5% of the main ones)."""
@@ -56,6 +60,11 @@ def _interned(values: list[Any], pool: dict[Any, Any]) -> list[Any]:
             value = tuple(value)
         out.append(pool.setdefault(value, value) if value is not None else None)
     return out
+
+
+def _rows(columns: Mapping[str, list[Any]], names: Iterable[str]) -> Rows:
+    """Column lists (all of one length) as row tuples, values in the order of ``names``."""
+    return list(zip(*(columns[name] for name in names), strict=True))
 
 
 def _settle() -> None:
@@ -102,7 +111,8 @@ class Snapshot:
 
     def __init__(
         self,
-        columns: dict[str, list[Any]],
+        names: tuple[str, ...],
+        records: Rows,
         keys: KeyArrays,
         delta: KeyArrays,
         tf: dict[str, TfShares],
@@ -110,8 +120,10 @@ class Snapshot:
         by_id: dict[str, int],
         changed: tuple[dict[str, list[int]], dict[int, str]] | None = None,
     ) -> None:
-        self._columns = columns
-        self._names = tuple(columns)
+        self._names = names
+        self._records = records
+        self._entity_at = names.index("entity_id")
+        self._id_at = names.index("record_id")
         self._hashes, self._rows = keys
         self._delta_hashes, self._delta_rows = delta
         self.tf = tf
@@ -120,7 +132,7 @@ class Snapshot:
         # entity of rows merged away (both small; folded into the base when they grow).
         self._members_new, self._entity_new = changed or ({}, {})
         self._by_id = by_id
-        self._n = len(columns["record_id"])
+        self._n = len(records)
 
     @classmethod
     def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
@@ -146,8 +158,11 @@ class Snapshot:
         for row, entity in enumerate(columns["entity_id"]):
             members.setdefault(entity, []).append(row)
         by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
+        records = _rows(columns, names)
+        del columns
         empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
-        snapshot = cls(columns, _sorted(hashes, rows), empty, load_tf(cursor), members, by_id)
+        tf = load_tf(cursor)
+        snapshot = cls(tuple(names), records, _sorted(hashes, rows), empty, tf, members, by_id)
         _settle()
         return snapshot
 
@@ -192,7 +207,9 @@ class Snapshot:
         by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
         empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
         tf = _tf_for(cursor, columns)
-        return cls(columns, _sorted(hashes_found, rows), empty, tf, members, by_id)
+        names = tuple(records.column_names)
+        keys_found = _sorted(hashes_found, rows)
+        return cls(names, _rows(columns, names), keys_found, empty, tf, members, by_id)
 
     def extended(
         self,
@@ -211,15 +228,15 @@ class Snapshot:
         """
         new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
         base = self._n
-        # Columns are appended to in place: this snapshot never reads past its own rows, and
+        # Rows are appended to in place: this snapshot never reads past its own rows, and
         # only the latest snapshot is ever extended. Entity ids that merges change are kept
         # in a small overlay, so nothing of size N is copied.
-        columns = self._columns
-        if any(len(values) != base for values in columns.values()):  # pragma: no cover
+        records = self._records
+        if len(records) != base:  # pragma: no cover
             msg = "only the latest snapshot can be extended"
             raise RuntimeError(msg)
-        for name, values in columns.items():
-            values.extend(_interned(new.column(name).to_pylist(), {}))
+        added = {name: _interned(new.column(name).to_pylist(), {}) for name in self._names}
+        records.extend(_rows(added, self._names))
         keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
         rows = base + np.searchsorted(new.column("seq").to_numpy(), keys.column("seq").to_numpy())
         hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
@@ -250,24 +267,25 @@ class Snapshot:
             for row in moved:
                 entity_new[row] = kept
             members_new[kept] = sorted([*rows_of(kept), *moved])
-        entity = columns["entity_id"]
         by_id = self._by_id  # shared too: row_of ignores rows past a snapshot's own
-        for row in range(base, len(entity)):
-            members_new[entity[row]] = [*rows_of(entity[row]), row]
-            by_id[str(columns["record_id"][row])] = row
+        for row in range(base, len(records)):
+            entity = records[row][self._entity_at]
+            members_new[entity] = [*rows_of(entity), row]
+            by_id[str(records[row][self._id_at])] = row
         if len(members_new) + len(entity_new) > FOLD_AT:
             members = {**members, **members_new}
             members = {e: rows for e, rows in members.items() if rows}
-            fixed = list(entity)
+            records = list(records)
             for row, e in entity_new.items():
-                fixed[row] = e
-            columns = {**columns, "entity_id": fixed}
+                fixed = list(records[row])
+                fixed[self._entity_at] = e
+                records[row] = tuple(fixed)
             members_new, entity_new = {}, {}
         tf = dict(self.tf)
         for column, counts in tf_added.items():
             tf[column] = (tf.get(column) or TfShares({})).plus(counts)
         changed = (members_new, entity_new)
-        snapshot = Snapshot(columns, main, delta, tf, members, by_id, changed)
+        snapshot = Snapshot(self._names, records, main, delta, tf, members, by_id, changed)
         gc.freeze()  # what this add allocated (see _settle); no full collection here
         return snapshot
 
@@ -281,7 +299,7 @@ class Snapshot:
 
     def record(self, row: int) -> dict[str, Any]:
         """One record by row: column name -> value (list columns as tuples)."""
-        out = {name: self._columns[name][row] for name in self._names}
+        out = dict(zip(self._names, self._records[row], strict=True))
         if row in self._entity_new:
             out["entity_id"] = self._entity_new[row]
         return out
