@@ -57,6 +57,9 @@ def spark_session(
 ) -> Any:
     """A SparkSession (the running one if there is one) set up for identmatch.
 
+    In local mode, Spark's Python workers use this interpreter (unless ``PYSPARK_PYTHON`` is
+    set), so identmatch's Jaro-Winkler UDF finds rapidfuzz there.
+
     Args:
         master: Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``; the
             environment's default (``local[*]`` outside a cluster) when None.
