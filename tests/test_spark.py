@@ -286,7 +286,7 @@ def _train_on_spark_then_apply_on_duckdb(
 def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
     """A model whose u was estimated on Spark, saved and loaded, gives DuckDB the same entities.
 
-    Below 1,000 records m keeps its defaults, so this trains u and reads it back (~6 min in
+    Below 1,000 records m keeps its defaults, so this trains u and reads it back (~1 min in
     local mode on a busy 2-core machine); runs with ``--spark-training``.
     """
     config = identmatch.ModelConfig(max_pairs_for_u=5_000)
@@ -297,7 +297,7 @@ def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) ->
 
 @pytest.mark.spark_training
 def test_model_trained_by_em_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
-    """m trained by EM on Spark too: the same entities on DuckDB (~11 min locally)."""
+    """m trained by EM on Spark too: the same entities on DuckDB (~2 min locally)."""
     config = identmatch.ModelConfig(max_pairs_for_u=20_000, em_max_iterations=8)
     trained = _train_on_spark_then_apply_on_duckdb(spark, tmp_path, 1_000, config)
     assert trained.model.training is not None
