@@ -28,14 +28,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--spark-training",
         action="store_true",
-        help="also run the tests that train on local Spark (6-11 minutes each)",
+        help="also run the tests that train on local Spark (1-2 minutes each)",
     )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--spark-training"):
         return
-    skip = pytest.mark.skip(reason="training on local Spark takes 6-11 min; --spark-training")
+    skip = pytest.mark.skip(reason="training on local Spark takes 1-2 min each; --spark-training")
     for item in items:
         if "spark_training" in item.keywords:
             item.add_marker(skip)

@@ -115,6 +115,23 @@ class TestDedupe:
         assert done.stdout == ""
         assert done.stderr == ""
 
+    def test_prepare_then_dedupe_the_directory(self, workdir: Path) -> None:
+        """prepare writes Parquet parts that dedupe takes in place of the file: same entities."""
+        done = run(
+            "prepare", "dataset3.csv", "prepared", "--chunk-rows", "2000", *FEBRL_MAP, cwd=workdir
+        )
+        assert done.returncode == 0, done.stderr
+        assert "prepared 5,000 records" in done.stdout
+        assert len(list((workdir / "prepared").glob("part-*.parquet"))) == 3
+        parts = run("dedupe", "prepared", "--out", "parts.csv", "--quiet", cwd=workdir)
+        assert parts.returncode == 0, parts.stderr
+        if not (workdir / "q.csv").exists():
+            run("dedupe", "dataset3.csv", "--out", "q.csv", "--quiet", *FEBRL_MAP, cwd=workdir)
+        raw = pd.read_csv(workdir / "q.csv", dtype=str).set_index("record_id")["entity_id"]
+        got = pd.read_csv(workdir / "parts.csv", dtype=str)
+        assert list(got.columns) == ["record_id", "entity_id"]
+        assert (got.set_index("record_id")["entity_id"].reindex(raw.index) == raw).all()
+
 
 class TestLink:
     def test_link_two_files(self, workdir: Path) -> None:

@@ -96,3 +96,36 @@ def test_unknown_backend_is_a_config_error() -> None:
     """backend takes 'duckdb', 'spark' or a SparkSession."""
     with pytest.raises(identmatch.ConfigError, match="backend"):
         identmatch.dedupe(generate_records(20, seed=1), backend="postgres")
+
+
+class TestDedupeOfPreparedParts:
+    def test_same_entities_as_the_raw_records(self, records: pd.DataFrame, tmp_path: Path) -> None:
+        """dedupe of a prepared directory gives the raw records' pairs, entities and quality."""
+        source = tmp_path / "records.parquet"
+        records.to_parquet(source)
+        identmatch.prepare_parquet(source, tmp_path / "prepared", chunk_rows=1_000)
+        raw = identmatch.dedupe(records)
+        parts = identmatch.dedupe(tmp_path / "prepared", model=raw.model)
+        assert list(parts.entities.columns) == ["record_id", "entity_id"]
+        expected = raw.entities.set_index("record_id")["entity_id"]
+        got = parts.entities.set_index("record_id")["entity_id"].reindex(expected.index)
+        assert (got == expected).all()
+        pd.testing.assert_frame_equal(parts.pairs, raw.pairs)
+        assert parts.quality == raw.quality
+
+    def test_incomplete_directory_is_refused(self, records: pd.DataFrame, tmp_path: Path) -> None:
+        """A directory without a finished preparation (no _quality.json) is an input error."""
+        (tmp_path / "prepared").mkdir()
+        records.to_parquet(tmp_path / "prepared" / "part-00000.parquet")
+        with pytest.raises(identmatch.InputFileError, match="prepare_parquet"):
+            identmatch.dedupe(tmp_path / "prepared")
+
+    def test_columns_with_prepared_parts_is_a_config_error(
+        self, records: pd.DataFrame, tmp_path: Path
+    ) -> None:
+        """Column mapping belongs to prepare_parquet, so columns= with a directory is refused."""
+        source = tmp_path / "records.parquet"
+        records.to_parquet(source)
+        identmatch.prepare_parquet(source, tmp_path / "prepared")
+        with pytest.raises(identmatch.ConfigError, match="prepare_parquet"):
+            identmatch.dedupe(tmp_path / "prepared", columns={"given": "forename"})

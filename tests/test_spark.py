@@ -21,6 +21,7 @@ import identmatch
 import identmatch.comparisons as ic
 from identmatch._prepare import PREPARED_COLUMNS
 from identmatch._similarity import jaro_winkler
+from identmatch._spark_functions import register_spark_functions
 from identmatch._sql import dialect, jaro_winkler_sql
 from identmatch.testing import generate_records
 from test_comparisons import ALL_SPECS, CASES, LIST_COLUMNS, prepared
@@ -40,6 +41,7 @@ N_RECORDS = 2_500
 def spark() -> Iterator[Any]:
     session = identmatch.spark_session("local[2]", shuffle_partitions=2)
     session.sparkContext.setLogLevel("ERROR")
+    register_spark_functions(session)  # as SparkEngine does; compiled levels call them
     yield session
     session.stop()
 
@@ -63,6 +65,18 @@ def on_spark(
     path = tmp_path_factory.mktemp("model") / "model.json"
     on_duckdb.save_model(path)
     return identmatch.dedupe(records, model=path, backend=spark)
+
+
+@pytest.fixture(scope="module")
+def on_spark_from_parts(
+    records: pd.DataFrame, on_duckdb: identmatch.Result, spark: Any, tmp_path_factory: Any
+) -> identmatch.Result:
+    """prepare_parquet in three chunks, then dedupe of the parts directory on Spark."""
+    work = tmp_path_factory.mktemp("parts")
+    records.to_parquet(work / "records.parquet")
+    identmatch.prepare_parquet(work / "records.parquet", work / "prepared", chunk_rows=1_000)
+    config = identmatch.ModelConfig(count_blocked_pairs=False)
+    return identmatch.dedupe(work / "prepared", model=on_duckdb.model, backend=spark, config=config)
 
 
 def _spark_level_columns() -> list[str]:
@@ -116,11 +130,35 @@ def test_every_level_runs_on_spark_and_assigns_the_table_level(spark: Any) -> No
     assert checked == 2 * len(CASES)
 
 
-def test_jaro_winkler_on_spark_equals_duckdb_and_python(spark: Any, records: pd.DataFrame) -> None:
-    """identmatch's Spark SQL Jaro-Winkler gives DuckDB's and rapidfuzz's scores to 1e-9.
+# NULL and empty inputs (DuckDB: NULL, and 0.0 even for two empty strings, where rapidfuzz
+# alone gives 1.0), identical text, one character, prefixes longer than 4, spaces, hyphens
+# and apostrophes, and a name longer than an Arrow batch's usual string.
+EDGE_CASES: list[tuple[str | None, str | None]] = [
+    (None, None),
+    (None, "SMITH"),
+    ("SMITH", None),
+    ("", ""),
+    ("", "A"),
+    ("A", ""),
+    ("A", "A"),
+    ("A", "B"),
+    ("SMITH", "SMITH"),
+    ("MARTHA", "MARHTA"),
+    ("DIXON", "DICKSONX"),
+    ("JONATHAN", "JONATHON"),
+    ("MR ADEBAYO", "MR TYRONE"),
+    ("O'NEILL", "ONEILL"),
+    ("SMITH-JONES", "SMITH JONES"),
+    ("AB" * 60, "BA" * 60),
+]
 
-    Real names from the synthetic records, plus random strings over a two-letter alphabet,
-    which exercise repeated characters, odd transposition counts and one-letter strings.
+
+def test_jaro_winkler_on_spark_equals_duckdb_and_python(spark: Any, records: pd.DataFrame) -> None:
+    """identmatch's Spark Jaro-Winkler UDF gives DuckDB's and rapidfuzz's scores to 1e-9.
+
+    Real names from the synthetic records, random strings over a two-letter alphabet (which
+    exercise repeated characters, odd transposition counts and one-letter strings), and the
+    edge cases above; NULL exactly where DuckDB gives NULL.
     """
     names = pd.concat([records["surname"], records["forename"]]).dropna().astype(str)
     names = names.str.upper().drop_duplicates().sample(n=80, random_state=1).tolist()
@@ -133,7 +171,7 @@ def test_jaro_winkler_on_spark_equals_duckdb_and_python(spark: Any, records: pd.
         for _ in range(400)
     ]
     pairs = pd.DataFrame(
-        [(a, b) for a in names[:40] for b in names[40:]] + noise, columns=["a", "b"]
+        [(a, b) for a in names[:40] for b in names[40:]] + noise + EDGE_CASES, columns=["a", "b"]
     )
     expression = jaro_winkler_sql(dialect("spark"), "`a`", "`b`")
     # Through Arrow, as identmatch itself sends data to Spark (pyspark's pandas path warns
@@ -147,9 +185,12 @@ def test_jaro_winkler_on_spark_equals_duckdb_and_python(spark: Any, records: pd.
     connection = duckdb.connect()
     connection.register("pairs", pairs)
     on_duckdb = connection.execute("SELECT jaro_winkler_similarity(a, b) AS s FROM pairs").df()
-    python = [jaro_winkler(a, b) for a, b in zip(pairs["a"], pairs["b"], strict=True)]
+    both = pairs["a"].notna() & pairs["b"].notna()
+    python = [jaro_winkler(a, b) for a, b in zip(pairs["a"][both], pairs["b"][both], strict=True)]
+    assert len(on_spark) == len(pairs)
+    assert on_spark["s"].isna().tolist() == on_duckdb["s"].isna().tolist() == (~both).tolist()
     assert (on_spark["s"] - on_duckdb["s"]).abs().max() < 1e-9
-    assert (on_spark["s"] - pd.Series(python)).abs().max() < 1e-9
+    assert (on_spark["s"][both] - pd.Series(python, index=pairs.index[both])).abs().max() < 1e-9
 
 
 class TestSameModelSameAnswers:
@@ -184,6 +225,50 @@ class TestSameModelSameAnswers:
         assert explanation.match_weight == pytest.approx(top["match_weight"])
 
 
+def test_prepared_parts_on_spark_give_duckdb_entities(
+    on_duckdb: identmatch.Result, on_spark_from_parts: identmatch.Result
+) -> None:
+    """Records prepared out of core to Parquet parts, which Spark reads itself, get the
+    entities DuckDB gives the raw records, from the same scored pairs."""
+    duck = on_duckdb.entities.set_index("record_id")["entity_id"]
+    parts = on_spark_from_parts.entities
+    assert list(parts.columns) == ["record_id", "entity_id"]
+    spark = parts.set_index("record_id")["entity_id"].reindex(duck.index)
+    assert (duck == spark).all()
+    keys = ["record_id_l", "record_id_r"]
+    merged = on_duckdb.pairs.merge(on_spark_from_parts.pairs, on=keys, how="outer")
+    assert len(merged) == len(on_duckdb.pairs) == len(on_spark_from_parts.pairs)
+    assert on_spark_from_parts.quality == on_duckdb.quality
+
+
+def test_udf_runs_without_identmatch_on_the_executors() -> None:
+    """The Jaro-Winkler UDF is pickled by value: it unpickles and scores with identmatch
+    unimportable (executors need only rapidfuzz, besides pyspark's pyarrow and numpy)."""
+    import subprocess
+    import sys
+
+    from pyspark import cloudpickle
+
+    from identmatch._spark_functions import _jaro_winkler_udf
+
+    payload = cloudpickle.dumps(_jaro_winkler_udf().func)
+    script = (
+        "import pickle, sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'identmatch':\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import pyarrow as pa\n"
+        "f = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(f(pa.array(['MARTHA', None, '']), pa.array(['MARHTA', 'X', ''])).to_pylist())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], input=payload, capture_output=True, check=True
+    )
+    assert out.stdout.decode().strip() == "[0.9611111111111111, None, 0.0]"
+
+
 def _train_on_spark_then_apply_on_duckdb(
     spark: Any, tmp_path: Path, n_records: int, config: identmatch.ModelConfig
 ) -> identmatch.Result:
@@ -201,7 +286,7 @@ def _train_on_spark_then_apply_on_duckdb(
 def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
     """A model whose u was estimated on Spark, saved and loaded, gives DuckDB the same entities.
 
-    Below 1,000 records m keeps its defaults, so this trains u and reads it back (~6 min in
+    Below 1,000 records m keeps its defaults, so this trains u and reads it back (~1 min in
     local mode on a busy 2-core machine); runs with ``--spark-training``.
     """
     config = identmatch.ModelConfig(max_pairs_for_u=5_000)
@@ -212,7 +297,7 @@ def test_model_trained_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) ->
 
 @pytest.mark.spark_training
 def test_model_trained_by_em_on_spark_applies_on_duckdb(spark: Any, tmp_path: Path) -> None:
-    """m trained by EM on Spark too: the same entities on DuckDB (~11 min locally)."""
+    """m trained by EM on Spark too: the same entities on DuckDB (~2 min locally)."""
     config = identmatch.ModelConfig(max_pairs_for_u=20_000, em_max_iterations=8)
     trained = _train_on_spark_then_apply_on_duckdb(spark, tmp_path, 1_000, config)
     assert trained.model.training is not None

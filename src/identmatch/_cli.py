@@ -227,7 +227,8 @@ def dedupe(
     spark_partitions: int | None,
     quiet: bool,
 ) -> None:
-    """Find the records in RECORDS (CSV or Parquet) that are the same person."""
+    """Find the records in RECORDS (CSV or Parquet, or a directory written by
+    `identmatch prepare`) that are the same person."""
     result = identmatch.dedupe(
         records,
         columns=_parse_map(mapping),
@@ -238,6 +239,45 @@ def dedupe(
         backend=_backend(backend, spark_master, spark_partitions),
     )
     _finish(result, out, pairs, entities, save_model, quiet)
+
+
+@cli.command()
+@click.argument("records", type=click.Path(path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="INPUT=STANDARD",
+    help="Rename an input column to a standard one; repeat as needed.",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["DMY", "MDY", "YMD"]),
+    default="DMY",
+    show_default=True,
+    help="How to read ambiguous dates like 04/03/1987.",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1_000),
+    default=200_000,
+    show_default=True,
+    help="Records standardised at a time (about 2 KB of memory each).",
+)
+def prepare(
+    records: Path, directory: Path, mapping: tuple[str, ...], date_order: str, chunk_rows: int
+) -> None:
+    """Standardise RECORDS (CSV or Parquet, any size) into DIRECTORY as Parquet parts, one
+    chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them)."""
+    quality = identmatch.prepare_parquet(
+        records,
+        directory,
+        columns=_parse_map(mapping),
+        date_order=date_order,  # type: ignore[arg-type]
+        chunk_rows=chunk_rows,
+    )
+    click.echo(f"prepared {quality.rows:,} records into {directory}")
 
 
 @cli.command()

@@ -642,7 +642,8 @@ def _compile_level(level: LevelSpec, cll: Any, sql: Dialect) -> Any:
         creator = cll.ExactMatchLevel(column, term_frequency_adjustments=level.tf)
     elif level.kind == "jaro_winkler" and sql.name == "spark":
         # Spark has no Jaro-Winkler of its own, and the one in Splink's jar scores some
-        # pairs differently from DuckDB: identmatch's Spark SQL form gives DuckDB's scores.
+        # pairs differently from DuckDB: identmatch's UDF, registered in the session by
+        # SparkEngine, gives DuckDB's scores.
         assert column is not None
         similarity = jaro_winkler_sql(sql, sql.column(f"{column}_l"), sql.column(f"{column}_r"))
         creator = cll.CustomLevel(f"{similarity} >= {float(level.threshold or 0.0)!r}")

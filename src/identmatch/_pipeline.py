@@ -20,6 +20,8 @@ from identmatch._engine import Engine
 from identmatch._exceptions import ConfigError, backend_errors
 from identmatch._model import Model, SplinkLinkType, build_settings, train_model
 from identmatch._prepare import PREPARED_COLUMNS, prepare_records
+from identmatch._prepared_files import is_prepared_directory, read_prepared
+from identmatch._quality import DataQuality
 from identmatch._read import read_records
 from identmatch._result import Result
 from identmatch._spark import SparkEngine, is_spark_session, spark_session
@@ -57,7 +59,9 @@ def dedupe(
 
     Args:
         records: a pandas DataFrame, a path to a CSV or Parquet file, or a DuckDB relation,
-            with a unique ``record_id`` column and any of the standard columns.
+            with a unique ``record_id`` column and any of the standard columns; or the
+            directory of records prepared by :func:`prepare_parquet` (out of core), which
+            Spark reads in parallel and which gives ``entities`` of ids only.
         columns: input column name -> standard column name, e.g. ``{"given_name": "forename"}``.
         date_order: how to read ambiguous numeric dates (UK day-first ``DMY`` by default).
         threshold: match probability in (0, 1) at which records join one entity;
@@ -208,17 +212,36 @@ def _run_inner(
     link_type: SplinkLinkType = "link_only" if linked else "dedupe_only"
     timings: dict[str, float] = {}
 
+    # A directory holds records prepared already (prepare_parquet, out of core): it is read
+    # as is, and Spark reads its parts itself.
+    parts = [Path(src) if is_prepared_directory(src) else None for src in sources]
+    if read_config.columns and any(part is not None for part in parts):
+        msg = (
+            "columns= maps an input's columns when it is read; prepared records were mapped "
+            "by prepare_parquet (pass columns= there)"
+        )
+        raise ConfigError(msg)
     with _stage(timings, "read", "reading input", progress):
         raw = [
-            read_records(src, read_config, name=_display_name(src, name))
-            for src, name in zip(sources, names, strict=True)
+            None
+            if part is not None
+            else read_records(src, read_config, name=_display_name(src, name))
+            for src, name, part in zip(sources, names, parts, strict=True)
         ]
-    n_records = sum(len(frame) for frame in raw)
+        ready = [read_prepared(part) if part is not None else None for part in parts]
+    n_records = sum(len(frame) for frame in raw if frame is not None) + sum(
+        len(done[0]) for done in ready if done is not None
+    )
     with _stage(timings, "standardise", f"standardising {n_records:,} records", progress):
         prepared_and_quality = [
-            prepare_records(frame, date_order=read_config.date_order) for frame in raw
+            done if done is not None else _prepare(frame, read_config)
+            for frame, done in zip(raw, ready, strict=True)
         ]
     prepared = [p for p, _ in prepared_and_quality]
+    records = [
+        frame if frame is not None else _record_ids(p)
+        for frame, p in zip(raw, prepared, strict=True)
+    ]
     quality = prepared_and_quality[0][1]
     for _, q in prepared_and_quality[1:]:
         quality = quality.combine(q)
@@ -235,13 +258,15 @@ def _run_inner(
     if model is None:
         model = _default_model(available, [len(f) for f in prepared], linked)
     if hooks is not None:
-        hooks.prepared(raw[0], prepared[0], model)
+        hooks.prepared(records[0], prepared[0], model)
 
     with backend_errors("loading records"):
         # Table names reach Splink's SQL unquoted, and LEFT/RIGHT are SQL keywords.
         sdfs = [
-            engine.load_prepared(frame, f"input_{name}")
-            for frame, name in zip(prepared, names, strict=True)
+            engine.load_parquet(part, f"input_{name}")
+            if part is not None and isinstance(engine, SparkEngine)
+            else engine.load_prepared(frame, f"input_{name}")
+            for frame, name, part in zip(prepared, names, parts, strict=True)
         ]
     from splink import Linker
 
@@ -290,7 +315,7 @@ def _run_inner(
         return _score_pair(linker, prepared, a, b)
 
     result = Result(
-        entities=_entities(raw, names, linked),
+        entities=_entities(records, names, linked),
         predictions=predictions,
         quality=quality,
         blocking=blocking,
@@ -353,6 +378,18 @@ def _training_sample(
             sample = frame.sample(frac=fraction, random_state=config.seed)
             sampled.append(engine.load_prepared(sample, f"train_{name}"))
     return sampled
+
+
+def _prepare(
+    frame: pd.DataFrame | None, read_config: ReadConfig
+) -> tuple[pd.DataFrame, DataQuality]:
+    assert frame is not None
+    return prepare_records(frame, date_order=read_config.date_order)
+
+
+def _record_ids(prepared: pd.DataFrame) -> pd.DataFrame:
+    """The records of a prepared directory, for the entities: only their ids are known."""
+    return pd.DataFrame({"record_id": prepared["unique_id"].astype(str)})
 
 
 def _display_name(source: Any, default: str) -> str:

@@ -6,7 +6,10 @@ is bounded by the chunk size and the input's size only by disk. Spark (or DuckDB
 the prepared parts in parallel, without passing them through one Python process.
 
 Record ids must be unique across the whole input; that is checked after the parts are
-written, with DuckDB aggregating over the files on disk.
+written, with DuckDB aggregating over the files on disk. The data-quality summary is written
+last, as ``_quality.json``: a directory with it is a complete preparation, which ``dedupe`` and
+``link`` accept in place of records (:func:`read_prepared`), and which the Spark backend
+reads straight from the files.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from identmatch._quality import DataQuality
 from identmatch._read import read_records
 from identmatch._types import DateOrder
 
-__all__ = ["prepare_parquet"]
+__all__ = ["is_prepared_directory", "prepare_parquet", "prepared_parts", "read_prepared"]
 
 logger = logging.getLogger("identmatch")
 
 _PART = "part-{:05d}.parquet"
+_PARTS = "part-*.parquet"
+_QUALITY = "_quality.json"  # a leading _ keeps Spark and pyarrow from reading it as a part
 
 
 def prepare_parquet(
@@ -46,7 +51,9 @@ def prepare_parquet(
     """Standardise a CSV or Parquet file into ``directory`` as prepared Parquet parts.
 
     Each part holds the prepared columns (``unique_id`` is the record id) of up to
-    ``chunk_rows`` records, in input order; read them with
+    ``chunk_rows`` records, in input order; ``_quality.json`` holds the data-quality summary.
+    Pass the directory to :func:`dedupe` or :func:`link` in place of the records (on Spark
+    the executors read the parts in parallel), or read the parts with
     ``spark.read.parquet(directory)`` or DuckDB's ``read_parquet('directory/*.parquet')``.
 
     Args:
@@ -75,7 +82,7 @@ def prepare_parquet(
         raise ConfigError(str(exc)) from None
     path, out = Path(source), Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    if any(out.glob("part-*.parquet")):
+    if any(out.glob(_PARTS)):
         msg = f"{out}: already holds prepared parts; give an empty directory"
         raise ConfigError(msg)
     quality: DataQuality | None = None
@@ -91,7 +98,49 @@ def prepare_parquet(
         msg = f"{path.name}: has no records (only a header, or an empty table)"
         raise InputFileError(msg)
     _check_unique_ids(out, name=path.name)
+    (out / _QUALITY).write_text(quality.model_dump_json(indent=2), encoding="utf-8")
     return quality
+
+
+def is_prepared_directory(source: Any) -> bool:
+    """Whether ``source`` is a path to a directory (of :func:`prepare_parquet` output)."""
+    return isinstance(source, str | Path) and Path(source).is_dir()
+
+
+def read_prepared(directory: str | Path) -> tuple[pd.DataFrame, DataQuality]:
+    """The prepared records of a :func:`prepare_parquet` directory, and its quality summary.
+
+    Raises:
+        InputFileError: the directory is not a complete preparation (no parts, no
+            ``_quality.json``) or its parts lack prepared columns.
+    """
+    path = Path(directory)
+    parts = sorted(path.glob(_PARTS))
+    if not parts or not (path / _QUALITY).is_file():
+        msg = (
+            f"{path}: not a directory of prepared records (part-*.parquet and _quality.json, "
+            "written by identmatch.prepare_parquet); give a CSV or Parquet file, or prepare "
+            "the records first"
+        )
+        raise InputFileError(msg)
+    quality = DataQuality.model_validate_json((path / _QUALITY).read_text(encoding="utf-8"))
+    schema = arrow_schema(list(PREPARED_COLUMNS))
+    try:
+        table = pq.read_table(path, schema=schema)
+    except (pa.ArrowInvalid, OSError) as exc:
+        msg = f"{path}: its parts are not identmatch's prepared columns ({exc})"
+        raise InputFileError(msg) from exc
+    # Python values, None for missing and lists for list columns, as prepare_records gives
+    # (pandas would make NaN-holding string columns and numpy arrays).
+    frame = pd.DataFrame(
+        {name: pd.Series(table.column(name).to_pylist(), dtype=object) for name in schema.names}
+    )
+    return frame, quality
+
+
+def prepared_parts(directory: str | Path) -> str:
+    """The glob of the parts in ``directory``, for Spark or DuckDB to read."""
+    return str(Path(directory) / _PARTS)
 
 
 def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
@@ -142,7 +191,7 @@ def _check_unique_ids(directory: Path, *, name: str) -> None:
     try:
         row = connection.execute(
             "SELECT count(*), count(DISTINCT unique_id) FROM read_parquet(?)",
-            [str(directory / "part-*.parquet")],
+            [prepared_parts(directory)],
         ).fetchone()
     finally:
         connection.close()

@@ -1,20 +1,23 @@
-"""Splink's Spark backend: the only module that imports pyspark, and only when asked to.
+"""Splink's Spark backend: the only modules that import pyspark (with ``_spark_functions``).
 
-Every level identmatch compiles for Spark uses only functions built into Spark SQL, so a job
-needs no jar and no Python package on the executors. Spark lacks Jaro-Winkler; it is written
-in Spark's higher-order array functions (``_sql.jaro_winkler_sql``) rather than taken from
-Splink's Java jar, whose Jaro-Winkler scores some pairs differently from DuckDB's.
+Every level identmatch compiles for Spark uses functions built into Spark SQL, except
+Jaro-Winkler, which Spark lacks: :class:`SparkEngine` registers ``identmatch_jaro_winkler``
+in the session, a vectorised UDF on rapidfuzz equal to DuckDB's (``_spark_functions``). The
+executors' Python therefore needs rapidfuzz; Splink's Java jar is not used, as its
+Jaro-Winkler scores some pairs differently from DuckDB's.
 
-Prepared records reach Spark from the driver as Arrow (:meth:`SparkEngine.load_prepared`).
-For inputs larger than the driver, :func:`identmatch.prepare_parquet` writes prepared Parquet
-parts that Spark reads in parallel; ``dedupe`` does not yet take them (see docs/spark.md).
+Prepared records reach Spark from the driver as Arrow (:meth:`SparkEngine.load_prepared`),
+or straight from prepared Parquet parts that Spark reads in parallel
+(:meth:`SparkEngine.load_parquet`, for inputs larger than the driver).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -22,6 +25,8 @@ import pyarrow as pa
 
 from identmatch._engine import arrow_schema, prepared_columns
 from identmatch._exceptions import ConfigError, MissingDependencyError
+from identmatch._prepare import PREPARED_COLUMNS
+from identmatch._spark_functions import register_spark_functions
 
 __all__ = ["SparkEngine", "is_spark_session", "spark_session"]
 
@@ -52,6 +57,9 @@ def spark_session(
 ) -> Any:
     """A SparkSession (the running one if there is one) set up for identmatch.
 
+    In local mode, Spark's Python workers use this interpreter (unless ``PYSPARK_PYTHON`` is
+    set), so identmatch's Jaro-Winkler UDF finds rapidfuzz there.
+
     Args:
         master: Spark master URL, e.g. ``local[4]`` or ``spark://host:7077``; the
             environment's default (``local[*]`` outside a cluster) when None.
@@ -78,7 +86,14 @@ def spark_session(
         builder = builder.config("spark.default.parallelism", str(int(shuffle_partitions)))
     if driver_memory is not None:
         builder = builder.config("spark.driver.memory", driver_memory)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    context = session.sparkContext
+    if str(context.master).startswith("local") and "PYSPARK_PYTHON" not in os.environ:
+        # In local mode the Python workers run on this machine: use this interpreter, which
+        # has rapidfuzz for identmatch's Jaro-Winkler UDF (pyspark's default is whatever
+        # `python3` is first on the PATH).
+        context.pythonExec = sys.executable
+    return session
 
 
 def _spark_schema(columns: list[str]) -> Any:
@@ -104,6 +119,8 @@ class SparkEngine:
 
     Raises:
         ConfigError: a cluster session without a checkpoint directory.
+        MissingDependencyError: the executors' Python cannot run identmatch's Jaro-Winkler
+            UDF (it needs rapidfuzz).
     """
 
     dialect = "spark"
@@ -134,6 +151,7 @@ class SparkEngine:
             # identmatch's levels need none of the functions in Splink's jar.
             register_udfs_automatically=False,
         )
+        register_spark_functions(session)
 
     def load_prepared(self, frame: pd.DataFrame, table: str) -> Any:
         """Send a prepared frame to Spark as ``table`` and register it with Splink."""
@@ -146,6 +164,18 @@ class SparkEngine:
         else:  # Spark 3.5 reads pandas, not Arrow tables, from the driver
             spark_frame = self.spark.createDataFrame(arrow.to_pandas(), _spark_schema(columns))
         return self._register(spark_frame, table)
+
+    def load_parquet(self, directory: Path, table: str) -> Any:
+        """Register the prepared Parquet parts in ``directory`` as ``table``, read by Spark.
+
+        The executors read the parts in parallel, so the path must be one they reach (local
+        mode, or shared storage on a cluster).
+        """
+        columns = list(PREPARED_COLUMNS)
+        spark_frame = self.spark.read.schema(_spark_schema(columns)).parquet(
+            str(directory.absolute())
+        )
+        return self._register(spark_frame.select(*columns), table)
 
     def _register(self, spark_frame: Any, table: str) -> Any:
         # A session outlives a run, and its temporary views with it: each run's tables get
