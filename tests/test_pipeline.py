@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import identmatch
-from identmatch.testing import pairwise_scores
+from identmatch.testing import generate_records, pairwise_scores
 
 from _support import FEBRL_COLUMNS, read_febrl
 
@@ -233,6 +233,21 @@ class TestModelFile:
         assert len(merged) == len(result.pairs) == len(again.pairs)
         assert (merged["match_weight"] - merged["match_weight_again"]).abs().max() < 1e-9
         assert identmatch.Model.load(path) == result.model
+
+    def test_training_on_a_sample_scores_with_the_whole_inputs_term_frequencies(self) -> None:
+        """A run that trains on a sample scores its pairs exactly as a run given the trained
+        model: term frequencies come from the whole input, not from the training sample
+        (regression: Splink's cached term-frequency tables of the sample were reused)."""
+        frame = generate_records(3000, seed=17).drop(columns=["error_type", "hard_negative"])
+        config = identmatch.ModelConfig(max_records_to_train=1000)
+        trained = identmatch.dedupe(frame, config=config)
+        given = identmatch.dedupe(frame, model=trained.model, config=config)
+        merged = trained.pairs.merge(
+            given.pairs, on=["record_id_l", "record_id_r"], suffixes=("", "_given")
+        )
+        assert len(merged) == len(trained.pairs) == len(given.pairs) > 1000
+        assert (merged["match_weight"] - merged["match_weight_given"]).abs().max() < 1e-9
+        assert trained.entities["entity_id"].tolist() == given.entities["entity_id"].tolist()
 
     def test_without_pair_counts_same_entities(
         self, febrl3: tuple[pd.DataFrame, identmatch.Result]

@@ -290,6 +290,8 @@ def _run_inner(
                 available=available,
                 config=config,
             )
+            if training_inputs is not sdfs:
+                _forget_intermediate_tables(engine)
     linker = make_linker(model, sdfs)
 
     blocking: BlockingReport | None = None
@@ -354,6 +356,19 @@ def _scored_pairs(engine: Engine | SparkEngine, predictions: Any) -> pd.DataFram
 
 def _is_pair_column(column: str) -> bool:
     return column in _PAIR_KEYS or column.startswith(("gamma_", "mw_"))
+
+
+def _forget_intermediate_tables(engine: Engine | SparkEngine) -> None:
+    """Drop the tables Splink computed on the training sample.
+
+    Splink caches intermediate tables on the database API, and term-frequency tables under
+    names that do not carry the linker's id: the scoring linker would otherwise take the
+    sample's term frequencies instead of the whole input's (and disagree with the same model
+    given, and with the index's search).
+    """
+    with backend_errors("dropping the training tables"):
+        engine.db_api._intermediate_table_cache.invalidate_cache()
+        engine.db_api.delete_tables_created_by_splink_from_db()
 
 
 def _training_sample(
