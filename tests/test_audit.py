@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,3 +118,31 @@ def test_read_only_index_cannot_audit(built: Path) -> None:
         pytest.raises(identmatch.ConfigError, match="writable"),
     ):
         identmatch.AuditLog(opened)
+
+
+def test_audit_listing_keeps_each_entry_on_one_line(index: identmatch.Index) -> None:
+    """A purpose holding line separators and tabs (found by the API fuzz) still lists as one line
+    per entry, in JSON (ASCII escapes, read back exactly) and in the tab-separated text."""
+    from click.testing import CliRunner
+
+    from identmatch._cli import cli
+
+    purpose = "case\n7\t\u2028\x85\x1c\u00e9\U0001f600 end"
+    log = identmatch.AuditLog(index)
+    for key_id in ("k1", "k2"):
+        log.write(key_id=key_id, action="search", purpose=purpose, entity_ids=["E000001"])
+    log.close()
+    path = index.path
+    index.close()
+    runner = CliRunner()
+    as_json = runner.invoke(cli, ["audit", "--index", str(path), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    lines = as_json.output.splitlines()
+    assert len(lines) == 2
+    assert all(line.isascii() for line in lines)
+    assert [json.loads(line)["purpose"] for line in lines] == [purpose, purpose]
+    as_text = runner.invoke(cli, ["audit", "--index", str(path)])
+    assert as_text.exit_code == 0, as_text.output
+    rows = as_text.output.splitlines()
+    assert len(rows) == 2
+    assert all(len(row.split("\t")) == 8 for row in rows)

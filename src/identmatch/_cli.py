@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -530,13 +531,22 @@ def audit(index_path: Path, since: Any, as_json: bool) -> None:
     entries = identmatch.AuditLog.read(index_path, since=since)
     for entry in entries:
         if as_json:
-            click.echo(entry.model_dump_json())
+            # ASCII escapes: a purpose may hold any character, line separators included,
+            # and each entry must stay on one line whatever splits the lines.
+            click.echo(json.dumps(entry.model_dump(mode="json"), separators=(",", ":")))
             continue
         click.echo(
             f"{entry.audit_id}\t{entry.logged_at:%Y-%m-%dT%H:%M:%S}Z\t{entry.key_id}\t"
-            f"{entry.action}\t{entry.purpose or '-'}\t{entry.fingerprint or '-'}\t"
+            f"{entry.action}\t{_one_field(entry.purpose) or '-'}\t{entry.fingerprint or '-'}\t"
             f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}"
         )
+
+
+def _one_field(text: str | None) -> str | None:
+    """``text`` with tabs, line breaks and other unprintable characters escaped."""
+    if text is None or text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _print_hits(hits: list[identmatch.Hit]) -> None:
