@@ -350,7 +350,7 @@ def _render(size: int, results: dict[str, Any], command: str, duration: float) -
                 "index build vs batch dedupe",
                 "build <= batch",
                 f"{build['seconds']:.0f} s vs {batch['seconds']:.0f} s "
-                f"(ratio {build['seconds'] / batch['seconds']:.2f})",
+                f"(ratio {build['seconds'] / batch['seconds']:.2f}{_rounds_note(build, batch)})",
             ]
         )
     if add:
@@ -393,14 +393,14 @@ def _render(size: int, results: dict[str, Any], command: str, duration: float) -
         ]
     if build:
         detail += [
-            ["build: time", f"{build['seconds']:.1f} s"],
+            ["build: time", f"{build['seconds']:.1f} s{_every_run(build)}"],
             ["build: index file size", _gib(build["file_bytes"])],
             ["build: peak RSS", _gib(build["peak_rss"])],
         ]
     if batch:
         stages = ", ".join(f"{k} {v:.0f} s" for k, v in batch["timings"].items())
         detail += [
-            ["batch dedupe: time", f"{batch['seconds']:.1f} s ({stages})"],
+            ["batch dedupe: time", f"{batch['seconds']:.1f} s ({stages}){_every_run(batch)}"],
             ["batch dedupe: peak RSS", _gib(batch["peak_rss"])],
         ]
     if add:
@@ -431,6 +431,35 @@ def _render(size: int, results: dict[str, Any], command: str, duration: float) -
         "",
     ]
     return "\n".join(out)
+
+
+def _rounds_note(build: dict[str, Any], batch: dict[str, Any]) -> str:
+    rounds = len(build.get("all_seconds", [build["seconds"]]))
+    return f"; fastest of {rounds} alternating runs each" if rounds > 1 else ""
+
+
+def _every_run(result: dict[str, Any]) -> str:
+    runs = result.get("all_seconds", [])
+    return f"; every run: {', '.join(f'{s:.1f}' for s in runs)} s" if len(runs) > 1 else ""
+
+
+def _run_timed_pair(args: argparse.Namespace, phases: list[str]) -> dict[str, Any]:
+    """Batch and build ``args.rounds`` times, alternating, each keeping its fastest run.
+
+    The machine's speed drifts over minutes (a shared host): alternating the two and taking
+    each one's fastest run compares them under like conditions.
+    """
+    runs: dict[str, list[dict[str, Any]]] = {phase: [] for phase in phases}
+    for _ in range(args.rounds):
+        for phase in phases:
+            runs[phase].append(_run_phase(args, phase))
+    return {
+        phase: {
+            **min(done, key=lambda r: float(r["seconds"])),
+            "all_seconds": [r["seconds"] for r in done],
+        }
+        for phase, done in runs.items()
+    }
 
 
 def _run_phase(args: argparse.Namespace, phase: str) -> dict[str, Any]:
@@ -473,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--phases", default="batch,build,search,splink,add", help="phases to run, in order"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="alternating runs of batch and build (fastest kept)"
+    )
     parser.add_argument("--no-publish", action="store_true", help="print, do not write RESULTS")
     parser.add_argument(
         "--keep-other-phases",
@@ -490,7 +522,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     if args.keep_other_phases and saved.exists():
         results = json.loads(saved.read_text())
-    results.update({phase: _run_phase(args, phase) for phase in args.phases.split(",") if phase})
+    phases = [phase for phase in args.phases.split(",") if phase]
+    results.update(_run_timed_pair(args, [p for p in phases if p in ("batch", "build")]))
+    results.update({p: _run_phase(args, p) for p in phases if p not in ("batch", "build")})
     saved.write_text(json.dumps(results, indent=2))
     command = "python -m benchmarks.index_search " + " ".join(argv or sys.argv[1:])
     text = _render(args.size, results, command.strip(), time.perf_counter() - started)
