@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 import identmatch
 import identmatch._snapshot as snapshot_module
-from identmatch._keys import key_hash, record_keys
+from identmatch._candidates import rank_query_candidates
+from identmatch._keys import hashed_keys
 from identmatch._snapshot import Snapshot
 from identmatch.testing import generate_records
 
@@ -179,6 +180,40 @@ class TestSearch:
         assert explanation.match_weight == pytest.approx(pair["match_weight"], abs=1e-6)
 
 
+    def test_search_scores_every_pair_batch_compared(self, built: Built) -> None:
+        """Search chooses candidates as batch does: each pair batch compared is among them.
+
+        The differential test of candidate generation: for a record of the index, its
+        candidates among the other records (the keys, block sizes and weights a search
+        uses) hold every record the batch run compared it with.
+        """
+        result, index = built
+        snapshot = index.warm()._snapshot
+        model = index.model
+        compared: dict[str, set[str]] = {}
+        for a, b in zip(result.candidates["record_id_l"], result.candidates["record_id_r"]):
+            compared.setdefault(a, set()).add(b)
+            compared.setdefault(b, set()).add(a)
+        checked = 0
+        for record_id in sorted(compared)[::7]:
+            row = snapshot.row_of(record_id)
+            assert row is not None
+            keys = hashed_keys(snapshot.record(row), model.blocking_rules)
+            rows_of = snapshot.sharing(hashed for _, hashed in keys)
+            shared = {
+                (rule, hashed): [r for r in rows_of[hashed].tolist() if r != row]
+                for rule, hashed in keys
+                if hashed in rows_of
+            }
+            chosen = rank_query_candidates(
+                shared, model.blocking_rules, len(snapshot), model.candidates
+            )
+            found = {str(snapshot.record(r)["record_id"]) for r in chosen}
+            assert compared[record_id] <= found, record_id
+            checked += 1
+        assert checked > 300
+
+
 class TestAdd:
     def test_add_joins_or_creates_and_never_renames(
         self, tmp_path: Path, records: pd.DataFrame
@@ -233,9 +268,11 @@ class TestAdd:
         for column, shares in fresh.tf.items():
             assert dict(kept.tf[column].items()) == dict(shares.items())
         for i in range(0, 4000, 97):
-            keys = record_keys(fresh.record(i), index.model.blocking_rules)
-            hashes = [key_hash(k) for k in keys]
-            assert kept.candidates(hashes) == fresh.candidates(hashes)
+            keys = hashed_keys(fresh.record(i), index.model.blocking_rules)
+            model = index.model
+            assert kept.candidates(keys, model.blocking_rules, model.candidates) == (
+                fresh.candidates(keys, model.blocking_rules, model.candidates)
+            )
         index.close()
 
     def test_add_before_loading_equals_add_after(

@@ -1,8 +1,9 @@
-"""Blocking rules: which record pairs are compared at all.
+"""Candidate keys ("blocking rules"): which record pairs can be compared at all.
 
-A rule is a tuple of prepared columns that must all be equal (and not missing) for a pair
-to be compared. Rules are chosen so that the number of pairs grows near-linearly with the
-input: every rule pairs records on at least one fairly specific key.
+A rule is a tuple of prepared columns; records whose values of all of them are equal (and not
+missing) share a key. Which of the pairs sharing keys are compared is decided by
+:mod:`identmatch._candidates`: keys shared by too many records are dropped, and each record
+keeps its best candidates by the rarity of the keys they share, so cost stays near-linear.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 __all__ = [
     "DEFAULT_BLOCKING_RULES",
+    "CandidateSettings",
     "BlockingReport",
     "RuleCount",
     "choose_blocking_rules",
@@ -25,29 +27,58 @@ BlockingRule = tuple[str, ...]
 DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("nhs_std",),
     ("surname_joined", "dob"),
-    ("forename_std", "dob"),
-    ("forename_ph", "surname_ph", "dob_year"),
-    ("forename_ph", "surname_ph", "postcode_outward"),
-    ("dob", "postcode_std"),
-    ("surname_ph", "dob"),
-    ("forename_ph", "dob"),
-    ("forename_std", "surname_joined", "dob_md"),
-    ("surname_joined", "postcode_std"),
-    ("forename_std", "postcode_std"),
-    ("forename_ph", "surname_ph", "town_std"),
-    ("surname_ph", "postcode_std"),
-    ("forename_ph", "postcode_std"),
-    ("address_std",),
-    ("dob", "town_std"),
-    ("dob", "postcode_outward"),
+    ("name_tokens[]", "dob"),
+    ("surname_ph", "dob_unordered"),
+    ("forename_ph", "dob_unordered"),
+    ("name_keys[]",),
     ("name_keys[]", "dob_year"),
     ("name_keys[]", "postcode_outward"),
+    ("name_keys[]", "dob_md"),
+    ("name_ph_sorted",),
+    ("name_ph_sorted", "dob_year"),
+    ("name_ph_sorted", "postcode_outward"),
+    ("forename_first", "middle_first", "surname_ph"),
+    ("forename_initial", "surname_joined"),
+    ("name_tokens[]",),
+    ("name_tokens[]", "dob_year"),
+    ("name_tokens[]", "postcode_outward"),
+    ("surname_parts[]", "forename_first"),
+    ("forename_variants[]", "surname_ph"),
+    ("forename_variants[]", "surname_ph", "dob_year"),
+    ("dob", "postcode_std"),
+    ("dob", "postcode_outward"),
+    ("surname_joined", "postcode_std"),
+    ("forename_first", "postcode_std"),
+    ("forename_ph", "surname_ph", "town_std"),
+    ("address_std",),
+    ("dob", "town_std"),
 )
-"""Default rules, most specific first. A rule is used only if all its columns hold values.
+"""Default candidate keys. A key is used only if all its columns hold values.
 
-A column written ``name[]`` is a list: records are paired when any element agrees (Splink
-explodes the list), so every name and alias a record carries is a blocking key.
+A column written ``name[]`` is a list: a record has one key per element, so every name and
+alias it carries is a key. Keys are deliberately loose (a whole name alone, one rare name
+token, a name and a birth year): :mod:`identmatch._candidates` drops the keys shared by too
+many records and keeps each record's best few candidates, so the loose keys cost little. A
+common key is refined by the keys that add a second field (``name_keys[] + dob_year``), so
+"John Smith" is not dropped but compared within his birth year, district or day of birth.
 """
+
+
+class CandidateSettings(BaseModel, frozen=True, extra="forbid"):
+    """How candidates are chosen from the records that share keys (meta-blocking).
+
+    A key shared by more than ``max_block_size`` records is not used (its refinements are).
+    Every other shared key adds ``ln(N / size)`` to a pair's cheap score (rarer keys weigh
+    more, like an inverse document frequency); each record keeps its ``per_record`` best
+    candidates, and a pair is compared if either record keeps the other.
+    """
+
+    max_block_size: int = Field(default=100, ge=2, le=100_000)
+    per_record: int = Field(default=8, ge=1, le=1_000)
+    search_per_query: int = Field(default=200, ge=1, le=10_000)
+    """Candidates a search or an add scores in full. Far more than ``per_record``: a batch
+    run also compares a record with those that keep *it* among their best, which can rank
+    low among its own candidates, and a search should score all of them."""
 
 
 class RuleCount(BaseModel, frozen=True, extra="forbid"):

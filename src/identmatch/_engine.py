@@ -14,14 +14,19 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from identmatch._prepare import PREPARED_COLUMNS
+from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 
-__all__ = ["Engine", "arrow_schema", "cursor", "prepared_columns", "transaction"]
+CandidateQuery = Callable[
+    [list[str]],
+    tuple[list[tuple[str, str]], str, Callable[[str, str, int], str]],
+]
+"""Given the inputs' quoted table names: the statements choosing candidate pairs (table to
+create, SELECT), the name of the table of chosen pairs, and the SELECT that adds each input's
+``candidate_pairs`` list (table, chosen-pairs table, input position)."""
 
-_LIST_COLUMNS = frozenset(
-    {"surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases"}
-)
+__all__ = ["CandidateQuery", "Engine", "arrow_schema", "cursor", "prepared_columns", "transaction"]
+
 
 
 @contextlib.contextmanager
@@ -51,7 +56,7 @@ def arrow_schema(columns: list[str]) -> pa.Schema:
     """The Arrow schema of prepared ``columns``: text, or a list of text for list columns."""
     fields = []
     for name in columns:
-        kind = pa.list_(pa.string()) if name in _LIST_COLUMNS else pa.string()
+        kind = pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
         fields.append(pa.field(name, kind))
     return pa.schema(fields)
 
@@ -93,6 +98,48 @@ class Engine:
         finally:
             self.connection.unregister("__identmatch_arrow")
         return self.db_api.register(table, dataset_display_name=table)
+
+    def add_candidates(
+        self, inputs: list[Any], choose: CandidateQuery
+    ) -> tuple[list[Any], pd.DataFrame]:
+        """The inputs with their chosen pairs (``candidate_pairs``), and the pairs themselves.
+
+        Args:
+            inputs: Splink dataframes of the prepared inputs (one, or two for a link).
+            choose: builds the statements from the inputs' quoted table names.
+
+        Returns:
+            New Splink dataframes (same display names) and a frame of the chosen pairs:
+            ``src_l``, ``uid_l``, ``src_r``, ``uid_r``, ``first_rule``.
+        """
+        tables = [quote_identifier(sdf.physical_name) for sdf in inputs]
+        statements, kept, extend = choose(tables)
+        for name, sql in statements:
+            self.connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(name)} AS {sql}"
+            ).fetchall()
+        out = []
+        for position, sdf in enumerate(inputs):
+            physical = f"{sdf.physical_name}_candidates"
+            self.connection.execute(
+                f"CREATE OR REPLACE TABLE {quote_identifier(physical)} AS "
+                + extend(tables[position], quote_identifier(kept), position)
+            ).fetchall()
+            out.append(
+                self.db_api.register(
+                    physical, dataset_display_name=sdf.dataset_display_name, table_name=physical
+                )
+            )
+        pairs: pd.DataFrame = self.connection.sql(
+            f"SELECT src_l, uid_l, src_r, uid_r, first_rule FROM {quote_identifier(kept)}"
+        ).df()
+        for name, _ in statements:
+            self.connection.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}").fetchall()
+        for sdf in inputs:
+            self.connection.execute(
+                f"DROP TABLE IF EXISTS {quote_identifier(sdf.physical_name)}"
+            ).fetchall()
+        return out, pairs
 
     def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
         """The columns of Splink's predictions that ``keep`` accepts, as a pandas frame."""

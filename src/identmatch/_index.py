@@ -23,7 +23,7 @@ from identmatch._engine import cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
 from identmatch._index_write import FORMAT_VERSION, build_file
-from identmatch._keys import key_hash, record_keys
+from identmatch._keys import hashed_keys
 from identmatch._model import Model
 from identmatch._prepare import prepare_one
 from identmatch._scoring import score_pair
@@ -197,9 +197,9 @@ class Index:
             ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
         """
         query = self._prepare_one(person)
-        hashes = [key_hash(key) for key in record_keys(query, self.model.blocking_rules)]
-        snapshot = self._view(hashes)
-        candidates = snapshot.candidates(hashes)
+        keys = hashed_keys(query, self.model.blocking_rules)
+        snapshot = self._view([hashed for _, hashed in keys])
+        candidates = snapshot.candidates(keys, self.model.blocking_rules, self.model.candidates)
         settings = self._settings()
         hits = rank_candidates(query, candidates, self.model, snapshot.tf, settings, top=top)
         if hits:

@@ -21,7 +21,8 @@ import pyarrow as pa
 from identmatch._config import ReadConfig
 from identmatch._engine import transaction
 from identmatch._index_write import add_tf, insert_keys, insert_records
-from identmatch._keys import key_hash, record_keys
+from identmatch._candidates import rank_query_candidates
+from identmatch._keys import hashed_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records
 from identmatch._scoring import PairScore, in_conflict, score_pair
@@ -62,7 +63,8 @@ class _Resolver:
         self.merged_into: dict[str, str] = {}
         self.folded: dict[str, list[str]] = {}  # entity -> entity ids merged into it here
         self.added: dict[str, list[dict[str, Any]]] = {}  # entity -> new records of this add
-        self.pending: dict[str, list[dict[str, Any]]] = {}  # key -> new records of this add
+        self.pending_records: list[dict[str, Any]] = []  # the new records of this add
+        self.pending: dict[int, list[int]] = {}  # key hash -> positions in pending_records
 
     def current(self, entity: str) -> str:
         while entity in self.merged_into:
@@ -89,10 +91,8 @@ class _Resolver:
 
     def resolve(self, record: dict[str, Any], seq: int) -> tuple[str, str]:
         index, model = self.index, self.index.model
-        keys = record_keys(record, model.blocking_rules)
-        candidates = self.snapshot.candidates(key_hash(key) for key in keys)
-        for key in keys:
-            candidates.extend(self.pending.get(key, ()))
+        keys = hashed_keys(record, model.blocking_rules)
+        candidates = self._candidates(keys)
         best: dict[str, float] = {}
         scores: dict[str, PairScore] = {}  # record id -> the new record's score against it
         for candidate in candidates:
@@ -138,9 +138,32 @@ class _Resolver:
             self.folded[entity] = folded
         record["entity_id"], record["seq"] = entity, seq
         self.added.setdefault(entity, []).append(record)
-        for key in keys:
-            self.pending.setdefault(key, []).append(record)
+        self.pending_records.append(record)
+        for _, hashed in keys:
+            self.pending.setdefault(hashed, []).append(len(self.pending_records) - 1)
         return entity, action
+
+    def _candidates(self, keys: list[tuple[int, int]]) -> list[dict[str, Any]]:
+        """The best candidates among the index's records and those this add wrote so far.
+
+        Chosen as a search chooses them; a record added earlier in this add counts in its
+        keys' block sizes too (as a negative row number, told apart from the index's rows).
+        """
+        model = self.index.model
+        rows_of = self.snapshot.sharing(hashed for _, hashed in keys)
+        shared: dict[tuple[int, int], list[int]] = {}
+        for rule, hashed in keys:
+            found = rows_of.get(hashed)
+            rows = found.tolist() if found is not None else []
+            rows += [-1 - i for i in self.pending.get(hashed, ())]
+            if rows:
+                shared[(rule, hashed)] = rows
+        total = self.snapshot.records_total + len(self.pending_records) + 1
+        chosen = rank_query_candidates(shared, model.blocking_rules, total, model.candidates)
+        return [
+            self.snapshot.record(row) if row >= 0 else self.pending_records[-1 - row]
+            for row in chosen
+        ]
 
 
 Written = tuple[int, dict[str, str], dict[str, dict[str, int]]]
@@ -171,8 +194,12 @@ def add_records(
             new.append(record)
         snapshot = index._loaded
         if snapshot is None:  # not loaded: read just what these records can reach
-            keys = {k for record in new for k in record_keys(record, index.model.blocking_rules)}
-            snapshot = Snapshot.around(cursor, [key_hash(k) for k in keys])
+            hashes = {
+                hashed
+                for record in new
+                for _, hashed in hashed_keys(record, index.model.blocking_rules)
+            }
+            snapshot = Snapshot.around(cursor, sorted(hashes))
         next_entity, next_seq = int(meta["next_entity"]), int(meta["next_seq"])
         resolver = _Resolver(index, snapshot, cursor, next_entity, next_seq)
         start = resolver.next_seq

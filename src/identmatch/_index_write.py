@@ -21,7 +21,7 @@ import pyarrow as pa
 from identmatch._config import ModelConfig
 from identmatch._keys import keys_sql
 from identmatch._model import Model
-from identmatch._prepare import PREPARED_COLUMNS
+from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
 
@@ -35,8 +35,7 @@ __all__ = [
     "insert_records",
 ]
 
-FORMAT_VERSION = "2"  # 2: key hashes are MD5-based and computed in SQL
-LIST_COLUMNS = ("surname_parts", "forename_nicks", "name_keys", "alias_keys", "surname_aliases")
+FORMAT_VERSION = "3"  # 3: the candidate keys and their columns; 2: MD5 key hashes in SQL
 DISPLAY_COLUMNS = ("source", "forename", "middle_names", "surname", "dob_given")
 
 _SCHEMA = """

@@ -19,7 +19,7 @@ from typing import Any
 from identmatch._blocking import BlockingRule
 from identmatch._sql import quote_identifier
 
-__all__ = ["key_hash", "keys_sql", "record_keys"]
+__all__ = ["hashed_keys", "key_hash", "keys_sql", "record_keys"]
 
 _SEP = "\x1f"
 
@@ -46,6 +46,13 @@ def record_keys(record: Mapping[str, Any], rules: Sequence[BlockingRule]) -> set
         for combination in itertools.product(*parts):
             keys.add(_SEP.join((str(number), *combination)))
     return keys
+
+
+def hashed_keys(record: Mapping[str, Any], rules: Sequence[BlockingRule]) -> list[tuple[int, int]]:
+    """``(rule number, key hash)`` of every blocking key of a prepared record."""
+    return sorted(
+        (int(key.split(_SEP, 1)[0]), key_hash(key)) for key in record_keys(record, rules)
+    )
 
 
 def key_hash(key: str) -> int:

@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from identmatch._blocking import BlockingRule, compile_blocking_rule
+from identmatch._blocking import BlockingRule, CandidateSettings, compile_blocking_rule
+from identmatch._candidates import CANDIDATE_COLUMN
 from identmatch._comparisons import ComparisonSpec, compile_comparison
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ModelError, backend_errors
@@ -52,6 +53,9 @@ class Model(BaseModel, frozen=True, extra="forbid"):
 
     comparisons: tuple[ComparisonSpec, ...]
     blocking_rules: tuple[BlockingRule, ...]
+    """Candidate keys (see :mod:`identmatch._candidates`)."""
+    candidates: CandidateSettings = CandidateSettings()
+    """How candidates are chosen among the records sharing keys, in batch and in search."""
     probability_two_random_records_match: float = Field(gt=0.0, lt=1.0)
     training: TrainingSummary | None = None
 
@@ -147,9 +151,9 @@ def build_settings(
     return SettingsCreator(
         link_type=link_type,
         comparisons=[compile_comparison(spec, dialect) for spec in model.comparisons],
-        blocking_rules_to_generate_predictions=[
-            compile_blocking_rule(rule) for rule in model.blocking_rules
-        ],
+        # The chosen pairs (identmatch._candidates): two records share an element of
+        # this list exactly when they are a candidate pair.
+        blocking_rules_to_generate_predictions=[compile_blocking_rule((f"{CANDIDATE_COLUMN}[]",))],
         probability_two_random_records_match=model.probability_two_random_records_match,
         max_iterations=max_iterations,
         retain_intermediate_calculation_columns=True,

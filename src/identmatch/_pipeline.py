@@ -13,10 +13,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from identmatch._blocking import BlockingReport, RuleCount, choose_blocking_rules, describe_rule
+from identmatch._candidates import CANDIDATE_COLUMN, SqlDialect, candidate_sql, with_candidates_sql
 from identmatch._cluster import assign_entity_ids
 from identmatch._comparisons import default_comparisons
 from identmatch._config import ModelConfig, ReadConfig
-from identmatch._engine import Engine
+from identmatch._engine import CandidateQuery, Engine
 from identmatch._exceptions import ConfigError, backend_errors
 from identmatch._model import Model, SplinkLinkType, build_settings, train_model
 from identmatch._prepare import PREPARED_COLUMNS, prepare_records
@@ -268,6 +269,17 @@ def _run_inner(
             else engine.load_prepared(frame, f"input_{name}")
             for frame, name, part in zip(prepared, names, parts, strict=True)
         ]
+    with (
+        _stage(timings, "block", "choosing candidate pairs", progress),
+        backend_errors("choosing candidate pairs"),
+    ):
+        sdfs, chosen = engine.add_candidates(
+            sdfs, _candidate_query(engine.dialect, model, n_records)
+        )
+    candidates = _candidate_frame(chosen, linked)
+    blocking: BlockingReport | None = None
+    if config.count_blocked_pairs:
+        blocking = _blocking_report(chosen, model, n_records)
     from splink import Linker
 
     def make_linker(m: Model, inputs: list[Any]) -> Any:
@@ -294,12 +306,7 @@ def _run_inner(
                 _forget_intermediate_tables(engine)
     linker = make_linker(model, sdfs)
 
-    blocking: BlockingReport | None = None
-    scoring = "scoring pairs"
-    if config.count_blocked_pairs:
-        with _stage(timings, "block", "counting blocked pairs", progress):
-            blocking = _blocking_report(sdfs if linked else sdfs[0], model, link_type, n_records)
-        scoring = f"scoring {blocking.pairs:,} pairs"
+    scoring = f"scoring {len(candidates):,} pairs"
     with (
         _stage(timings, "predict", scoring, progress),
         backend_errors("scoring pairs"),
@@ -328,6 +335,7 @@ def _run_inner(
         timings=timings,
         prepared=prepared,
         conflict_below=config.conflict_below,
+        candidates=candidates,
     )
     if hooks is not None:
         hooks.clustering()
@@ -438,27 +446,45 @@ def _default_model(available: set[str], sizes: list[int], linked: bool) -> Model
     )
 
 
-def _blocking_report(
-    inputs: Any, model: Model, link_type: SplinkLinkType, n_records: int
-) -> BlockingReport:
-    from splink.blocking_analysis import count_comparisons_from_blocking_rules
-
-    from identmatch._blocking import compile_blocking_rule
-
-    with backend_errors("counting blocked pairs"):
-        counts = count_comparisons_from_blocking_rules(
-            inputs,
-            blocking_rules=[compile_blocking_rule(r) for r in model.blocking_rules],
-            link_type=link_type,
-            record_sample_proportion=1.0,
+def _candidate_query(dialect: str, model: Model, n_records: int) -> CandidateQuery:
+    def build(
+        tables: list[str],
+    ) -> tuple[list[tuple[str, str]], str, Callable[[str, str, int], str]]:
+        sql_dialect: SqlDialect = "spark" if dialect == "spark" else "duckdb"
+        statements = candidate_sql(
+            sql_dialect, model.blocking_rules, tables, model.candidates, n_records, "__im_cand"
         )
-    rules = tuple(
-        RuleCount(
-            rule=describe_rule(rule), new_pairs=int(_field(count, "marginal_comparison_count"))
-        )
-        for rule, count in zip(model.blocking_rules, counts, strict=True)
+
+        def extend(table: str, kept: str, position: int) -> str:
+            return with_candidates_sql(sql_dialect, table, kept, position)
+
+        return statements, statements[-1][0], extend
+
+    return build
+
+
+def _candidate_frame(chosen: pd.DataFrame, linked: bool) -> pd.DataFrame:
+    """The chosen pairs as record ids (and, in a link, ``left``/``right``)."""
+    out = pd.DataFrame(
+        {"unique_id_l": chosen["uid_l"].astype(str), "unique_id_r": chosen["uid_r"].astype(str)}
     )
-    return BlockingReport(records=n_records, pairs=sum(r.new_pairs for r in rules), rules=rules)
+    if linked:
+        names = {0: "left", 1: "right"}
+        out["source_dataset_l"] = chosen["src_l"].map(names)
+        out["source_dataset_r"] = chosen["src_r"].map(names)
+    # In record-id order: a backend returns the pairs in an order of its own.
+    out = out.sort_values(["unique_id_l", "unique_id_r"], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _blocking_report(chosen: pd.DataFrame, model: Model, n_records: int) -> BlockingReport:
+    """Chosen pairs in all, and by the first rule (in catalogue order) whose key they share."""
+    counts = chosen["first_rule"].value_counts().to_dict() if len(chosen) else {}
+    rules = tuple(
+        RuleCount(rule=describe_rule(rule), new_pairs=int(counts.get(number, 0)))
+        for number, rule in enumerate(model.blocking_rules)
+    )
+    return BlockingReport(records=n_records, pairs=len(chosen), rules=rules)
 
 
 def _field(record: Any, name: str) -> Any:
@@ -497,4 +523,5 @@ def _score_pair(linker: Any, prepared: list[pd.DataFrame], a: str, b: str) -> di
 def _plain(values: Any, uid: str) -> dict[str, Any]:
     out = {str(k): (None if (isinstance(v, float) and v != v) else v) for k, v in values.items()}
     out["unique_id"] = uid
+    out[CANDIDATE_COLUMN] = None  # read by the prediction blocking rule, not by scoring
     return out

@@ -26,7 +26,7 @@ from identmatch._standardise import (
 )
 from identmatch._types import DateOrder
 
-__all__ = ["PREPARED_COLUMNS", "prepare_one", "prepare_records"]
+__all__ = ["LIST_COLUMNS", "PREPARED_COLUMNS", "prepare_one", "prepare_records"]
 
 PREPARED_COLUMNS: tuple[str, ...] = (
     "unique_id",
@@ -56,8 +56,25 @@ PREPARED_COLUMNS: tuple[str, ...] = (
     "nhs_std",
     "address_std",
     "town_std",
+    "forename_variants",
+    "name_tokens",
+    "name_ph_sorted",
+    "dob_unordered",
 )
 """Columns of a prepared frame, in order. Missing values are ``None``."""
+
+LIST_COLUMNS: frozenset[str] = frozenset(
+    {
+        "surname_parts",
+        "forename_nicks",
+        "name_keys",
+        "alias_keys",
+        "surname_aliases",
+        "forename_variants",
+        "name_tokens",
+    }
+)
+"""The prepared columns holding a list of text (the others hold text)."""
 
 
 def _map_unique(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series[Any]:
@@ -93,6 +110,51 @@ def _swap_last_two(year: str | None) -> str | None:
     if not year or len(year) != 4 or year[2] == year[3]:
         return None
     return year[:2] + year[3] + year[2]
+
+
+def _variants(first: str | None) -> list[str] | None:
+    """The first forename with its nicknames and short forms ("bill" -> bill, william, ...)."""
+    if not first:
+        return None
+    return sorted({first, *related_forenames(first)})
+
+
+def _skeleton(std_name: str | None) -> str | None:
+    """A name's Metaphone code without a leading vowel: Usman and Osman both give ``SMN``.
+
+    Metaphone keeps a name's first letter when it is a vowel, so transliterations that differ
+    only there (Usman/Osman, Ibrahim/Ebrahim) would get different codes.
+    """
+    code = phonetic_code(std_name)
+    if code and code[0] in "AEIOU" and len(code) > 1:
+        return code[1:]
+    return code
+
+
+def _sorted_pair(first: str | None, second: str | None) -> str | None:
+    """Two name codes in sorted order, so a forename and surname swapped give one key."""
+    if not first or not second:
+        return None
+    return " ".join(sorted((first, second)))
+
+
+def _all_tokens(*names: str | None, aliases: tuple[Any, ...] = ()) -> list[str] | None:
+    """Every name token of a record (forenames, middle names, surname parts, aliases)."""
+    tokens: set[str] = set()
+    for name in names:
+        if name:
+            tokens.update(name.split(" "))
+    for first, surname, _ in aliases:
+        tokens.update(t for t in (first, surname) if t)
+    return sorted(tokens) or None
+
+
+def _unordered_dob(dob: str | None) -> str | None:
+    """A full ISO date with day and month in sorted order: 1985-04-03 and 1985-03-04 agree."""
+    if not dob or len(dob) != 10:
+        return None
+    low, high = sorted((dob[5:7], dob[8:10]))
+    return f"{dob[:4]}-{low}-{high}"
 
 
 def _name_key(first: str | None, joined_surname: str | None) -> str | None:
@@ -195,9 +257,30 @@ def prepare_records(
         dtype=object,
     )
 
+    out["forename_variants"] = _map_unique(out["forename_first"], _variants)
+    skeleton_first = _map_unique(out["forename_first"], _skeleton)
+    skeleton_surname = _map_unique(out["surname_joined"], _skeleton)
+    out["name_ph_sorted"] = pd.Series(
+        [_sorted_pair(a, b) for a, b in zip(skeleton_first, skeleton_surname, strict=True)],
+        dtype=object,
+    )
+    out["name_tokens"] = pd.Series(
+        [
+            _all_tokens(f, m, s, aliases=names or ())
+            for f, m, s, names in zip(
+                out["forename_std"],
+                out["middle_std"],
+                out["surname_std"],
+                parsed_aliases,
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
+
     raw_dob = column("dob")
     if raw_dob is None:
-        for name in ("dob", "dob_year", "dob_md", "dob_year_swapped"):
+        for name in ("dob", "dob_year", "dob_md", "dob_year_swapped", "dob_unordered"):
             out[name] = _absent(n)
     else:
         parsed = _map_unique(raw_dob, lambda v: parse_date(v, order=date_order))
@@ -205,6 +288,7 @@ def prepare_records(
         out["dob_year"] = _each(parsed, lambda p: str(p.year) if p.year else None)
         out["dob_md"] = _each(out["dob"], lambda d: d[5:] if d else None)
         out["dob_year_swapped"] = _each(out["dob_year"], _swap_last_two)
+        out["dob_unordered"] = _each(out["dob"], _unordered_dob)
         status = _each(parsed, lambda p: p.status)
         quality["dob"] = ColumnQuality(
             missing=int((status == "missing").sum()),
@@ -278,12 +362,16 @@ def prepare_one(
     out["alias_keys"] = alias_keys
     out["name_keys"] = sorted({k for k in [primary, *(alias_keys or [])] if k}) or None
     out["surname_aliases"] = sorted({s for _, s, _ in names if s}) or None if names else None
+    out["forename_variants"] = _variants(first)
+    out["name_ph_sorted"] = _sorted_pair(_skeleton(first), _skeleton(out["surname_joined"]))
+    out["name_tokens"] = _all_tokens(forename, middle, surname, aliases=names)
     raw_dob = fields.get("dob")
     parsed = parse_date(None if raw_dob == "" else raw_dob, order=date_order)
     out["dob"] = parsed.date.isoformat() if parsed.date else None
     out["dob_year"] = str(parsed.year) if parsed.year else None
     out["dob_md"] = out["dob"][5:] if out["dob"] else None
     out["dob_year_swapped"] = _swap_last_two(out["dob_year"])
+    out["dob_unordered"] = _unordered_dob(out["dob"])
     postcode = standardise_postcode(_to_text(fields.get("postcode")))
     out["postcode_std"], out["postcode_outward"] = postcode.postcode, postcode.outward
     out["postcode_sector"] = postcode.sector

@@ -26,6 +26,21 @@ from identmatch._scoring import (
 __all__ = ["Result"]
 
 
+def _public_candidates(candidates: pd.DataFrame | None, linked: bool) -> pd.DataFrame:
+    columns = ["record_id_l", "record_id_r", *(["input_l", "input_r"] if linked else [])]
+    if candidates is None:
+        return pd.DataFrame({c: pd.Series([], dtype=str) for c in columns})
+    renamed = candidates.rename(
+        columns={
+            "unique_id_l": "record_id_l",
+            "unique_id_r": "record_id_r",
+            "source_dataset_l": "input_l",
+            "source_dataset_r": "input_r",
+        }
+    )
+    return renamed[columns].reset_index(drop=True)
+
+
 class Result:
     """What :func:`identmatch.dedupe` and :func:`identmatch.link` return.
 
@@ -38,6 +53,9 @@ class Result:
         quality: counts of missing and unusable values per column.
         blocking: how many pairs were compared, in all and per blocking rule (None when
             ``ModelConfig.count_blocked_pairs`` is off).
+        candidates: every pair compared (scored, whatever its score): ``record_id_l``,
+            ``record_id_r`` (and ``input_l``/``input_r`` for a link). True pairs missing
+            here were never compared: the share present is the blocking's recall.
         model: the trained (or loaded) model; ``model.save(path)`` keeps it.
         threshold: the match probability the entities were cut at.
     """
@@ -56,8 +74,10 @@ class Result:
         timings: dict[str, float] | None = None,
         prepared: list[pd.DataFrame] | None = None,
         conflict_below: float = 0.001,
+        candidates: pd.DataFrame | None = None,
     ) -> None:
         self.entities = entities
+        self.candidates = _public_candidates(candidates, linked)
         self.quality = quality
         self.blocking = blocking
         self.model = model

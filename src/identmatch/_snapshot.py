@@ -16,13 +16,15 @@ the main one when it grows), so an add costs time in proportion to the records a
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+from identmatch._blocking import BlockingRule, CandidateSettings
+from identmatch._candidates import rank_query_candidates
 from identmatch._scoring import TfShares
 from identmatch._sql import quote_identifier
 
@@ -119,6 +121,7 @@ class Snapshot:
         members: dict[str, list[int]],
         by_id: dict[str, int],
         changed: tuple[dict[str, list[int]], dict[int, str]] | None = None,
+        total: int | None = None,
     ) -> None:
         self._names = names
         self._records = records
@@ -133,6 +136,7 @@ class Snapshot:
         self._members_new, self._entity_new = changed or ({}, {})
         self._by_id = by_id
         self._n = len(records)
+        self._total = total
 
     @classmethod
     def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
@@ -209,7 +213,10 @@ class Snapshot:
         tf = _tf_for(cursor, columns)
         names = tuple(records.column_names)
         keys_found = _sorted(hashes_found, rows)
-        return cls(names, _rows(columns, names), keys_found, empty, tf, members, by_id)
+        total = int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
+        return cls(
+            names, _rows(columns, names), keys_found, empty, tf, members, by_id, total=total
+        )
 
     def extended(
         self,
@@ -292,6 +299,11 @@ class Snapshot:
     def __len__(self) -> int:
         return self._n
 
+    @property
+    def records_total(self) -> int:
+        """Records in the whole index (a part read by :meth:`around` holds fewer)."""
+        return self._n if self._total is None else self._total
+
     def row_of(self, record_id: str) -> int | None:
         """The row of a record id, or None."""
         row = self._by_id.get(str(record_id))
@@ -310,22 +322,53 @@ class Snapshot:
             return self._members_new[entity_id]
         return self._members.get(entity_id, [])
 
-    def candidates(self, hashes: Iterable[int], *, limit: int = 5_000) -> list[dict[str, Any]]:
-        """Records sharing at least one key hash (at most ``limit``, earliest added first)."""
-        wanted = np.fromiter(hashes, dtype=np.uint64)
-        found = []
+    def sharing(self, hashes: Iterable[int]) -> dict[int, np.ndarray]:
+        """Key hash -> rows sharing it, for each of ``hashes`` that any row holds."""
+        wanted_all = [int(h) for h in hashes]
+        out: dict[int, np.ndarray] = {}
         for sorted_hashes, owners in (
             (self._hashes, self._rows),
             (self._delta_hashes, self._delta_rows),
         ):
-            if not sorted_hashes.size or not wanted.size:
+            if not sorted_hashes.size:
                 continue
-            starts = np.searchsorted(sorted_hashes, wanted, side="left").tolist()
-            ends = np.searchsorted(sorted_hashes, wanted, side="right").tolist()
-            found += [owners[a:b] for a, b in zip(starts, ends, strict=True) if b > a]
-        if not found:
-            return []
-        rows: list[int] = np.unique(np.concatenate(found))[:limit].tolist()
+            for wanted in wanted_all:
+                start = int(np.searchsorted(sorted_hashes, np.uint64(wanted), side="left"))
+                end = int(np.searchsorted(sorted_hashes, np.uint64(wanted), side="right"))
+                if end > start:
+                    rows = owners[start:end]
+                    rows = rows[rows < self._n]
+                    if wanted in out:
+                        rows = np.concatenate([out[wanted], rows])
+                    out[wanted] = rows
+        return out
+
+    def candidates(
+        self,
+        keys: Iterable[tuple[int, int]],
+        rules: Sequence[BlockingRule],
+        settings: CandidateSettings,
+        *,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The best candidates for a record with these ``(rule, key hash)`` keys.
+
+        Chosen as a batch run chooses them (:func:`identmatch._candidates.rank_query_candidates`):
+        keys shared by too many records are not used, and candidates rank by the rarity of
+        the keys they share.
+        """
+        by_hash: dict[int, list[int]] = {}
+        for rule, hashed in keys:
+            by_hash.setdefault(int(hashed), []).append(rule)
+        rows_of = self.sharing(by_hash)
+        shared = {
+            (rule, hashed): rows.tolist()
+            for hashed, rows in rows_of.items()
+            for rule in by_hash[hashed]
+        }
+        rows = rank_query_candidates(
+            shared, rules, self.records_total + 1, settings, limit=limit
+        )
         return [self.record(row) for row in rows]
 
     def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
