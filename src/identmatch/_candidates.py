@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from identmatch._blocking import BlockingRule, CandidateSettings
-from identmatch._sql import quote_identifier
+from identmatch._sql import dialect as sql_dialect
 
 __all__ = [
     "CANDIDATE_COLUMN",
@@ -106,7 +106,7 @@ def _key_rows_sql(
     selects = []
     families = rule_families(rules)
     for number, rule in enumerate(rules):
-        names = [quote_identifier(column.removesuffix("[]")) for column in rule]
+        names = [sql_dialect(dialect).column(column.removesuffix("[]")) for column in rule]
         values = [f"c{position}" for position in range(len(rule))]
         picked = ", ".join(f"t.{n} AS {v}" for n, v in zip(names, values, strict=True))
         inner = f"SELECT t.unique_id AS uid, {picked} FROM {table} AS t"
@@ -200,7 +200,7 @@ def candidate_sql(
 def with_candidates_sql(dialect: SqlDialect, table: str, kept: str, source: int) -> str:
     """SELECT of ``table``'s rows with their ``candidate_pairs`` list (NULL when none)."""
     gather = "collect_list" if dialect == "spark" else "list"
-    column = quote_identifier(CANDIDATE_COLUMN)
+    column = sql_dialect(dialect).column(CANDIDATE_COLUMN)
     return (
         f"SELECT t.*, p.{column} FROM {table} AS t LEFT JOIN ("
         f"SELECT uid, {gather}(pair_key) AS {column} FROM ("

@@ -23,10 +23,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from identmatch._engine import arrow_schema, prepared_columns
+from identmatch._engine import CandidateQuery, arrow_schema, prepared_columns
 from identmatch._exceptions import ConfigError, MissingDependencyError
 from identmatch._prepare import PREPARED_COLUMNS
 from identmatch._spark_functions import register_spark_functions
+from identmatch._sql import dialect
 
 __all__ = ["SparkEngine", "is_spark_session", "spark_session"]
 
@@ -182,6 +183,42 @@ class SparkEngine:
         # a fresh physical name, while Splink's source_dataset keeps the plain one.
         physical = f"{table}_{uuid.uuid4().hex[:12]}"
         return self.db_api.register(spark_frame, dataset_display_name=table, table_name=physical)
+
+    def add_candidates(
+        self, inputs: list[Any], choose: CandidateQuery
+    ) -> tuple[list[Any], pd.DataFrame]:
+        """As :meth:`identmatch._engine.Engine.add_candidates`, in Spark SQL.
+
+        The pairs are chosen once; Splink's blocking reads the inputs with their lists, not
+        the lineage that made them.
+        """
+        quote = dialect("spark").column
+        tables = [quote(sdf.physical_name) for sdf in inputs]
+        statements, kept, extend = choose(tables)
+        # Each table is checkpointed (kept in the executors, its query plan cut off): the
+        # plans of thirty keys' unions would otherwise be carried into every later query.
+        persisted = []
+        for name, sql in statements:
+            frame = self.spark.sql(sql).localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(name)
+            persisted.append(frame)
+        out = [
+            self._register(
+                self.spark.sql(extend(tables[position], quote(kept), position)).localCheckpoint(
+                    eager=True
+                ),
+                sdf.dataset_display_name,
+            )
+            for position, sdf in enumerate(inputs)
+        ]
+        selected = self.spark.table(kept).select("src_l", "uid_l", "src_r", "uid_r", "first_rule")
+        if hasattr(selected, "toArrow"):  # Spark 4
+            pairs: pd.DataFrame = selected.toArrow().to_pandas()
+        else:
+            pairs = selected.toPandas()
+        for frame in persisted:
+            frame.unpersist()
+        return out, pairs
 
     def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
         """The columns of Splink's predictions that ``keep`` accepts, collected to the driver."""
