@@ -42,8 +42,6 @@ DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("name_tokens[]",),
     ("name_tokens[]", "dob_year"),
     ("name_tokens[]", "postcode_outward"),
-    ("surname_parts[]", "forename_first"),
-    ("forename_variants[]", "surname_ph"),
     ("forename_variants[]", "surname_ph", "dob_year"),
     ("dob",),
     ("dob", "postcode_std"),
@@ -76,7 +74,7 @@ class CandidateSettings(BaseModel, frozen=True, extra="forbid"):
     candidates, and a pair is compared if either record keeps the other.
     """
 
-    max_block_size: int = Field(default=100, ge=2, le=100_000)
+    max_block_size: int = Field(default=40, ge=2, le=100_000)
     per_record: int = Field(default=8, ge=1, le=1_000)
     search_per_query: int = Field(default=200, ge=1, le=10_000)
     """Candidates a search or an add scores in full. Far more than ``per_record``: a batch
