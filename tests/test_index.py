@@ -179,7 +179,6 @@ class TestSearch:
         explanation = index.score(fields_of(raw), pair["record_id_r"])
         assert explanation.match_weight == pytest.approx(pair["match_weight"], abs=1e-6)
 
-
     def test_search_scores_every_pair_batch_compared(self, built: Built) -> None:
         """Search chooses candidates as batch does: each pair batch compared is among them.
 
@@ -191,7 +190,9 @@ class TestSearch:
         snapshot = index.warm()._snapshot
         model = index.model
         compared: dict[str, set[str]] = {}
-        for a, b in zip(result.candidates["record_id_l"], result.candidates["record_id_r"]):
+        for a, b in zip(
+            result.candidates["record_id_l"], result.candidates["record_id_r"], strict=True
+        ):
             compared.setdefault(a, set()).add(b)
             compared.setdefault(b, set()).add(a)
         checked = 0

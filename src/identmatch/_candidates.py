@@ -94,9 +94,7 @@ def rule_families(rules: Sequence[BlockingRule]) -> list[int]:
     evidence (the name), not three, so within a family only the rarest shared key counts.
     """
     seen: dict[frozenset[str], int] = {}
-    return [
-        seen.setdefault(frozenset(_field(c) for c in rule), len(seen)) for rule in rules
-    ]
+    return [seen.setdefault(frozenset(_field(c) for c in rule), len(seen)) for rule in rules]
 
 
 def _key_rows_sql(
@@ -153,8 +151,7 @@ def candidate_sql(
     per_record = int(settings.per_record)
     first_l = "CASE WHEN s < os OR (s = os AND u < o) THEN"
     pair_key = (
-        f"concat_ws(chr(31), CAST(src_l AS VARCHAR(1)), uid_l, "
-        f"CAST(src_r AS VARCHAR(1)), uid_r)"
+        "concat_ws(chr(31), CAST(src_l AS VARCHAR(1)), uid_l, CAST(src_r AS VARCHAR(1)), uid_r)"
         if dialect == "duckdb"
         else "concat_ws(chr(31), CAST(src_l AS STRING), uid_l, CAST(src_r AS STRING), uid_r)"
     )

@@ -28,7 +28,6 @@ create, SELECT), the name of the table of chosen pairs, and the SELECT that adds
 __all__ = ["CandidateQuery", "Engine", "arrow_schema", "cursor", "prepared_columns", "transaction"]
 
 
-
 @contextlib.contextmanager
 def cursor(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of ``connection`` (its own result set, usable from another thread), closed after."""

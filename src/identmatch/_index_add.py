@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from identmatch._candidates import rank_query_candidates
 from identmatch._config import ReadConfig
 from identmatch._engine import transaction
 from identmatch._index_write import add_tf, insert_keys, insert_records
-from identmatch._candidates import rank_query_candidates
 from identmatch._keys import hashed_keys
 from identmatch._prepare import prepare_records
 from identmatch._read import read_records

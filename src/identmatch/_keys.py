@@ -50,9 +50,7 @@ def record_keys(record: Mapping[str, Any], rules: Sequence[BlockingRule]) -> set
 
 def hashed_keys(record: Mapping[str, Any], rules: Sequence[BlockingRule]) -> list[tuple[int, int]]:
     """``(rule number, key hash)`` of every blocking key of a prepared record."""
-    return sorted(
-        (int(key.split(_SEP, 1)[0]), key_hash(key)) for key in record_keys(record, rules)
-    )
+    return sorted((int(key.split(_SEP, 1)[0]), key_hash(key)) for key in record_keys(record, rules))
 
 
 def key_hash(key: str) -> int:

@@ -214,9 +214,7 @@ class Snapshot:
         names = tuple(records.column_names)
         keys_found = _sorted(hashes_found, rows)
         total = int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
-        return cls(
-            names, _rows(columns, names), keys_found, empty, tf, members, by_id, total=total
-        )
+        return cls(names, _rows(columns, names), keys_found, empty, tf, members, by_id, total=total)
 
     def extended(
         self,
@@ -366,9 +364,7 @@ class Snapshot:
             for hashed, rows in rows_of.items()
             for rule in by_hash[hashed]
         }
-        rows = rank_query_candidates(
-            shared, rules, self.records_total + 1, settings, limit=limit
-        )
+        rows = rank_query_candidates(shared, rules, self.records_total + 1, settings, limit=limit)
         return [self.record(row) for row in rows]
 
     def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
