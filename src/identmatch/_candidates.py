@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from identmatch._blocking import BlockingRule, CandidateSettings
 from identmatch._sql import dialect as sql_dialect
 
 __all__ = [
     "CANDIDATE_COLUMN",
+    "Statement",
     "candidate_sql",
     "key_weight",
     "rank_query_candidates",
@@ -97,29 +98,38 @@ def rule_families(rules: Sequence[BlockingRule]) -> list[int]:
     return [seen.setdefault(frozenset(_field(c) for c in rule), len(seen)) for rule in rules]
 
 
-def _key_rows_sql(
-    dialect: SqlDialect, rules: Sequence[BlockingRule], table: str, source: int
-) -> list[str]:
-    """SELECTs of ``(src, uid, rule, key)`` for every key of every row of ``table``."""
+def _key_rows_sql(dialect: SqlDialect, rules: Sequence[BlockingRule], table: str) -> list[str]:
+    """SELECTs of ``(node, src, rule, family, key)`` for every key of every row of ``table``.
+
+    ``table`` has the prepared columns and ``node`` and ``src``.
+    """
     selects = []
     families = rule_families(rules)
     for number, rule in enumerate(rules):
         names = [sql_dialect(dialect).column(column.removesuffix("[]")) for column in rule]
         values = [f"c{position}" for position in range(len(rule))]
         picked = ", ".join(f"t.{n} AS {v}" for n, v in zip(names, values, strict=True))
-        inner = f"SELECT t.unique_id AS uid, {picked} FROM {table} AS t"
+        inner = f"SELECT t.node, t.src, {picked} FROM {table} AS t"
         listed = [v for column, v in zip(rule, values, strict=True) if column.endswith("[]")]
         for value in listed:  # one generator per level: a product, not a zip
             kept = ", ".join(f"{_explode(dialect, v)} AS {v}" if v == value else v for v in values)
-            inner = f"SELECT uid, {kept} FROM ({inner}) AS x"
+            inner = f"SELECT node, src, {kept} FROM ({inner}) AS x"
         conditions = " AND ".join(f"{v} IS NOT NULL AND {v} <> ''" for v in values)
         key = _hash(dialect, f"concat_ws(chr(31), '{int(number)}', {', '.join(values)})")
         selects.append(
-            f"SELECT {int(source)} AS src, uid, {int(number)} AS rule, "
-            f"{int(families[number])} AS family, {key} AS key "
-            f"FROM ({inner}) AS y WHERE {conditions}"
+            f"SELECT node, src, CAST({int(number)} AS SMALLINT) AS rule, "
+            f"CAST({int(families[number])} AS SMALLINT) AS family, "
+            f"{key} AS key FROM ({inner}) AS y WHERE {conditions}"
         )
     return selects
+
+
+class Statement(NamedTuple):
+    """One step of choosing candidates: create ``table`` from ``sql``, then drop ``drop``."""
+
+    table: str
+    sql: str
+    drop: tuple[str, ...] = ()
 
 
 def candidate_sql(
@@ -129,67 +139,80 @@ def candidate_sql(
     settings: CandidateSettings,
     records: int,
     prefix: str,
-) -> list[tuple[str, str]]:
-    """The statements that choose candidate pairs, as ``(table to create, SELECT)``.
+) -> list[Statement]:
+    """The statements that choose candidate pairs.
 
     ``tables`` are the (quoted) prepared inputs: one for a dedupe, two for a link, where
     pairs are formed only across them. The last table, ``{prefix}_kept``, holds
-    ``src_l, uid_l, src_r, uid_r, score, first_rule, pair_key``: every chosen pair once,
-    with its cheap score and the first rule (in catalogue order) of the keys it shares.
+    ``src_l, uid_l, src_r, uid_r, first_rule, pair_key``: every chosen pair once, with the
+    first rule (in catalogue order) of the keys it shares. Records are numbered in
+    ``(input, record id)`` order, so the numbers break ties as record ids would, on any
+    engine, while the large tables hold integers rather than ids.
     """
     linked = len(tables) == 2
-    union = "\nUNION ALL\n".join(
-        select
-        for source, table in enumerate(tables)
-        for select in _key_rows_sql(dialect, rules, table, source)
+    nodes, numbered, keys, blocks, scored, kept = (
+        f"{prefix}_{n}" for n in ("nodes", "numbered", "keys", "blocks", "scored", "kept")
     )
-    keys, blocks, scored, kept = (f"{prefix}_{n}" for n in ("keys", "blocks", "scored", "kept"))
+    ids = " UNION ALL ".join(
+        f"SELECT {source} AS src, unique_id AS uid FROM {table}"
+        for source, table in enumerate(tables)
+    )
+    inputs = " UNION ALL ".join(
+        f"SELECT n.node, n.src, t.* FROM {table} AS t JOIN {nodes} AS n "
+        f"ON n.src = {source} AND n.uid = t.unique_id"
+        for source, table in enumerate(tables)
+    )
+    union = "\nUNION ALL\n".join(_key_rows_sql(dialect, rules, numbered))
     cap = int(settings.max_block_size)
     both_sides = " AND min(src) = 0 AND max(src) = 1" if linked else ""
-    across = "a.src = 0 AND b.src = 1" if linked else "a.uid < b.uid"
+    across = "a.src = 0 AND b.src = 1" if linked else "a.node < b.node"
     n = max(int(records), 2)
     per_record = int(settings.per_record)
-    first_l = "CASE WHEN s < os OR (s = os AND u < o) THEN"
-    pair_key = (
-        "concat_ws(chr(31), CAST(src_l AS VARCHAR(1)), uid_l, CAST(src_r AS VARCHAR(1)), uid_r)"
-        if dialect == "duckdb"
-        else "concat_ws(chr(31), CAST(src_l AS STRING), uid_l, CAST(src_r AS STRING), uid_r)"
-    )
+    # Any number unique to the pair will do: it only joins the pair's two records.
+    pair_key = "monotonically_increasing_id()" if dialect == "spark" else "row_number() OVER ()"
     return [
-        (keys, f"SELECT DISTINCT src, uid, rule, family, key FROM ({union}) AS k"),
-        (
+        Statement(
+            nodes,
+            f"SELECT CAST(src AS TINYINT) AS src, uid, "
+            f"CAST(row_number() OVER (ORDER BY src, uid) AS INT) AS node FROM ({ids}) AS i",
+        ),
+        Statement(numbered, inputs),
+        Statement(
+            keys, f"SELECT DISTINCT node, src, rule, family, key FROM ({union}) AS k", (numbered,)
+        ),
+        Statement(
             blocks,
             f"SELECT key, ln({n}.0 / count(*)) AS w FROM {keys} GROUP BY key "
             f"HAVING count(*) >= 2 AND count(*) <= {cap}{both_sides}",
         ),
-        (
+        Statement(
             scored,
-            "WITH kb AS (SELECT k.src, k.uid, k.rule, k.family, k.key, b.w FROM "
+            "WITH kb AS (SELECT k.node, k.src, k.rule, k.family, k.key, b.w FROM "
             f"{keys} AS k JOIN {blocks} AS b ON k.key = b.key), "
             # A family counts once per pair, by its rarest shared key: the same name
             # shared whole, phonetically and token by token is one piece of evidence.
-            "per_family AS (SELECT a.src AS src_l, a.uid AS uid_l, b.src AS src_r, "
-            "b.uid AS uid_r, max(a.w) AS w, min(a.rule) AS rule "
+            "per_family AS (SELECT a.node AS l, b.node AS r, max(a.w) AS w, min(a.rule) AS rule "
             f"FROM kb AS a JOIN kb AS b ON a.key = b.key AND {across} "
-            "GROUP BY a.src, a.uid, b.src, b.uid, a.family) "
-            "SELECT src_l, uid_l, src_r, uid_r, sum(w) AS score, min(rule) AS first_rule "
-            "FROM per_family GROUP BY src_l, uid_l, src_r, uid_r",
+            "GROUP BY a.node, b.node, a.family) "
+            # Rounded, so that engines summing in another order still tie where they should.
+            "SELECT l, r, round(sum(w), 9) AS score, min(rule) AS first_rule "
+            "FROM per_family GROUP BY l, r",
+            (keys, blocks),
         ),
-        (
+        Statement(
             kept,
             "WITH directed AS ("
-            "SELECT src_l AS s, uid_l AS u, src_r AS os, uid_r AS o, score, first_rule "
-            f"FROM {scored} UNION ALL "
-            "SELECT src_r AS s, uid_r AS u, src_l AS os, uid_l AS o, score, first_rule "
-            f"FROM {scored}), "
-            "ranked AS (SELECT s, u, os, o, score, first_rule, row_number() OVER "
-            "(PARTITION BY s, u ORDER BY score DESC, os, o) AS rk FROM directed), "
-            "chosen AS (SELECT DISTINCT "
-            f"{first_l} s ELSE os END AS src_l, {first_l} u ELSE o END AS uid_l, "
-            f"{first_l} os ELSE s END AS src_r, {first_l} o ELSE u END AS uid_r, "
-            f"score, first_rule FROM ranked WHERE rk <= {per_record}) "
-            f"SELECT src_l, uid_l, src_r, uid_r, score, first_rule, {pair_key} AS pair_key "
-            "FROM chosen",
+            f"SELECT l AS u, r AS o, score FROM {scored} UNION ALL "
+            f"SELECT r AS u, l AS o, score FROM {scored}), "
+            "ranked AS (SELECT u, o, row_number() OVER "
+            "(PARTITION BY u ORDER BY score DESC, o) AS rk FROM directed), "
+            "chosen AS (SELECT DISTINCT CASE WHEN u < o THEN u ELSE o END AS a, "
+            f"CASE WHEN u < o THEN o ELSE u END AS b FROM ranked WHERE rk <= {per_record}) "
+            f"SELECT l.src AS src_l, l.uid AS uid_l, r.src AS src_r, r.uid AS uid_r, "
+            f"s.first_rule, {pair_key} AS pair_key "
+            f"FROM chosen AS c JOIN {scored} AS s ON s.l = c.a AND s.r = c.b "
+            f"JOIN {nodes} AS l ON l.node = c.a JOIN {nodes} AS r ON r.node = c.b",
+            (scored, nodes),
         ),
     ]
 

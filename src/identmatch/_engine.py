@@ -14,15 +14,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from identmatch._candidates import Statement
 from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 
 CandidateQuery = Callable[
     [list[str]],
-    tuple[list[tuple[str, str]], str, Callable[[str, str, int], str]],
+    tuple[list[Statement], str, Callable[[str, str, int], str]],
 ]
-"""Given the inputs' quoted table names: the statements choosing candidate pairs (table to
-create, SELECT), the name of the table of chosen pairs, and the SELECT that adds each input's
+"""Given the inputs' quoted table names: the statements choosing candidate pairs, the name of
+the table of chosen pairs, and the SELECT that adds each input's
 ``candidate_pairs`` list (table, chosen-pairs table, input position)."""
 
 __all__ = ["CandidateQuery", "Engine", "arrow_schema", "cursor", "prepared_columns", "transaction"]
@@ -63,6 +64,10 @@ def arrow_schema(columns: list[str]) -> pa.Schema:
 def prepared_columns(columns: Iterable[str]) -> list[str]:
     """The columns, in order, that a backend needs of a prepared frame."""
     return [c for c in columns if c in PREPARED_COLUMNS or c == "source_dataset"]
+
+
+def _arrow_text(kind: pa.DataType) -> Any:
+    return pd.ArrowDtype(kind) if pa.types.is_string(kind) else None
 
 
 class Engine:
@@ -113,10 +118,13 @@ class Engine:
         """
         tables = [quote_identifier(sdf.physical_name) for sdf in inputs]
         statements, kept, extend = choose(tables)
-        for name, sql in statements:
+        for statement in statements:
             self.connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(name)} AS {sql}"
+                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(statement.table)} AS "
+                + statement.sql
             ).fetchall()
+            for gone in statement.drop:  # as soon as no later step reads it
+                self.connection.execute(f"DROP TABLE {quote_identifier(gone)}").fetchall()
         out = []
         for position, sdf in enumerate(inputs):
             physical = f"{sdf.physical_name}_candidates"
@@ -129,11 +137,15 @@ class Engine:
                     physical, dataset_display_name=sdf.dataset_display_name, table_name=physical
                 )
             )
-        pairs: pd.DataFrame = self.connection.sql(
+        arrow = self.connection.sql(
             f"SELECT src_l, uid_l, src_r, uid_r, first_rule FROM {quote_identifier(kept)}"
-        ).df()
-        for name, _ in statements:
-            self.connection.execute(f"DROP TABLE IF EXISTS {quote_identifier(name)}").fetchall()
+        ).to_arrow_table()
+        # Arrow-backed text: a million records' pairs as Python strings would take a GiB.
+        pairs: pd.DataFrame = arrow.to_pandas(types_mapper=_arrow_text)
+        for statement in statements:
+            self.connection.execute(
+                f"DROP TABLE IF EXISTS {quote_identifier(statement.table)}"
+            ).fetchall()
         for sdf in inputs:
             self.connection.execute(
                 f"DROP TABLE IF EXISTS {quote_identifier(sdf.physical_name)}"

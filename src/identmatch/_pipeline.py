@@ -13,7 +13,13 @@ import pandas as pd
 from pydantic import ValidationError
 
 from identmatch._blocking import BlockingReport, RuleCount, choose_blocking_rules, describe_rule
-from identmatch._candidates import CANDIDATE_COLUMN, SqlDialect, candidate_sql, with_candidates_sql
+from identmatch._candidates import (
+    CANDIDATE_COLUMN,
+    SqlDialect,
+    Statement,
+    candidate_sql,
+    with_candidates_sql,
+)
 from identmatch._cluster import assign_entity_ids
 from identmatch._comparisons import default_comparisons
 from identmatch._config import ModelConfig, ReadConfig
@@ -449,7 +455,7 @@ def _default_model(available: set[str], sizes: list[int], linked: bool) -> Model
 def _candidate_query(dialect: str, model: Model, n_records: int) -> CandidateQuery:
     def build(
         tables: list[str],
-    ) -> tuple[list[tuple[str, str]], str, Callable[[str, str, int], str]]:
+    ) -> tuple[list[Statement], str, Callable[[str, str, int], str]]:
         sql_dialect: SqlDialect = "spark" if dialect == "spark" else "duckdb"
         statements = candidate_sql(
             sql_dialect, model.blocking_rules, tables, model.candidates, n_records, "__im_cand"
@@ -458,16 +464,14 @@ def _candidate_query(dialect: str, model: Model, n_records: int) -> CandidateQue
         def extend(table: str, kept: str, position: int) -> str:
             return with_candidates_sql(sql_dialect, table, kept, position)
 
-        return statements, statements[-1][0], extend
+        return statements, statements[-1].table, extend
 
     return build
 
 
 def _candidate_frame(chosen: pd.DataFrame, linked: bool) -> pd.DataFrame:
     """The chosen pairs as record ids (and, in a link, ``left``/``right``)."""
-    out = pd.DataFrame(
-        {"unique_id_l": chosen["uid_l"].astype(str), "unique_id_r": chosen["uid_r"].astype(str)}
-    )
+    out = pd.DataFrame({"unique_id_l": chosen["uid_l"], "unique_id_r": chosen["uid_r"]})
     if linked:
         names = {0: "left", 1: "right"}
         out["source_dataset_l"] = chosen["src_l"].map(names)

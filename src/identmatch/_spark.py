@@ -197,11 +197,14 @@ class SparkEngine:
         statements, kept, extend = choose(tables)
         # Each table is checkpointed (kept in the executors, its query plan cut off): the
         # plans of thirty keys' unions would otherwise be carried into every later query.
-        persisted = []
-        for name, sql in statements:
-            frame = self.spark.sql(sql).localCheckpoint(eager=True)
-            frame.createOrReplaceTempView(name)
-            persisted.append(frame)
+        persisted = {}
+        for statement in statements:
+            frame = self.spark.sql(statement.sql).localCheckpoint(eager=True)
+            frame.createOrReplaceTempView(statement.table)
+            persisted[statement.table] = frame
+            for gone in statement.drop:
+                persisted.pop(gone).unpersist()
+                self.spark.catalog.dropTempView(gone)
         out = [
             self._register(
                 self.spark.sql(extend(tables[position], quote(kept), position)).localCheckpoint(
@@ -216,7 +219,7 @@ class SparkEngine:
             pairs: pd.DataFrame = selected.toArrow().to_pandas()
         else:
             pairs = selected.toPandas()
-        for frame in persisted:
+        for frame in persisted.values():
             frame.unpersist()
         return out, pairs
 
