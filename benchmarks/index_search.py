@@ -344,7 +344,7 @@ def _render(
         "",
         (
             f"Synthetic hard-profile {size:,} records (seed {SYNTHETIC_SEED}, "
-            '`generate_records(..., profile="hard")`); queries drawn with the same profile. '
+            '`generate_records(..., profile="hard")`); queries drawn with the same profile; '
             if hard
             else f"Synthetic {size:,} records (seed {SYNTHETIC_SEED}, the main benchmark's frame); "
         )
