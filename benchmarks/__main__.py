@@ -18,13 +18,16 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from benchmarks import check, machine, report, sections
 from benchmarks.methodology import NOTES
 from benchmarks.plan import Job, jobs
 from benchmarks.schedule import skip_reason
 from benchmarks.supervise import Launch, Limits, last_stage, run_all
+
+if TYPE_CHECKING:
+    from benchmarks.datasets import DatasetSpec
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "RESULTS.md"
@@ -83,6 +86,7 @@ def _failure(job: Job, launch: Launch, why: str) -> dict[str, Any]:
         "dataset": job.dataset.name,
         "title": job.dataset.title,
         "size": job.dataset.size,
+        "profile": job.dataset.profile,
         "status": _status_word(why),
         "error": why,
         "last_stage": last_stage(launch.progress),
@@ -98,14 +102,23 @@ def _status_word(why: str) -> str:
     return "failed"
 
 
-def _generate(work: Path, sizes: list[int]) -> None:
+def _generate(work: Path, specs: list[DatasetSpec]) -> None:
     """Generate (once) the synthetic sets a run needs, in a process of their own."""
     from benchmarks.datasets import synthetic_paths
+    from benchmarks.prepare import set_argument
 
-    missing = [n for n in sizes if not all(p.exists() for p in synthetic_paths(n, work))]
+    missing = sorted(
+        {
+            set_argument(d)
+            for d in specs
+            if d.source == "synthetic"
+            and d.size
+            and not all(p.exists() for p in synthetic_paths(d.size, work, d.profile, d.people))
+        }
+    )
     if missing:
-        print(f"generating synthetic records: {', '.join(f'{n:,}' for n in missing)}", flush=True)
-        command = [sys.executable, "-m", "benchmarks.prepare", str(work), *map(str, missing)]
+        print(f"generating synthetic records: {', '.join(missing)}", flush=True)
+        command = [sys.executable, "-m", "benchmarks.prepare", str(work), *missing]
         subprocess.run(command, check=True)
 
 
@@ -172,7 +185,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             skipped[first] = reason
             return False
         specs = {by_index[e["index"]].dataset for e in launch.jobs}
-        _generate(work, sorted(d.size for d in specs if d.source == "synthetic" and d.size))
+        _generate(work, list(specs))
         return True
 
     def on_done(launch: Launch) -> None:
@@ -185,6 +198,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                     "dataset": job.dataset.name,
                     "title": job.dataset.title,
                     "size": job.dataset.size,
+                    "profile": job.dataset.profile,
                     "status": "skipped",
                     "error": skipped.get(entry["index"], "not attempted"),
                 }

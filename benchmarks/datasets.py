@@ -1,5 +1,9 @@
 """The benchmark datasets: FEBRL 3 and 4, Splink's historical figures 50k, our synthetic sets.
 
+Synthetic sets come in two profiles: the generator's default rates, and ``hard``
+(``generate_records(..., profile="hard")``), whose errors are as frequent as in data we did not
+make (issue 12).
+
 Each loads as one frame per input (one for a dedupe, two for a link) in its source's own
 columns, plus ``record_id`` (unique within an input) and ``truth`` (the true entity). Smoke
 runs take whole truth groups from the start of each file, so their subsets keep duplicates.
@@ -35,6 +39,8 @@ SYNTHETIC_SEED = 2024
 
 Source = Literal["febrl3", "febrl4", "historical", "synthetic"]
 Task = Literal["dedupe", "link"]
+Profile = Literal["default", "hard"]
+"""The generator's profiles (``generate_records(profile=...)``)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class DatasetSpec:
         with_ssid: FEBRL only: whether systems may use ``soc_sec_id``.
         size: synthetic records; for FEBRL and historical, a smoke subset's rows (None: all).
         scale: part of the scale table (synthetic sizes run by identmatch and Splink only).
+        profile: synthetic only: the generator's rates, ``default`` or ``hard``.
+        people: synthetic only: how many people the records are drawn from (None: records
+            / 1.8, as the generator does by default).
     """
 
     name: str
@@ -58,6 +67,8 @@ class DatasetSpec:
     with_ssid: bool = False
     size: int | None = None
     scale: bool = False
+    profile: Profile = "default"
+    people: int | None = None
 
 
 @dataclass
@@ -106,21 +117,32 @@ def _first_groups(frame: pd.DataFrame, rows: int | None) -> pd.DataFrame:
     return frame[frame["truth"].isin(keep)].reset_index(drop=True)
 
 
-def synthetic_paths(size: int, work: Path) -> tuple[Path, Path]:
+def synthetic_paths(
+    size: int, work: Path, profile: Profile = "default", people: int | None = None
+) -> tuple[Path, Path]:
     """Where the synthetic records and their people are cached for ``size`` records."""
-    return work / f"synthetic_{size}.parquet", work / f"synthetic_{size}_people.parquet"
+    stem = "synthetic" if profile == "default" else f"synthetic_{profile}"
+    stem += f"_{size}" if people is None else f"_{size}_of_{people}"
+    return work / f"{stem}.parquet", work / f"{stem}_people.parquet"
 
 
-def write_synthetic(size: int, work: Path) -> tuple[Path, Path]:
-    """Generate ``size`` synthetic records once (seeded) and cache them as Parquet."""
-    records_path, people_path = synthetic_paths(size, work)
+def write_synthetic(
+    size: int, work: Path, profile: Profile = "default", people: int | None = None
+) -> tuple[Path, Path]:
+    """Generate ``size`` synthetic records once (seeded) and cache them as Parquet.
+
+    ``profile`` picks the generator's rates; ``people`` how many people the records are
+    drawn from (None: ``round(size / 1.8)``, the people ``generate_records`` makes itself).
+    """
+    records_path, people_path = synthetic_paths(size, work, profile, people)
     if records_path.exists() and people_path.exists():
         return records_path, people_path
     work.mkdir(parents=True, exist_ok=True)
     # The same people generate_records would make itself, kept for the hard-negative partners.
-    people = generate_people(max(1, round(size / 1.8)), seed=SYNTHETIC_SEED)
-    records = generate_records(size, seed=SYNTHETIC_SEED, people=people)
-    people[["person_id", "hard_negative", "hard_negative_partner"]].to_parquet(people_path)
+    n_people = people if people is not None else max(1, round(size / 1.8))
+    truth = generate_people(n_people, seed=SYNTHETIC_SEED, profile=profile)
+    records = generate_records(size, seed=SYNTHETIC_SEED, people=truth, profile=profile)
+    truth[["person_id", "hard_negative", "hard_negative_partner"]].to_parquet(people_path)
     records.to_parquet(records_path)
     return records_path, people_path
 
@@ -142,7 +164,7 @@ def load(spec: DatasetSpec, work: Path) -> Dataset:
     if spec.size is None:
         msg = "a synthetic dataset needs a size"
         raise ValueError(msg)
-    records_path, people_path = synthetic_paths(spec.size, work)
+    records_path, people_path = synthetic_paths(spec.size, work, spec.profile, spec.people)
     records = pd.read_parquet(records_path)
     records["truth"] = records["person_id"]
     return Dataset(spec, {"input": records}, people=pd.read_parquet(people_path))

@@ -1,7 +1,9 @@
 """Accuracy against the truth: pairwise scores, best threshold, blocking recall, error types.
 
 All pairwise figures count each pair of records once; for a link only pairs across the two
-inputs count. Clusters are scored with ``identmatch.testing.pairwise_scores``.
+inputs count. Clusters are scored with ``identmatch.testing.pairwise_scores``. Blocking recall
+(pair completeness) is exact where a system lists every pair it compared
+(:func:`candidates_present`), else a lower bound from the pairs it kept (:func:`pairs_present`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ __all__ = [
     "THRESHOLDS",
     "Scores",
     "best_threshold",
+    "candidate_frame",
+    "candidates_present",
     "error_type_recall",
     "hard_negative_rates",
     "pair_codes",
@@ -146,6 +150,74 @@ def pairs_present(records: pd.DataFrame, pairs: pd.DataFrame, true_pairs: IntArr
     known = (left >= 0) & (right >= 0)
     codes = pair_codes(left[known], right[known], len(records))
     return int(np.isin(true_pairs, codes).sum())
+
+
+PAIR_KEYS = ["input_l", "record_id_l", "input_r", "record_id_r"]
+"""The columns naming one pair of records: each side's input and record id."""
+
+
+def candidate_frame(candidates: pd.DataFrame, inputs: tuple[str, ...]) -> pd.DataFrame:
+    """A system's compared pairs as :data:`PAIR_KEYS`, ids as text.
+
+    Args:
+        candidates: ``unique_id_l``, ``unique_id_r`` and, for a link, ``source_dataset_l``
+            and ``source_dataset_r`` naming each side's input.
+        inputs: the dataset's input names; a dedupe's one input is used for both sides when
+            the frame has no ``source_dataset`` columns.
+    """
+    out = pd.DataFrame(
+        {
+            "record_id_l": candidates["unique_id_l"].astype(str).to_numpy(),
+            "record_id_r": candidates["unique_id_r"].astype(str).to_numpy(),
+        }
+    )
+    for side in ("_l", "_r"):
+        column = f"source_dataset{side}"
+        if column in candidates.columns:
+            out[f"input{side}"] = candidates[column].astype(str).to_numpy()
+        elif len(inputs) == 1:
+            out[f"input{side}"] = inputs[0]
+        else:
+            msg = f"candidates of a link need {column} to say which input each id is from"
+            raise ValueError(msg)
+    return out[PAIR_KEYS]
+
+
+def candidates_present(candidates: pd.DataFrame, true_pairs: pd.DataFrame) -> int:
+    """How many of ``true_pairs`` are among ``candidates``, either way round.
+
+    Both frames have :data:`PAIR_KEYS`; ``true_pairs`` lists each true pair once and
+    ``candidates`` every pair compared (duplicates are harmless). Divided by the number of
+    true pairs this is exact blocking recall (pair completeness). Records in no true pair
+    cannot complete one, so only the true pairs' records are indexed.
+    """
+    if true_pairs.empty or candidates.empty:
+        return 0
+    inputs = np.concatenate([true_pairs["input_l"], true_pairs["input_r"]]).astype(str)
+    ids = np.concatenate([true_pairs["record_id_l"], true_pairs["record_id_r"]]).astype(str)
+    lookup: dict[str, pd.Index[str]] = {}
+    offset: dict[str, int] = {}
+    n_nodes = 0
+    for name in np.unique(inputs).tolist():
+        lookup[name] = pd.Index(np.unique(ids[inputs == name]))
+        offset[name] = n_nodes
+        n_nodes += len(lookup[name])
+
+    def nodes(frame: pd.DataFrame, side: str) -> IntArr:
+        names = frame[f"input{side}"].astype(str).to_numpy()
+        values = frame[f"record_id{side}"].astype(str).to_numpy()
+        out = np.full(len(frame), -1, dtype=np.int64)
+        for name, index in lookup.items():
+            mask = names == name
+            found = index.get_indexer(values[mask]).astype(np.int64)
+            out[mask] = np.where(found >= 0, found + offset[name], -1)
+        return out
+
+    true_codes = pair_codes(nodes(true_pairs, "_l"), nodes(true_pairs, "_r"), n_nodes)
+    left, right = nodes(candidates, "_l"), nodes(candidates, "_r")
+    known = (left >= 0) & (right >= 0) & (left != right)
+    compared = pair_codes(left[known], right[known], n_nodes)
+    return int(np.isin(np.unique(true_codes), compared).sum())
 
 
 def error_type_recall(

@@ -27,6 +27,7 @@ def _datasets(smoke: bool, skip_3m: bool) -> list[DatasetSpec]:
     febrl = None if not smoke else 200
     historical = None if not smoke else 300
     sizes = (500, 700, 900) if smoke else (100_000, 1_000_000, 3_000_000)
+    hard_small, hard_large = ((400, 160), 600) if smoke else ((12_800, 5_000), 100_000)
     specs = [
         DatasetSpec("febrl3", "FEBRL 3", "febrl3", "dedupe", size=febrl),
         DatasetSpec("febrl3_ssid", "FEBRL 3 + soc_sec_id", "febrl3", "dedupe", True, febrl),
@@ -36,6 +37,25 @@ def _datasets(smoke: bool, skip_3m: bool) -> list[DatasetSpec]:
             "historical_50k", "Historical figures 50k", "historical", "dedupe", size=historical
         ),
         DatasetSpec("synthetic_100k", _title(sizes[0]), "synthetic", "dedupe", size=sizes[0]),
+        # The hard profile (issue 12): one set shaped like the independent evaluation set
+        # (12,800 records of 5,000 people, so more records per person), one at 100k.
+        DatasetSpec(
+            "synthetic_hard_13k",
+            f"Synthetic hard {hard_small[0]:,} ({hard_small[1]:,} people)",
+            "synthetic",
+            "dedupe",
+            size=hard_small[0],
+            profile="hard",
+            people=hard_small[1],
+        ),
+        DatasetSpec(
+            "synthetic_hard_100k",
+            f"Synthetic hard {hard_large:,}",
+            "synthetic",
+            "dedupe",
+            size=hard_large,
+            profile="hard",
+        ),
         DatasetSpec(
             "synthetic_1m", _title(sizes[1]), "synthetic", "dedupe", size=sizes[1], scale=True
         ),

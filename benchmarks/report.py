@@ -27,6 +27,7 @@ ACCURACY_HEADER = [
     "best p (label-tuned)",
     "F1 at best p",
     "pairs scored",
+    "pairs per record",
     "blocking recall",
 ]
 SPEED_HEADER = [
@@ -95,10 +96,19 @@ def _accuracy_rows(jobs: Sequence[Job], results: Results) -> list[list[str]]:
                 f"{best['threshold']:g}",
                 score(best["f1"]),
                 f"{run['pairs_scored']:,}",
+                _per_record(run),
                 recall,
             ]
         )
     return rows
+
+
+def _per_record(run: Run) -> str:
+    """Pairs compared per record; runs saved before the figure existed are derived."""
+    per = run.get("pairs_per_record")
+    if per is None and run.get("pairs_scored") is not None and run.get("records"):
+        per = run["pairs_scored"] / run["records"]
+    return MISSING if per is None else f"{per:.2f}"
 
 
 def _speed_rows(jobs: Sequence[Job], results: Results) -> list[list[str]]:

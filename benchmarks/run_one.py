@@ -69,7 +69,9 @@ def evaluate(dataset: Dataset, output: SystemOutput) -> dict[str, Any]:
     pairs_scored = output.pairs_scored
     blocked: int | None = None
     if output.replay_blocking is not None:
-        pairs_scored, blocked = output.replay_blocking(_true_pairs_frame(records, left, right))
+        replayed = output.replay_blocking(_true_pairs_frame(records, left, right))
+        if replayed is not None:
+            pairs_scored, blocked = replayed
     if output.release is not None:  # the system's database is not needed any more
         output.release()
     output.replay_blocking = output.load_pairs = output.release = None
@@ -94,6 +96,7 @@ def evaluate(dataset: Dataset, output: SystemOutput) -> dict[str, Any]:
         "at_half": at_half.as_dict() if at_half else None,
         "f1_by_threshold": {str(k): v for k, v in curve.items()},
         "pairs_scored": pairs_scored,
+        "pairs_per_record": pairs_scored / len(records) if pairs_scored is not None else None,
         "pairs_kept": len(pairs),
         "pair_floor": output.pair_floor,
         "blocking_recall": (kept if blocked is None else blocked) / n_true if n_true else 1.0,
@@ -118,6 +121,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "dataset": spec.name,
         "title": spec.title,
         "size": spec.size,
+        "profile": spec.profile,
     }
     try:
         note(f"loading {spec.name}")

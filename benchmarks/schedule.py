@@ -36,6 +36,7 @@ def skip_reason(
         for (system, _), r in results.items()
         if system == job.system
         and str(r.get("dataset", "")).startswith("synthetic")
+        and r.get("profile", "default") == spec.profile  # projections within one profile
         and 0 < int(r.get("size") or 0) < spec.size
     ]
     failed = [r for r in earlier if r.get("status") != "ok"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from importlib.resources import files
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -13,7 +15,8 @@ from pydantic import ValidationError
 
 from identmatch import ConfigError, SchemaError
 from identmatch._synthetic import HARD_NEGATIVE_KINDS, PEOPLE_COLUMNS, write_demo_files
-from identmatch._synthetic_names import NICKNAMES, fold_accents
+from identmatch._synthetic_names import NICKNAMES, PHONETIC, TRANSLITERATIONS, fold_accents
+from identmatch._synthetic_profiles import HARD_MINIMUMS
 from identmatch._synthetic_records import RECORD_COLUMNS, SOURCES
 from identmatch.testing import (
     ErrorRates,
@@ -163,9 +166,10 @@ class TestShape:
 
 class TestErrors:
     def test_every_error_type_occurs(self, records: pd.DataFrame) -> None:
-        """At default rates each ErrorRates kind appears in 20k records, and originals too."""
+        """At default rates each ErrorRates kind not off by default appears in 20k records."""
         seen = Counter(label for e in records["error_type"] for label in e.split("+"))
-        assert set(seen) == {*ErrorRates.model_fields, "original"}
+        kinds = {name for name, rate in ErrorRates() if rate > 0}
+        assert set(seen) == {*kinds, "original"}
         assert seen["original"] > N_RECORDS // 3
 
     def test_original_records_match_truth(self, joined: pd.DataFrame) -> None:
@@ -412,3 +416,145 @@ class TestDemoFiles:
         assert list(back["record_id"]) == list(adults["record_id"])
         split = back["aliases"].map(lambda s: s.split(";") if s else [])
         assert list(split) == list(adults["aliases"])
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a generated frame's CSV (aliases joined), to pin it bit for bit."""
+    out = frame.assign(aliases=frame["aliases"].map("|".join))
+    return hashlib.sha256(out.to_csv(index=False).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def hard_people() -> pd.DataFrame:
+    return generate_people(11_000, seed=5, profile="hard")
+
+
+@pytest.fixture(scope="module")
+def hard_joined(hard_people: pd.DataFrame) -> pd.DataFrame:
+    """Hard-profile records beside their person's true details (suffix ``_true``)."""
+    records = generate_records(N_RECORDS, seed=5, people=hard_people, profile="hard")
+    return records.merge(hard_people, on="person_id", suffixes=("", "_true"))
+
+
+def realised_hard_rates(joined: pd.DataFrame, people: pd.DataFrame) -> dict[str, float]:
+    """Each ``HARD_MINIMUMS`` share, measured on records and people, independently."""
+    kinds = joined["error_type"].map(labels)
+
+    def has(*names: str) -> pd.Series[bool]:
+        return kinds.map(lambda k: bool(k & set(names)))
+
+    no_dob = has("dob_missing", "dob_placeholder", "dob_year_only")
+    slip = has("dob_day_month_swap", "dob_digit_slip", "dob_year_transposed", "dob_year_off_by_one")
+    former = joined["maiden_name"].notna()
+    barrelled = joined["surname_true"].str.contains("-")
+    one_half = has("double_barrelled") & pd.Series(
+        [s in t.split("-") for s, t in zip(joined["surname"], joined["surname_true"], strict=True)],
+        index=joined.index,
+    )
+    variant = joined["forename_true"].isin(TRANSLITERATIONS.keys()) | joined["surname_true"].isin(
+        TRANSLITERATIONS.keys()
+    )
+    aliased = joined[joined["aliases_true"].map(len) > 0]
+    later = len(aliased) - aliased["person_id"].nunique()  # every record but each first one
+    return {
+        "dob_missing_or_placeholder": no_dob.mean(),
+        "dob_missing": joined["dob"].isna().mean(),
+        "swapped_names": has("swapped_names").mean(),
+        "swapped_respelled": has("swapped_respelled").mean(),
+        "forename_initial": has("forename_initial").mean(),
+        "forename_initial_no_dob": (has("forename_initial") & no_dob).mean(),
+        "forename_variant_dob_slip": (has("nickname", "forename_typo") & slip).mean(),
+        "changed_surname": has("changed_surname")[former].mean(),
+        "double_barrelled_one_half": one_half[barrelled].mean(),
+        "transliteration": has("transliteration")[variant].mean(),
+        "known_alias": has("known_alias")[aliased.index].sum() / later,
+        "people_with_aliases": people["aliases"].map(len).gt(0).mean(),
+        "people_with_former_surname": people["maiden_name"].notna().mean(),
+    }
+
+
+class TestProfiles:
+    # Digests of default-profile frames made before the hard profile existed: new kinds of
+    # error must draw nothing at rate 0, so benchmarks and tests keep their frames.
+    DEFAULT_DIGESTS: ClassVar[dict[str, str]] = {
+        "records": "be15ecf3c8d3e5b88740c5360096d5f46f8e0eed1b9529ad28dfb489dd5746ab",
+        "people": "1ef265c90e27344d34d517abc31fdd1824bd3670ef48b31693a9f4433c56851c",
+        "records_of_people": "f20ab6438205bfeacd3b38b05f880c42c10d598ffb2b0ce73ad86a8bdba93260",
+    }
+
+    def test_default_profile_unchanged(self) -> None:
+        """The default profile makes the same frames, bit for bit, as before profiles existed."""
+        people = generate_people(2_000, seed=3)
+        digests = {
+            "records": frame_digest(generate_records(3_000, seed=11)),
+            "people": frame_digest(people),
+            "records_of_people": frame_digest(generate_records(2_500, seed=3, people=people)),
+        }
+        assert digests == self.DEFAULT_DIGESTS
+        explicit = generate_records(3_000, seed=11, profile="default")
+        assert frame_digest(explicit) == self.DEFAULT_DIGESTS["records"]
+
+    def test_hard_profile_is_its_rates(self) -> None:
+        """profile="hard" is ErrorRates.hard() with PopulationRates.hard(); given rates win."""
+        by_name = generate_records(1_500, seed=2, profile="hard")
+        by_rates = generate_records(
+            1_500, seed=2, error_rates=ErrorRates.hard(), population=PopulationRates.hard()
+        )
+        assert frame_digest(by_name) == frame_digest(by_rates)
+        zero = ErrorRates(**dict.fromkeys(ErrorRates.model_fields, 0.0))
+        plain = generate_records(1_500, seed=2, profile="hard", error_rates=zero)
+        assert set(plain["error_type"]) == {"original"}
+
+    def test_unknown_profile_refused(self) -> None:
+        """An unknown profile name is a ConfigError naming the choices."""
+        with pytest.raises(ConfigError, match="'default', 'hard'"):
+            generate_records(10, profile="easy")  # type: ignore[arg-type]
+        with pytest.raises(ConfigError, match="'default', 'hard'"):
+            generate_people(10, profile="easy")  # type: ignore[arg-type]
+
+    def test_hard_rates_at_least_default(self) -> None:
+        """Every hard rate, hard negatives included, is at least its default."""
+        for hard, default in (
+            (ErrorRates.hard(), ErrorRates()),
+            (PopulationRates.hard(), PopulationRates()),
+        ):
+            for name, rate in default:
+                assert getattr(hard, name) >= rate, name
+
+    def test_hard_minimums_met(self, hard_joined: pd.DataFrame, hard_people: pd.DataFrame) -> None:
+        """Realised shares of a hard frame meet every documented minimum."""
+        realised = realised_hard_rates(hard_joined, hard_people)
+        assert set(realised) == set(HARD_MINIMUMS)
+        short = {k: round(v, 4) for k, v in realised.items() if v < HARD_MINIMUMS[k]}
+        assert not short, short
+        assert realised["dob_missing_or_placeholder"] <= 0.25
+
+    def test_hard_every_error_type_occurs(self, hard_joined: pd.DataFrame) -> None:
+        """In the hard profile every ErrorRates kind appears, the new ones included."""
+        seen = Counter(label for e in hard_joined["error_type"] for label in e.split("+"))
+        assert set(seen) == {*ErrorRates.model_fields, "original"}
+
+    def test_hard_negatives_kept(self, hard_people: pd.DataFrame) -> None:
+        """Each hard-negative kind is at least as common among hard people as by default."""
+        share = hard_people["hard_negative"].value_counts() / len(hard_people)
+        for kind in HARD_NEGATIVE_KINDS:
+            assert share[kind] >= getattr(PopulationRates(), kind) - 1e-3, kind
+
+    def test_swapped_respelled(self, hard_joined: pd.DataFrame) -> None:
+        """Swapped and respelled: one field holds the other true name, the other a variant."""
+        rows = only(hard_joined, "swapped_names+swapped_respelled")
+        for rec in rows.itertuples():
+            fore, sur = rec.forename, rec.surname
+            kept_sur, kept_fore = fore == rec.surname_true, sur == rec.forename_true
+            assert kept_sur != kept_fore  # exactly one of the two is respelled
+            new, old = (sur, rec.forename_true) if kept_sur else (fore, rec.surname_true)
+            variants = {*TRANSLITERATIONS.get(old, ()), *PHONETIC.get(old, ())}
+            assert new in variants or abs(len(new) - len(old)) <= 1, (new, old)
+
+    def test_forename_typo(self, hard_joined: pd.DataFrame) -> None:
+        """A forename typo is one edit after the first letter; the surname is untouched."""
+        rows = only(hard_joined, "forename_typo")
+        assert (rows["forename"] != rows["forename_true"]).all()
+        assert (rows["forename"].str[0] == rows["forename_true"].str[0]).all()
+        assert ((rows["forename"].str.len() - rows["forename_true"].str.len()).abs() <= 1).all()
+        assert (rows["surname"] == rows["surname_true"]).all()

@@ -38,10 +38,11 @@ class SystemOutput:
         pairs_scored: candidate pairs the system compared (after blocking); None when only
             ``replay_blocking`` can count them.
         replay_blocking: given the true pairs (``input_l``, ``record_id_l``, ``input_r``,
-            ``record_id_r``), returns (pairs scored, true pairs its blocking generated);
-            called after the peak memory is read, so counting costs nothing measured. None
-            when the blocking cannot be replayed from outside: then only ``pairs`` can tell
-            (a lower bound, from the pairs at or above ``pair_floor``).
+            ``record_id_r``), returns (pairs scored, true pairs its blocking generated), or
+            None when the system turns out not to list its candidates; called after the peak
+            memory is read, so counting costs nothing measured. None (or a None answer) when
+            the blocking cannot be replayed from outside: then only ``pairs`` can tell (a
+            lower bound, from the pairs at or above ``pair_floor``).
         timings: seconds per stage: ``train``, ``predict``, ``cluster``, ``other`` (reading,
             preparing, standardising, counting), and ``total`` (wall time of the whole run).
         peak_rss: the resident-set high-water mark in bytes when it is measured in another
@@ -59,7 +60,7 @@ class SystemOutput:
     pairs_scored: int | None
     timings: dict[str, float]
     settings: str
-    replay_blocking: Callable[[pd.DataFrame], tuple[int, int]] | None = None
+    replay_blocking: Callable[[pd.DataFrame], tuple[int, int] | None] | None = None
     peak_rss: int | None = None
     load_pairs: Callable[[], pd.DataFrame] | None = None
     release: Callable[[], None] | None = None

@@ -9,7 +9,9 @@ same year) are generated on purpose as separate people.
 
 All names come from the invented tables in ``_synthetic_names``. NHS numbers are random, pass
 the modulus-11 check and start with 9, a range not issued to patients. People are built here;
-``_synthetic_records`` turns them into records and applies the errors.
+``_synthetic_records`` turns them into records and applies the errors. Two profiles of rates
+exist: the default, and ``"hard"`` (``ErrorRates.hard()``, ``PopulationRates.hard()``; see
+``_synthetic_profiles``), whose errors are as frequent as in data we did not make.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from identmatch import _synthetic_names as names
 from identmatch._exceptions import ConfigError, SchemaError
+from identmatch._synthetic_profiles import HARD_ERROR_RATES, HARD_POPULATION
 from identmatch._synthetic_records import (
     RECORD_COLUMNS,
     SOURCES,
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
 
     import numpy.typing as npt
 
+    from identmatch._types import SyntheticProfile
+
     ObjArr = npt.NDArray[np.object_]
     IntArr = npt.NDArray[np.int64]
     BoolArr = npt.NDArray[np.bool_]
@@ -49,6 +54,7 @@ __all__ = [
     "ADULT_SOURCES",
     "HARD_NEGATIVE_KINDS",
     "PEOPLE_COLUMNS",
+    "PROFILES",
     "RECORD_COLUMNS",
     "SOURCES",
     "ErrorRates",
@@ -60,6 +66,7 @@ __all__ = [
 ]
 
 ADULT_SOURCES: Final = ("probation", "police", "substance_misuse", "mental_health")
+PROFILES: Final = ("default", "hard")
 HARD_NEGATIVE_KINDS: Final = ("twin", "father_son", "brothers", "common_name")
 _MEAN_RECORDS: Final = 1.8  # records per person drawn by make_records, on average
 
@@ -93,13 +100,18 @@ class ErrorRates(BaseModel, frozen=True, extra="forbid"):
     error, one surname error, one date-of-birth error and one postcode error; errors in
     different fields combine. Each field name is the label used in ``error_type``.
 
+    Rates at 0 draw no random numbers, so a new kind of error (``swapped_respelled``,
+    ``forename_typo``, both 0 by default) leaves the default frames as they were.
+
     Example::
 
         records = generate_records(10_000, seed=1, error_rates=ErrorRates(surname_typo=0.1))
+        harder = ErrorRates.hard().model_copy(update={"dob_missing": 0.2})
     """
 
     known_alias: Rate = 0.35  # the whole name is one of the person's aliases
     swapped_names: Rate = 0.01  # forename and surname fields swapped
+    swapped_respelled: Rate = 0.0  # of swapped records, one name respelled (Swamy -> Swamie)
     transliteration: Rate = 0.30  # Mohammed/Muhammad, Chaudhry/Chowdhury, Aleksander/Alexander
     nickname: Rate = 0.15  # William -> Bill, Katarzyna -> Kasia, Oluwaseun -> Seun
     middle_name_as_forename: Rate = 0.05  # known by the first middle name
@@ -108,6 +120,7 @@ class ErrorRates(BaseModel, frozen=True, extra="forbid"):
     double_barrelled: Rate = 0.40  # Smith-Jones as Smith, Jones, SmithJones or Smith Jones
     phonetic_respelling: Rate = 0.12  # Phillips/Philips, Thompson/Thomson, Stephen/Steven
     surname_typo: Rate = 0.03  # one insert, delete, substitute or transpose
+    forename_typo: Rate = 0.0  # the same, in a forename with no other error
     dropped_accents: Rate = 0.50  # Wójcik -> Wojcik, Seán -> Sean
     title_in_name: Rate = 0.02  # "Mr John" in the forename field
     name_suffix: Rate = 0.40  # a son named after his father recorded as "Smith Jnr"
@@ -122,6 +135,17 @@ class ErrorRates(BaseModel, frozen=True, extra="forbid"):
     postcode_moved: Rate = 0.35  # the previous address, for people who have moved
     postcode_missing: Rate = 0.06
     nhs_digit_error: Rate = 0.015  # one digit wrong, so the check digit fails
+
+    @classmethod
+    def hard(cls) -> ErrorRates:
+        """The hard profile: every kind of error at least as often as the default, most far more.
+
+        About 19% of records have no date of birth or a placeholder, half of the records of
+        people with a former surname show it, and names are swapped, respelled, shortened to
+        an initial or recorded under an alias far more often. The rates and why are in
+        ``identmatch._synthetic_profiles``.
+        """
+        return cls(**HARD_ERROR_RATES)
 
 
 class PopulationRates(BaseModel, frozen=True, extra="forbid"):
@@ -147,6 +171,22 @@ class PopulationRates(BaseModel, frozen=True, extra="forbid"):
             msg = f"twin + father_son + brothers + common_name is {total:.3f}; keep it <= 1"
             raise ValueError(msg)
         return self
+
+    @classmethod
+    def hard(cls) -> PopulationRates:
+        """The hard profile's people: more aliases, former and double-barrelled surnames, moves.
+
+        The hard-negative fractions are each at least the default's.
+        """
+        return cls(**HARD_POPULATION)
+
+
+def _is_hard(profile: SyntheticProfile) -> bool:
+    """Whether ``profile`` is the hard one; an unknown name is a ConfigError."""
+    if profile not in PROFILES:
+        msg = f"profile must be one of {PROFILES}, got {profile!r}"
+        raise ConfigError(msg)
+    return profile == "hard"
 
 
 def _table(weights: Mapping[str, int]) -> Table:
@@ -214,7 +254,11 @@ class _People:
 
 
 def generate_people(
-    n_people: int, *, seed: int = 0, population: PopulationRates | None = None
+    n_people: int,
+    *,
+    seed: int = 0,
+    population: PopulationRates | None = None,
+    profile: SyntheticProfile = "default",
 ) -> pd.DataFrame:
     """Generate ``n_people`` true people, including the hard-negative pairs.
 
@@ -222,12 +266,15 @@ def generate_people(
     surname, maiden_name, name_suffix ("Jr"/"Jnr" for sons named after their father), aliases
     (list of "Forename Surname"), dob (ISO date), sex ("M"/"F"), postcode, previous_postcode,
     nhs_number (10 digits), origin, hard_negative (kind or None) and hard_negative_partner (the
-    other person_id of the pair or None). Same seed, same frame.
+    other person_id of the pair or None). Same seed, same frame. ``population`` defaults to
+    the ``profile``'s rates: ``PopulationRates()`` or, for ``"hard"``, ``PopulationRates.hard()``.
     """
     if n_people < 1:
         msg = f"n_people must be at least 1, got {n_people}"
         raise ConfigError(msg)
-    pop = population if population is not None else PopulationRates()
+    hard = _is_hard(profile)
+    default_pop = PopulationRates.hard() if hard else PopulationRates()
+    pop = population if population is not None else default_pop
     rng = np.random.default_rng([seed, 1])
     n = n_people
     weights = np.array(names.ORIGIN_WEIGHTS)
@@ -398,6 +445,7 @@ def generate_records(
     error_rates: ErrorRates | None = None,
     population: PopulationRates | None = None,
     people: pd.DataFrame | None = None,
+    profile: SyntheticProfile = "default",
 ) -> pd.DataFrame:
     """Generate exactly ``n_records`` shuffled records of synthetic people, with errors.
 
@@ -405,10 +453,17 @@ def generate_records(
         n_records: how many records, at least 1.
         seed: same seed and arguments, same frame.
         sources: the services records come from, a non-empty subset of ``SOURCES``.
-        error_rates: per-record error chances; ``ErrorRates()`` if None.
+        error_rates: per-record error chances; the profile's if None.
         population: shapes the people generated here; only when ``people`` is None.
         people: true people from :func:`generate_people` to draw records of. If None, the
-            people are ``generate_people(round(n_records / 1.8), seed=seed)``.
+            people are ``generate_people(round(n_records / 1.8), seed=seed, profile=profile)``.
+        profile: ``"default"`` or ``"hard"``: which rates stand in for ``error_rates`` and
+            ``population`` left as None (``ErrorRates.hard()``, ``PopulationRates.hard()``).
+            Rates given explicitly win.
+
+    Example::
+
+        hard = generate_records(12_800, seed=1, profile="hard")
 
     Returns:
         One row per record, every column ``object``, columns in ``RECORD_COLUMNS`` order.
@@ -424,9 +479,10 @@ def generate_records(
     if not sources or unknown:
         msg = f"sources must be a non-empty subset of {SOURCES}; unknown: {unknown}"
         raise ConfigError(msg)
+    hard = _is_hard(profile)
     if people is None:
         n_people = max(1, round(n_records / _MEAN_RECORDS))
-        people = generate_people(n_people, seed=seed, population=population)
+        people = generate_people(n_people, seed=seed, population=population, profile=profile)
     elif population is not None:
         msg = "pass population or people, not both: population only shapes generated people"
         raise ConfigError(msg)
@@ -434,7 +490,8 @@ def generate_records(
     if missing or people.empty:
         msg = f"people needs at least one row and the columns {missing}; use generate_people()"
         raise SchemaError(msg)
-    rates = error_rates if error_rates is not None else ErrorRates()
+    default_rates = ErrorRates.hard() if hard else ErrorRates()
+    rates = error_rates if error_rates is not None else default_rates
     return make_records(np.random.default_rng([seed, 2]), people, n_records, sources, rates)
 
 

@@ -267,6 +267,8 @@ def _name_errors(rng: np.random.Generator, r: _Records, rates: ErrorRates) -> No
     swap = chance(rng, ~alias, rates.swapped_names) & (r.forename != r.surname)
     r.forename[swap], r.surname[swap] = r.surname[swap], r.forename[swap]
     r.mark(swap, "swapped_names")
+    if rates.swapped_respelled > 0:  # drawn only when asked for, so other frames stay the same
+        _respell_swapped(rng, r, chance(rng, swap, rates.swapped_respelled))
     fore_free = ~(alias | swap)
     sur_free = fore_free.copy()
 
@@ -321,6 +323,15 @@ def _name_errors(rng: np.random.Generator, r: _Records, rates: ErrorRates) -> No
         [_typo(s, x) for s, x in zip(r.surname[idx], rng.random((idx.size, 3)), strict=True)]
     )
     r.mark(typo, "surname_typo")
+    if rates.forename_typo > 0:  # drawn only when asked for, so other frames stay the same
+        fore_free &= ~(sounds & in_fore)
+        eligible = fore_free & _test(r.forename, lambda v: len(str(v)) >= 3)
+        typo = chance(rng, eligible, rates.forename_typo)
+        idx = np.flatnonzero(typo)
+        r.forename[idx] = object_array(
+            [_typo(f, x) for f, x in zip(r.forename[idx], rng.random((idx.size, 3)), strict=True)]
+        )
+        r.mark(typo, "forename_typo")
 
     accented = (
         _test(r.forename, _non_ascii) | _test(r.middle, _non_ascii) | _test(r.surname, _non_ascii)
@@ -346,6 +357,28 @@ def _name_errors(rng: np.random.Generator, r: _Records, rates: ErrorRates) -> No
     )
     r.mark(junior, "name_suffix")
     _case_noise(rng, r, chance(rng, every, rates.case_whitespace_noise))
+
+
+def _respell_swapped(rng: np.random.Generator, r: _Records, chosen: BoolArr) -> None:
+    """Respell one of two swapped names, as a name heard in the wrong order is (Swamy, Swamie).
+
+    A name with known variants takes one (transliteration, then sound-alike spelling); any
+    other name of three letters or more takes a typo. Only records that changed are labelled.
+    """
+    idx = np.flatnonzero(chosen)
+    u = rng.random((idx.size, 4))
+    changed = np.zeros(r.person.size, dtype=bool)
+    for i, x in zip(idx, u, strict=True):
+        values = r.forename if x[0] < 0.5 else r.surname
+        word = str(values[i])
+        table = names.TRANSLITERATIONS if word in names.TRANSLITERATIONS else names.PHONETIC
+        if word in table:
+            variants = table[word]
+            values[i] = variants[int(x[1] * len(variants))]
+        elif len(word) >= 3:
+            values[i] = _typo(word, x[1:])
+        changed[i] = values[i] != word
+    r.mark(changed, "swapped_respelled")
 
 
 def _list_aliases(

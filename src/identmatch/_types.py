@@ -12,6 +12,7 @@ __all__ = [
     "Probability",
     "RecordId",
     "Role",
+    "SyntheticProfile",
     "Verdict",
 ]
 
@@ -38,3 +39,6 @@ AuditAction = Literal["search", "entity", "add", "remove"]
 
 Role = Literal["search", "write"]
 """An API key's role: ``search`` reads (search, entity); ``write`` also adds and removes."""
+
+SyntheticProfile = Literal["default", "hard"]
+"""The synthetic generator's rates: the default, or ``hard`` (as often as in others' data)."""
