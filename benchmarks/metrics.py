@@ -160,23 +160,23 @@ def candidate_frame(candidates: pd.DataFrame, inputs: tuple[str, ...]) -> pd.Dat
     """A system's compared pairs as :data:`PAIR_KEYS`, ids as text.
 
     Args:
-        candidates: ``unique_id_l``, ``unique_id_r`` and, for a link, ``source_dataset_l``
-            and ``source_dataset_r`` naming each side's input.
+        candidates: ``record_id_l``, ``record_id_r`` and, for a link, ``input_l`` and
+            ``input_r`` naming each side's input (identmatch's ``Result.candidates``).
         inputs: the dataset's input names; a dedupe's one input is used for both sides when
-            the frame has no ``source_dataset`` columns.
+            the frame has no ``input`` columns.
     """
     out = pd.DataFrame(
         {
-            "record_id_l": candidates["unique_id_l"].astype(str).to_numpy(),
-            "record_id_r": candidates["unique_id_r"].astype(str).to_numpy(),
+            "record_id_l": candidates["record_id_l"].astype(str).to_numpy(),
+            "record_id_r": candidates["record_id_r"].astype(str).to_numpy(),
         }
     )
     for side in ("_l", "_r"):
-        column = f"source_dataset{side}"
+        column = f"input{side}"
         if column in candidates.columns:
-            out[f"input{side}"] = candidates[column].astype(str).to_numpy()
+            out[column] = candidates[column].astype(str).to_numpy()
         elif len(inputs) == 1:
-            out[f"input{side}"] = inputs[0]
+            out[column] = inputs[0]
         else:
             msg = f"candidates of a link need {column} to say which input each id is from"
             raise ValueError(msg)

@@ -42,8 +42,8 @@ class TestExactBlockingRecall:
         """Two of four true pairs compared (one listed backwards, one twice): recall 0.5."""
         candidates = pd.DataFrame(
             {
-                "unique_id_l": ["a", "c", "a", "a", "d"],
-                "unique_id_r": ["b", "a", "b", "f", "f"],
+                "record_id_l": ["a", "c", "a", "a", "d"],
+                "record_id_r": ["b", "a", "b", "f", "f"],
             }
         )
         frame = metrics.candidate_frame(candidates, ("input",))
@@ -54,13 +54,13 @@ class TestExactBlockingRecall:
     def test_all_and_none(self) -> None:
         """Every true pair listed gives 4 of 4; no candidates give 0."""
         truth = true_pairs(self.DEDUPE)
-        every = truth.rename(columns={"record_id_l": "unique_id_l", "record_id_r": "unique_id_r"})
+        every = truth
         frame = metrics.candidate_frame(every, ("input",))
         assert metrics.candidates_present(frame, truth) == len(truth) == 4
         empty = metrics.candidate_frame(every.head(0), ("input",))
         assert metrics.candidates_present(empty, truth) == 0
 
-    def test_link_uses_source_datasets(self) -> None:
+    def test_link_uses_inputs(self) -> None:
         """In a link the same id in both files is two records; only cross-file pairs count."""
         linked = records(
             [
@@ -75,24 +75,24 @@ class TestExactBlockingRecall:
         assert len(truth) == 3  # left 1 / right 1, left 2 / right 1, left 3 / right 9
         candidates = pd.DataFrame(
             {
-                "unique_id_l": ["1", "1", "3"],
-                "unique_id_r": ["1", "2", "9"],
-                "source_dataset_l": ["left", "left", "right"],
-                "source_dataset_r": ["right", "left", "right"],
+                "record_id_l": ["1", "1", "3"],
+                "record_id_r": ["1", "2", "9"],
+                "input_l": ["left", "left", "right"],
+                "input_r": ["right", "left", "right"],
             }
         )
         frame = metrics.candidate_frame(candidates, ("left", "right"))
         assert metrics.candidates_present(frame, truth) == 1  # only left 1 / right 1
 
     def test_link_without_sources_refused(self) -> None:
-        """Candidates of a link with no source_dataset columns cannot be placed."""
-        candidates = pd.DataFrame({"unique_id_l": ["1"], "unique_id_r": ["2"]})
-        with pytest.raises(ValueError, match="source_dataset_l"):
+        """Candidates of a link with no input columns cannot be placed."""
+        candidates = pd.DataFrame({"record_id_l": ["1"], "record_id_r": ["2"]})
+        with pytest.raises(ValueError, match="input_l"):
             metrics.candidate_frame(candidates, ("left", "right"))
 
     def test_runner_replays_listed_candidates_only(self) -> None:
         """A result with candidates gives (pairs, found); one without keeps the lower bound."""
-        candidates = pd.DataFrame({"unique_id_l": ["a", "d"], "unique_id_r": ["b", "e"]})
+        candidates = pd.DataFrame({"record_id_l": ["a", "d"], "record_id_r": ["b", "e"]})
         listed = _Candidates(SimpleNamespace(candidates=candidates), ("input",))
         assert listed.replay(true_pairs(self.DEDUPE)) == (2, 2)
         listed.release()

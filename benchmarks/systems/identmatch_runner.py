@@ -73,8 +73,8 @@ def _input(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
 class _Candidates:
     """Exact blocking recall from ``result.candidates``, when identmatch lists its candidates.
 
-    ``result.candidates`` (every pair compared: ``unique_id_l``, ``unique_id_r`` and, for a
-    link, ``source_dataset_l``/``source_dataset_r``) is read only when the benchmark asks,
+    ``result.candidates`` (every pair compared: ``record_id_l``, ``record_id_r`` and, for a
+    link, ``input_l``/``input_r``) is read only when the benchmark asks,
     after the peak memory is read; a result without it keeps the lower bound.
     """
 
