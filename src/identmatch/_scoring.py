@@ -169,7 +169,9 @@ def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
         return True
     if score.match_probability >= GUARDED_CHAIN_FLOOR:
         return False
+    # A fixed level with a negative weight is a family guard pattern; other fixed levels
+    # (a swap weighed under forename, middle names of possible twins) weigh 0 bits.
     return any(
-        score.weights[i] < 0 and any(level.fixed for level in spec.levels)
+        score.weights[i] < 0 and spec.levels[score.levels[i]].fixed
         for i, spec in enumerate(model.comparisons)
     )
