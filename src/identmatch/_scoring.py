@@ -23,6 +23,7 @@ __all__ = [
     "PairScore",
     "TermFrequencies",
     "TfShares",
+    "guard_conflict",
     "in_conflict",
     "probability_from_weight",
     "score_pair",
@@ -158,15 +159,8 @@ def score_pair(
     )
 
 
-def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
-    """Whether two records so scored must never share an entity, even through a chain.
-
-    They are plainly different people (match probability below ``conflict_below``), or the
-    family guard fired (twins, parent and child) and they are on their own more likely
-    different people than not. Batch clustering and index adds apply the same rule.
-    """
-    if score.match_probability < conflict_below:
-        return True
+def guard_conflict(model: Model, score: PairScore) -> bool:
+    """Whether the family guard fired and the pair is on its own more likely different people."""
     if score.match_probability >= GUARDED_CHAIN_FLOOR:
         return False
     # A fixed level with a negative weight is a family guard pattern; other fixed levels
@@ -175,3 +169,13 @@ def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
         score.weights[i] < 0 and spec.levels[score.levels[i]].fixed
         for i, spec in enumerate(model.comparisons)
     )
+
+
+def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
+    """Whether two records so scored must never share an entity, even through a chain.
+
+    They are plainly different people (match probability below ``conflict_below``), or the
+    family guard fired (twins, parent and child) and they are on their own more likely
+    different people than not. Batch clustering and index adds apply the same rule.
+    """
+    return score.match_probability < conflict_below or guard_conflict(model, score)
