@@ -182,8 +182,8 @@ DIFFERENT_PEOPLE: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 
 EXPECTED_LABEL = {
     "known_alias": "aliases: one record's known alias is the other's name",
-    "nickname_bill_william": "forename: a nickname or short form of the other",
-    "nickname_rob_robin": "forename: a nickname or short form of the other",
+    "nickname_bill_william": "forename: a nickname, short form or listed variant of the other",
+    "nickname_rob_robin": "forename: a nickname, short form or listed variant of the other",
     "dob_day_month_swapped": "date of birth: day and month swapped",
     "dob_year_transposed": "date of birth: year digits transposed",
     "swapped_forename_surname": "forename: swapped with the surname",

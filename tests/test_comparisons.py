@@ -17,6 +17,7 @@ from identmatch._sql import quote_identifier
 ALL_SPECS = [
     ic.forename_comparison(),
     ic.surname_comparison(),
+    ic.middle_name_comparison(),
     ic.date_of_birth_comparison(),
     ic.postcode_comparison(),
     ic.sex_comparison(),
@@ -79,7 +80,7 @@ def sql_level(spec: ic.ComparisonSpec, left: dict[str, Any], right: dict[str, An
 
 
 SOUNDS = "{}: sounds the same (spelling or transliteration variant)"
-NICK = "forename: a nickname or short form of the other"
+NICK = "forename: a nickname, short form or listed variant of the other"
 YEAR_ONLY = "date of birth: only the year is known on one side, and it matches"
 ALIAS = "aliases: one record's known alias is the other's name"
 TWINS = "family guard: same surname and date of birth but unrelated forenames (possible twins)"
@@ -88,6 +89,10 @@ PARENT = (
     "(possible parent and child)"
 )
 NO_FAMILY = "family guard: no sign of two relatives"
+SWAP_RESPELLED = "{}: swapped with the {}, one of the two respelled or a nickname"
+ONCE = " (weighed once, under forename)"
+MIDDLE_SAME = "middle name: the same"
+MIDDLE_DIFF = "middle name: different"
 
 CASES = [
     ("forename", {"forename": "Jon"}, {"forename": "jon"}, "forename: the same"),
@@ -103,6 +108,63 @@ CASES = [
         {"forename": "John", "surname": "Smith"},
         "forename: swapped with the surname",
     ),
+    (
+        "forename",
+        {"forename": "jairaj", "surname": "swamy"},
+        {"forename": "Swamie", "surname": "Jairaj"},
+        SWAP_RESPELLED.format("forename", "surname"),
+    ),
+    (
+        "surname",
+        {"forename": "jairaj", "surname": "swamy"},
+        {"forename": "Swamie", "surname": "Jairaj"},
+        SWAP_RESPELLED.format("surname", "forename") + ONCE,
+    ),
+    (
+        "forename",
+        {"forename": "Kettlewell", "surname": "Dick"},
+        {"forename": "Richard", "surname": "Kettlewell"},
+        SWAP_RESPELLED.format("forename", "surname"),
+    ),
+    (
+        "surname",
+        {"forename": "Richard", "surname": "Kettlewell"},
+        {"forename": "Kettlewell", "surname": "Dick"},
+        SWAP_RESPELLED.format("surname", "forename") + ONCE,
+    ),
+    (
+        "forename",
+        {"forename": "Stewart", "surname": "Andrew"},
+        {"forename": "Andrew", "surname": "Stuart"},
+        SWAP_RESPELLED.format("forename", "surname"),
+    ),
+    (
+        "surname",
+        {"forename": "Smith", "surname": "John"},
+        {"forename": "John", "surname": "Smith"},
+        "surname: swapped with the forename" + ONCE,
+    ),
+    (
+        "middle_name",
+        {"forename": "Amy", "surname": "Cole", "dob": "2001-05-06", "middle_names": "Rose"},
+        {"forename": "Zara", "surname": "Cole", "dob": "2001-05-06", "middle_names": "Rose"},
+        "middle name: not weighed (possible twins, see the family guard)",
+    ),
+    (
+        "forename",
+        {"forename": "Stewart", "surname": "Andrew"},
+        {"forename": "Andrew", "surname": "Mbeki"},
+        "forename: different",
+    ),
+    (
+        "forename",
+        {"forename": "Thomas", "surname": "James"},
+        {"forename": "James", "surname": "Okafor"},
+        "forename: different",
+    ),
+    ("forename", {"forename": "Usman"}, {"forename": "Osman"}, NICK),
+    ("forename", {"forename": "Ilyas"}, {"forename": "Elias"}, NICK),
+    ("forename", {"forename": "Khadija"}, {"forename": "Khadijah"}, SOUNDS.format("forename")),
     (
         "forename",
         {"forename": "Mary Jane"},
@@ -156,6 +218,26 @@ CASES = [
         "surname: spelled very similarly",
     ),
     ("surname", {"surname": "Smith"}, {"surname": "Khan"}, "surname: different"),
+    ("middle_name", {"middle_names": "Tobias"}, {"middle_names": "tobias"}, MIDDLE_SAME),
+    (
+        "middle_name",
+        {"middle_names": "Tobias Emeka"},
+        {"middle_names": "Tobias"},
+        "middle name: same first middle name, others differ",
+    ),
+    (
+        "middle_name",
+        {"middle_names": "Francesca"},
+        {"middle_names": "Franchesca"},
+        "middle name: spelled very similarly",
+    ),
+    ("middle_name", {"middle_names": "Tobias"}, {"middle_names": "Emeka"}, MIDDLE_DIFF),
+    (
+        "middle_name",
+        {"middle_names": "Tobias"},
+        {"middle_names": None},
+        "middle name: missing on one side",
+    ),
     ("dob", {"dob": "1987-03-04"}, {"dob": "04/03/1987"}, "date of birth: the same"),
     ("dob", {"dob": "1987-03-04"}, {"dob": "1987-03-05"}, "date of birth: one digit different"),
     ("dob", {"dob": "1987-03-04"}, {"dob": "1987-04-03"}, "date of birth: day and month swapped"),

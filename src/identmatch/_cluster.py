@@ -60,6 +60,8 @@ def constrained_components(
     edges: Iterable[tuple[int, int]],
     conflict: Callable[[int, int], bool],
     *,
+    linked: Callable[[int, int], bool] | None = None,
+    veto: Callable[[int, int], bool] | None = None,
     max_check: int = 2_500,
 ) -> list[int]:
     """Clusters from edges taken strongest first, refusing merges that join two people.
@@ -72,6 +74,14 @@ def constrained_components(
         n_nodes: number of records; nodes are ``0 .. n_nodes - 1`` in input order.
         edges: pairs of node indices at or above the threshold, strongest first.
         conflict: whether two records must not share an entity.
+        linked: whether two records are themselves an edge (scored at or above the
+            threshold). When given, a merge is refused only if the cross pairs in conflict
+            are at least as many as the linked cross pairs: two large groups of one person's
+            records, joined by many links, are not kept apart by one or two poor records,
+            while a lone chain (A-B, B-C linked, A-C in conflict) is still refused. When
+            None, any conflict refuses the merge.
+        veto: with ``linked``, conflicts that no number of links outvotes (the family
+            guard: twins, parent and child); one such cross pair refuses the merge.
         max_check: merges needing more cross-pair checks than this are refused too.
 
     Returns:
@@ -96,8 +106,11 @@ def constrained_components(
         if len(group_a) * len(group_b) > 1:
             if len(group_a) * len(group_b) > max_check:
                 continue
-            pairs = ((x, y) for x in group_a for y in group_b if {x, y} != {left, right})
-            if any(conflict(x, y) for x, y in pairs):
+            if linked is None:
+                pairs = ((x, y) for x in group_a for y in group_b if {x, y} != {left, right})
+                if any(conflict(x, y) for x, y in pairs):
+                    continue
+            elif _outvoted(group_a, group_b, conflict, linked, veto):
                 continue
         root, child = min(a, b), max(a, b)
         parent[child] = root
@@ -106,3 +119,32 @@ def constrained_components(
     roots = [find(i) for i in range(n_nodes)]
     numbering: dict[int, int] = {}
     return [numbering.setdefault(root, len(numbering)) for root in roots]
+
+
+def _outvoted(
+    group_a: Sequence[int],
+    group_b: Sequence[int],
+    conflict: Callable[[int, int], bool],
+    linked: Callable[[int, int], bool],
+    veto: Callable[[int, int], bool] | None,
+) -> bool:
+    """Whether the cross pairs in conflict are at least as many as the linked cross pairs.
+
+    A linked pair in conflict (possible below a 0.5 threshold) counts against, not for;
+    one vetoing pair outvotes every link.
+    """
+    pairs = [(x, y) for x in group_a for y in group_b]
+    if veto is not None and any(veto(x, y) for x, y in pairs):
+        return True
+    links = [pair for pair in pairs if linked(*pair)]
+    support = len(links)
+    against = 0
+    # Links first: each one in conflict moves a vote from support to against.
+    for x, y in links + [pair for pair in pairs if not linked(*pair)]:
+        if conflict(x, y):
+            against += 1
+            if linked(x, y):
+                support -= 1
+            if against >= support:
+                return True
+    return False

@@ -32,6 +32,7 @@ __all__ = [
     "exact_comparison",
     "family_comparison",
     "forename_comparison",
+    "middle_name_comparison",
     "nhs_number_comparison",
     "postcode_comparison",
     "sex_comparison",
@@ -49,6 +50,7 @@ LevelKind = Literal[
     "cross_equal",
     "reversed",
     "lists_overlap",
+    "reversed_similar",
     "day_month_swapped",
     "twins_pattern",
     "parent_child_pattern",
@@ -66,7 +68,9 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
     of edits for ``levenshtein`` and a minimum shared-item count for ``array_intersect``.
     Kinds comparing two columns (``contains``, ``cross_equal``, ``reversed``,
     ``lists_overlap``) read ``column`` on one side against ``other`` on the other side, in
-    both directions, so every level is symmetric.
+    both directions, so every level is symmetric. ``reversed_similar`` always reads
+    ``forename_std``, ``surname_std`` and ``forename_nicks`` (``column`` and ``other`` name the
+    two name columns for the record), with ``threshold`` as the Jaro-Winkler floor.
     """
 
     kind: LevelKind
@@ -99,6 +103,12 @@ class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
     def columns(self) -> tuple[str, ...]:
         """Prepared columns this comparison reads, in first-use order."""
         return tuple(dict.fromkeys(lv.column for lv in self.levels if lv.column))
+
+
+SWAP_MIN_SIMILARITY = 0.85
+"""Jaro-Winkler floor for the respelled half of a swapped name (Swamy/Swamie is 0.89)."""
+
+SWAPPED_RESPELLED = "{field}: swapped with the {other}, one of the two respelled or a nickname"
 
 
 def _null(column: str, field: str) -> LevelSpec:
@@ -135,10 +145,19 @@ def forename_comparison() -> ComparisonSpec:
                 u=1e-5,
             ),
             LevelSpec(
+                kind="reversed_similar",
+                column="forename_std",
+                other="surname_std",
+                threshold=SWAP_MIN_SIMILARITY,
+                label=SWAPPED_RESPELLED.format(field="forename", other="surname"),
+                m=0.004,
+                u=1e-5,
+            ),
+            LevelSpec(
                 kind="contains",
                 column="forename_nicks",
                 other="forename_first",
-                label="forename: a nickname or short form of the other",
+                label="forename: a nickname, short form or listed variant of the other",
                 m=0.06,
                 u=0.002,
             ),
@@ -194,7 +213,11 @@ def forename_comparison() -> ComparisonSpec:
 
 
 def surname_comparison() -> ComparisonSpec:
-    """Surname: exact, swapped, shares a part, sounds alike, similar, former or alias surname."""
+    """Surname: exact, swapped, shares a part, sounds alike, similar, former or alias surname.
+
+    A swap is one event that both name comparisons see; the forename comparison weighs it
+    and the surname's swap levels are fixed at 0 bits, so it is not counted twice.
+    """
     return ComparisonSpec(
         name="surname",
         description="Surname, standardised; double-barrelled names also compared by part",
@@ -212,9 +235,23 @@ def surname_comparison() -> ComparisonSpec:
                 kind="reversed",
                 column="surname_std",
                 other="forename_std",
-                label="surname: swapped with the forename",
-                m=0.01,
+                label="surname: swapped with the forename (weighed once, under forename)",
+                m=1e-5,
                 u=1e-5,
+                fixed=True,
+            ),
+            LevelSpec(
+                kind="reversed_similar",
+                column="surname_std",
+                other="forename_std",
+                threshold=SWAP_MIN_SIMILARITY,
+                label=(
+                    SWAPPED_RESPELLED.format(field="surname", other="forename")
+                    + " (weighed once, under forename)"
+                ),
+                m=1e-5,
+                u=1e-5,
+                fixed=True,
             ),
             LevelSpec(
                 kind="array_intersect",
@@ -256,6 +293,55 @@ def surname_comparison() -> ComparisonSpec:
                 u=0.03,
             ),
             _else("surname", m=0.04, u=0.9594),
+        ),
+    )
+
+
+def middle_name_comparison() -> ComparisonSpec:
+    """Middle names: the same, same first middle name, spelled very similarly, different.
+
+    A middle name is strong evidence when the surname has changed (a married name) and tells
+    apart a father and son, or brothers, who share a forename and surname. When the family
+    guard sees possible twins (same surname and date of birth, unrelated forenames) the middle
+    names are not weighed: twins may share one, and it must not outweigh the guard.
+    """
+    return ComparisonSpec(
+        name="middle_name",
+        description="Middle names, standardised, with term-frequency adjustment on exact matches",
+        levels=(
+            _null("middle_std", "middle name"),
+            LevelSpec(
+                kind="twins_pattern",
+                column="middle_std",
+                label="middle name: not weighed (possible twins, see the family guard)",
+                m=1e-5,
+                u=1e-5,
+                fixed=True,
+            ),
+            LevelSpec(
+                kind="exact",
+                column="middle_std",
+                label="middle name: the same",
+                m=0.70,
+                u=0.01,
+                tf=True,
+            ),
+            LevelSpec(
+                kind="exact",
+                column="middle_first",
+                label="middle name: same first middle name, others differ",
+                m=0.10,
+                u=0.004,
+            ),
+            LevelSpec(
+                kind="jaro_winkler",
+                column="middle_std",
+                threshold=0.92,
+                label="middle name: spelled very similarly",
+                m=0.05,
+                u=0.004,
+            ),
+            _else("middle name", m=0.15, u=0.982),
         ),
     )
 
@@ -511,6 +597,7 @@ def default_comparisons(available: Sequence[str]) -> tuple[ComparisonSpec, ...]:
     candidates = (
         forename_comparison(),
         surname_comparison(),
+        middle_name_comparison(),
         date_of_birth_comparison(),
         postcode_comparison(),
         sex_comparison(),
@@ -565,6 +652,8 @@ def _custom_sql(level: LevelSpec, sql: Dialect) -> str:
             f"({sql.lists_overlap}({col(a, 'l')}, {col(b, 'r')}) OR "
             f"{sql.lists_overlap}({col(a, 'r')}, {col(b, 'l')}))"
         )
+    if level.kind == "reversed_similar":
+        return _reversed_similar_sql(sql, float(level.threshold or 0.0))
     year_l, year_r = col("dob_year", "l"), col("dob_year", "r")
     md_l, md_r = col("dob_md", "l"), col("dob_md", "r")
     if level.kind == "day_month_swapped":
@@ -597,6 +686,30 @@ def _custom_sql(level: LevelSpec, sql: Dialect) -> str:
         )
     msg = f"level kind {level.kind!r} has no custom SQL"
     raise ValueError(msg)
+
+
+def _reversed_similar_sql(sql: Dialect, floor: float) -> str:
+    """One record's forename is the other's surname, and the other two names are close.
+
+    Close: Jaro-Winkler at or above ``floor``, or the surname on one side is a nickname of
+    the forename on the other (``forename_nicks``). Symmetric in left and right.
+    """
+
+    def col(name: str, side: str) -> str:
+        return sql.column(f"{name}_{side}")
+
+    def close(surname_side: str, forename_side: str) -> str:
+        surname, forename = col("surname_std", surname_side), col("forename_std", forename_side)
+        nicks = col("forename_nicks", forename_side)
+        return (
+            f"({jaro_winkler_sql(sql, surname, forename)} >= {floor!r} OR "
+            f"coalesce({sql.list_contains}({nicks}, {surname}), FALSE))"
+        )
+
+    return (
+        f"(({col('forename_std', 'l')} = {col('surname_std', 'r')} AND {close('l', 'r')}) OR "
+        f"({col('surname_std', 'l')} = {col('forename_std', 'r')} AND {close('r', 'l')}))"
+    )
 
 
 def _twins_sql(sql: Dialect) -> str:
@@ -698,6 +811,8 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
         return _missing(a) and _missing(b)
     if level.kind in _TWO_COLUMN_KINDS:
         return _two_column_holds(level, left, right)
+    if level.kind == "reversed_similar":
+        return _reversed_similar_holds(left, right, level.threshold or 0.0)
     if level.kind in _DATE_KINDS:
         return _date_holds(level.kind, left, right)
     if level.kind == "twins_pattern":
@@ -751,6 +866,24 @@ def _two_column_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[
         return _equal(a_l, b_r) and _equal(b_l, a_r)
     # lists_overlap
     return bool(set(a_l or ()) & set(b_r or ())) or bool(set(a_r or ()) & set(b_l or ()))
+
+
+def _reversed_similar_holds(
+    left: Mapping[str, Any], right: Mapping[str, Any], floor: float
+) -> bool:
+    """The Python twin of :func:`_reversed_similar_sql`."""
+
+    def close(surname_side: Mapping[str, Any], forename_side: Mapping[str, Any]) -> bool:
+        surname, forename = surname_side.get("surname_std"), forename_side.get("forename_std")
+        if _missing(surname) or _missing(forename):
+            return False
+        if jaro_winkler(str(surname), str(forename)) >= floor:
+            return True
+        return surname in (forename_side.get("forename_nicks") or ())
+
+    return (_equal(left.get("forename_std"), right.get("surname_std")) and close(left, right)) or (
+        _equal(left.get("surname_std"), right.get("forename_std")) and close(right, left)
+    )
 
 
 def _date_holds(kind: str, left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:

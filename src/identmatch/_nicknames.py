@@ -1,9 +1,10 @@
-"""Nicknames and short forms: which forenames are direct variants of each other.
+"""Nicknames, short forms and a few transliterations: which forenames are direct variants.
 
 The relation comes from the maintained ``nicknames`` package (a hand-curated dataset of
 English names and nicknames), read in both directions, plus a short supplement of forms common
-in UK records that it lacks. It is deliberately not transitive: Rob is a short form of both
-Robert and Robin, but Robert and Robin are different names.
+in UK records that it lacks, and transliterations whose phonetic codes differ (Usman/Osman).
+It is deliberately not transitive: Rob is a short form of both Robert and Robin, but Robert
+and Robin are different names.
 """
 
 from __future__ import annotations
@@ -152,6 +153,20 @@ _SUPPLEMENT: tuple[tuple[str, str], ...] = (
     ("raj", "rajinder"),
     ("sunny", "sandeep"),
     ("abdul", "abdullah"),
+    # Transliterations that Metaphone keeps apart because it keeps a leading vowel (or
+    # reads "th" and "s" differently); the ones it joins (Mohammed/Muhammad) need no entry.
+    ("usman", "osman"),
+    ("uthman", "usman"),
+    ("othman", "osman"),
+    ("umar", "omar"),
+    ("umer", "omar"),
+    ("ibrahim", "ebrahim"),
+    ("ismail", "esmail"),
+    ("idris", "edris"),
+    ("ilyas", "elias"),
+    ("osama", "usama"),
+    ("ayesha", "aisha"),
+    ("ayesha", "aysha"),
 )
 
 

@@ -17,7 +17,9 @@ from identmatch._model import Model
 from identmatch._quality import DataQuality
 from identmatch._scoring import (
     GUARDED_CHAIN_FLOOR,
+    PairScore,
     TermFrequencies,
+    guard_conflict,
     in_conflict,
     score_pair,
     term_frequencies,
@@ -183,8 +185,15 @@ class Result:
         safe_pairs = (
             set(zip(left, right, strict=True)) if safe is not None else self._pairs_at_least(index)
         )
+        edges = list(zip(left, right, strict=True))
+        linked_pairs = set(edges)
+        conflict, veto = self._conflict_checkers(nodes, safe_pairs)
         components = constrained_components(
-            len(nodes), zip(left, right, strict=True), self._conflict_checker(nodes, safe_pairs)
+            len(nodes),
+            edges,
+            conflict,
+            linked=lambda a, b: (a, b) in linked_pairs or (b, a) in linked_pairs,
+            veto=veto,
         )
         out = self.entities.copy()
         out["entity_id"] = assign_entity_ids(components)
@@ -207,13 +216,13 @@ class Result:
         keys_r = list(zip(inputs_r, ids_r, strict=True))
         return {(index[a], index[b]) for a, b in zip(keys_l, keys_r, strict=True)}
 
-    def _conflict_checker(
+    def _conflict_checkers(
         self, nodes: list[tuple[str, str]], safe_pairs: set[tuple[int, int]]
-    ) -> Callable[[int, int], bool]:
-        """Whether two records (by node index) must not share an entity."""
+    ) -> tuple[Callable[[int, int], bool], Callable[[int, int], bool]]:
+        """Whether two records (by node index) are in conflict, and whether the guard fired."""
         frames = self._prepared
         if not frames:
-            return lambda a, b: False
+            return (lambda a, b: False), (lambda a, b: False)
         if self._tf is None:
             self._tf = term_frequencies(self.model, frames)
         tf = self._tf
@@ -234,13 +243,24 @@ class Result:
             return cache[i]
 
         model, floor = self.model, self._conflict_below
+        scores: dict[tuple[int, int], PairScore | None] = {}
+
+        def score(a: int, b: int) -> PairScore | None:
+            key = (a, b) if a < b else (b, a)
+            if key not in scores:
+                safe = key in safe_pairs or key[::-1] in safe_pairs
+                scores[key] = None if safe else score_pair(model, record(a), record(b), tf)
+            return scores[key]
 
         def conflict(a: int, b: int) -> bool:
-            if (a, b) in safe_pairs or (b, a) in safe_pairs:
-                return False
-            return in_conflict(model, score_pair(model, record(a), record(b), tf), floor)
+            found = score(a, b)
+            return found is not None and in_conflict(model, found, floor)
 
-        return conflict
+        def veto(a: int, b: int) -> bool:
+            found = score(a, b)
+            return found is not None and guard_conflict(model, found)
+
+        return conflict, veto
 
     @property
     def entity_names(self) -> pd.DataFrame:

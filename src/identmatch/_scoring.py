@@ -23,6 +23,7 @@ __all__ = [
     "PairScore",
     "TermFrequencies",
     "TfShares",
+    "guard_conflict",
     "in_conflict",
     "probability_from_weight",
     "score_pair",
@@ -158,6 +159,18 @@ def score_pair(
     )
 
 
+def guard_conflict(model: Model, score: PairScore) -> bool:
+    """Whether the family guard fired and the pair is on its own more likely different people."""
+    if score.match_probability >= GUARDED_CHAIN_FLOOR:
+        return False
+    # A fixed level with a negative weight is a family guard pattern; other fixed levels
+    # (a swap weighed under forename, middle names of possible twins) weigh 0 bits.
+    return any(
+        score.weights[i] < 0 and spec.levels[score.levels[i]].fixed
+        for i, spec in enumerate(model.comparisons)
+    )
+
+
 def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
     """Whether two records so scored must never share an entity, even through a chain.
 
@@ -165,11 +178,4 @@ def in_conflict(model: Model, score: PairScore, conflict_below: float) -> bool:
     family guard fired (twins, parent and child) and they are on their own more likely
     different people than not. Batch clustering and index adds apply the same rule.
     """
-    if score.match_probability < conflict_below:
-        return True
-    if score.match_probability >= GUARDED_CHAIN_FLOOR:
-        return False
-    return any(
-        score.weights[i] < 0 and any(level.fixed for level in spec.levels)
-        for i, spec in enumerate(model.comparisons)
-    )
+    return score.match_probability < conflict_below or guard_conflict(model, score)
