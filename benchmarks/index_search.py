@@ -253,7 +253,8 @@ def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
     )
     db_api = DuckDBAPI(connection=connection)
     known = db_api.register("known", dataset_display_name="known")
-    linker = Linker(known, build_settings(model, "dedupe_only"), log_level=None)
+    settings = build_settings(model, "dedupe_only", blocking="keys")
+    linker = Linker(known, settings, log_level=None)
     for column in model.tf_columns:
         counts = connection.execute(
             "SELECT value, n FROM idx.tf WHERE column_name = ?", [column]

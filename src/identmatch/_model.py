@@ -140,20 +140,30 @@ def build_settings(
     dialect: str = "duckdb",
     *,
     max_iterations: int = 25,
+    blocking: Literal["candidates", "keys"] = "candidates",
 ) -> Any:
     """Splink settings for ``model``, its custom levels written for ``dialect``.
 
     The model itself is dialect-neutral: the same saved file compiles for DuckDB or Spark.
     ``max_iterations`` caps each EM session (``ModelConfig.em_max_iterations``).
+    ``blocking="candidates"`` pairs the records that the candidate generator chose (inputs
+    need their ``candidate_pairs`` column); ``"keys"`` pairs every two records sharing any
+    of the model's keys, for Splink's own one-record paths (``predict_between``).
     """
     from splink import SettingsCreator
+
+    rules = (
+        [compile_blocking_rule((f"{CANDIDATE_COLUMN}[]",))]
+        if blocking == "candidates"
+        else [compile_blocking_rule(rule) for rule in model.blocking_rules]
+    )
 
     return SettingsCreator(
         link_type=link_type,
         comparisons=[compile_comparison(spec, dialect) for spec in model.comparisons],
         # The chosen pairs (identmatch._candidates): two records share an element of
         # this list exactly when they are a candidate pair.
-        blocking_rules_to_generate_predictions=[compile_blocking_rule((f"{CANDIDATE_COLUMN}[]",))],
+        blocking_rules_to_generate_predictions=rules,
         probability_two_random_records_match=model.probability_two_random_records_match,
         max_iterations=max_iterations,
         retain_intermediate_calculation_columns=True,
