@@ -166,7 +166,12 @@ class Index:
         if loaded is not None:
             return loaded
         with self._cursor() as cursor:
-            return Snapshot.around(cursor, hashes, record_ids or ())
+            return Snapshot.around(
+                cursor,
+                hashes,
+                record_ids or (),
+                max_block_size=self.model.candidates.max_block_size,
+            )
 
     def __len__(self) -> int:
         if self._loaded is not None:

@@ -199,7 +199,9 @@ def add_records(
                 for record in new
                 for _, hashed in hashed_keys(record, index.model.blocking_rules)
             }
-            snapshot = Snapshot.around(cursor, sorted(hashes))
+            snapshot = Snapshot.around(
+                cursor, sorted(hashes), max_block_size=index.model.candidates.max_block_size
+            )
         next_entity, next_seq = int(meta["next_entity"]), int(meta["next_seq"])
         resolver = _Resolver(index, snapshot, cursor, next_entity, next_seq)
         start = resolver.next_seq

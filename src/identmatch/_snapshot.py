@@ -176,6 +176,8 @@ class Snapshot:
         cursor: duckdb.DuckDBPyConnection,
         hashes: Iterable[int],
         record_ids: Iterable[str] = (),
+        *,
+        max_block_size: int | None = None,
     ) -> Snapshot:
         """The part of the index a search or an add for these key hashes can reach.
 
@@ -183,7 +185,9 @@ class Snapshot:
         those records' entities, and
         the term frequencies of their values (with whole-column totals), read straight from
         the file: a search on an index that has not been loaded, in some tens of
-        milliseconds rather than a full load. Its rows are numbered within the part.
+        milliseconds rather than a full load. Its rows are numbered within the part. With
+        ``max_block_size``, keys that many records share already are left out: candidate
+        choice would not use them, and a common name token would read thousands of records.
         """
         wanted = sorted({int(h) for h in hashes})
         keys = _arrow(
@@ -191,6 +195,13 @@ class Snapshot:
             "SELECT key_hash, seq FROM keys WHERE key_hash IN (SELECT unnest(?::UBIGINT[]))",
             [wanted],
         )
+        if max_block_size is not None and keys.num_rows:
+            # A key that this many records share already is never used (with the record
+            # searched for or added, its block would be over the cap): leave its records out.
+            found = keys.column("key_hash").to_numpy().astype(np.uint64)
+            values, counts = np.unique(found, return_counts=True)
+            usable = values[counts < max_block_size]
+            keys = keys.filter(pa.array(np.isin(found, usable)))
         seqs = sorted(set(keys.column("seq").to_pylist()))
         records = _arrow(
             cursor,
