@@ -333,23 +333,20 @@ class Snapshot:
 
     def sharing(self, hashes: Iterable[int]) -> dict[int, np.ndarray]:
         """Key hash -> rows sharing it, for each of ``hashes`` that any row holds."""
-        wanted_all = [int(h) for h in hashes]
+        wanted = np.fromiter(hashes, dtype=np.uint64)
         out: dict[int, np.ndarray] = {}
         for sorted_hashes, owners in (
             (self._hashes, self._rows),
             (self._delta_hashes, self._delta_rows),
         ):
-            if not sorted_hashes.size:
+            if not sorted_hashes.size or not wanted.size:
                 continue
-            for wanted in wanted_all:
-                start = int(np.searchsorted(sorted_hashes, np.uint64(wanted), side="left"))
-                end = int(np.searchsorted(sorted_hashes, np.uint64(wanted), side="right"))
+            starts = np.searchsorted(sorted_hashes, wanted, side="left").tolist()
+            ends = np.searchsorted(sorted_hashes, wanted, side="right").tolist()
+            for hashed, start, end in zip(wanted.tolist(), starts, ends, strict=True):
                 if end > start:
                     rows = owners[start:end]
-                    rows = rows[rows < self._n]
-                    if wanted in out:
-                        rows = np.concatenate([out[wanted], rows])
-                    out[wanted] = rows
+                    out[hashed] = np.concatenate([out[hashed], rows]) if hashed in out else rows
         return out
 
     def candidates(
@@ -366,14 +363,10 @@ class Snapshot:
         keys shared by too many records are not used, and candidates rank by the rarity of
         the keys they share.
         """
-        by_hash: dict[int, list[int]] = {}
-        for rule, hashed in keys:
-            by_hash.setdefault(int(hashed), []).append(rule)
-        rows_of = self.sharing(by_hash)
+        keys = list(keys)
+        rows_of = self.sharing(hashed for _, hashed in keys)
         shared = {
-            (rule, hashed): rows.tolist()
-            for hashed, rows in rows_of.items()
-            for rule in by_hash[hashed]
+            (rule, hashed): rows_of[hashed].tolist() for rule, hashed in keys if hashed in rows_of
         }
         rows = rank_query_candidates(shared, rules, self.records_total + 1, settings, limit=limit)
         return [self.record(row) for row in rows]
