@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from identmatch._blocking import BlockingRule, CandidateSettings
+from identmatch._keys import key_text_selects
 from identmatch._sql import dialect as sql_dialect
 
 __all__ = [
@@ -59,10 +60,6 @@ SqlDialect = Literal["duckdb", "spark"]
 def key_weight(records: int, size: int) -> float:
     """The cheap-score weight of a key ``size`` records share among ``records``."""
     return math.log(max(records, size) / size)
-
-
-def _explode(dialect: SqlDialect, value: str) -> str:
-    return f"explode({value})" if dialect == "spark" else f"unnest({value})"
 
 
 def _hash(dialect: SqlDialect, value: str) -> str:
@@ -103,25 +100,14 @@ def _key_rows_sql(dialect: SqlDialect, rules: Sequence[BlockingRule], table: str
 
     ``table`` has the prepared columns and ``node`` and ``src``.
     """
-    selects = []
     families = rule_families(rules)
-    for number, rule in enumerate(rules):
-        names = [sql_dialect(dialect).column(column.removesuffix("[]")) for column in rule]
-        values = [f"c{position}" for position in range(len(rule))]
-        picked = ", ".join(f"t.{n} AS {v}" for n, v in zip(names, values, strict=True))
-        inner = f"SELECT t.node, t.src, {picked} FROM {table} AS t"
-        listed = [v for column, v in zip(rule, values, strict=True) if column.endswith("[]")]
-        for value in listed:  # one generator per level: a product, not a zip
-            kept = ", ".join(f"{_explode(dialect, v)} AS {v}" if v == value else v for v in values)
-            inner = f"SELECT node, src, {kept} FROM ({inner}) AS x"
-        conditions = " AND ".join(f"{v} IS NOT NULL AND {v} <> ''" for v in values)
-        key = _hash(dialect, f"concat_ws(chr(31), '{int(number)}', {', '.join(values)})")
-        selects.append(
-            f"SELECT node, src, CAST({int(number)} AS SMALLINT) AS rule, "
-            f"CAST({int(families[number])} AS SMALLINT) AS family, "
-            f"{key} AS key FROM ({inner}) AS y WHERE {conditions}"
-        )
-    return selects
+    selects = key_text_selects(rules, table, ["node", "src"], dialect=dialect)
+    return [
+        f"SELECT node, src, CAST({number} AS SMALLINT) AS rule, "
+        f"CAST({families[number]} AS SMALLINT) AS family, "
+        f"{_hash(dialect, 'key_text')} AS key FROM ({select}) AS k"
+        for number, select in enumerate(selects)
+    ]
 
 
 class Statement(NamedTuple):

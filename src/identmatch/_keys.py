@@ -17,9 +17,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from identmatch._blocking import BlockingRule
+from identmatch._sql import dialect as sql_dialect
 from identmatch._sql import quote_identifier
 
-__all__ = ["hashed_keys", "key_hash", "keys_sql", "record_keys"]
+__all__ = ["hashed_keys", "key_hash", "key_text_selects", "keys_sql", "record_keys"]
 
 _SEP = "\x1f"
 
@@ -59,33 +60,60 @@ def key_hash(key: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def key_text_selects(
+    rules: Sequence[BlockingRule],
+    table: str,
+    carry: Sequence[str],
+    *,
+    dialect: str = "duckdb",
+    where: str = "",
+) -> list[str]:
+    """Per rule, a SELECT of the ``carry`` columns and ``key_text`` for every key of ``table``.
+
+    ``key_text`` is exactly the key :func:`record_keys` makes in Python (the rule's number and
+    its values, joined), one row per element of a list column; ``where`` filters the rows of
+    ``table`` (alias ``t``). The one place key SQL is written: the index's stored keys
+    (:func:`keys_sql`) and the batch's candidate keys (``identmatch._candidates``) read it.
+    """
+    quote = sql_dialect(dialect).column
+    explode = "explode" if dialect == "spark" else "unnest"
+    carried = ", ".join(carry)
+    selects = []
+    for number, rule in enumerate(rules):
+        values = [f"c{position}" for position in range(len(rule))]
+        picked = ", ".join(
+            f"t.{quote(column.removesuffix('[]'))} AS {v}"
+            for column, v in zip(rule, values, strict=True)
+        )
+        carried_t = ", ".join(f"t.{c}" for c in carry)
+        source = f"SELECT {carried_t}, {picked} FROM {table} AS t{where}"
+        # A list column gives one row per element: unnest in the select list, one column a
+        # level, so two lists give their product (a lateral UNNEST join is several times
+        # slower in DuckDB).
+        listed = [v for column, v in zip(rule, values, strict=True) if column.endswith("[]")]
+        for value in listed:
+            kept = ", ".join(f"{explode}({v}) AS {v}" if v == value else v for v in values)
+            source = f"SELECT {carried}, {kept} FROM ({source}) AS x"
+        conditions = " AND ".join(f"{v} IS NOT NULL AND {v} <> ''" for v in values)
+        key = f"concat_ws(chr(31), '{int(number)}', {', '.join(values)})"
+        selects.append(
+            f"SELECT {carried}, {key} AS key_text FROM ({source}) AS y WHERE {conditions}"
+        )
+    return selects
+
+
 def keys_sql(rules: Sequence[BlockingRule], table: str, *, min_seq: int = 0) -> str:
     """SQL selecting ``(seq, key_hash)`` for every blocking key of the rows of ``table``.
 
     Only rows with ``seq >= min_seq`` (an integer, written as a literal). The SQL twin of
     :func:`record_keys` followed by :func:`key_hash`.
     """
-    selects = []
-    for number, rule in enumerate(rules):
-        names = [quote_identifier(column.removesuffix("[]")) for column in rule]
-        values = [f"c{position}" for position in range(len(rule))]
-        picked = ", ".join(f"r.{n} AS {v}" for n, v in zip(names, values, strict=True))
-        source = (
-            f"SELECT r.seq, {picked} "
-            f"FROM {quote_identifier(table)} AS r WHERE r.seq >= {int(min_seq)}"
-        )
-        # A list column gives one row per element: unnest in the select list, one column a
-        # level (a lateral UNNEST join is several times slower in DuckDB).
-        listed = [v for column, v in zip(rule, values, strict=True) if column.endswith("[]")]
-        for value in listed:
-            kept = ", ".join(f"unnest({v}) AS {v}" if v == value else v for v in values)
-            source = f"SELECT seq, {kept} FROM ({source})"
-        conditions = " AND ".join(f"{v} IS NOT NULL AND {v} <> ''" for v in values)
-        key = f"concat_ws(chr(31), '{int(number)}', {', '.join(values)})"
-        # A record has one key per rule, unless a list column repeats a value.
-        distinct = "DISTINCT " if listed else ""
-        selects.append(
-            f"SELECT {distinct}seq, ('0x' || left(md5({key}), 16))::UBIGINT AS key_hash "
-            f"FROM ({source}) WHERE {conditions}"
-        )
-    return "\nUNION ALL\n".join(selects)
+    selects = key_text_selects(
+        rules, quote_identifier(table), ["seq"], where=f" WHERE t.seq >= {int(min_seq)}"
+    )
+    # A record has one key per rule, unless a list column repeats a value.
+    return "\nUNION ALL\n".join(
+        f"SELECT {'DISTINCT ' if any(c.endswith('[]') for c in rule) else ''}seq, "
+        f"('0x' || left(md5(key_text), 16))::UBIGINT AS key_hash FROM ({select}) AS k"
+        for rule, select in zip(rules, selects, strict=True)
+    )
