@@ -174,23 +174,27 @@ def test_rules_reading_the_same_fields_are_one_family() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     blocks=st.dictionaries(
-        st.tuples(st.integers(0, 3), st.integers(0, 50)),
-        st.lists(st.integers(0, 30), min_size=1, max_size=12, unique=True),
+        st.integers(0, 50),
+        st.tuples(
+            st.integers(0, 3), st.lists(st.integers(0, 30), min_size=1, max_size=12, unique=True)
+        ),
         max_size=12,
     ),
     cap=st.integers(2, 15),
 )
 def test_query_ranking_keeps_best_and_respects_the_cap(
-    blocks: dict[tuple[int, int], list[int]], cap: int
+    blocks: dict[int, tuple[int, list[int]]], cap: int
 ) -> None:
     """Search's ranking: rows only from usable keys, best score first, each row once."""
     rules = (("forename_std",), ("surname_std",), ("dob",), ("postcode_std",))
     config = CandidateSettings(max_block_size=cap, per_record=3, search_per_query=5)
-    chosen = rank_query_candidates(blocks, rules, 1000, config)
-    usable = {row for rows in blocks.values() if len(rows) + 1 <= cap for row in rows}
+    keys = [(rule, hashed) for hashed, (rule, _) in blocks.items()]
+    rows_of = {hashed: rows for hashed, (_, rows) in blocks.items()}
+    chosen = rank_query_candidates(keys, rows_of, rules, 1000, config)
+    usable = {row for rows in rows_of.values() if len(rows) + 1 <= cap for row in rows}
     assert set(chosen) <= usable
     assert len(chosen) == len(set(chosen)) == min(5, len(usable))
-    everything = rank_query_candidates(blocks, rules, 1000, config, limit=10_000)
+    everything = rank_query_candidates(keys, rows_of, rules, 1000, config, limit=10_000)
     assert everything[: len(chosen)] == chosen
 
 

@@ -200,14 +200,12 @@ class TestSearch:
             row = snapshot.row_of(record_id)
             assert row is not None
             keys = hashed_keys(snapshot.record(row), model.blocking_rules)
-            rows_of = snapshot.sharing(hashed for _, hashed in keys)
-            shared = {
-                (rule, hashed): [r for r in rows_of[hashed].tolist() if r != row]
-                for rule, hashed in keys
-                if hashed in rows_of
+            others = {
+                hashed: [r for r in rows.tolist() if r != row]
+                for hashed, rows in snapshot.sharing(hashed for _, hashed in keys).items()
             }
             chosen = rank_query_candidates(
-                shared, model.blocking_rules, len(snapshot), model.candidates
+                keys, others, model.blocking_rules, len(snapshot), model.candidates
             )
             found = {str(snapshot.record(r)["record_id"]) for r in chosen}
             assert compared[record_id] <= found, record_id

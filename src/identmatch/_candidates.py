@@ -36,7 +36,7 @@ Search takes the same keys and the same weights (:func:`rank_query_candidates`),
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from identmatch._blocking import BlockingRule, CandidateSettings
@@ -217,7 +217,8 @@ def with_candidates_sql(dialect: SqlDialect, table: str, kept: str, source: int)
 
 
 def rank_query_candidates(
-    shared: Mapping[tuple[int, int], Sequence[int]],
+    keys: Iterable[tuple[int, int]],
+    rows_of: Mapping[int, Sequence[int]],
     rules: Sequence[BlockingRule],
     records: int,
     settings: CandidateSettings,
@@ -227,23 +228,24 @@ def rank_query_candidates(
     """A query's candidates, best first: the search twin of the batch SQL's weighting.
 
     Args:
-        shared: (rule number, key hash) -> rows of the index sharing that key (the query
-            not among them).
+        keys: the query's ``(rule number, key hash)`` keys.
+        rows_of: key hash -> rows sharing it (the query not among them).
+        rules: the model's keys, for their families.
         records: records in the index, the query included (the batch's ``N``).
         settings: the model's candidate settings.
         limit: candidates to keep (``settings.search_per_query`` when None).
 
     A key's block counts the query too, as it would in a batch run that held it: a key is
-    used when at most ``max_block_size - 1`` index rows share it.
+    used when at most ``max_block_size - 1`` rows share it.
     """
     families = rule_families(rules)
     best: dict[tuple[int, int], float] = {}  # (row, family) -> its rarest shared key's weight
-    for (rule, _), rows in shared.items():
-        family = families[rule]
+    for rule, hashed in keys:
+        rows = rows_of.get(hashed, ())
         size = len(rows) + 1
-        if size > settings.max_block_size:
+        if size == 1 or size > settings.max_block_size:
             continue
-        weight = key_weight(records, size)
+        family, weight = families[rule], key_weight(records, size)
         for row in rows:
             if weight > best.get((row, family), 0.0):
                 best[(row, family)] = weight

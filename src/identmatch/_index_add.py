@@ -150,16 +150,16 @@ class _Resolver:
         keys' block sizes too (as a negative row number, told apart from the index's rows).
         """
         model = self.index.model
-        rows_of = self.snapshot.sharing(hashed for _, hashed in keys)
-        shared: dict[tuple[int, int], list[int]] = {}
-        for rule, hashed in keys:
-            found = rows_of.get(hashed)
-            rows = found.tolist() if found is not None else []
-            rows += [-1 - i for i in self.pending.get(hashed, ())]
-            if rows:
-                shared[(rule, hashed)] = rows
+        found = self.snapshot.sharing(hashed for _, hashed in keys)
+        rows_of = {
+            hashed: [
+                *(found[hashed].tolist() if hashed in found else ()),
+                *(-1 - i for i in self.pending.get(hashed, ())),
+            ]
+            for _, hashed in keys
+        }
         total = self.snapshot.records_total + len(self.pending_records) + 1
-        chosen = rank_query_candidates(shared, model.blocking_rules, total, model.candidates)
+        chosen = rank_query_candidates(keys, rows_of, model.blocking_rules, total, model.candidates)
         return [
             self.snapshot.record(row) if row >= 0 else self.pending_records[-1 - row]
             for row in chosen

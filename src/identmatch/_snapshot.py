@@ -364,11 +364,10 @@ class Snapshot:
         the keys they share.
         """
         keys = list(keys)
-        rows_of = self.sharing(hashed for _, hashed in keys)
-        shared = {
-            (rule, hashed): rows_of[hashed].tolist() for rule, hashed in keys if hashed in rows_of
-        }
-        rows = rank_query_candidates(shared, rules, self.records_total + 1, settings, limit=limit)
+        found = self.sharing(hashed for _, hashed in keys)
+        rows_of = {hashed: rows.tolist() for hashed, rows in found.items()}
+        total = self.records_total + 1
+        rows = rank_query_candidates(keys, rows_of, rules, total, settings, limit=limit)
         return [self.record(row) for row in rows]
 
     def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
