@@ -29,8 +29,9 @@ field moves a record far away in any order, but it still shares other keys.
 The batch path is SQL run where the records are (DuckDB, or Spark SQL), ending in one list
 column per record, ``candidate_pairs``, that Splink blocks on (two records share a list
 element exactly when they are a chosen pair), so Splink still forms and scores every pair.
-Search takes the same keys and the same weights (:func:`rank_query_candidates`), scores
-``search_per_query`` candidates in full, and so finds every record a batch run pairs it with.
+Search takes the same keys and the same weights (:func:`rank_query_candidates`) and scores
+its ``search_per_query`` best candidates in full: every record a batch run pairs it with,
+unless that record kept it while ranking below ``search_per_query`` among its own.
 """
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
     """Random record pairs sampled to estimate u probabilities."""
     em_max_iterations: int = Field(default=25, ge=1, le=200)
     count_blocked_pairs: bool = True
-    """Count the pairs each blocking rule adds (``Result.blocking``); one extra pass over them."""
+    """Fill ``Result.blocking`` (the chosen pairs counted by the first rule whose key they
+    share). The candidates are chosen either way; only the report is left out."""
     seed: int = 42
     """Seed for u sampling, so a run is repeatable."""
 
