@@ -188,7 +188,8 @@ EXPECTED_LABEL = {
     "dob_year_transposed": "date of birth: year digits transposed",
     "swapped_forename_surname": "forename: swapped with the surname",
     "twins": (
-        "family guard: same surname and date of birth but unrelated forenames (possible twins)"
+        "family guard: same surname, same or day-month-swapped date of birth, "
+        "unrelated forenames (possible twins)"
     ),
 }
 

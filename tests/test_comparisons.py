@@ -83,10 +83,13 @@ SOUNDS = "{}: sounds the same (spelling or transliteration variant)"
 NICK = "forename: a nickname, short form or listed variant of the other"
 YEAR_ONLY = "date of birth: only the year is known on one side, and it matches"
 ALIAS = "aliases: one record's known alias is the other's name"
-TWINS = "family guard: same surname and date of birth but unrelated forenames (possible twins)"
+TWINS = (
+    "family guard: same surname, same or day-month-swapped date of birth, "
+    "unrelated forenames (possible twins)"
+)
 PARENT = (
-    "family guard: same name, born 14 or more years apart on a different day "
-    "(possible parent and child)"
+    "family guard: same surname, related forename, born 14 or more years apart on a "
+    "different day (possible parent and child)"
 )
 NO_FAMILY = "family guard: no sign of two relatives"
 SWAP_RESPELLED = "{}: swapped with the {}, one of the two respelled or a nickname"
@@ -302,6 +305,40 @@ CASES = [
         "family",
         {"forename": "John", "surname": "Cole", "dob": "1961-02-03"},
         {"forename": "John", "surname": "Cole", "dob": "1981-02-03"},
+        NO_FAMILY,
+    ),
+    # A slip in one twin's date of birth does not hide the twins ...
+    (
+        "family",
+        {"forename": "Ruby", "surname": "Evans", "dob": "1980-10-01"},
+        {"forename": "Sam", "surname": "Evans", "dob": "1980-01-10"},
+        TWINS,
+    ),
+    # ... but a one-digit slip is weighed as a slip, not read as twins (see _close_date_levels).
+    (
+        "family",
+        {"forename": "Kwame", "surname": "Danjuma", "dob": "1964-12-04"},
+        {"forename": "Joseph", "surname": "Danjuma", "dob": "1964-12-09"},
+        NO_FAMILY,
+    ),
+    # A father and son recorded under a nickname, an initial or a respelling of one name.
+    (
+        "family",
+        {"forename": "David", "surname": "Dixon", "dob": "1952-07-21"},
+        {"forename": "Dave", "surname": "Dixon", "dob": "1978-03-02"},
+        PARENT,
+    ),
+    (
+        "family",
+        {"forename": "C", "surname": "Maguire", "dob": "1958-08-05"},
+        {"forename": "Conor", "surname": "Maguire", "dob": "1993-04-26"},
+        PARENT,
+    ),
+    # Unrelated forenames a generation apart are not a namesake son.
+    (
+        "family",
+        {"forename": "Alexander", "surname": "Williams", "dob": "1953-03-14"},
+        {"forename": "George", "surname": "Williams", "dob": "1989-06-29"},
         NO_FAMILY,
     ),
 ]
