@@ -116,6 +116,15 @@ class Index:
         """Close the file."""
         self._connection.close()
 
+    def checkpoint(self) -> None:
+        """Write every committed change into the index file itself (out of its ``.wal``).
+
+        DuckDB does this on :meth:`close`; a process that may be ended before it closes
+        (a service stopped by a signal) calls this first. Waits for a change in progress.
+        """
+        with self._write_lock, self._cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+
     def __enter__(self) -> Index:
         return self
 

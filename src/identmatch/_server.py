@@ -380,6 +380,19 @@ class _Service:
         touched += [o.entity_id for o in outcomes]
         return outcomes, list(dict.fromkeys(touched))
 
+    def shutdown(self) -> None:
+        """Commit the queued audit entries, then fold the write-ahead log into the file.
+
+        After this the index file alone (without its ``.wal``) holds every change and every
+        audit entry, so a copy or a backup of it is complete.
+        """
+        self.audit.close()
+        with self.changes:
+            self.index.checkpoint()
+        stats = self.audit.commit_stats()
+        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+        _logger.info("index checkpointed; shut down cleanly")
+
     def remove(self, record_id: str) -> tuple[str, list[RecordMove]]:
         with self.changes:
             outcome = self.index.remove([record_id])
@@ -458,9 +471,9 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await run_in_threadpool(service.audit.close)
-        stats = service.audit.commit_stats()
-        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+        # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once
+        # it has shut down, which ends the process before any code after it runs.
+        await run_in_threadpool(service.shutdown)
 
     app = FastAPI(
         title="identmatch",
