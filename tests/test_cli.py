@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -281,3 +283,67 @@ class TestIndex:
         done = run("search", "--index", "nope.duckdb", "--surname", "Lee", cwd=tmp_path)
         assert done.returncode == 2
         assert "no such index file" in done.stderr
+
+
+def run_with_umask(umask: int, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``run``, with the command started under ``umask`` (as a careless shell would have it)."""
+    return subprocess.run(
+        [_command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=lambda: os.umask(umask),  # only sets the child's umask, before exec
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+class TestPrivateFiles:
+    def test_index_and_outputs_are_owner_only_under_any_umask(self, tmp_path: Path) -> None:
+        """Under umask 000 the index, its WAL and every output are still created 0600."""
+        from identmatch.testing import demo_paths
+
+        adults, children = demo_paths()
+        built = run_with_umask(0, "index", "build", adults, "--index", "k.duckdb", cwd=tmp_path)
+        assert built.returncode == 0, built.stderr
+        assert mode(tmp_path / "k.duckdb") == 0o600
+        added = run_with_umask(
+            0, "index", "add", children, "--index", "k.duckdb", "--out", "a.csv", cwd=tmp_path
+        )
+        assert added.returncode == 0, added.stderr
+        assert mode(tmp_path / "a.csv") == 0o600
+        assert mode(tmp_path / "k.duckdb") == 0o600
+        assert not (tmp_path / "k.duckdb.wal").exists()
+        out = run_with_umask(
+            0, "index", "export", "--index", "k.duckdb", "--out", "e.parquet", cwd=tmp_path
+        )
+        assert out.returncode == 0, out.stderr
+        assert mode(tmp_path / "e.parquet") == 0o600
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "e.parquet", "k.duckdb"]
+
+    def test_an_existing_output_or_link_is_replaced_not_written_through(
+        self, tmp_path: Path
+    ) -> None:
+        """A 0666 file or a symlink already at the output path is replaced by a 0600 file."""
+        from identmatch.testing import demo_paths
+
+        adults, _ = demo_paths()
+        assert run("index", "build", adults, "--index", "k.duckdb", cwd=tmp_path).returncode == 0
+        loose = tmp_path / "loose.csv"
+        loose.write_text("old\n", encoding="utf-8")
+        loose.chmod(0o666)
+        victim = tmp_path / "victim.txt"
+        victim.write_text("keep me\n", encoding="utf-8")
+        (tmp_path / "link.csv").symlink_to(victim)
+        for name in ("loose.csv", "link.csv"):
+            done = run("index", "export", "--index", "k.duckdb", "--out", name, cwd=tmp_path)
+            assert done.returncode == 0, done.stderr
+            written = tmp_path / name
+            assert not written.is_symlink()
+            assert mode(written) == 0o600
+            assert len(pd.read_csv(written)) == 300
+        assert victim.read_text(encoding="utf-8") == "keep me\n"

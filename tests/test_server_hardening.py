@@ -176,3 +176,24 @@ def test_signal_leaves_every_change_in_the_file_alone(
         assert gone not in opened
     actions = [e.action for e in identmatch.AuditLog.read(copy)]
     assert actions == ["search", "add", "remove"]
+
+
+# ---------------------------------------------------------------------- file modes
+def test_served_index_and_its_wal_are_owner_only(
+    tmp_path: Path, built: Path, records: pd.DataFrame
+) -> None:
+    """Served under umask 000, the index and the WAL its changes create are 0600."""
+    import stat
+
+    server = start(tmp_path, built, records, umask=0)
+    try:
+        new = {"record_id": "NEW-1", "surname": "Quatermain", "dob": "1931-12-25"}
+        added = server.call("POST", "/v1/records", key="writer", json={"records": [new]})
+        assert added.status_code == 200, added.text
+        wal = server.index.with_name(server.index.name + ".wal")
+        assert wal.exists()
+        assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+        assert stat.S_IMODE(server.index.stat().st_mode) == 0o600
+    finally:
+        server.stop()
+    assert stat.S_IMODE(server.index.stat().st_mode) == 0o600

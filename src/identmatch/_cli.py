@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,19 +33,33 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _write_table(frame: Any, path: Path) -> None:
+    """Write ``frame`` to ``path`` (.csv or .parquet), readable by its owner only.
+
+    Written to a new file beside ``path`` (an unpredictable name, created exclusively, mode
+    0600) and renamed over it: a file or link already at ``path`` is replaced, never
+    written through, and keeps none of its old permissions.
+    """
     suffix = path.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
-        frame.to_parquet(path, index=False)
-    elif suffix == ".csv":
-        out = frame.copy()
-        if "aliases" in out.columns:
-            out["aliases"] = out["aliases"].map(
-                lambda v: ";".join(v) if isinstance(v, list | tuple) else v
-            )
-        out.to_csv(path, index=False)
-    else:
+    if suffix not in {".parquet", ".pq", ".csv"}:
         msg = f"{path.name}: output must end in .csv or .parquet"
         raise click.BadParameter(msg)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if suffix == ".csv":
+            out = frame.copy()
+            if "aliases" in out.columns:
+                out["aliases"] = out["aliases"].map(
+                    lambda v: ";".join(v) if isinstance(v, list | tuple) else v
+                )
+            out.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class _Reporter:
@@ -567,7 +583,13 @@ def _print_hits(hits: list[identmatch.Hit]) -> None:
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning identmatch errors into exit code 2 and one line."""
+    """Entry point: run the CLI, turning identmatch errors into exit code 2 and one line.
+
+    Every file the command creates (index files and their write-ahead logs, outputs, the
+    service config) holds personal data or keys, so the umask is tightened to 077 first:
+    whatever the caller's umask, they are readable by their owner only.
+    """
+    os.umask(os.umask(0o077) | 0o077)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -22,7 +22,7 @@ from identmatch._config import STANDARD_COLUMNS, ModelConfig
 from identmatch._engine import cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
-from identmatch._index_write import FORMAT_VERSION, build_file
+from identmatch._index_write import FORMAT_VERSION, build_file, owner_only
 from identmatch._keys import hashed_keys
 from identmatch._model import Model
 from identmatch._prepare import prepare_one
@@ -59,6 +59,7 @@ class Index:
             msg = f"{self.path.name}: not an identmatch index of format {FORMAT_VERSION}"
             raise ConfigError(msg)
         if not read_only:
+            owner_only(self.path)
             _upgrade(self._connection)
         self.model = Model.model_validate_json(meta["model"])
         self.config = ModelConfig.model_validate_json(meta["config"])
@@ -104,6 +105,7 @@ class Index:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        owner_only(tmp)
         tmp.replace(target)
         return cls(target)
 

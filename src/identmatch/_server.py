@@ -679,8 +679,13 @@ def serve(
     access_log: bool = True,
 ) -> None:
     """Open the index writable and serve it until interrupted (one process, one worker)."""
+    import os
+
     import uvicorn
 
+    # DuckDB recreates the index's write-ahead log after every checkpoint, with this
+    # process's umask: keep it (and every file the service makes) owner-only.
+    os.umask(os.umask(0o077) | 0o077)
     package_logger = logging.getLogger("identmatch")
     if not package_logger.handlers:  # the service's own process: log to stderr like uvicorn
         handler = logging.StreamHandler()

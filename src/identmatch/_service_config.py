@@ -26,6 +26,8 @@ import hmac
 import json
 import os
 import secrets
+import stat
+import tempfile
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,10 +85,19 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
         """Read and validate a config file.
 
         Raises:
-            ConfigError: the file is missing, not TOML, or has a bad or unknown setting.
+            ConfigError: the file is missing, writable by other users, not TOML, or has a
+                bad or unknown setting.
         """
         target = Path(path)
         try:
+            mode = target.stat().st_mode
+            if mode & (stat.S_IWGRP | stat.S_IWOTH):
+                # Whoever can write the file can add a key of their own.
+                msg = (
+                    f"{target}: writable by other users (mode {stat.S_IMODE(mode):o}); "
+                    f"make it owner-only: chmod 600 {target}"
+                )
+                raise ConfigError(msg)
             data = tomllib.loads(target.read_text(encoding="utf-8"))
         except FileNotFoundError:
             msg = f"{target}: no such service config; create one with 'identmatch keys create'"
@@ -133,8 +144,8 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
 def create_api_key(path: str | Path, *, name: str, role: Role) -> tuple[ApiKey, str]:
     """Make a new key, add its hash to the config at ``path`` and return it with its token.
 
-    The file is created if missing and replaced atomically (written beside it, then
-    renamed), readable by its owner only.
+    The file is created if missing and replaced atomically (written beside it under an
+    unpredictable name, then renamed), readable by its owner only (see :func:`write_private`).
 
     Raises:
         ConfigError: the existing file is invalid, or ``name`` is not 1-100 characters of
@@ -154,11 +165,27 @@ def create_api_key(path: str | Path, *, name: str, role: Role) -> tuple[ApiKey, 
         msg = "key name must be 1-100 letters, digits, spaces or . _ @ -"
         raise ConfigError(msg) from None
     updated = config.model_copy(update={"keys": (*config.keys, key)})
-    tmp = target.with_name(target.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(updated.to_toml())
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(target)
+    write_private(target, updated.to_toml())
     return key, token
+
+
+def write_private(target: Path, text: str) -> None:
+    """Replace ``target`` atomically with ``text``, in a new file only its owner can read.
+
+    The new file gets an unpredictable name beside ``target``, created with ``O_EXCL`` (as
+    :func:`tempfile.mkstemp` does), so a file or link planted there beforehand is never
+    opened or followed, whatever its mode; the rename then replaces ``target`` itself (a
+    link at ``target`` is replaced, not followed).
+    """
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        os.fchmod(fd, 0o600)  # mkstemp makes it 0600; say so whatever the platform
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
