@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import identmatch
+
 from _support import DATA
 
 pytestmark = pytest.mark.slow
@@ -240,6 +242,8 @@ class TestIndex:
             "search",
             "--index",
             "known.duckdb",
+            "--purpose",
+            "case 1",
             "--forename",
             first["forename"],
             "--surname",
@@ -252,7 +256,17 @@ class TestIndex:
         assert one.stdout.startswith("1. E")
         assert first["record_id"] in one.stdout
 
-        many = run("search", children, "--index", "known.duckdb", "--out", "r.csv", cwd=tmp_path)
+        many = run(
+            "search",
+            children,
+            "--index",
+            "known.duckdb",
+            "--out",
+            "r.csv",
+            "--purpose",
+            "feed 2",
+            cwd=tmp_path,
+        )
         assert many.returncode == 0, many.stderr
         results = pd.read_csv(tmp_path / "r.csv", dtype=str)
         assert list(results.columns) == [
@@ -264,9 +278,36 @@ class TestIndex:
         ]
         assert set(results["record_id"]) == set(pd.read_csv(children, dtype=str)["record_id"])
 
-        exported = run("index", "export", "--index", "known.duckdb", "--out", "e.csv", cwd=tmp_path)
+        exported = run(
+            "index",
+            "export",
+            "--index",
+            "known.duckdb",
+            "--out",
+            "e.csv",
+            "--purpose",
+            "return 3",
+            cwd=tmp_path,
+        )
         assert exported.returncode == 0, exported.stderr
         assert len(pd.read_csv(tmp_path / "e.csv")) == 600
+        entries = identmatch.AuditLog.read(tmp_path / "known.duckdb")
+        assert [(e.action, e.purpose) for e in entries] == [
+            ("search", "case 1"),
+            ("search", "feed 2"),
+            ("export", "return 3"),
+        ]
+        assert all(e.key_id.startswith("cli:") for e in entries)
+        assert entries[0].entity_ids
+        assert entries[0].fingerprint
+
+    def test_search_and_export_need_a_purpose(self, tmp_path: Path) -> None:
+        """Without --purpose a search or an export is a usage error and reads nothing."""
+        for args in (("search", "--surname", "Lee"), ("index", "export", "--out", "e.csv")):
+            done = run(*args, "--index", "k.duckdb", cwd=tmp_path)
+            assert done.returncode == 2
+            assert "--purpose" in done.stderr
+        assert not (tmp_path / "e.csv").exists()
 
     def test_search_needs_a_field(self, tmp_path: Path) -> None:
         """A search with no field is a usage error (exit 2)."""
@@ -274,13 +315,15 @@ class TestIndex:
 
         adults, _ = demo_paths()
         assert run("index", "build", adults, "--index", "k.duckdb", cwd=tmp_path).returncode == 0
-        done = run("search", "--index", "k.duckdb", cwd=tmp_path)
+        done = run("search", "--index", "k.duckdb", "--purpose", "case 1", cwd=tmp_path)
         assert done.returncode == 2
         assert "give at least one field" in done.stderr
 
     def test_missing_index_file(self, tmp_path: Path) -> None:
         """Searching an index that does not exist exits 2 with a clear message."""
-        done = run("search", "--index", "nope.duckdb", "--surname", "Lee", cwd=tmp_path)
+        done = run(
+            "search", "--index", "nope.duckdb", "--surname", "Lee", "--purpose", "c 1", cwd=tmp_path
+        )
         assert done.returncode == 2
         assert "no such index file" in done.stderr
 
@@ -319,7 +362,16 @@ class TestPrivateFiles:
         assert mode(tmp_path / "k.duckdb") == 0o600
         assert not (tmp_path / "k.duckdb.wal").exists()
         out = run_with_umask(
-            0, "index", "export", "--index", "k.duckdb", "--out", "e.parquet", cwd=tmp_path
+            0,
+            "index",
+            "export",
+            "--index",
+            "k.duckdb",
+            "--out",
+            "e.parquet",
+            "--purpose",
+            "p 1",
+            cwd=tmp_path,
         )
         assert out.returncode == 0, out.stderr
         assert mode(tmp_path / "e.parquet") == 0o600
@@ -340,7 +392,17 @@ class TestPrivateFiles:
         victim.write_text("keep me\n", encoding="utf-8")
         (tmp_path / "link.csv").symlink_to(victim)
         for name in ("loose.csv", "link.csv"):
-            done = run("index", "export", "--index", "k.duckdb", "--out", name, cwd=tmp_path)
+            done = run(
+                "index",
+                "export",
+                "--index",
+                "k.duckdb",
+                "--out",
+                name,
+                "--purpose",
+                "p 2",
+                cwd=tmp_path,
+            )
             assert done.returncode == 0, done.stderr
             written = tmp_path / name
             assert not written.is_symlink()

@@ -197,3 +197,114 @@ def test_served_index_and_its_wal_are_owner_only(
     finally:
         server.stop()
     assert stat.S_IMODE(server.index.stat().st_mode) == 0o600
+
+
+# ---------------------------------------------------------------- reads of people
+def entity_ids(index: Path) -> list[str]:
+    with identmatch.Index.open(index, read_only=True) as opened:
+        return sorted(set(opened.export()["entity_id"].astype(str)))
+
+
+def raw_request(url: str, request: bytes, *, wait: float = 5.0) -> bytes:
+    """Send raw bytes on a new connection; what comes back within ``wait`` seconds."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as sock:
+        sock.sendall(request)
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b""
+
+
+class TestReads:
+    def test_entity_read_needs_a_purpose(self, server: Server) -> None:
+        """An entity read without a purpose is 422, whatever the entity."""
+        reply = server.call("GET", "/v1/entities/E000001")
+        assert reply.status_code == 422
+        assert "purpose" in reply.text
+
+    def test_search_key_reads_only_entities_its_searches_returned(
+        self, server: Server, built: Path
+    ) -> None:
+        """Walking the ids gets 403 for every entity but those the key's searches returned."""
+        row = known_row(server.records)
+        found = server.call(
+            "POST", "/v1/search", json={"purpose": "case 1", "person": person_of(row)}
+        )
+        hits = found.json()["results"][0]["hits"]
+        returned = {h["entity_id"] for h in hits}
+        assert returned
+        purpose = {"purpose": "case 1"}
+        asked = entity_ids(built)[:40] + sorted(returned)
+        walked = {e: server.call("GET", f"/v1/entities/{e}", params=purpose) for e in asked}
+        for entity_id, reply in walked.items():
+            if entity_id in returned:
+                assert reply.status_code == 200, reply.text
+            else:
+                assert reply.status_code == 403, (entity_id, reply.text)
+                assert reply.json() == {"detail": "forbidden"}
+        top = walked[hits[0]["entity_id"]].json()
+        assert row["record_id"] in [r["record_id"] for r in top["records"]]
+        # The write key never searched for this person: it may not read the entity either.
+        other = server.call(
+            "GET", f"/v1/entities/{sorted(returned)[0]}", key="writer", params=purpose
+        )
+        assert other.status_code == 403
+        server.stop()
+        entries = identmatch.AuditLog.read(server.index)
+        reader_id = next(e.key_id for e in entries if e.action == "search")
+        refused = [e for e in entries if e.action == "denied"]
+        assert len(refused) == len(walked) - len(returned) + 1
+        assert {e.detail.split(" from ")[0] for e in refused} == {
+            "403 GET /v1/entities/{entity_id}"
+        }
+        assert reader_id in {e.key_id for e in refused}
+        reads = [e for e in entries if e.action == "entity"]
+        assert {e.entity_ids[0] for e in reads} == returned
+        assert {e.purpose for e in reads} == {"case 1"}
+
+    def test_key_is_checked_before_the_body_is_read(self, server: Server) -> None:
+        """A wrong key, or a search key writing, is refused at once, with the body unsent."""
+        start = server.url.removeprefix("http://")
+        for path, token, status in (
+            ("/v1/search", "imk_wrong", b"401"),
+            ("/v1/records", server.reader, b"403"),
+        ):
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: {start}\r\nAuthorization: Bearer {token}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"
+            ).encode()
+            began = time.monotonic()
+            reply = raw_request(server.url, head)
+            assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.1 " + status + (
+                b" Unauthorized" if status == b"401" else b" Forbidden"
+            ), reply
+            assert time.monotonic() - began < 2
+
+    def test_lookup_budget_is_per_key_and_refusals_are_audited_once(
+        self, tmp_path: Path, built: Path, records: pd.DataFrame
+    ) -> None:
+        """Past its lookups a key gets 429 with Retry-After; another key is unaffected."""
+        config = LIMITS + "lookups_per_minute = 4\nentity_reads_per_hour = 1\n"
+        server = start(tmp_path, built, records, config_text=config)
+        try:
+            body = {"purpose": "case 9", "person": person_of(known_row(records))}
+            replies = [server.call("POST", "/v1/search", json=body) for _ in range(3)]
+            assert [r.status_code for r in replies] == [200, 200, 200]
+            entity = replies[0].json()["results"][0]["hits"][0]["entity_id"]
+            batch = {"purpose": "case 9", "people": [body["person"]] * 2}
+            refused = server.call("POST", "/v1/search", json=batch)  # 2 people, 1 lookup left
+            assert refused.status_code == 429
+            assert int(refused.headers["retry-after"]) >= 1
+            shown = server.call("GET", f"/v1/entities/{entity}", params={"purpose": "case 9"})
+            assert shown.status_code == 200  # the last lookup
+            again = server.call("GET", f"/v1/entities/{entity}", params={"purpose": "case 9"})
+            assert again.status_code == 429
+            assert server.call("POST", "/v1/search", json=body).status_code == 429
+            assert server.call("POST", "/v1/search", key="writer", json=body).status_code == 200
+        finally:
+            server.stop()
+        entries = identmatch.AuditLog.read(server.index)
+        limited = [e for e in entries if e.action == "denied" and e.detail.startswith("429")]
+        assert len(limited) == 1  # one entry per spell, not one per refused call
+        assert [e.action for e in entries].count("search") == 4

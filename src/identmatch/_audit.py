@@ -47,8 +47,10 @@ CREATE TABLE IF NOT EXISTS audit (
     purpose VARCHAR,
     fingerprint VARCHAR,
     entity_ids VARCHAR[],
-    record_ids VARCHAR[]
+    record_ids VARCHAR[],
+    detail VARCHAR
 );
+ALTER TABLE audit ADD COLUMN IF NOT EXISTS detail VARCHAR;
 """
 _COLUMNS = (
     "audit_id",
@@ -59,6 +61,7 @@ _COLUMNS = (
     "fingerprint",
     "entity_ids",
     "record_ids",
+    "detail",
 )
 
 
@@ -88,6 +91,9 @@ class AuditEntry(BaseModel, frozen=True, extra="forbid"):
     """Entities returned (search), read (entity) or changed (add, remove)."""
     record_ids: tuple[str, ...] = ()
     """Records added or removed."""
+    detail: str | None = None
+    """A refused call (``denied``): status, method, route and client address; a local
+    export or search of a file: how many records or queries."""
 
 
 def _normalise(value: Any) -> Any:
@@ -165,10 +171,20 @@ class AuditLog:
         fingerprint: str | None = None,
         entity_ids: Iterable[str] = (),
         record_ids: Iterable[str] = (),
+        detail: str | None = None,
     ) -> Future[int]:
         """Queue an entry; the future gives its ``audit_id`` once it is committed."""
         now = datetime.now(UTC).replace(tzinfo=None)
-        row = (now, key_id, action, purpose, fingerprint, list(entity_ids), list(record_ids))
+        row = (
+            now,
+            key_id,
+            action,
+            purpose,
+            fingerprint,
+            list(entity_ids),
+            list(record_ids),
+            detail,
+        )
         future: Future[int] = Future()
         self._start()
         self._queue.put(_Pending(row, future))
@@ -183,6 +199,7 @@ class AuditLog:
         fingerprint: str | None = None,
         entity_ids: Iterable[str] = (),
         record_ids: Iterable[str] = (),
+        detail: str | None = None,
     ) -> int:
         """Write one entry and wait until it is committed; returns its ``audit_id``."""
         future = self.submit(
@@ -192,6 +209,7 @@ class AuditLog:
             fingerprint=fingerprint,
             entity_ids=entity_ids,
             record_ids=record_ids,
+            detail=detail,
         )
         return future.result()
 
@@ -210,6 +228,22 @@ class AuditLog:
         """Entries at or after ``since`` (UTC), oldest first."""
         with self._cursor() as cursor:
             return _select(cursor, since)
+
+    def returned(self, key_id: str, entity_id: str, *, since: datetime) -> bool:
+        """Whether a search or change by ``key_id`` at or after ``since`` (UTC) named the entity.
+
+        A key may read an entity's records only when its own search returned it (or its own
+        add or removal touched it): reading by id alone would let it walk the index.
+        """
+        if since.tzinfo is not None:
+            since = since.astimezone(UTC).replace(tzinfo=None)
+        with self._cursor() as cursor:
+            found = cursor.execute(
+                "SELECT 1 FROM audit WHERE key_id = ? AND action IN ('search', 'add', 'remove') "
+                "AND logged_at >= ? AND list_contains(entity_ids, ?) LIMIT 1",
+                [key_id, since, entity_id],
+            ).fetchall()
+        return bool(found)
 
     def commit_stats(self) -> dict[str, float]:
         """Over the last 10,000 commits: commits, entries per commit, p50/p99 commit ms."""
@@ -302,8 +336,16 @@ def _select(cursor: duckdb.DuckDBPyConnection, since: datetime | None) -> list[A
         return []
     if since is not None and since.tzinfo is not None:
         since = since.astimezone(UTC).replace(tzinfo=None)
+    present = {
+        str(row[0])
+        for row in cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'audit'"
+        ).fetchall()
+    }
+    # A file written before a column existed, opened read-only (so not upgraded): NULLs.
+    picked = ", ".join(c if c in present else f"NULL AS {c}" for c in _COLUMNS)
     result = cursor.execute(
-        f"SELECT {', '.join(_COLUMNS)} FROM audit "
+        f"SELECT {picked} FROM audit "
         "WHERE ?::TIMESTAMP IS NULL OR logged_at >= ?::TIMESTAMP ORDER BY audit_id",
         [since, since],
     ).fetchall()

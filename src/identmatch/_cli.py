@@ -430,14 +430,47 @@ def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Pa
     click.echo(f"added {len(outcome):,} records: {summary}", err=True)
 
 
+_PURPOSE = click.option(
+    "--purpose",
+    required=True,
+    help="Why you are reading these people's data (a case reference, a reason); audited.",
+)
+
+
+def _cli_key() -> str:
+    """The audit trail's key id for a local command: ``cli:`` and the OS user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid
+        return f"cli:{os.getuid()}"
+
+
+def _checked_purpose(purpose: str) -> str:
+    text = purpose.strip()
+    if len(text) < 3 or len(text) > 500:
+        msg = "--purpose must be 3 to 500 characters"
+        raise click.BadParameter(msg, param_hint="--purpose")
+    return text
+
+
 @index.command("export")
 @click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
-def index_export(index_path: Path, out: Path) -> None:
-    """Write record_id and entity_id for every record in --index."""
+@_PURPOSE
+def index_export(index_path: Path, out: Path, purpose: str) -> None:
+    """Write record_id and entity_id for every record in --index (audited)."""
+    purpose = _checked_purpose(purpose)
     opened = identmatch.Index.open(index_path)
     try:
-        _write_table(opened.export(), out)
+        frame = opened.export()
+        _write_table(frame, out)
+        log = identmatch.AuditLog(opened)
+        log.write(
+            key_id=_cli_key(), action="export", purpose=purpose, detail=f"{len(frame)} records"
+        )
+        log.close()
     finally:
         opened.close()
 
@@ -459,6 +492,7 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 @click.option("--nhs-number")
 @click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
 @click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@_PURPOSE
 def search(
     queries: Path | None,
     index_path: Path,
@@ -473,9 +507,15 @@ def search(
     nhs_number: str | None,
     aliases: tuple[str, ...],
     mapping: tuple[str, ...],
+    purpose: str,
 ) -> None:
-    """Is this person already known? One person from the options, or a file of QUERIES."""
+    """Is this person already known? One person from the options, or a file of QUERIES.
+
+    Audited in the index, as the service's searches are (key id ``cli:`` and your user).
+    """
+    purpose = _checked_purpose(purpose)
     opened = identmatch.Index.open(index_path)
+    log = identmatch.AuditLog(opened)
     try:
         if queries is None:
             values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
@@ -487,13 +527,31 @@ def search(
             if not person:
                 msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
                 raise click.UsageError(msg)
-            _print_hits(opened.search(person, top=top))
+            hits = opened.search(person, top=top)
+            log.write(
+                key_id=_cli_key(),
+                action="search",
+                purpose=purpose,
+                fingerprint=log.fingerprint(person),
+                entity_ids=[hit.entity_id for hit in hits],
+            )
+            _print_hits(hits)
             return
         if out is None:
             msg = "searching a file of queries needs --out for the results"
             raise click.UsageError(msg)
-        _write_table(opened.search_many(queries, columns=_parse_map(mapping), top=top), out)
+        found = opened.search_many(queries, columns=_parse_map(mapping), top=top)
+        _write_table(found, out)
+        returned = found["entity_id"].dropna().astype(str)
+        log.write(
+            key_id=_cli_key(),
+            action="search",
+            purpose=purpose,
+            entity_ids=list(dict.fromkeys(e for e in returned if e)),
+            detail=f"{found['record_id'].nunique()} queries from a file",
+        )
     finally:
+        log.close()
         opened.close()
 
 

@@ -19,10 +19,12 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import identmatch
+from identmatch._service_guard import Gate, RateLimiter, Refusals, bearer_token
 
 try:
     from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -350,6 +352,12 @@ class _Service:
         self.config = config
         self.audit = identmatch.AuditLog(index)
         self.changes = threading.Lock()  # an update is remove + add: one change at a time
+        limits = config.limits
+        self.lookups = RateLimiter(
+            [(limits.lookups_per_minute, 60.0), (limits.lookups_per_day, 86_400.0)]
+        )
+        self.entity_reads = RateLimiter([(limits.entity_reads_per_hour, 3_600.0)])
+        self.refusals = Refusals(self.audit)
 
     def search(self, people: list[Person], top: int) -> list[list[identmatch.Hit]]:
         return [self.index.search(person.fields(), top=top) for person in people]
@@ -432,15 +440,6 @@ async def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identm
 
 Reader = Annotated[identmatch.ApiKey, Depends(_caller)]
 Writer = Annotated[identmatch.ApiKey, Depends(_writer)]
-
-
-def _bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer TOKEN`` header, read as ``HTTPBearer`` reads it."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if not scheme or not token or scheme.lower() != "bearer":
-        return None
-    return token
 
 
 def _check_limit(field: str, value: int, limit: int, what: str) -> None:
@@ -545,10 +544,28 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         # Serialised once, to bytes: no re-validation of the reply by FastAPI.
         return _SEARCH_REPLY.dump_json(reply)
 
-    @app.post("/v1/search", tags=["search"], response_model=SearchResponse)
-    async def search(request: SearchRequest, key: Reader) -> Response:
-        """Rank the index's entities against each person, with verdicts and explanations."""
+    async def denied(http: Request, key: identmatch.ApiKey, status: int) -> None:
+        """Audit a call refused inside a route (the gate audits those it refuses itself)."""
+        await service.refusals.record(http.scope, key.id, status)
+
+    @app.post(
+        "/v1/search",
+        tags=["search"],
+        response_model=SearchResponse,
+        responses={429: {"model": Problem, "description": "The key's lookup budget is spent"}},
+    )
+    async def search(http: Request, request: SearchRequest, key: Reader) -> Response:
+        """Rank the index's entities against each person, with verdicts and explanations.
+
+        Each person searched spends one of the key's lookups (the gate spent the first).
+        """
         _check_search_limits(request, limits)
+        extra = len(request.persons()) - 1
+        if extra and (wait := service.lookups.take(key.id, extra)) is not None:
+            service.lookups.refund(key.id)  # the gate's, for the first person: none searched
+            await denied(http, key, 429)
+            retry = "86400" if wait == float("inf") else str(max(1, int(wait + 0.999)))
+            raise HTTPException(429, "too many requests", headers={"Retry-After": retry})
         return Response(await searched(request, key), media_type="application/json")
 
     async def fast_search(scope: Scope, body: bytes) -> bytes | None:
@@ -559,7 +576,7 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         (before any work is done) and goes to FastAPI, which answers it as documented.
         FastAPI's machinery costs more CPU than the search itself.
         """
-        token = _bearer_token(_header(scope, b"authorization"))
+        token = bearer_token(_header(scope, b"authorization"))
         key = config.authenticate(token) if token else None
         kind = _header(scope, b"content-type")
         if key is None or kind is None or kind.split(";")[0].strip().lower() != "application/json":
@@ -569,6 +586,9 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
             _check_search_limits(request, limits)
         except (ValueError, RecursionError, RequestValidationError):  # not JSON, or invalid
             return None
+        extra = len(request.persons()) - 1
+        if extra and service.lookups.take(key.id, extra) is not None:
+            return None  # the route refuses it (429), and audits that
         try:
             return await searched(request, key)
         except identmatch.SchemaError:
@@ -614,13 +634,30 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         _logger.info("key %s removed a record; %d record(s) split off", key.id, len(moved))
         return RemoveResponse(record_id=record_id, entity_id=left, split=moved, audit_id=audit_id)
 
-    @app.get("/v1/entities/{entity_id}", tags=["search"], responses={404: {"model": Problem}})
+    @app.get(
+        "/v1/entities/{entity_id}",
+        tags=["search"],
+        responses={
+            404: {"model": Problem},
+            429: {"model": Problem, "description": "The key's entity-read budget is spent"},
+        },
+    )
     async def entity(
+        http: Request,
         entity_id: Annotated[str, PathParam(min_length=1, max_length=40)],
         key: Reader,
-        purpose: Annotated[str | None, Query(max_length=500)] = None,
+        purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> EntityResponse:
-        """The entity's records, names and dates of birth. Audited like a search."""
+        """The entity's records, names and dates of birth, for a stated purpose. Audited.
+
+        Only an entity the key's own search returned (or its own add or removal touched)
+        in the last ``entity_read_hours``; any other id gets 403, whether it exists or not.
+        """
+        since = datetime.now(UTC) - timedelta(hours=limits.entity_read_hours)
+        if not await run_in_threadpool(service.audit.returned, key.id, entity_id, since=since):
+            await denied(http, key, 403)
+            _logger.warning("key %s refused an entity its searches did not return", key.id)
+            raise HTTPException(403, "forbidden")
         frame = await run_in_threadpool(service.index.entity, entity_id)
         if frame.empty:
             raise HTTPException(404, "no such entity")
@@ -655,7 +692,11 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
             audit_id=audit_id,
         )
 
-    return _BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
+    guarded = _BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
+    # The key, its role and its budget are checked before the body is read.
+    return Gate(
+        guarded, lambda: service.config, service.refusals, service.lookups, service.entity_reads
+    )
 
 
 def _text(value: Any) -> str | None:

@@ -66,6 +66,24 @@ class ServiceLimits(BaseModel, frozen=True, extra="forbid"):
     """Most people in one batch search, and most records in one add."""
     max_top: int = Field(default=20, ge=1, le=100)
     """Most entities a search may ask for (``top``)."""
+    lookups_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    """Per key: most people searched plus entities read in any minute (429 beyond)."""
+    lookups_per_day: int = Field(default=50_000, ge=1, le=100_000_000)
+    """Per key: most people searched plus entities read in any 24 hours (429 beyond)."""
+    entity_reads_per_hour: int = Field(default=300, ge=1, le=1_000_000)
+    """Per key: most ``GET /v1/entities/{id}`` reads in any hour (429 beyond)."""
+    entity_read_hours: int = Field(default=24, ge=1, le=24 * 366)
+    """A key may read an entity this many hours after its own search returned it."""
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    """Seconds from connecting (or from the first byte of a request) to its last header."""
+    body_timeout: float = Field(default=30.0, gt=0, le=3_600)
+    """Seconds from the last header to the last byte of the body."""
+    keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
+    """Seconds an idle connection is kept open between requests."""
+    max_connections: int = Field(default=1_000, ge=1, le=100_000)
+    """Open connections in all; a connection over it is closed at once."""
+    max_connections_per_client: int = Field(default=32, ge=1, le=100_000)
+    """Open connections from one client address; one over it is closed at once."""
 
 
 class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
@@ -133,7 +151,7 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             "[limits]",
         ]
         for name, value in self.limits.model_dump().items():
-            lines.append(f"{name} = {int(value)}")
+            lines.append(f"{name} = {json.dumps(value)}")
         for key in self.keys:
             lines += ["", "[[keys]]"]
             for name, value in key.model_dump().items():
