@@ -182,6 +182,40 @@ class TestErrors:
         assert "Traceback" not in done.stderr
         assert "Zed" not in done.stderr
 
+    @pytest.mark.parametrize("args", [(), ("--map", "nope=forename")], ids=["plain", "mapped"])
+    def test_headerless_csv_error_names_no_values(
+        self, tmp_path: Path, args: tuple[str, ...]
+    ) -> None:
+        """A CSV without its header row fails without quoting the first person's values."""
+        content = "R1,Zebulon,Quatermain,1931-12-25,9434765919\nR2,Ann,Lee,1980-01-02,1\n"
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        done = run("dedupe", "in.csv", "--out", "o.csv", *args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert "5 other column(s), not named here" in done.stderr
+        for value in ("R1", "Zebulon", "Quatermain", "1931-12-25", "9434765919"):
+            assert value not in done.stderr
+        assert "Traceback" not in done.stderr
+
+    @pytest.mark.parametrize(
+        ("content", "line", "fields", "header"),
+        [
+            ("record_id,forename,surname,dob\n1,Ann,Lee,1980-01-02\n2,Zed,1981-02-02\n", 3, 3, 4),
+            ("record_id,surname\n1,Zed,1981-02-02\n2,Lee,1980-01-02\n", 2, 3, 2),
+            ('record_id,surname\n1,"Zed, Q"\n\n2,Lee\n3\n', 5, 1, 2),
+        ],
+        ids=["short-row", "every-row-long", "after-quoted-comma-and-blank-line"],
+    )
+    def test_row_with_wrong_field_count_is_an_error_naming_its_line(
+        self, tmp_path: Path, content: str, line: int, fields: int, header: int
+    ) -> None:
+        """A row with fewer or more fields than the header stops the read, naming its line."""
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        done = run("dedupe", "in.csv", "--out", "o.csv", cwd=tmp_path)
+        assert done.returncode == 2
+        assert f"line {line} has {fields} field(s) but the header has {header}" in done.stderr
+        assert "Zed" not in done.stderr
+        assert not (tmp_path / "o.csv").exists()
+
     def test_not_utf8(self, tmp_path: Path) -> None:
         """A Latin-1 file exits 2 naming the line."""
         (tmp_path / "in.csv").write_bytes("record_id,surname\n1,Mu\xf1oz\n".encode("latin-1"))
@@ -409,3 +443,122 @@ class TestPrivateFiles:
             assert mode(written) == 0o600
             assert len(pd.read_csv(written)) == 300
         assert victim.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled adults' file indexed by the command (copy it before changing it)."""
+    from identmatch.testing import demo_paths
+
+    base = tmp_path_factory.mktemp("demo-index")
+    adults, _ = demo_paths()
+    built = run("index", "build", adults, "--index", "k.duckdb", cwd=base)
+    assert built.returncode == 0, built.stderr
+    return base / "k.duckdb"
+
+
+class TestHostileValues:
+    def test_csv_outputs_quote_formula_cells(self, tmp_path: Path, demo_index: Path) -> None:
+        """A stored value starting = + - @ is written to CSV behind a ' so it stays text."""
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        hostile = pd.DataFrame(
+            {
+                "record_id": ['=HYPERLINK("http://x.invalid","y")', "@SUM(A1)", "N-3"],
+                "source": ["+cmd", "-2+3", "probation"],
+                "surname": ["Quatermain", "Quatermain", "Lee"],
+            }
+        )
+        hostile.to_csv(tmp_path / "new.csv", index=False)
+        added = run(
+            "index", "add", "new.csv", "--index", "k.duckdb", "--out", "a.csv", cwd=tmp_path
+        )
+        assert added.returncode == 0, added.stderr
+        exported = run(
+            "index",
+            "export",
+            "--index",
+            "k.duckdb",
+            "--out",
+            "e.csv",
+            "--purpose",
+            "p 3",
+            cwd=tmp_path,
+        )
+        assert exported.returncode == 0, exported.stderr
+        outcome = pd.read_csv(tmp_path / "a.csv", dtype=str)
+        assert outcome["record_id"].tolist() == [
+            '\'=HYPERLINK("http://x.invalid","y")',
+            "'@SUM(A1)",
+            "N-3",
+        ]
+        rows = pd.read_csv(tmp_path / "e.csv", dtype=str).tail(3)
+        assert rows["source"].tolist() == ["'+cmd", "'-2+3", "probation"]
+        assert rows["record_id"].iloc[0].startswith("'=")
+
+    def test_search_escapes_terminal_sequences_in_stored_values(
+        self, tmp_path: Path, demo_index: Path
+    ) -> None:
+        """ESC sequences stored in a record are printed escaped, never sent to the terminal."""
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        (tmp_path / "new.csv").write_text(
+            "record_id,source,forename,surname,dob\n"
+            "X1,\x1b]0;owned\x07,\x1b[2JZebulon,Quatermain\x1b[31m,1931-12-25\n",
+            encoding="utf-8",
+        )
+        added = run("index", "add", "new.csv", "--index", "k.duckdb", cwd=tmp_path)
+        assert added.returncode == 0, added.stderr
+        found = run(
+            "search",
+            "--index",
+            "k.duckdb",
+            "--purpose",
+            "case 4",
+            "--surname",
+            "Quatermain",
+            "--forename",
+            "Zebulon",
+            "--dob",
+            "1931-12-25",
+            cwd=tmp_path,
+        )
+        assert found.returncode == 0, found.stderr
+        assert "X1" in found.stdout
+        assert "\x1b" not in found.stdout
+        assert "\x07" not in found.stdout
+        assert "\\x1b[2JZebulon" in found.stdout
+        assert "\\x1b]0;owned\\x07" in found.stdout
+
+
+class TestIndexFiles:
+    def test_not_an_index_is_one_line_and_exit_2(self, tmp_path: Path) -> None:
+        """A text file, or a DuckDB file that is not an index, gives one line and exit 2."""
+        import duckdb
+
+        (tmp_path / "notes.duckdb").write_text("not a database\n", encoding="utf-8")
+        duckdb.connect(str(tmp_path / "other.duckdb")).close()
+        for name in ("notes.duckdb", "other.duckdb"):
+            for args in (
+                ("search", "--surname", "Lee", "--purpose", "case 1"),
+                ("audit",),
+                ("index", "add", "in.csv"),
+            ):
+                done = run(*args, "--index", name, cwd=tmp_path)
+                assert done.returncode == 2, done.stderr
+                assert "not an identmatch index" in done.stderr
+                assert "Traceback" not in done.stderr
+                assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+    def test_locked_index_is_one_line_and_exit_2(self, tmp_path: Path, demo_index: Path) -> None:
+        """An index another process holds (as a service does) gives one line and exit 2."""
+        import duckdb
+
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        holder = duckdb.connect(str(tmp_path / "k.duckdb"))  # this process holds the lock
+        try:
+            for args in (("search", "--surname", "Lee", "--purpose", "case 1"), ("audit",)):
+                done = run(*args, "--index", "k.duckdb", cwd=tmp_path)
+                assert done.returncode == 2, done.stderr
+                assert "in use by another process" in done.stderr
+                assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        finally:
+            holder.close()

@@ -308,3 +308,18 @@ class TestReads:
         limited = [e for e in entries if e.action == "denied" and e.detail.startswith("429")]
         assert len(limited) == 1  # one entry per spell, not one per refused call
         assert [e.action for e in entries].count("search") == 4
+
+
+# --------------------------------------------------------------------------- logs
+def test_access_log_has_paths_without_query_strings(server: Server) -> None:
+    """Names a careless client puts in a query string never reach the access log."""
+    params = {"purpose": "Zebulon Quatermain 1931-12-25", "surname": "Quatermain"}
+    reply = server.call("GET", "/v1/entities/E000001", params=params)
+    assert reply.status_code == 403
+    server.call("DELETE", "/v1/records/NOPE", key="writer", params={"purpose": "Quatermain"})
+    server.stop()
+    log = server.log.read_text(encoding="utf-8")
+    assert '"GET /v1/entities/E000001 HTTP/1.1" 403' in log
+    assert '"DELETE /v1/records/NOPE HTTP/1.1" 404' in log
+    assert "Quatermain" not in log
+    assert "purpose=" not in log

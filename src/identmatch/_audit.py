@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import duckdb
 from pydantic import BaseModel
 
-from identmatch._engine import cursor
+from identmatch._engine import connect_index, cursor
 from identmatch._exceptions import ConfigError
 from identmatch._types import AuditAction
 
@@ -368,7 +368,7 @@ def read_audit(path: str | Path, *, since: datetime | None = None) -> list[Audit
     if not target.is_file():
         msg = f"{target}: no such index file"
         raise ConfigError(msg)
-    connection = duckdb.connect(str(target), read_only=True)
+    connection = connect_index(target, read_only=True)
     try:
         return _select(connection, since)
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 
 import identmatch
 
@@ -53,6 +54,9 @@ def _write_table(frame: Any, path: Path) -> None:
                 out["aliases"] = out["aliases"].map(
                     lambda v: ";".join(v) if isinstance(v, list | tuple) else v
                 )
+            for column in out.columns:
+                if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+                    out[column] = out[column].map(_inert_cell)
             out.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
@@ -60,6 +64,20 @@ def _write_table(frame: Any, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``), quoted with ``'``.
+
+    Spreadsheets treat a leading ``'`` as "this is text" and do not show it; numbers are
+    not text and are left alone.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class _Reporter:
@@ -624,20 +642,29 @@ def _one_field(text: str | None) -> str | None:
 
 
 def _print_hits(hits: list[identmatch.Hit]) -> None:
+    """The hits, with every stored value's control characters escaped.
+
+    A stored value may hold terminal escape sequences (ESC [ ...) that would recolour,
+    move or rewrite what the operator sees; they are printed as ``\\x1b[...``.
+    """
     if not hits:
         click.echo("no match: nobody in the index scores at the possible level or above")
         return
     for rank, hit in enumerate(hits, start=1):
         click.echo(
-            f"{rank}. {hit.entity_id}  {hit.verdict}  match probability "
+            f"{rank}. {_one_field(hit.entity_id)}  {hit.verdict}  match probability "
             f"{hit.match_probability:.4f}  ({len(hit.records)} records)"
         )
         for record in hit.records:
-            click.echo(
-                f"     {record.source or '-'}  {record.record_id}  {record.name or '-'}  "
-                f"{record.dob or record.dob_given or '-'}"
+            fields = (
+                record.source or "-",
+                record.record_id,
+                record.name or "-",
+                record.dob or record.dob_given or "-",
             )
-        click.echo("   " + str(hit.explanation).replace("\n", "\n   "))
+            click.echo("     " + "  ".join(_one_field(f) or "-" for f in fields))
+        lines = str(hit.explanation).split("\n")
+        click.echo("\n".join("   " + (_one_field(line) or "") for line in lines))
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
-from identmatch._engine import cursor
+from identmatch._engine import connect_index, cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
 from identmatch._index_write import FORMAT_VERSION, build_file, owner_only
@@ -52,7 +52,7 @@ class Index:
         if not self.path.is_file():
             msg = f"{self.path}: no such index file; build one with Index.build"
             raise ConfigError(msg)
-        self._connection = duckdb.connect(str(self.path), read_only=read_only)
+        self._connection = connect_index(self.path, read_only=read_only)
         self._write_lock = threading.Lock()
         meta = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("format_version") != FORMAT_VERSION:

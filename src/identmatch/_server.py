@@ -14,6 +14,7 @@ values, which travel only in request and response bodies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -699,6 +700,17 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
     )
 
 
+def _without_query(record: logging.LogRecord) -> bool:
+    """Drop the query string from an access-log line's path (a careless client puts names there).
+
+    uvicorn's access records carry ``(client, method, path with query, version, status)``.
+    """
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+        record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+    return True
+
+
 def _text(value: Any) -> str | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
@@ -740,7 +752,7 @@ def serve(
     # Load for fast search in the background; /readyz says when it is done.
     threading.Thread(target=index.warm, name="identmatch-warm", daemon=True).start()
     try:
-        uvicorn.run(
+        settings = uvicorn.Config(
             create_app(index, config),
             host=host,
             port=port,
@@ -750,5 +762,9 @@ def serve(
             limit_concurrency=512,
             server_header=False,
         )
+        # After uvicorn has configured its loggers, which it does when the Config is made.
+        logging.getLogger("uvicorn.access").addFilter(_without_query)
+        with contextlib.suppress(KeyboardInterrupt):  # SIGINT, re-raised after shutdown
+            uvicorn.Server(settings).run()
     finally:
         index.close()
