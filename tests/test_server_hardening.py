@@ -323,3 +323,97 @@ def test_access_log_has_paths_without_query_strings(server: Server) -> None:
     assert '"DELETE /v1/records/NOPE HTTP/1.1" 404' in log
     assert "Quatermain" not in log
     assert "purpose=" not in log
+
+
+# --------------------------------------------------------------------- connections
+CONNECTION_LIMITS = LIMITS + (
+    "header_timeout = 2.0\nbody_timeout = 2.0\nkeep_alive_timeout = 2.0\n"
+    "max_connections_per_client = 40\n"
+)
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes ``sock`` within ``seconds`` (EOF or reset)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+    return True
+
+
+def test_idle_connections_cannot_lock_out_a_caller(
+    tmp_path: Path, built: Path, records: pd.DataFrame
+) -> None:
+    """600 idle connections from one address: another caller is served, the idle ones closed.
+
+    The flood comes from 127.0.0.1 and the caller from 127.0.0.2 (both loopback), as two
+    client addresses would.
+    """
+    server = start(tmp_path, built, records, config_text=CONNECTION_LIMITS)
+    port = int(server.url.rsplit(":", 1)[1])
+    flood: list[socket.socket] = []
+    try:
+        for _ in range(600):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            sock.connect(("127.0.0.1", port))
+            flood.append(sock)
+        caller = httpx.Client(
+            transport=httpx.HTTPTransport(local_address="127.0.0.2"), base_url=server.url
+        )
+        with caller:
+            began = time.monotonic()
+            body = {"purpose": "case 1", "person": person_of(known_row(records))}
+            headers = {"Authorization": f"Bearer {server.reader}"}
+            for _ in range(5):
+                reply = caller.post("/v1/search", json=body, headers=headers, timeout=10)
+                assert reply.status_code == 200, reply.text
+            assert time.monotonic() - began < 5
+        # Over the per-address cap: closed as soon as accepted.
+        at_once = sum(closed_within(sock, 0.01) for sock in flood[100:])
+        assert at_once == 500
+        # The rest are closed once the header timeout passes.
+        assert all(closed_within(sock, 4.0) for sock in flood[:100])
+        assert server.call("GET", "/healthz", key=None).status_code == 200
+    finally:
+        for sock in flood:
+            sock.close()
+        server.stop()
+
+
+def test_slow_headers_and_slow_bodies_are_cut_off(
+    tmp_path: Path, built: Path, records: pd.DataFrame
+) -> None:
+    """Headers or a body trickled in a byte at a time are cut off at their timeouts."""
+    server = start(tmp_path, built, records, config_text=CONNECTION_LIMITS)
+    port = int(server.url.rsplit(":", 1)[1])
+    try:
+        head = (
+            f"POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+            f"{server.reader}\r\nContent-Type: application/json\r\nContent-Length: 400\r\n"
+        ).encode()
+        for complete, trickle in ((b"", b"X-Slow: 1\r\n"), (b"\r\n", b" ")):
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(head + complete)
+                began = time.monotonic()
+                cut = False
+                for byte in trickle * 40:  # 40 bytes, one every 0.2 s: 8 s in all
+                    try:
+                        sock.sendall(bytes([byte]))
+                    except (BrokenPipeError, ConnectionResetError):
+                        cut = True
+                        break
+                    if closed_within(sock, 0.2):
+                        cut = True
+                        break
+                assert cut
+                assert 1.5 < time.monotonic() - began < 4.0
+        # Nothing half-sent was acted on: no search was audited.
+        assert server.call("GET", "/healthz", key=None).status_code == 200
+    finally:
+        server.stop()
+    assert [e.action for e in identmatch.AuditLog.read(server.index)] == []

@@ -275,7 +275,7 @@ class _BodyLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                return  # the client went (or was cut off): never act on part of a body
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
@@ -700,6 +700,84 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
     )
 
 
+def _guarded_protocol(limits: identmatch.ServiceLimits) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, with timeouts and caps so idle callers cannot starve others.
+
+    - A connection must finish its request headers within ``header_timeout`` of opening
+      (or of the first byte of a later request on it), and its body within
+      ``body_timeout`` of the headers; otherwise it is closed. Bytes trickled in slowly
+      do not extend either.
+    - At most ``max_connections_per_client`` open connections per client address and
+      ``max_connections`` in all: one over is closed as soon as it is accepted.
+
+    uvicorn itself closes only connections idle after a response (``keep_alive_timeout``)
+    and answers 503 to everyone once too many connections are open, however idle.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    per_client: dict[str, int] = {}
+    header_timeout = limits.header_timeout
+    body_timeout = limits.body_timeout
+
+    class GuardedHttp(HttpToolsProtocol):
+        _counted: str | None = None
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            address = self.client[0] if self.client else "-"
+            if (
+                per_client.get(address, 0) >= limits.max_connections_per_client
+                or sum(per_client.values()) >= limits.max_connections
+            ):
+                transport.abort()
+                return
+            per_client[address] = per_client.get(address, 0) + 1
+            self._counted = address
+            self._arm(header_timeout)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            if self._counted is not None:
+                left = per_client.get(self._counted, 1) - 1
+                if left > 0:
+                    per_client[self._counted] = left
+                else:
+                    per_client.pop(self._counted, None)
+                self._counted = None
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._deadline is None:  # a later request on a kept-alive connection
+                self._arm(header_timeout)
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+            self._arm(body_timeout)
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def _arm(self, seconds: float) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.abort()
+
+    return GuardedHttp
+
+
 def _without_query(record: logging.LogRecord) -> bool:
     """Drop the query string from an access-log line's path (a careless client puts names there).
 
@@ -758,8 +836,10 @@ def serve(
             port=port,
             access_log=access_log,
             log_level="info",
-            timeout_keep_alive=30,
-            limit_concurrency=512,
+            http=_guarded_protocol(config.limits),
+            timeout_keep_alive=config.limits.keep_alive_timeout,  # type: ignore[arg-type]
+            # The protocol caps connections itself; uvicorn's 503 is the last resort.
+            limit_concurrency=config.limits.max_connections + 64,
             server_header=False,
         )
         # After uvicorn has configured its loggers, which it does when the Config is made.
