@@ -562,3 +562,72 @@ class TestIndexFiles:
                 assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         finally:
             holder.close()
+
+
+class TestAuditCommands:
+    def test_chain_verify_purge_and_subject_access(self, tmp_path: Path, demo_index: Path) -> None:
+        """A chained trail verifies, fails after tampering, survives a purge; subject access."""
+        import json
+
+        import duckdb
+
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        keyed = ("--audit-key-file", "audit.key")
+        assert run("audit", "new-key", "audit.key", cwd=tmp_path).returncode == 0
+        first = pd.read_csv(demo_paths_adults(), dtype=str).iloc[1]
+        person = ("--forename", first["forename"], "--surname", first["surname"])
+        for case in ("case 1", "case 2"):
+            done = run(
+                "search", "--index", "k.duckdb", "--purpose", case, *person, *keyed, cwd=tmp_path
+            )
+            assert done.returncode == 0, done.stderr
+        unkeyed = run("search", "--index", "k.duckdb", "--purpose", "c 3", *person, cwd=tmp_path)
+        assert unkeyed.returncode == 2
+        assert "give its chain key" in unkeyed.stderr
+        verified = run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "2 entries, 2 chained" in verified.stdout
+        assert "chain intact" in verified.stdout
+
+        entity = json.loads(
+            run("audit", "--index", "k.duckdb", "--json", cwd=tmp_path).stdout.splitlines()[0]
+        )["entity_ids"][0]
+        subject = run(
+            "audit",
+            "subject",
+            "--index",
+            "k.duckdb",
+            "--entity",
+            entity,
+            "--out",
+            "sar.json",
+            "--purpose",
+            "subject access request 12",
+            *keyed,
+            cwd=tmp_path,
+        )
+        assert subject.returncode == 0, subject.stderr
+        document = json.loads((tmp_path / "sar.json").read_text(encoding="utf-8"))
+        assert first["record_id"] in [r["record_id"] for r in document["records"]]
+        assert [e["purpose"] for e in document["audit"]] == ["case 1", "case 2"]
+        assert mode(tmp_path / "sar.json") == 0o600
+
+        purged = run(
+            "audit", "purge", "--index", "k.duckdb", "--before", "2100-01-01", *keyed, cwd=tmp_path
+        )
+        assert purged.returncode == 0, purged.stderr
+        assert "removed 3 audit entries" in purged.stdout
+        assert run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path).returncode == 0
+
+        connection = duckdb.connect(str(tmp_path / "k.duckdb"))
+        connection.execute("UPDATE audit SET purpose = 'routine' WHERE action = 'purge'")
+        connection.close()
+        broken = run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path)
+        assert broken.returncode == 1
+        assert "broken: entry" in broken.stdout
+
+
+def demo_paths_adults() -> Path:
+    from identmatch.testing import demo_paths
+
+    return Path(demo_paths()[0])

@@ -417,3 +417,25 @@ def test_slow_headers_and_slow_bodies_are_cut_off(
     finally:
         server.stop()
     assert [e.action for e in identmatch.AuditLog.read(server.index)] == []
+
+
+# -------------------------------------------------------------------- audit chain
+def test_served_trail_is_chained_under_the_key_file(
+    tmp_path: Path, built: Path, records: pd.DataFrame
+) -> None:
+    """With audit_key_file set, every entry the service writes (refusals too) verifies."""
+    identmatch.AuditLog.new_key(tmp_path / "audit.key")
+    config = 'audit_key_file = "audit.key"\n' + LIMITS
+    server = start(tmp_path, built, records, config_text=config)
+    try:
+        body = {"purpose": "case 1", "person": person_of(known_row(records))}
+        assert server.call("POST", "/v1/search", json=body).status_code == 200
+        assert server.call("POST", "/v1/search", key=None, json=body).status_code == 401
+        new = {"record_id": "NEW-1", "surname": "Quatermain"}
+        assert server.call("POST", "/v1/records", json={"records": [new]}).status_code == 403
+    finally:
+        server.stop()
+    key = identmatch.AuditLog.read_key(tmp_path / "audit.key")
+    report = identmatch.AuditLog.verify(server.index, key)
+    assert report.ok, report.problems
+    assert (report.entries, report.chained) == (3, 3)

@@ -455,6 +455,21 @@ _PURPOSE = click.option(
 )
 
 
+_AUDIT_KEY_FILE = click.option(
+    "--audit-key-file",
+    "audit_key_file",
+    type=click.Path(path_type=Path),
+    envvar="IDENTMATCH_AUDIT_KEY_FILE",
+    help="The audit chain key (see 'identmatch audit new-key'); needed once a trail is "
+    "chained. Also read from IDENTMATCH_AUDIT_KEY_FILE.",
+)
+
+
+def _audit_log(opened: identmatch.Index, key_file: Path | None) -> identmatch.AuditLog:
+    key = identmatch.AuditLog.read_key(key_file) if key_file is not None else None
+    return identmatch.AuditLog(opened, chain_key=key)
+
+
 def _cli_key() -> str:
     """The audit trail's key id for a local command: ``cli:`` and the OS user."""
     import getpass
@@ -477,14 +492,15 @@ def _checked_purpose(purpose: str) -> str:
 @click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
 @_PURPOSE
-def index_export(index_path: Path, out: Path, purpose: str) -> None:
+@_AUDIT_KEY_FILE
+def index_export(index_path: Path, out: Path, purpose: str, audit_key_file: Path | None) -> None:
     """Write record_id and entity_id for every record in --index (audited)."""
     purpose = _checked_purpose(purpose)
     opened = identmatch.Index.open(index_path)
     try:
+        log = _audit_log(opened, audit_key_file)
         frame = opened.export()
         _write_table(frame, out)
-        log = identmatch.AuditLog(opened)
         log.write(
             key_id=_cli_key(), action="export", purpose=purpose, detail=f"{len(frame)} records"
         )
@@ -511,6 +527,7 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 @click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
 @click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
 @_PURPOSE
+@_AUDIT_KEY_FILE
 def search(
     queries: Path | None,
     index_path: Path,
@@ -526,6 +543,7 @@ def search(
     aliases: tuple[str, ...],
     mapping: tuple[str, ...],
     purpose: str,
+    audit_key_file: Path | None,
 ) -> None:
     """Is this person already known? One person from the options, or a file of QUERIES.
 
@@ -533,7 +551,11 @@ def search(
     """
     purpose = _checked_purpose(purpose)
     opened = identmatch.Index.open(index_path)
-    log = identmatch.AuditLog(opened)
+    try:
+        log = _audit_log(opened, audit_key_file)
+    except BaseException:
+        opened.close()
+        raise
     try:
         if queries is None:
             values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
@@ -610,16 +632,52 @@ def keys_create(config_path: Path, role: str, name: str) -> None:
     click.echo(token)
 
 
-@cli.command()
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-@click.option(
-    "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
-    help="Only entries at or after this time (UTC).",
-)
+_DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@click.option("--since", type=_DATES, help="Only entries at or after this time (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def audit(index_path: Path, since: Any, as_json: bool) -> None:
-    """List the audit trail of --index: who searched or changed what, when and why."""
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Check the hash chain under --audit-key-file instead of listing; exit 1 if broken.",
+)
+@_AUDIT_KEY_FILE
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    index_path: Path | None,
+    since: Any,
+    as_json: bool,
+    verify: bool,
+    audit_key_file: Path | None,
+) -> None:
+    """List the audit trail of --index: who searched or changed what, when and why.
+
+    Or check its chain (--verify), purge old entries (audit purge), answer a subject access
+    request (audit subject) or make a chain key (audit new-key).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if index_path is None:
+        msg = "give --index (or a subcommand: purge, subject, new-key)"
+        raise click.UsageError(msg)
+    if verify:
+        if audit_key_file is None:
+            msg = "--verify needs the chain key: --audit-key-file"
+            raise click.UsageError(msg)
+        report = identmatch.AuditLog.verify(
+            index_path, identmatch.AuditLog.read_key(audit_key_file)
+        )
+        for problem in report.problems:
+            click.echo(f"broken: {problem}")
+        click.echo(f"{report.entries} entries, {report.chained} chained; head {report.head or '-'}")
+        if not report.ok:
+            ctx.exit(1)
+        click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
+        return
     entries = identmatch.AuditLog.read(index_path, since=since)
     for entry in entries:
         if as_json:
@@ -630,8 +688,91 @@ def audit(index_path: Path, since: Any, as_json: bool) -> None:
         click.echo(
             f"{entry.audit_id}\t{entry.logged_at:%Y-%m-%dT%H:%M:%S}Z\t{entry.key_id}\t"
             f"{entry.action}\t{_one_field(entry.purpose) or '-'}\t{entry.fingerprint or '-'}\t"
-            f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}"
+            f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}\t"
+            f"{_one_field(entry.detail) or '-'}"
         )
+
+
+@audit.command("new-key")
+@click.argument("path", type=click.Path(path_type=Path))
+def audit_new_key(path: Path) -> None:
+    """Write a new audit chain key to PATH (owner-only; never overwrites a file).
+
+    Keep it outside the index's directory and backups; every writer of the index (the
+    service, the CLI) then needs it.
+    """
+    identmatch.AuditLog.new_key(path)
+    click.echo(f"wrote a new audit chain key to {path}", err=True)
+
+
+@audit.command("purge")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--before", type=_DATES, required=True, help="Remove entries before this (UTC).")
+@_AUDIT_KEY_FILE
+def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None) -> None:
+    """Remove audit entries logged before --before (retention); the chain stays checkable."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = _audit_log(opened, audit_key_file)
+        removed = log.purge(before)
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"removed {removed:,} audit entries logged before {before:%Y-%m-%d %H:%M:%S}")
+
+
+@audit.command("subject")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--entity", "entity_id", required=True, help="The entity (person) asking.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="JSON file.")
+@_PURPOSE
+@_AUDIT_KEY_FILE
+def audit_subject(
+    index_path: Path, entity_id: str, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Subject access: every record of one entity, and every audit entry about it (JSON)."""
+    purpose = _checked_purpose(purpose)
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = _audit_log(opened, audit_key_file)
+        records = opened.entity(entity_id)
+        if records.empty:
+            msg = f"no entity {entity_id} in the index"
+            raise click.BadParameter(msg, param_hint="--entity")
+        ids = [str(r) for r in records["record_id"]]
+        entries = log.about(entity_id, ids)
+        rows = json.loads(records.to_json(orient="records", force_ascii=True))
+        document = {
+            "entity_id": entity_id,
+            "records": rows,
+            "audit": [e.model_dump(mode="json") for e in entries],
+        }
+        _write_private_text(out, json.dumps(document, indent=1, ensure_ascii=True) + "\n")
+        log.write(
+            key_id=_cli_key(),
+            action="export",
+            purpose=purpose,
+            entity_ids=[entity_id],
+            record_ids=ids,
+            detail="subject access",
+        )
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"wrote {len(ids)} records and {len(entries)} audit entries to {out}", err=True)
+
+
+def _write_private_text(path: Path, text: str) -> None:
+    """``text`` to ``path`` through an owner-only temp file renamed over it (as tables are)."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _one_field(text: str | None) -> str | None:
@@ -676,7 +817,9 @@ def main() -> None:
     """
     os.umask(os.umask(0o077) | 0o077)
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:  # ctx.exit(code) in a command
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

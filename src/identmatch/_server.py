@@ -351,7 +351,12 @@ class _Service:
     def __init__(self, index: identmatch.Index, config: identmatch.ServiceConfig) -> None:
         self.index = index
         self.config = config
-        self.audit = identmatch.AuditLog(index)
+        chain_key = (
+            identmatch.AuditLog.read_key(config.audit_key_file)
+            if config.audit_key_file is not None
+            else None
+        )
+        self.audit = identmatch.AuditLog(index, chain_key=chain_key)
         self.changes = threading.Lock()  # an update is remove + add: one change at a time
         limits = config.limits
         self.lookups = RateLimiter(

@@ -97,6 +97,9 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
 
     limits: ServiceLimits = ServiceLimits()
     keys: tuple[ApiKey, ...] = ()
+    audit_key_file: str | None = None
+    """The audit chain key's file (``identmatch audit new-key``), kept outside the index's
+    directory; relative paths are from the config file's directory. None: unchained."""
 
     @classmethod
     def load(cls, path: str | Path) -> ServiceConfig:
@@ -124,7 +127,7 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             msg = f"{target}: not a valid TOML file ({exc})"
             raise ConfigError(msg) from None
         try:
-            return cls.model_validate(data)
+            config = cls.model_validate(data)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
@@ -132,6 +135,10 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             )
             msg = f"{target}: {problems}"
             raise ConfigError(msg) from None
+        if config.audit_key_file is not None:
+            resolved = target.parent / Path(config.audit_key_file).expanduser()
+            config = config.model_copy(update={"audit_key_file": str(resolved)})
+        return config
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The key whose hash matches ``token``, or None; every key is compared in full."""
@@ -148,8 +155,10 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             "# identmatch service configuration.",
             "# API keys are stored as SHA-256 hashes; create them with 'identmatch keys create'.",
             "",
-            "[limits]",
         ]
+        if self.audit_key_file is not None:
+            lines += [f"audit_key_file = {json.dumps(self.audit_key_file)}", ""]
+        lines.append("[limits]")
         for name, value in self.limits.model_dump().items():
             lines.append(f"{name} = {json.dumps(value)}")
         for key in self.keys:
