@@ -75,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process = subprocess.Popen(
             [
                 *(str(command), "serve", "--index", str(index), "--config", str(config)),
-                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--host", "127.0.0.1", "--port", str(port), "--docs"),
             ],
             stdout=handle,
             stderr=subprocess.STDOUT,

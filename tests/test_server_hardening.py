@@ -439,3 +439,88 @@ def test_served_trail_is_chained_under_the_key_file(
     report = identmatch.AuditLog.verify(server.index, key)
     assert report.ok, report.problems
     assert (report.entries, report.chained) == (3, 3)
+
+
+# ------------------------------------------------------------------ operators' keys
+def test_docs_are_off_unless_asked_for(server: Server) -> None:
+    """Without --docs neither the OpenAPI description nor its pages are served."""
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert server.call("GET", path, key=None).status_code == 404
+
+
+def test_sighup_adds_and_revokes_keys_without_a_restart(server: Server) -> None:
+    """A key created, or one deleted from service.toml, takes effect on SIGHUP."""
+    body = {"purpose": "case 1", "person": {"surname": "Smith"}}
+    _, fresh = identmatch.create_api_key(server.config, name="new-desk", role="search")
+    headers = {"Authorization": f"Bearer {fresh}"}
+    assert (
+        server.call("POST", "/v1/search", key=None, headers=headers, json=body).status_code == 401
+    )
+
+    def reload() -> None:
+        mark = server.log.stat().st_size
+        server.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "SIGHUP: reloaded" not in server.log.read_text(encoding="utf-8")[mark:]:
+            assert time.monotonic() < deadline, server.log.read_text(encoding="utf-8")
+            time.sleep(0.05)
+
+    reload()
+    assert (
+        server.call("POST", "/v1/search", key=None, headers=headers, json=body).status_code == 200
+    )
+    config = identmatch.ServiceConfig.load(server.config)
+    revoked = config.authenticate(server.reader)
+    assert revoked is not None
+    kept = tuple(k for k in config.keys if k.id != revoked.id)
+    server.config.write_text(config.model_copy(update={"keys": kept}).to_toml(), "utf-8")
+    reload()
+    assert server.call("POST", "/v1/search", json=body).status_code == 401
+    assert server.call("POST", "/v1/search", key="writer", json=body).status_code == 200
+    # An unusable file is not loaded: the running keys stay.
+    server.config.write_text("[limits\n", "utf-8")
+    server.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "kept the running config" not in server.log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert server.call("POST", "/v1/search", key="writer", json=body).status_code == 200
+
+
+def test_expired_key_is_refused(server: Server) -> None:
+    """A key past its expiry date gets 401 like a wrong one; one before it works."""
+    body = {"purpose": "case 1", "person": {"surname": "Smith"}}
+    _, old = identmatch.create_api_key(
+        server.config, name="old", role="search", expires="2020-01-01"
+    )
+    _, new = identmatch.create_api_key(
+        server.config, name="new", role="search", expires="2999-01-01T00:00:00Z"
+    )
+    server.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "SIGHUP: reloaded" not in server.log.read_text(encoding="utf-8"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for token, status in ((old, 401), (new, 200)):
+        headers = {"Authorization": f"Bearer {token}"}
+        reply = server.call("POST", "/v1/search", key=None, headers=headers, json=body)
+        assert reply.status_code == status
+
+
+def test_warns_off_loopback_without_tls_only() -> None:
+    """Plain HTTP on a non-loopback address or a host name warns; loopback or TLS does not."""
+    from identmatch._server import plain_http_off_loopback
+
+    assert plain_http_off_loopback("0.0.0.0", tls=False)
+    assert plain_http_off_loopback("192.0.2.10", tls=False)
+    assert plain_http_off_loopback("::", tls=False)
+    assert plain_http_off_loopback("service.example", tls=False)
+    assert not plain_http_off_loopback("0.0.0.0", tls=True)
+    for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
+        assert not plain_http_off_loopback(host, tls=False)
+
+
+def test_loopback_start_does_not_warn(server: Server) -> None:
+    """On 127.0.0.1 the service starts without the plain-HTTP warning."""
+    server.stop()
+    assert "without TLS" not in server.log.read_text(encoding="utf-8")

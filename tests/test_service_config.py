@@ -138,3 +138,24 @@ def test_config_writable_by_others_is_refused(tmp_path: Path) -> None:
         identmatch.ServiceConfig.load(path)
     path.chmod(0o640)
     assert len(identmatch.ServiceConfig.load(path).keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("expires", "expired"),
+    [("", False), ("2020-01-01", True), ("2999-12-31", False), ("2020-06-01T12:00:00Z", True)],
+)
+def test_expiry(tmp_path: Path, expires: str, expired: bool) -> None:
+    """A key past its expiry does not authenticate; the date survives a round trip."""
+    path = tmp_path / "service.toml"
+    key, token = identmatch.create_api_key(path, name="desk", role="search", expires=expires)
+    config = identmatch.ServiceConfig.load(path)
+    assert config.keys[0].expires == expires
+    assert (config.authenticate(token) is None) is expired
+    assert key.expired() is expired
+
+
+@pytest.mark.parametrize("expires", ["2026-13-01", "tomorrow", "2026-01-01T10:00"])
+def test_bad_expiry_is_refused(tmp_path: Path, expires: str) -> None:
+    """An expiry that is not a UTC date or time is refused, naming the format."""
+    with pytest.raises(identmatch.ConfigError, match="expires must be YYYY-MM-DD"):
+        identmatch.create_api_key(tmp_path / "s.toml", name="d", role="search", expires=expires)

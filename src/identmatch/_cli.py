@@ -604,15 +604,44 @@ def search(
     "--access-log/--no-access-log",
     default=True,
     show_default=True,
-    help="Log each request's method, path and status (never bodies).",
+    help="Log each request's method, path and status (never bodies or query strings).",
 )
-def serve(index_path: Path, config_path: Path, host: str, port: int, access_log: bool) -> None:
-    """Serve --index over HTTP, with the API keys and limits in --config."""
+@click.option(
+    "--docs/--no-docs",
+    default=False,
+    show_default=True,
+    help="Serve the OpenAPI description and its pages (/openapi.json, /docs, /redoc).",
+)
+@click.option("--ssl-certfile", type=click.Path(path_type=Path), help="Serve HTTPS: certificate.")
+@click.option("--ssl-keyfile", type=click.Path(path_type=Path), help="Serve HTTPS: private key.")
+def serve(
+    index_path: Path,
+    config_path: Path,
+    host: str,
+    port: int,
+    access_log: bool,
+    docs: bool,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+) -> None:
+    """Serve --index over HTTP, with the API keys and limits in --config.
+
+    SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the keys from --config.
+    """
     try:
         from identmatch._server import serve as run
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
-    run(index_path, config_path, host=host, port=port, access_log=access_log)
+    run(
+        index_path,
+        config_path,
+        host=host,
+        port=port,
+        access_log=access_log,
+        docs=docs,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
 
 
 @cli.group()
@@ -624,10 +653,25 @@ def keys() -> None:
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
 @click.option("--role", type=click.Choice(["search", "write"]), required=True)
 @click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
-def keys_create(config_path: Path, role: str, name: str) -> None:
-    """Create a key; it is printed once, alone on the last line, and stored only hashed."""
-    key, token = identmatch.create_api_key(config_path, name=name, role=role)  # type: ignore[arg-type]
-    click.echo(f"created key {key.id} ({key.role}) named {key.name!r} in {config_path}")
+@click.option(
+    "--expires",
+    default="",
+    metavar="DATE",
+    help="When the key stops working: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).",
+)
+def keys_create(config_path: Path, role: str, name: str, expires: str) -> None:
+    """Create a key; it is printed once, alone on the last line, and stored only hashed.
+
+    A running service picks it up on SIGHUP (kill -HUP PID), as it does a revoked key.
+    """
+    key, token = identmatch.create_api_key(
+        config_path,
+        name=name,
+        role=role,  # type: ignore[arg-type]
+        expires=expires,
+    )
+    until = f", expires {key.expires}" if key.expires else ""
+    click.echo(f"created key {key.id} ({key.role}) named {key.name!r}{until} in {config_path}")
     click.echo("store it now: it is not kept and cannot be shown again")
     click.echo(token)
 

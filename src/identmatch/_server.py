@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
+import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
@@ -46,7 +48,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     msg = "identmatch serve needs the server extra: pip install 'identmatch[server]'"
     raise ImportError(msg) from exc
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "plain_http_off_loopback", "serve"]
 
 _logger = logging.getLogger("identmatch.server")
 
@@ -468,13 +470,38 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any:
-    """The ASGI application serving ``index`` (opened writable) under ``config``."""
+def create_app(
+    index: identmatch.Index,
+    config: identmatch.ServiceConfig,
+    *,
+    docs: bool = False,
+    config_path: str | Path | None = None,
+) -> Any:
+    """The ASGI application serving ``index`` (opened writable) under ``config``.
+
+    Args:
+        docs: serve the OpenAPI description and its pages (``/openapi.json``, ``/docs``,
+            ``/redoc``); off by default, so a deployment does not advertise its API.
+        config_path: where ``config`` came from; on SIGHUP its keys are read again (keys
+            added, revoked or expired take effect without a restart; limits need one).
+    """
     service = _Service(index, config)
     limits = config.limits
 
+    def reload() -> None:
+        assert config_path is not None  # installed only when there is a file to read
+        try:
+            fresh = identmatch.ServiceConfig.load(config_path)
+        except identmatch.ConfigError as exc:
+            _logger.warning("SIGHUP: kept the running config; the file is unusable: %s", exc)
+            return
+        service.config = service.config.model_copy(update={"keys": fresh.keys})
+        _logger.info("SIGHUP: reloaded the API keys (%d now)", len(fresh.keys))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if config_path is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
         yield
         # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once
         # it has shut down, which ends the process before any code after it runs.
@@ -487,6 +514,9 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         "the health checks needs an API key; searches and changes are audited.",
         lifespan=lifespan,
         responses=_ERRORS,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.service = service
 
@@ -583,7 +613,7 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         FastAPI's machinery costs more CPU than the search itself.
         """
         token = bearer_token(_header(scope, b"authorization"))
-        key = config.authenticate(token) if token else None
+        key = service.config.authenticate(token) if token else None
         kind = _header(scope, b"content-type")
         if key is None or kind is None or kind.split(";")[0].strip().lower() != "application/json":
             return None
@@ -783,6 +813,16 @@ def _guarded_protocol(limits: identmatch.ServiceLimits) -> type[asyncio.Protocol
     return GuardedHttp
 
 
+def plain_http_off_loopback(host: str, *, tls: bool) -> bool:
+    """Whether serving on ``host`` would carry keys and data in clear beyond this machine."""
+    if tls or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return True
+
+
 def _without_query(record: logging.LogRecord) -> bool:
     """Drop the query string from an access-log line's path (a careless client puts names there).
 
@@ -813,8 +853,15 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     access_log: bool = True,
+    docs: bool = False,
+    ssl_certfile: str | Path | None = None,
+    ssl_keyfile: str | Path | None = None,
 ) -> None:
-    """Open the index writable and serve it until interrupted (one process, one worker)."""
+    """Open the index writable and serve it until interrupted (one process, one worker).
+
+    SIGTERM or SIGINT stop it cleanly (in-flight calls finish, the index is checkpointed);
+    SIGHUP reloads the API keys from ``config_path``.
+    """
     import os
 
     import uvicorn
@@ -831,12 +878,21 @@ def serve(
     config = identmatch.ServiceConfig.load(config_path)
     if not config.keys:
         _logger.warning("no API keys in the config: every call but health will get 401")
+    if plain_http_off_loopback(host, tls=ssl_certfile is not None):
+        _logger.warning(
+            "serving on %s without TLS: API keys and people's details cross the network in "
+            "clear; pass --ssl-certfile/--ssl-keyfile or put a TLS proxy in front and serve "
+            "on 127.0.0.1",
+            host,
+        )
     index = identmatch.Index.open(index_path)
     # Load for fast search in the background; /readyz says when it is done.
     threading.Thread(target=index.warm, name="identmatch-warm", daemon=True).start()
     try:
         settings = uvicorn.Config(
-            create_app(index, config),
+            create_app(index, config, docs=docs, config_path=config_path),
+            ssl_certfile=str(ssl_certfile) if ssl_certfile is not None else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
             host=host,
             port=port,
             access_log=access_log,

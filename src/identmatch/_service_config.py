@@ -32,7 +32,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from identmatch._exceptions import ConfigError
 from identmatch._types import Role
@@ -55,6 +55,24 @@ class ApiKey(BaseModel, frozen=True, extra="forbid"):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     created: str = ""
     """When the key was made (ISO 8601, UTC)."""
+    expires: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?)?$")
+    """When the key stops working (``YYYY-MM-DD``, meaning its start, or ISO 8601 UTC with a
+    ``Z``); empty: never."""
+
+    @field_validator("expires")
+    @classmethod
+    def _a_real_date(cls, value: str) -> str:
+        if value:
+            datetime.strptime(value[:10], "%Y-%m-%d")  # ValueError: not a calendar date
+        return value
+
+    def expired(self, now: datetime | None = None) -> bool:
+        """Whether the key has expired at ``now`` (UTC; default: now)."""
+        if not self.expires:
+            return False
+        moment = now or datetime.now(UTC)
+        text = self.expires if "T" in self.expires else self.expires + "T00:00:00Z"
+        return moment >= datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 class ServiceLimits(BaseModel, frozen=True, extra="forbid"):
@@ -141,12 +159,17 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
         return config
 
     def authenticate(self, token: str) -> ApiKey | None:
-        """The key whose hash matches ``token``, or None; every key is compared in full."""
+        """The key whose hash matches ``token`` and has not expired, or None.
+
+        Every key is compared in full, so the time taken says nothing about which matched.
+        """
         digest = _digest(token)
         found = None
         for key in self.keys:
             if hmac.compare_digest(digest, key.sha256):
                 found = key
+        if found is not None and found.expired():
+            return None
         return found
 
     def to_toml(self) -> str:
@@ -168,8 +191,13 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
         return "\n".join(lines) + "\n"
 
 
-def create_api_key(path: str | Path, *, name: str, role: Role) -> tuple[ApiKey, str]:
+def create_api_key(
+    path: str | Path, *, name: str, role: Role, expires: str = ""
+) -> tuple[ApiKey, str]:
     """Make a new key, add its hash to the config at ``path`` and return it with its token.
+
+    ``expires``: when it stops working (``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM:SSZ``, UTC);
+    empty for never.
 
     The file is created if missing and replaced atomically (written beside it under an
     unpredictable name, then renamed), readable by its owner only (see :func:`write_private`).
@@ -187,9 +215,19 @@ def create_api_key(path: str | Path, *, name: str, role: Role) -> tuple[ApiKey, 
         key_id = "k" + secrets.token_hex(4)
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
-        key = ApiKey(id=key_id, name=name, role=role, sha256=_digest(token), created=created)
-    except ValidationError:
-        msg = "key name must be 1-100 letters, digits, spaces or . _ @ -"
+        key = ApiKey(
+            id=key_id,
+            name=name,
+            role=role,
+            sha256=_digest(token),
+            created=created,
+            expires=expires,
+        )
+    except ValidationError as exc:
+        if any(e["loc"] == ("expires",) for e in exc.errors()):
+            msg = "expires must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)"
+        else:
+            msg = "key name must be 1-100 letters, digits, spaces or . _ @ -"
         raise ConfigError(msg) from None
     updated = config.model_copy(update={"keys": (*config.keys, key)})
     write_private(target, updated.to_toml())
