@@ -448,6 +448,17 @@ def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Pa
     click.echo(f"added {len(outcome):,} records: {summary}", err=True)
 
 
+@index.command("compact")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+def index_compact(index_path: Path) -> None:
+    """Rewrite --index so removed records' values are gone from the file's bytes.
+
+    Run it with the service stopped, after removals that must be complete erasures.
+    """
+    before, after = identmatch.Index.compact(index_path)
+    click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
+
+
 _PURPOSE = click.option(
     "--purpose",
     required=True,

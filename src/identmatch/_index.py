@@ -29,6 +29,7 @@ from identmatch._prepare import prepare_one
 from identmatch._scoring import score_pair
 from identmatch._search import Hit, SearchSettings, rank_candidates
 from identmatch._snapshot import Snapshot
+from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
 
 __all__ = ["Index", "rows"]
@@ -108,6 +109,49 @@ class Index:
         owner_only(tmp)
         tmp.replace(target)
         return cls(target)
+
+    @classmethod
+    def compact(cls, path: str | Path) -> tuple[int, int]:
+        """Rewrite an index file so that what was removed is gone from its bytes too.
+
+        DuckDB reuses the space of deleted rows but does not wipe it: after
+        :meth:`remove` (and a checkpoint) a removed person's values can still be read from
+        the file with a byte editor. This copies every table into a new file, which holds
+        only live rows, and renames it over ``path``. Run it with no service holding the
+        file, and after every removal whose erasure must be complete; backups taken before
+        it still hold the values.
+
+        Returns:
+            The file's size in bytes before and after.
+
+        Raises:
+            ConfigError: ``path`` is not an index, or another process holds it.
+        """
+        target = Path(path)
+        if not target.is_file():
+            msg = f"{target}: no such index file"
+            raise ConfigError(msg)
+        before = target.stat().st_size
+        tmp = target.with_name(target.name + ".compacting")
+        tmp.unlink(missing_ok=True)
+        # Writable: the lock keeps every other process out while the copy is made.
+        source = connect_index(target, read_only=False)
+        try:
+            source.execute("CHECKPOINT")
+            name = str(source.execute("SELECT current_database()").fetchall()[0][0])
+            source.execute(f"ATTACH {_literal(str(tmp))} AS __compacted")
+            try:
+                source.execute(f"COPY FROM DATABASE {quote_identifier(name)} TO __compacted")
+            finally:
+                source.execute("DETACH __compacted")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            source.close()
+        owner_only(tmp)
+        tmp.replace(target)
+        return before, target.stat().st_size
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> Index:
@@ -342,6 +386,9 @@ class Index:
 
         Raises:
             SchemaError: a record id is not in the index (nothing is removed).
+
+        The removed values leave every table at once, but their bytes stay in the file's
+        free space until :meth:`compact` rewrites it.
         """
         from identmatch._index_remove import remove_records
 
@@ -350,6 +397,11 @@ class Index:
             if self._loaded is not None:
                 self._refresh()  # searches use the old state until the reload is done
         return outcome
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (for a file path, which ATTACH cannot take as a parameter)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _upgrade(connection: duckdb.DuckDBPyConnection) -> None:
