@@ -6,6 +6,7 @@ stop, signal or flood it; everything goes over real HTTP on loopback.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -524,3 +525,74 @@ def test_loopback_start_does_not_warn(server: Server) -> None:
     """On 127.0.0.1 the service starts without the plain-HTTP warning."""
     server.stop()
     assert "without TLS" not in server.log.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------ reads while serving
+def reload_keys(server: Server) -> None:
+    """SIGHUP the server and wait until it says it reloaded its keys."""
+    mark = server.log.stat().st_size
+    server.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while "SIGHUP: reloaded" not in server.log.read_text(encoding="utf-8")[mark:]:
+        assert time.monotonic() < deadline, server.log.read_text(encoding="utf-8")
+        time.sleep(0.05)
+
+
+def cli(*args: str | Path, key: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IDENTMATCH_")}
+    if key is not None:
+        env["IDENTMATCH_API_KEY"] = key
+    return subprocess.run(
+        [command(), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+
+
+def test_operators_read_a_served_index_through_the_service(server: Server) -> None:
+    """While serving, the file is locked (one line, exit 2); --url reads through the service."""
+    held = cli("audit", "--index", server.index)
+    assert held.returncode == 2
+    assert "in use by another process" in held.stderr
+    _, auditor = identmatch.create_api_key(server.config, name="dpo", role="audit")
+    reload_keys(server)
+    row = known_row(server.records)
+    found = cli(
+        *("search", "--url", server.url, "--purpose", "case 11"),
+        *("--surname", row["surname"], "--dob", row["dob"]),
+        key=server.reader,
+    )
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith("1. E")
+    assert row["record_id"] in found.stdout
+    out = server.index.with_name("e.csv")
+    exported = cli(
+        "index",
+        "export",
+        "--url",
+        server.url,
+        "--out",
+        out,
+        "--purpose",
+        "return 12",
+        key=server.writer,
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert len(pd.read_csv(out)) == 250
+    refused = cli(
+        "index", "export", "--url", server.url, "--out", out, "--purpose", "p 1", key=server.reader
+    )
+    assert refused.returncode == 2
+    assert "HTTP 403: forbidden" in refused.stderr
+    listed = cli("audit", "--url", server.url, "--json", key=auditor)
+    assert listed.returncode == 0, listed.stderr
+    entries = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(e["action"], e["purpose"]) for e in entries if e["action"] != "denied"] == [
+        ("search", "case 11"),
+        ("export", "return 12"),
+    ]
+    assert cli("audit", "--url", server.url, key=server.reader).returncode == 2
+    assert row["surname"] not in listed.stdout

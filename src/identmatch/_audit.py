@@ -371,10 +371,15 @@ class AuditLog:
         """
         return read_audit(path, since=since)
 
-    def entries(self, *, since: datetime | None = None) -> list[AuditEntry]:
-        """Entries at or after ``since`` (UTC), oldest first."""
+    def entries(
+        self, *, since: datetime | None = None, after: int = 0, limit: int | None = None
+    ) -> list[AuditEntry]:
+        """Entries at or after ``since`` (UTC) with ids above ``after``, oldest first.
+
+        At most ``limit`` of them (all when None): page with ``after`` = the last id seen.
+        """
         with self._cursor() as cursor:
-            return _select(cursor, since)
+            return _select(cursor, since, after=after, limit=limit)
 
     def returned(self, key_id: str, entity_id: str, *, since: datetime) -> bool:
         """Whether a search or change by ``key_id`` at or after ``since`` (UTC) named the entity.
@@ -500,7 +505,13 @@ def _row_of(entry: AuditEntry) -> tuple[Any, ...]:
     )
 
 
-def _select(cursor: duckdb.DuckDBPyConnection, since: datetime | None) -> list[AuditEntry]:
+def _select(
+    cursor: duckdb.DuckDBPyConnection,
+    since: datetime | None,
+    *,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[AuditEntry]:
     exists = cursor.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit'"
     ).fetchall()
@@ -518,8 +529,9 @@ def _select(cursor: duckdb.DuckDBPyConnection, since: datetime | None) -> list[A
     picked = ", ".join(c if c in present else f"NULL AS {c}" for c in _COLUMNS)
     result = cursor.execute(
         f"SELECT {picked} FROM audit "
-        "WHERE ?::TIMESTAMP IS NULL OR logged_at >= ?::TIMESTAMP ORDER BY audit_id",
-        [since, since],
+        "WHERE (?::TIMESTAMP IS NULL OR logged_at >= ?::TIMESTAMP) AND audit_id > ? "
+        "ORDER BY audit_id LIMIT ?",
+        [since, since, after, limit if limit is not None else 2**62],
     ).fetchall()
     return [
         AuditEntry.model_validate(

@@ -459,6 +459,20 @@ def index_compact(index_path: Path) -> None:
     click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
 
 
+_URL = click.option(
+    "--url",
+    metavar="URL",
+    help="Ask a running service (http(s)://host:port) instead of opening --index; the API "
+    "key is read from IDENTMATCH_API_KEY, never from the command line.",
+)
+
+
+class _ServiceError(click.ClickException):
+    """A running service refused a call or could not be reached (exit 2, one line)."""
+
+    exit_code = _EXIT_USAGE
+
+
 _PURPOSE = click.option(
     "--purpose",
     required=True,
@@ -500,13 +514,22 @@ def _checked_purpose(purpose: str) -> str:
 
 
 @index.command("export")
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
 @_PURPOSE
 @_AUDIT_KEY_FILE
-def index_export(index_path: Path, out: Path, purpose: str, audit_key_file: Path | None) -> None:
-    """Write record_id and entity_id for every record in --index (audited)."""
+def index_export(
+    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Write record_id and entity_id for every record in --index, or of a service (audited)."""
     purpose = _checked_purpose(purpose)
+    index_path = _one_source(index_path, url)
+    if url is not None:
+        reply = _remote(url, "GET", "/v1/export", params={"purpose": purpose})
+        columns = ["record_id", "entity_id", "source"]
+        _write_table(pd.DataFrame(reply["records"], columns=columns), out)
+        return
     opened = identmatch.Index.open(index_path)
     try:
         log = _audit_log(opened, audit_key_file)
@@ -525,7 +548,8 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 
 @cli.command()
 @click.argument("queries", type=click.Path(path_type=Path), required=False)
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Results file for QUERIES.")
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--forename")
@@ -541,7 +565,8 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 @_AUDIT_KEY_FILE
 def search(
     queries: Path | None,
-    index_path: Path,
+    index_path: Path | None,
+    url: str | None,
     out: Path | None,
     top: int,
     forename: str | None,
@@ -558,9 +583,27 @@ def search(
 ) -> None:
     """Is this person already known? One person from the options, or a file of QUERIES.
 
-    Audited in the index, as the service's searches are (key id ``cli:`` and your user).
+    Audited in the index, as the service's searches are (key id ``cli:`` and your user);
+    with --url the service searches and audits it under the API key.
     """
     purpose = _checked_purpose(purpose)
+    index_path = _one_source(index_path, url)
+    values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
+    person: dict[str, Any] = {k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v}
+    if aliases:
+        person["aliases"] = list(aliases)
+    if queries is None and not person:
+        msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
+        raise click.UsageError(msg)
+    if url is not None:
+        if queries is not None:
+            msg = "--url searches one person; search a file of queries with --index"
+            raise click.UsageError(msg)
+        reply = _remote(
+            url, "POST", "/v1/search", body={"purpose": purpose, "person": person, "top": top}
+        )
+        _print_hits([identmatch.Hit.model_validate(h) for h in reply["results"][0]["hits"]])
+        return
     opened = identmatch.Index.open(index_path)
     try:
         log = _audit_log(opened, audit_key_file)
@@ -569,15 +612,6 @@ def search(
         raise
     try:
         if queries is None:
-            values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
-            person: dict[str, Any] = {
-                k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v
-            }
-            if aliases:
-                person["aliases"] = list(aliases)
-            if not person:
-                msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
-                raise click.UsageError(msg)
             hits = opened.search(person, top=top)
             log.write(
                 key_id=_cli_key(),
@@ -604,6 +638,56 @@ def search(
     finally:
         log.close()
         opened.close()
+
+
+def _one_source(index_path: Path | None, url: str | None) -> Path:
+    """--index, checked to be the one source given (with --url, a placeholder never opened)."""
+    if (index_path is None) == (url is None):
+        msg = "give --index FILE, or --url of a running service (not both)"
+        raise click.UsageError(msg)
+    return index_path if index_path is not None else Path()
+
+
+def _remote(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """One call to a running service, as JSON; errors exit 2 with the status and detail."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        msg = "--url must start with http:// or https://"
+        raise click.BadParameter(msg, param_hint="--url")
+    token = os.environ.get("IDENTMATCH_API_KEY", "").strip()
+    if not token:
+        msg = "--url needs the API key in the IDENTMATCH_API_KEY environment variable"
+        raise click.UsageError(msg)
+    query = "?" + urllib.parse.urlencode(params) if params else ""
+    request = urllib.request.Request(  # http(s) only: checked above
+        url.rstrip("/") + path + query,
+        data=json.dumps(body).encode("utf-8") if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("detail", exc.reason)
+        except (ValueError, AttributeError):
+            detail = exc.reason
+        failure = _ServiceError(f"{url}: HTTP {exc.code}: {detail}")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        failure = _ServiceError(f"{url}: cannot reach the service ({reason})")
+    raise failure
 
 
 @cli.command()
@@ -662,7 +746,7 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
-@click.option("--role", type=click.Choice(["search", "write"]), required=True)
+@click.option("--role", type=click.Choice(["search", "write", "audit"]), required=True)
 @click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
 @click.option(
     "--expires",
@@ -692,6 +776,7 @@ _DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 
 @cli.group(invoke_without_command=True)
 @click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
 @click.option("--since", type=_DATES, help="Only entries at or after this time (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option(
@@ -704,6 +789,7 @@ _DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
 def audit(
     ctx: click.Context,
     index_path: Path | None,
+    url: str | None,
     since: Any,
     as_json: bool,
     verify: bool,
@@ -716,9 +802,16 @@ def audit(
     """
     if ctx.invoked_subcommand is not None:
         return
-    if index_path is None:
-        msg = "give --index (or a subcommand: purge, subject, new-key)"
+    if index_path is None and url is None:
+        msg = "give --index or --url (or a subcommand: purge, subject, new-key)"
         raise click.UsageError(msg)
+    if url is not None:
+        if verify or index_path is not None:
+            msg = "--url lists the trail of a running service; --verify needs --index"
+            raise click.UsageError(msg)
+        _print_entries(_remote_entries(url, since), as_json)
+        return
+    assert index_path is not None
     if verify:
         if audit_key_file is None:
             msg = "--verify needs the chain key: --audit-key-file"
@@ -733,7 +826,24 @@ def audit(
             ctx.exit(1)
         click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
         return
-    entries = identmatch.AuditLog.read(index_path, since=since)
+    _print_entries(identmatch.AuditLog.read(index_path, since=since), as_json)
+
+
+def _remote_entries(url: str, since: Any) -> list[identmatch.AuditEntry]:
+    """The whole trail of a running service, a page at a time (role ``audit``)."""
+    entries: list[identmatch.AuditEntry] = []
+    after: int | None = 0
+    while after is not None:
+        params: dict[str, Any] = {"after": after, "limit": 10_000}
+        if since is not None:
+            params["since"] = since.strftime("%Y-%m-%dT%H:%M:%S")
+        page = _remote(url, "GET", "/v1/audit", params=params)
+        entries += [identmatch.AuditEntry.model_validate(e) for e in page["entries"]]
+        after = page["next_after"]
+    return entries
+
+
+def _print_entries(entries: list[identmatch.AuditEntry], as_json: bool) -> None:
     for entry in entries:
         if as_json:
             # ASCII escapes: a purpose may hold any character, line separators included,

@@ -228,6 +228,26 @@ class EntityResponse(BaseModel):
     audit_id: int
 
 
+class ExportedRecord(BaseModel):
+    record_id: str
+    entity_id: str
+    source: str | None
+
+
+class ExportResponse(BaseModel):
+    """Every record's id, entity and source, in the order added."""
+
+    records: list[ExportedRecord]
+    audit_id: int
+
+
+class AuditPage(BaseModel):
+    """Audit entries, oldest first; ask again with ``after`` = ``next_after`` for more."""
+
+    entries: list[identmatch.AuditEntry]
+    next_after: int | None
+
+
 class Status(BaseModel):
     status: str
 
@@ -446,8 +466,15 @@ async def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identm
     return key
 
 
+async def _auditor(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
+    if key.role != "audit":
+        raise HTTPException(403, "forbidden")
+    return key
+
+
 Reader = Annotated[identmatch.ApiKey, Depends(_caller)]
 Writer = Annotated[identmatch.ApiKey, Depends(_writer)]
+Auditor = Annotated[identmatch.ApiKey, Depends(_auditor)]
 
 
 def _check_limit(field: str, value: int, limit: int, what: str) -> None:
@@ -727,6 +754,42 @@ def create_app(
             records=records,
             audit_id=audit_id,
         )
+
+    @app.get("/v1/export", tags=["records"])
+    async def export(
+        key: Writer,
+        purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
+    ) -> ExportResponse:
+        """Every record's id, entity and source (role ``write``; audited as an export)."""
+        frame = await run_in_threadpool(service.index.export)
+        records = [
+            ExportedRecord(
+                record_id=str(r["record_id"]),
+                entity_id=str(r["entity_id"]),
+                source=_text(r["source"]),
+            )
+            for r in frame.to_dict("records")
+        ]
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id, action="export", purpose=purpose, detail=f"{len(records)} records"
+            )
+        )
+        return ExportResponse(records=records, audit_id=audit_id)
+
+    @app.get("/v1/audit", tags=["audit"])
+    async def audit_entries(
+        key: Auditor,
+        since: datetime | None = None,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
+    ) -> AuditPage:
+        """The audit trail, a page at a time (role ``audit`` only; it holds no names)."""
+        entries = await run_in_threadpool(
+            service.audit.entries, since=since, after=after, limit=limit
+        )
+        more = entries[-1].audit_id if len(entries) == limit else None
+        return AuditPage(entries=entries, next_after=more)
 
     guarded = _BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
     # The key, its role and its budget are checked before the body is read.
