@@ -537,11 +537,7 @@ class TestIndexFiles:
         (tmp_path / "notes.duckdb").write_text("not a database\n", encoding="utf-8")
         duckdb.connect(str(tmp_path / "other.duckdb")).close()
         for name in ("notes.duckdb", "other.duckdb"):
-            for args in (
-                ("search", "--surname", "Lee", "--purpose", "case 1"),
-                ("audit",),
-                ("index", "add", "in.csv"),
-            ):
+            for args in (("search", "--surname", "Lee", "--purpose", "case 1"), ("audit",)):
                 done = run(*args, "--index", name, cwd=tmp_path)
                 assert done.returncode == 2, done.stderr
                 assert "not an identmatch index" in done.stderr

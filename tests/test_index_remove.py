@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -234,26 +233,19 @@ def test_compact_refuses_a_held_index(tmp_path: Path, built: Path) -> None:
         [
             sys.executable,
             "-c",
-            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); sys.stdin.read()",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            "sys.stdin.read()",
         ],
         stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
-        deadline = 50
-        while deadline and not _locked(path):
-            deadline -= 1
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
         with pytest.raises(identmatch.ConfigError, match="in use by another process"):
             identmatch.Index.compact(path)
     finally:
-        holder.communicate(b"")
+        holder.communicate("")
     assert path.read_bytes() == content
     assert not (tmp_path / "k.duckdb.compacting").exists()
-
-
-def _locked(path: Path) -> bool:
-    try:
-        duckdb.connect(str(path), read_only=True).close()
-    except duckdb.IOException:
-        return True
-    time.sleep(0.1)
-    return False

@@ -280,7 +280,7 @@ class TestReads:
             assert reply.split(b"\r\n", 1)[0] == b"HTTP/1.1 " + status + (
                 b" Unauthorized" if status == b"401" else b" Forbidden"
             ), reply
-            assert time.monotonic() - began < 2
+            assert time.monotonic() - began < 4  # without the check: no reply at all
 
     def test_lookup_budget_is_per_key_and_refusals_are_audited_once(
         self, tmp_path: Path, built: Path, records: pd.DataFrame
@@ -373,7 +373,7 @@ def test_idle_connections_cannot_lock_out_a_caller(
             for _ in range(5):
                 reply = caller.post("/v1/search", json=body, headers=headers, timeout=10)
                 assert reply.status_code == 200, reply.text
-            assert time.monotonic() - began < 5
+            assert time.monotonic() - began < 10
         # Over the per-address cap: closed as soon as accepted.
         at_once = sum(closed_within(sock, 0.01) for sock in flood[100:])
         assert at_once == 500
@@ -412,7 +412,7 @@ def test_slow_headers_and_slow_bodies_are_cut_off(
                         cut = True
                         break
                 assert cut
-                assert 1.5 < time.monotonic() - began < 4.0
+                assert 1.5 < time.monotonic() - began < 6.0  # the trickle lasts 8 s
         # Nothing half-sent was acted on: no search was audited.
         assert server.call("GET", "/healthz", key=None).status_code == 200
     finally:

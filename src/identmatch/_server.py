@@ -7,8 +7,14 @@ as the search. Adds, removals and entity reads run in worker threads, so searche
 (against the snapshot from before the change) while they run. Every search and change is
 audited in the index file, committed before the response is sent.
 
-Logs carry request paths, status codes, key ids and error class names: never record
-values, which travel only in request and response bodies.
+Requests pass, in order: uvicorn's protocol with header and body timeouts and connection
+caps (:func:`_guarded_protocol`); the gate checking key, role and lookup budget before the
+body is read (``identmatch._service_guard``); the body-size limit and the search fast path;
+FastAPI. On SIGTERM or SIGINT the lifespan commits the audit queue and checkpoints the
+index; SIGHUP reloads the keys.
+
+Logs carry request paths (without query strings), status codes, key ids and error class
+names: never record values, which travel only in request and response bodies.
 """
 
 from __future__ import annotations
