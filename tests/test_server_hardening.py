@@ -596,3 +596,164 @@ def test_operators_read_a_served_index_through_the_service(server: Server) -> No
     ]
     assert cli("audit", "--url", server.url, key=server.reader).returncode == 2
     assert row["surname"] not in listed.stdout
+
+
+# --------------------------------------------------------------------------- soak
+SOAK_LIMITS = LIMITS.replace("max_batch = 5", "max_batch = 5\nlookups_per_minute = 100000") + (
+    "header_timeout = 2.0\nbody_timeout = 2.0\nmax_connections_per_client = 40\n"
+)
+
+
+def test_soak_mixed_traffic_and_hostile_callers(
+    tmp_path: Path, built: Path, records: pd.DataFrame
+) -> None:
+    """Searches, adds and removals beside hostile callers for a few seconds, then SIGTERM.
+
+    No reply is a 5xx, every acknowledged add and removal is in the file alone afterwards,
+    every answered search is audited, and no searched or hostile value reaches the log.
+    """
+    import threading
+
+    server = start(tmp_path, built, records, config_text=SOAK_LIMITS)
+    port = int(server.url.rsplit(":", 1)[1])
+    stop_at = time.monotonic() + 6.0
+    statuses: list[int] = []
+    searched: list[int] = []
+    added: list[str] = []
+    removed: list[str] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def legit(key: str) -> httpx.Client:
+        return httpx.Client(
+            transport=httpx.HTTPTransport(local_address="127.0.0.2"),
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=20,
+        )
+
+    def searcher(offset: int) -> None:
+        with legit(server.reader) as client:
+            n = offset
+            while time.monotonic() < stop_at:
+                row = known_row(records, n % 100)
+                reply = client.post(
+                    "/v1/search", json={"purpose": "soak", "person": person_of(row)}
+                )
+                with lock:
+                    statuses.append(reply.status_code)
+                    if reply.status_code == 200:
+                        searched.append(len(reply.json()["audit_ids"]))
+                n += 7
+
+    def writer() -> None:
+        with legit(server.writer) as client:
+            n = 0
+            spare = [str(r) for r in records.iloc[200:250]["record_id"]]
+            while time.monotonic() < stop_at:
+                row = records.iloc[250 + n % 50]
+                record = {"record_id": f"SOAK-{n}", **person_of(row)}
+                reply = client.post("/v1/records", json={"records": [record]})
+                with lock:
+                    statuses.append(reply.status_code)
+                    if reply.status_code == 200:
+                        added.append(record["record_id"])
+                if spare:
+                    gone = spare.pop()
+                    reply = client.delete(f"/v1/records/{gone}", params={"purpose": "soak"})
+                    with lock:
+                        statuses.append(reply.status_code)
+                        if reply.status_code == 200:
+                            removed.append(gone)
+                n += 1
+
+    def hostile() -> None:
+        idle = []
+        with httpx.Client(base_url=server.url, timeout=20) as client:
+            n = 0
+            while time.monotonic() < stop_at:
+                replies = [
+                    client.post(
+                        "/v1/search",
+                        headers={"Authorization": "Bearer imk_guess"},
+                        json={"purpose": "x", "person": {"surname": "Quatermain"}},
+                    ),
+                    client.post(
+                        "/v1/search",
+                        headers={
+                            "Authorization": f"Bearer {server.reader}",
+                            "Content-Type": "application/json",
+                        },
+                        content=b'{"purpose": "x", "person": {"surname": "Quatermain"',
+                    ),
+                    client.get(
+                        f"/v1/entities/E{n % 300:06d}",
+                        headers={"Authorization": f"Bearer {server.reader}"},
+                        params={"purpose": "Quatermain walk"},
+                    ),
+                    client.post(
+                        "/v1/records",
+                        headers={"Authorization": f"Bearer {server.reader}"},
+                        json={"records": [{"record_id": "EVIL-1", "surname": "Quatermain"}]},
+                    ),
+                    client.post(
+                        "/v1/search",
+                        headers={"Authorization": f"Bearer {server.reader}"},
+                        json={"purpose": "Quatermain " * 3000, "person": {"surname": "Q"}},
+                    ),
+                ]
+                if len(idle) < 100:  # from a third address; over its cap they are cut at once
+                    sock = socket.socket()
+                    idle.append(sock)
+                    try:
+                        sock.bind(("127.0.0.3", 0))
+                        sock.connect(("127.0.0.1", port))
+                        sock.sendall(b"POST /v1/search HTTP/1.1\r\nHost: x\r\n")  # unfinished
+                    except OSError:
+                        pass
+                with lock:
+                    statuses.extend(r.status_code for r in replies)
+                n += 1
+        for sock in idle:
+            sock.close()
+
+    def guarded(target: Any, *args: Any) -> threading.Thread:
+        def run() -> None:
+            try:
+                target(*args)
+            except Exception as exc:  # a transport error is a finding too
+                with lock:
+                    failures.append(f"{target.__name__}: {type(exc).__name__}: {exc}")
+
+        return threading.Thread(target=run)
+
+    threads = [guarded(searcher, i) for i in range(3)] + [guarded(writer), guarded(hostile)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        code = server.stop()
+    assert not failures, failures
+    assert code in (0, -signal.SIGTERM)
+    assert statuses
+    assert not [s for s in statuses if s >= 500]
+    assert {401, 403, 413, 422} <= set(statuses)
+    assert searched
+    assert added
+    assert removed
+    copy = tmp_path / "copy.duckdb"
+    shutil.copyfile(server.index, copy)  # the file alone
+    with identmatch.Index.open(copy, read_only=True) as opened:
+        assert all(record_id in opened for record_id in added)
+        assert not any(record_id in opened for record_id in removed)
+        assert "EVIL-1" not in opened
+    entries = identmatch.AuditLog.read(copy)
+    assert sum(e.action == "search" and e.purpose == "soak" for e in entries) == sum(searched)
+    assert sum(e.action == "add" for e in entries) == len(added)
+    assert sum(e.action == "remove" for e in entries) == len(removed)
+    log = server.log.read_text(encoding="utf-8")
+    assert "Quatermain" not in log
+    for row in (known_row(records, n) for n in range(0, 100, 7)):
+        assert str(row["surname"]) not in log
