@@ -457,16 +457,7 @@ def test_sighup_adds_and_revokes_keys_without_a_restart(server: Server) -> None:
     assert (
         server.call("POST", "/v1/search", key=None, headers=headers, json=body).status_code == 401
     )
-
-    def reload() -> None:
-        mark = server.log.stat().st_size
-        server.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while "SIGHUP: reloaded" not in server.log.read_text(encoding="utf-8")[mark:]:
-            assert time.monotonic() < deadline, server.log.read_text(encoding="utf-8")
-            time.sleep(0.05)
-
-    reload()
+    reload_keys(server)
     assert (
         server.call("POST", "/v1/search", key=None, headers=headers, json=body).status_code == 200
     )
@@ -475,7 +466,7 @@ def test_sighup_adds_and_revokes_keys_without_a_restart(server: Server) -> None:
     assert revoked is not None
     kept = tuple(k for k in config.keys if k.id != revoked.id)
     server.config.write_text(config.model_copy(update={"keys": kept}).to_toml(), "utf-8")
-    reload()
+    reload_keys(server)
     assert server.call("POST", "/v1/search", json=body).status_code == 401
     assert server.call("POST", "/v1/search", key="writer", json=body).status_code == 200
     # An unusable file is not loaded: the running keys stay.
@@ -497,11 +488,7 @@ def test_expired_key_is_refused(server: Server) -> None:
     _, new = identmatch.create_api_key(
         server.config, name="new", role="search", expires="2999-01-01T00:00:00Z"
     )
-    server.process.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "SIGHUP: reloaded" not in server.log.read_text(encoding="utf-8"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    reload_keys(server)
     for token, status in ((old, 401), (new, 200)):
         headers = {"Authorization": f"Bearer {token}"}
         reply = server.call("POST", "/v1/search", key=None, headers=headers, json=body)

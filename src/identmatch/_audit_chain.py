@@ -84,12 +84,14 @@ def new_chain_key(path: str | Path) -> None:
     """
     target = Path(path)
     try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(target, flags, 0o600)
     except FileExistsError:
         msg = f"{target}: already exists; a key is never overwritten"
         raise ConfigError(msg) from None
     with os.fdopen(fd, "w", encoding="ascii") as handle:
-        os.fchmod(handle.fileno(), 0o600)
+        if hasattr(os, "fchmod"):  # whatever the umask
+            os.fchmod(handle.fileno(), 0o600)
         handle.write(secrets.token_hex(32) + "\n")
         handle.flush()
         os.fsync(handle.fileno())

@@ -533,7 +533,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if config_path is not None:
+        if config_path is not None and hasattr(signal, "SIGHUP"):  # not on Windows
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
         yield
         # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once

@@ -245,7 +245,8 @@ def write_private(target: Path, text: str) -> None:
     fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     tmp = Path(name)
     try:
-        os.fchmod(fd, 0o600)  # mkstemp makes it 0600; say so whatever the platform
+        if hasattr(os, "fchmod"):  # mkstemp makes it 0600 already; say so where we can
+            os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
