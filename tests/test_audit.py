@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -145,4 +146,102 @@ def test_audit_listing_keeps_each_entry_on_one_line(index: identmatch.Index) -> 
     assert as_text.exit_code == 0, as_text.output
     rows = as_text.output.splitlines()
     assert len(rows) == 2
-    assert all(len(row.split("\t")) == 8 for row in rows)
+    assert all(len(row.split("\t")) == 9 for row in rows)
+
+
+def _tamper(path: Path, sql: str, params: list[Any]) -> None:
+    import duckdb
+
+    connection = duckdb.connect(str(path))
+    try:
+        connection.execute(sql, params)
+    finally:
+        connection.close()
+
+
+class TestChain:
+    @pytest.fixture
+    def key(self, tmp_path: Path) -> bytes:
+        identmatch.AuditLog.new_key(tmp_path / "audit.key")
+        return identmatch.AuditLog.read_key(tmp_path / "audit.key")
+
+    def _fill(self, index: identmatch.Index, key: bytes, n: int = 6) -> None:
+        log = identmatch.AuditLog(index, chain_key=key)
+        for i in range(n):
+            log.write(key_id="k1", action="search", purpose=f"case {i}", entity_ids=[f"E{i}"])
+        log.close()
+        index.close()
+
+    def test_intact_chain_verifies(self, index: identmatch.Index, key: bytes) -> None:
+        """Entries written with the key verify, and the head is the newest entry's chain."""
+        self._fill(index, key)
+        report = identmatch.AuditLog.verify(index.path, key)
+        assert report.ok, report.problems
+        assert (report.entries, report.chained) == (6, 6)
+        assert report.head == identmatch.AuditLog.read(index.path)[-1].chain
+
+    @pytest.mark.parametrize(
+        ("sql", "params", "problem"),
+        [
+            ("UPDATE audit SET purpose = ? WHERE audit_id = 3", ["nothing to see"], "entry 3"),
+            ("DELETE FROM audit WHERE audit_id = 2", [], "entries 2-2 are missing"),
+            ("UPDATE audit SET entity_ids = ? WHERE audit_id = 5", [["E9"]], "entry 5"),
+            ("UPDATE audit SET chain = NULL WHERE audit_id = 4", [], "entry 4: not chained"),
+            ("DELETE FROM audit WHERE audit_id <= 2", [], "entry 3"),
+        ],
+        ids=["changed-purpose", "removed-middle", "changed-ids", "unchained", "removed-oldest"],
+    )
+    def test_tampering_is_found(
+        self, index: identmatch.Index, key: bytes, sql: str, params: list[Any], problem: str
+    ) -> None:
+        """A changed, removed or unchained entry breaks the chain at that entry."""
+        self._fill(index, key)
+        _tamper(index.path, sql, params)
+        report = identmatch.AuditLog.verify(index.path, key)
+        assert not report.ok
+        assert any(problem in p for p in report.problems), report.problems
+
+    def test_wrong_or_missing_key_is_refused(
+        self, index: identmatch.Index, key: bytes, tmp_path: Path
+    ) -> None:
+        """Once chained, a writer without the key, or with another, is refused."""
+        self._fill(index, key)
+        other = tmp_path / "other.key"
+        identmatch.AuditLog.new_key(other)
+        with identmatch.Index.open(index.path) as reopened:
+            with pytest.raises(identmatch.ConfigError, match="give its chain key"):
+                identmatch.AuditLog(reopened)
+            wrong = identmatch.AuditLog.read_key(other)
+            with pytest.raises(identmatch.ConfigError, match="not this audit trail's chain key"):
+                identmatch.AuditLog(reopened, chain_key=wrong)
+        assert not identmatch.AuditLog.verify(index.path, wrong).ok
+
+    def test_key_file_is_owner_only_and_never_overwritten(self, tmp_path: Path) -> None:
+        """A key file readable by others is refused; new-key never overwrites one."""
+        path = tmp_path / "audit.key"
+        identmatch.AuditLog.new_key(path)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        before = path.read_text(encoding="ascii")
+        with pytest.raises(identmatch.ConfigError, match="already exists"):
+            identmatch.AuditLog.new_key(path)
+        assert path.read_text(encoding="ascii") == before
+        path.chmod(0o644)
+        with pytest.raises(identmatch.ConfigError, match="owner only"):
+            identmatch.AuditLog.read_key(path)
+
+    def test_purge_keeps_the_chain_checkable(self, index: identmatch.Index, key: bytes) -> None:
+        """After a purge the remaining entries verify from the anchor; a later cut is found."""
+        self._fill(index, key, n=4)
+        with identmatch.Index.open(index.path) as reopened:
+            log = identmatch.AuditLog(reopened, chain_key=key)
+            cutoff = datetime.now(UTC) + timedelta(seconds=1)
+            assert log.purge(cutoff) == 4
+            log.write(key_id="k1", action="search", purpose="after", entity_ids=["E7"])
+            log.close()
+        entries = identmatch.AuditLog.read(index.path)
+        assert [e.action for e in entries] == ["purge", "search"]
+        assert entries[0].detail.startswith("4 entries logged before")
+        report = identmatch.AuditLog.verify(index.path, key)
+        assert report.ok, report.problems
+        _tamper(index.path, "DELETE FROM audit WHERE action = 'purge'", [])
+        assert not identmatch.AuditLog.verify(index.path, key).ok

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+import identmatch
 
 from _support import DATA
 
@@ -178,6 +182,40 @@ class TestErrors:
         assert "Traceback" not in done.stderr
         assert "Zed" not in done.stderr
 
+    @pytest.mark.parametrize("args", [(), ("--map", "nope=forename")], ids=["plain", "mapped"])
+    def test_headerless_csv_error_names_no_values(
+        self, tmp_path: Path, args: tuple[str, ...]
+    ) -> None:
+        """A CSV without its header row fails without quoting the first person's values."""
+        content = "R1,Zebulon,Quatermain,1931-12-25,9434765919\nR2,Ann,Lee,1980-01-02,1\n"
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        done = run("dedupe", "in.csv", "--out", "o.csv", *args, cwd=tmp_path)
+        assert done.returncode == 2
+        assert "5 other column(s), not named here" in done.stderr
+        for value in ("R1", "Zebulon", "Quatermain", "1931-12-25", "9434765919"):
+            assert value not in done.stderr
+        assert "Traceback" not in done.stderr
+
+    @pytest.mark.parametrize(
+        ("content", "line", "fields", "header"),
+        [
+            ("record_id,forename,surname,dob\n1,Ann,Lee,1980-01-02\n2,Zed,1981-02-02\n", 3, 3, 4),
+            ("record_id,surname\n1,Zed,1981-02-02\n2,Lee,1980-01-02\n", 2, 3, 2),
+            ('record_id,surname\n1,"Zed, Q"\n\n2,Lee\n3\n', 5, 1, 2),
+        ],
+        ids=["short-row", "every-row-long", "after-quoted-comma-and-blank-line"],
+    )
+    def test_row_with_wrong_field_count_is_an_error_naming_its_line(
+        self, tmp_path: Path, content: str, line: int, fields: int, header: int
+    ) -> None:
+        """A row with fewer or more fields than the header stops the read, naming its line."""
+        (tmp_path / "in.csv").write_text(content, encoding="utf-8")
+        done = run("dedupe", "in.csv", "--out", "o.csv", cwd=tmp_path)
+        assert done.returncode == 2
+        assert f"line {line} has {fields} field(s) but the header has {header}" in done.stderr
+        assert "Zed" not in done.stderr
+        assert not (tmp_path / "o.csv").exists()
+
     def test_not_utf8(self, tmp_path: Path) -> None:
         """A Latin-1 file exits 2 naming the line."""
         (tmp_path / "in.csv").write_bytes("record_id,surname\n1,Mu\xf1oz\n".encode("latin-1"))
@@ -238,6 +276,8 @@ class TestIndex:
             "search",
             "--index",
             "known.duckdb",
+            "--purpose",
+            "case 1",
             "--forename",
             first["forename"],
             "--surname",
@@ -250,7 +290,17 @@ class TestIndex:
         assert one.stdout.startswith("1. E")
         assert first["record_id"] in one.stdout
 
-        many = run("search", children, "--index", "known.duckdb", "--out", "r.csv", cwd=tmp_path)
+        many = run(
+            "search",
+            children,
+            "--index",
+            "known.duckdb",
+            "--out",
+            "r.csv",
+            "--purpose",
+            "feed 2",
+            cwd=tmp_path,
+        )
         assert many.returncode == 0, many.stderr
         results = pd.read_csv(tmp_path / "r.csv", dtype=str)
         assert list(results.columns) == [
@@ -262,9 +312,36 @@ class TestIndex:
         ]
         assert set(results["record_id"]) == set(pd.read_csv(children, dtype=str)["record_id"])
 
-        exported = run("index", "export", "--index", "known.duckdb", "--out", "e.csv", cwd=tmp_path)
+        exported = run(
+            "index",
+            "export",
+            "--index",
+            "known.duckdb",
+            "--out",
+            "e.csv",
+            "--purpose",
+            "return 3",
+            cwd=tmp_path,
+        )
         assert exported.returncode == 0, exported.stderr
         assert len(pd.read_csv(tmp_path / "e.csv")) == 600
+        entries = identmatch.AuditLog.read(tmp_path / "known.duckdb")
+        assert [(e.action, e.purpose) for e in entries] == [
+            ("search", "case 1"),
+            ("search", "feed 2"),
+            ("export", "return 3"),
+        ]
+        assert all(e.key_id.startswith("cli:") for e in entries)
+        assert entries[0].entity_ids
+        assert entries[0].fingerprint
+
+    def test_search_and_export_need_a_purpose(self, tmp_path: Path) -> None:
+        """Without --purpose a search or an export is a usage error and reads nothing."""
+        for args in (("search", "--surname", "Lee"), ("index", "export", "--out", "e.csv")):
+            done = run(*args, "--index", "k.duckdb", cwd=tmp_path)
+            assert done.returncode == 2
+            assert "--purpose" in done.stderr
+        assert not (tmp_path / "e.csv").exists()
 
     def test_search_needs_a_field(self, tmp_path: Path) -> None:
         """A search with no field is a usage error (exit 2)."""
@@ -272,12 +349,281 @@ class TestIndex:
 
         adults, _ = demo_paths()
         assert run("index", "build", adults, "--index", "k.duckdb", cwd=tmp_path).returncode == 0
-        done = run("search", "--index", "k.duckdb", cwd=tmp_path)
+        done = run("search", "--index", "k.duckdb", "--purpose", "case 1", cwd=tmp_path)
         assert done.returncode == 2
         assert "give at least one field" in done.stderr
 
     def test_missing_index_file(self, tmp_path: Path) -> None:
         """Searching an index that does not exist exits 2 with a clear message."""
-        done = run("search", "--index", "nope.duckdb", "--surname", "Lee", cwd=tmp_path)
+        done = run(
+            "search", "--index", "nope.duckdb", "--surname", "Lee", "--purpose", "c 1", cwd=tmp_path
+        )
         assert done.returncode == 2
         assert "no such index file" in done.stderr
+
+
+def run_with_umask(umask: int, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``run``, with the command started under ``umask`` (as a careless shell would have it)."""
+    return subprocess.run(
+        [_command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        preexec_fn=lambda: os.umask(umask),  # only sets the child's umask, before exec
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+class TestPrivateFiles:
+    def test_index_and_outputs_are_owner_only_under_any_umask(self, tmp_path: Path) -> None:
+        """Under umask 000 the index, its WAL and every output are still created 0600."""
+        from identmatch.testing import demo_paths
+
+        adults, children = demo_paths()
+        built = run_with_umask(0, "index", "build", adults, "--index", "k.duckdb", cwd=tmp_path)
+        assert built.returncode == 0, built.stderr
+        assert mode(tmp_path / "k.duckdb") == 0o600
+        added = run_with_umask(
+            0, "index", "add", children, "--index", "k.duckdb", "--out", "a.csv", cwd=tmp_path
+        )
+        assert added.returncode == 0, added.stderr
+        assert mode(tmp_path / "a.csv") == 0o600
+        assert mode(tmp_path / "k.duckdb") == 0o600
+        assert not (tmp_path / "k.duckdb.wal").exists()
+        out = run_with_umask(
+            0,
+            "index",
+            "export",
+            "--index",
+            "k.duckdb",
+            "--out",
+            "e.parquet",
+            "--purpose",
+            "p 1",
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stderr
+        assert mode(tmp_path / "e.parquet") == 0o600
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "e.parquet", "k.duckdb"]
+
+    def test_an_existing_output_or_link_is_replaced_not_written_through(
+        self, tmp_path: Path
+    ) -> None:
+        """A 0666 file or a symlink already at the output path is replaced by a 0600 file."""
+        from identmatch.testing import demo_paths
+
+        adults, _ = demo_paths()
+        assert run("index", "build", adults, "--index", "k.duckdb", cwd=tmp_path).returncode == 0
+        loose = tmp_path / "loose.csv"
+        loose.write_text("old\n", encoding="utf-8")
+        loose.chmod(0o666)
+        victim = tmp_path / "victim.txt"
+        victim.write_text("keep me\n", encoding="utf-8")
+        (tmp_path / "link.csv").symlink_to(victim)
+        for name in ("loose.csv", "link.csv"):
+            done = run(
+                "index",
+                "export",
+                "--index",
+                "k.duckdb",
+                "--out",
+                name,
+                "--purpose",
+                "p 2",
+                cwd=tmp_path,
+            )
+            assert done.returncode == 0, done.stderr
+            written = tmp_path / name
+            assert not written.is_symlink()
+            assert mode(written) == 0o600
+            assert len(pd.read_csv(written)) == 300
+        assert victim.read_text(encoding="utf-8") == "keep me\n"
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled adults' file indexed by the command (copy it before changing it)."""
+    from identmatch.testing import demo_paths
+
+    base = tmp_path_factory.mktemp("demo-index")
+    adults, _ = demo_paths()
+    built = run("index", "build", adults, "--index", "k.duckdb", cwd=base)
+    assert built.returncode == 0, built.stderr
+    return base / "k.duckdb"
+
+
+class TestHostileValues:
+    def test_csv_outputs_quote_formula_cells(self, tmp_path: Path, demo_index: Path) -> None:
+        """A stored value starting = + - @ is written to CSV behind a ' so it stays text."""
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        hostile = pd.DataFrame(
+            {
+                "record_id": ['=HYPERLINK("http://x.invalid","y")', "@SUM(A1)", "N-3"],
+                "source": ["+cmd", "-2+3", "probation"],
+                "surname": ["Quatermain", "Quatermain", "Lee"],
+            }
+        )
+        hostile.to_csv(tmp_path / "new.csv", index=False)
+        added = run(
+            "index", "add", "new.csv", "--index", "k.duckdb", "--out", "a.csv", cwd=tmp_path
+        )
+        assert added.returncode == 0, added.stderr
+        exported = run(
+            "index",
+            "export",
+            "--index",
+            "k.duckdb",
+            "--out",
+            "e.csv",
+            "--purpose",
+            "p 3",
+            cwd=tmp_path,
+        )
+        assert exported.returncode == 0, exported.stderr
+        outcome = pd.read_csv(tmp_path / "a.csv", dtype=str)
+        assert outcome["record_id"].tolist() == [
+            '\'=HYPERLINK("http://x.invalid","y")',
+            "'@SUM(A1)",
+            "N-3",
+        ]
+        rows = pd.read_csv(tmp_path / "e.csv", dtype=str).tail(3)
+        assert rows["source"].tolist() == ["'+cmd", "'-2+3", "probation"]
+        assert rows["record_id"].iloc[0].startswith("'=")
+
+    def test_search_escapes_terminal_sequences_in_stored_values(
+        self, tmp_path: Path, demo_index: Path
+    ) -> None:
+        """ESC sequences stored in a record are printed escaped, never sent to the terminal."""
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        (tmp_path / "new.csv").write_text(
+            "record_id,source,forename,surname,dob\n"
+            "X1,\x1b]0;owned\x07,\x1b[2JZebulon,Quatermain\x1b[31m,1931-12-25\n",
+            encoding="utf-8",
+        )
+        added = run("index", "add", "new.csv", "--index", "k.duckdb", cwd=tmp_path)
+        assert added.returncode == 0, added.stderr
+        found = run(
+            "search",
+            "--index",
+            "k.duckdb",
+            "--purpose",
+            "case 4",
+            "--surname",
+            "Quatermain",
+            "--forename",
+            "Zebulon",
+            "--dob",
+            "1931-12-25",
+            cwd=tmp_path,
+        )
+        assert found.returncode == 0, found.stderr
+        assert "X1" in found.stdout
+        assert "\x1b" not in found.stdout
+        assert "\x07" not in found.stdout
+        assert "\\x1b[2JZebulon" in found.stdout
+        assert "\\x1b]0;owned\\x07" in found.stdout
+
+
+class TestIndexFiles:
+    def test_not_an_index_is_one_line_and_exit_2(self, tmp_path: Path) -> None:
+        """A text file, or a DuckDB file that is not an index, gives one line and exit 2."""
+        import duckdb
+
+        (tmp_path / "notes.duckdb").write_text("not a database\n", encoding="utf-8")
+        duckdb.connect(str(tmp_path / "other.duckdb")).close()
+        for name in ("notes.duckdb", "other.duckdb"):
+            for args in (("search", "--surname", "Lee", "--purpose", "case 1"), ("audit",)):
+                done = run(*args, "--index", name, cwd=tmp_path)
+                assert done.returncode == 2, done.stderr
+                assert "not an identmatch index" in done.stderr
+                assert "Traceback" not in done.stderr
+                assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+    def test_locked_index_is_one_line_and_exit_2(self, tmp_path: Path, demo_index: Path) -> None:
+        """An index another process holds (as a service does) gives one line and exit 2."""
+        import duckdb
+
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        holder = duckdb.connect(str(tmp_path / "k.duckdb"))  # this process holds the lock
+        try:
+            for args in (("search", "--surname", "Lee", "--purpose", "case 1"), ("audit",)):
+                done = run(*args, "--index", "k.duckdb", cwd=tmp_path)
+                assert done.returncode == 2, done.stderr
+                assert "in use by another process" in done.stderr
+                assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+        finally:
+            holder.close()
+
+
+class TestAuditCommands:
+    def test_chain_verify_purge_and_subject_access(self, tmp_path: Path, demo_index: Path) -> None:
+        """A chained trail verifies, fails after tampering, survives a purge; subject access."""
+        import json
+
+        import duckdb
+
+        shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        keyed = ("--audit-key-file", "audit.key")
+        assert run("audit", "new-key", "audit.key", cwd=tmp_path).returncode == 0
+        first = pd.read_csv(demo_paths_adults(), dtype=str).iloc[1]
+        person = ("--forename", first["forename"], "--surname", first["surname"])
+        for case in ("case 1", "case 2"):
+            done = run(
+                "search", "--index", "k.duckdb", "--purpose", case, *person, *keyed, cwd=tmp_path
+            )
+            assert done.returncode == 0, done.stderr
+        unkeyed = run("search", "--index", "k.duckdb", "--purpose", "c 3", *person, cwd=tmp_path)
+        assert unkeyed.returncode == 2
+        assert "give its chain key" in unkeyed.stderr
+        verified = run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert "2 entries, 2 chained" in verified.stdout
+        assert "chain intact" in verified.stdout
+
+        entity = json.loads(
+            run("audit", "--index", "k.duckdb", "--json", cwd=tmp_path).stdout.splitlines()[0]
+        )["entity_ids"][0]
+        subject = run(
+            "audit",
+            "subject",
+            "--index",
+            "k.duckdb",
+            "--entity",
+            entity,
+            "--out",
+            "sar.json",
+            "--purpose",
+            "subject access request 12",
+            *keyed,
+            cwd=tmp_path,
+        )
+        assert subject.returncode == 0, subject.stderr
+        document = json.loads((tmp_path / "sar.json").read_text(encoding="utf-8"))
+        assert first["record_id"] in [r["record_id"] for r in document["records"]]
+        assert [e["purpose"] for e in document["audit"]] == ["case 1", "case 2"]
+        assert mode(tmp_path / "sar.json") == 0o600
+
+        purged = run(
+            "audit", "purge", "--index", "k.duckdb", "--before", "2100-01-01", *keyed, cwd=tmp_path
+        )
+        assert purged.returncode == 0, purged.stderr
+        assert "removed 3 audit entries" in purged.stdout
+        assert run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path).returncode == 0
+
+        connection = duckdb.connect(str(tmp_path / "k.duckdb"))
+        connection.execute("UPDATE audit SET purpose = 'routine' WHERE action = 'purge'")
+        connection.close()
+        broken = run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path)
+        assert broken.returncode == 1
+        assert "broken: entry" in broken.stdout
+
+
+def demo_paths_adults() -> Path:
+    from identmatch.testing import demo_paths
+
+    return Path(demo_paths()[0])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +193,59 @@ def test_old_files_get_the_new_tables_on_a_writable_open(tmp_path: Path) -> None
     with identmatch.Index.open(path) as opened:
         tables = {r[0] for r in opened._connection.execute("SHOW TABLES").fetchall()}
         assert {"splits", "audit"} <= tables
+
+
+def test_compact_removes_the_values_from_the_files_bytes(tmp_path: Path) -> None:
+    """After remove and checkpoint a name is still in the bytes; after compact it is not."""
+    import stat
+
+    people = generate_records(120, seed=3).drop(columns=["error_type", "hard_negative"])
+    people.loc[7, ["forename", "surname"]] = ["Zebulonius", "Xanthopoulou-Wetherspoon"]
+    gone = str(people.loc[7, "record_id"])
+    path = tmp_path / "k.duckdb"
+    with identmatch.Index.build(people, path) as index:
+        log = identmatch.AuditLog(index)
+        log.write(key_id="k1", action="remove", record_ids=[gone])
+        log.close()
+        index.remove([gone])
+        index.checkpoint()
+    names = (b"Zebulonius", b"Xanthopoulou-Wetherspoon")
+    assert all(name in path.read_bytes() for name in names)  # what compact is for
+    before, after = identmatch.Index.compact(path)
+    assert 0 < after <= before
+    assert not any(name in path.read_bytes() for name in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.duckdb"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with identmatch.Index.open(path) as index:
+        assert len(index) == 119
+        assert gone not in index
+        kept = people.iloc[20]
+        assert index.search(fields_of(kept))[0].entity_id
+        assert [e.record_ids for e in identmatch.AuditLog(index).entries()] == [(gone,)]
+
+
+def test_compact_refuses_a_held_index(tmp_path: Path, built: Path) -> None:
+    """An index another connection holds (a service) is not compacted; nothing changes."""
+    path = tmp_path / "k.duckdb"
+    shutil.copyfile(built, path)
+    content = path.read_bytes()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, sys; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+            "sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(identmatch.ConfigError, match="in use by another process"):
+            identmatch.Index.compact(path)
+    finally:
+        holder.communicate("")
+    assert path.read_bytes() == content
+    assert not (tmp_path / "k.duckdb.compacting").exists()

@@ -75,7 +75,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         process = subprocess.Popen(
             [
                 *(str(command), "serve", "--index", str(index), "--config", str(config)),
-                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--host", "127.0.0.1", "--port", str(port), "--docs"),
             ],
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -232,7 +232,7 @@ class TestChanges:
         assert gone.status_code == 200
         assert gone.json()["entity_id"] == entity_id
         assert call(server, "DELETE", "/v1/records/NEW-2", key="writer").status_code == 404
-        after = call(server, "GET", f"/v1/entities/{entity_id}")
+        after = call(server, "GET", f"/v1/entities/{entity_id}", params={"purpose": "case 5"})
         assert "NEW-2" not in [r["record_id"] for r in after.json()["records"]]
         batch = [
             {"record_id": str(r["record_id"]), **person_of(r)} for _, r in new.head(5).iterrows()
@@ -241,9 +241,16 @@ class TestChanges:
         assert added.status_code == 200
         assert [r["record_id"] for r in added.json()["records"]] == [b["record_id"] for b in batch]
 
-    def test_unknown_entity_is_404(self, server: Server) -> None:
-        """An entity id that does not exist gets 404."""
-        assert call(server, "GET", "/v1/entities/E999999").status_code == 404
+    def test_unknown_entity_is_403_or_404(self, server: Server) -> None:
+        """An id the key was never shown is 403 (existing or not); one it was, now gone, 404."""
+        purpose = {"purpose": "case 8"}
+        assert call(server, "GET", "/v1/entities/E999999", params=purpose).status_code == 403
+        record = {"record_id": "GONE-1", "forename": "Zebulon", "surname": "Quatermain"}
+        added = call(server, "POST", "/v1/records", key="writer", json={"records": [record]})
+        entity_id = added.json()["records"][0]["entity_id"]
+        assert call(server, "DELETE", "/v1/records/GONE-1", key="writer").status_code == 200
+        gone = call(server, "GET", f"/v1/entities/{entity_id}", key="writer", params=purpose)
+        assert gone.status_code == 404
 
 
 class TestBadInput:
@@ -352,7 +359,12 @@ def test_zz_audit_trail_and_logs(server: Server) -> None:
     assert first["entity_ids"]
     actions = {e["action"] for e in entries}
     assert {"search", "add", "remove", "entity"} <= actions
-    assert len({e["key_id"] for e in entries}) == 2
+    assert len({e["key_id"] for e in entries if e["action"] != "denied"}) == 2
+    denied = [e for e in entries if e["action"] == "denied"]
+    assert any(e["key_id"] == "-" and e["detail"].startswith("401 POST /v1/search") for e in denied)
+    assert any(
+        e["key_id"] != "-" and e["detail"].startswith("403 POST /v1/records") for e in denied
+    )
     row = known_row(server)
     text = result.output + server.log.read_text(encoding="utf-8")
     for value in (row["surname"], row["forename"], row["dob"], "Quatermain", "Zebulon"):

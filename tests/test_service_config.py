@@ -86,3 +86,76 @@ def test_cli_prints_the_key_once_on_its_last_line(tmp_path: Path) -> None:
     assert key is not None
     assert key.role == "write"
     assert token not in path.read_text(encoding="utf-8")
+
+
+def test_keys_create_never_uses_a_planted_file(tmp_path: Path) -> None:
+    """A 0666 file or a link planted where a temp file might go is neither used nor followed.
+
+    Under umask 000, `keys create` still leaves ``service.toml`` 0600 and the planted files
+    as they were.
+    """
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "service.toml"
+    planted = tmp_path / "service.toml.tmp"
+    planted.write_text("", encoding="utf-8")
+    planted.chmod(0o666)
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n", encoding="utf-8")
+    (tmp_path / ".service.toml.tmp").symlink_to(victim)
+    command = Path(sys.executable).with_name("identmatch")
+    for role in ("search", "write"):
+        done = subprocess.run(
+            [command, "keys", "create", "--config", path, "--role", role, "--name", role],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            preexec_fn=lambda: os.umask(0),  # only sets the child's umask, before exec
+        )
+        assert done.returncode == 0, done.stderr
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(identmatch.ServiceConfig.load(path).keys) == 2
+    assert planted.read_text(encoding="utf-8") == ""
+    assert stat.S_IMODE(planted.stat().st_mode) == 0o666
+    assert victim.read_text(encoding="utf-8") == "keep\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".service.toml.tmp",
+        "service.toml",
+        "service.toml.tmp",
+        "victim",
+    ]
+
+
+def test_config_writable_by_others_is_refused(tmp_path: Path) -> None:
+    """A config other users could write (and so add a key to) is refused when loaded."""
+    path = tmp_path / "service.toml"
+    identmatch.create_api_key(path, name="feed", role="write")
+    path.chmod(0o666)
+    with pytest.raises(identmatch.ConfigError, match="writable by other users"):
+        identmatch.ServiceConfig.load(path)
+    path.chmod(0o640)
+    assert len(identmatch.ServiceConfig.load(path).keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("expires", "expired"),
+    [("", False), ("2020-01-01", True), ("2999-12-31", False), ("2020-06-01T12:00:00Z", True)],
+)
+def test_expiry(tmp_path: Path, expires: str, expired: bool) -> None:
+    """A key past its expiry does not authenticate; the date survives a round trip."""
+    path = tmp_path / "service.toml"
+    key, token = identmatch.create_api_key(path, name="desk", role="search", expires=expires)
+    config = identmatch.ServiceConfig.load(path)
+    assert config.keys[0].expires == expires
+    assert (config.authenticate(token) is None) is expired
+    assert key.expired() is expired
+
+
+@pytest.mark.parametrize("expires", ["2026-13-01", "tomorrow", "2026-01-01T10:00"])
+def test_bad_expiry_is_refused(tmp_path: Path, expires: str) -> None:
+    """An expiry that is not a UTC date or time is refused, naming the format."""
+    with pytest.raises(identmatch.ConfigError, match="expires must be YYYY-MM-DD"):
+        identmatch.create_api_key(tmp_path / "s.toml", name="d", role="search", expires=expires)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 
 import identmatch
 
@@ -31,19 +34,50 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _write_table(frame: Any, path: Path) -> None:
+    """Write ``frame`` to ``path`` (.csv or .parquet), readable by its owner only.
+
+    Written to a new file beside ``path`` (an unpredictable name, created exclusively, mode
+    0600) and renamed over it: a file or link already at ``path`` is replaced, never
+    written through, and keeps none of its old permissions.
+    """
     suffix = path.suffix.lower()
-    if suffix in {".parquet", ".pq"}:
-        frame.to_parquet(path, index=False)
-    elif suffix == ".csv":
-        out = frame.copy()
-        if "aliases" in out.columns:
-            out["aliases"] = out["aliases"].map(
-                lambda v: ";".join(v) if isinstance(v, list | tuple) else v
-            )
-        out.to_csv(path, index=False)
-    else:
+    if suffix not in {".parquet", ".pq", ".csv"}:
         msg = f"{path.name}: output must end in .csv or .parquet"
         raise click.BadParameter(msg)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        if suffix == ".csv":
+            out = frame.copy()
+            if "aliases" in out.columns:
+                out["aliases"] = out["aliases"].map(
+                    lambda v: ";".join(v) if isinstance(v, list | tuple) else v
+                )
+            for column in out.columns:
+                if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+                    out[column] = out[column].map(_inert_cell)
+            out.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``), quoted with ``'``.
+
+    Spreadsheets treat a leading ``'`` as "this is text" and do not show it; numbers are
+    not text and are left alone.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class _Reporter:
@@ -414,14 +448,97 @@ def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Pa
     click.echo(f"added {len(outcome):,} records: {summary}", err=True)
 
 
-@index.command("export")
+@index.command("compact")
 @click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+def index_compact(index_path: Path) -> None:
+    """Rewrite --index so removed records' values are gone from the file's bytes.
+
+    Run it with the service stopped, after removals that must be complete erasures.
+    """
+    before, after = identmatch.Index.compact(index_path)
+    click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
+
+
+_URL = click.option(
+    "--url",
+    metavar="URL",
+    help="Ask a running service (http(s)://host:port) instead of opening --index; the API "
+    "key is read from IDENTMATCH_API_KEY, never from the command line.",
+)
+
+
+class _ServiceError(click.ClickException):
+    """A running service refused a call or could not be reached (exit 2, one line)."""
+
+    exit_code = _EXIT_USAGE
+
+
+_PURPOSE = click.option(
+    "--purpose",
+    required=True,
+    help="Why you are reading these people's data (a case reference, a reason); audited.",
+)
+
+
+_AUDIT_KEY_FILE = click.option(
+    "--audit-key-file",
+    "audit_key_file",
+    type=click.Path(path_type=Path),
+    envvar="IDENTMATCH_AUDIT_KEY_FILE",
+    help="The audit chain key (see 'identmatch audit new-key'); needed once a trail is "
+    "chained. Also read from IDENTMATCH_AUDIT_KEY_FILE.",
+)
+
+
+def _audit_log(opened: identmatch.Index, key_file: Path | None) -> identmatch.AuditLog:
+    key = identmatch.AuditLog.read_key(key_file) if key_file is not None else None
+    return identmatch.AuditLog(opened, chain_key=key)
+
+
+def _cli_key() -> str:
+    """The audit trail's key id for a local command: ``cli:`` and the OS user."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid
+        return f"cli:{os.getuid()}"
+
+
+def _checked_purpose(purpose: str) -> str:
+    text = purpose.strip()
+    if len(text) < 3 or len(text) > 500:
+        msg = "--purpose must be 3 to 500 characters"
+        raise click.BadParameter(msg, param_hint="--purpose")
+    return text
+
+
+@index.command("export")
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True)
-def index_export(index_path: Path, out: Path) -> None:
-    """Write record_id and entity_id for every record in --index."""
+@_PURPOSE
+@_AUDIT_KEY_FILE
+def index_export(
+    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Write record_id and entity_id for every record in --index, or of a service (audited)."""
+    purpose = _checked_purpose(purpose)
+    index_path = _one_source(index_path, url)
+    if url is not None:
+        reply = _remote(url, "GET", "/v1/export", params={"purpose": purpose})
+        columns = ["record_id", "entity_id", "source"]
+        _write_table(pd.DataFrame(reply["records"], columns=columns), out)
+        return
     opened = identmatch.Index.open(index_path)
     try:
-        _write_table(opened.export(), out)
+        log = _audit_log(opened, audit_key_file)
+        frame = opened.export()
+        _write_table(frame, out)
+        log.write(
+            key_id=_cli_key(), action="export", purpose=purpose, detail=f"{len(frame)} records"
+        )
+        log.close()
     finally:
         opened.close()
 
@@ -431,7 +548,8 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 
 @cli.command()
 @click.argument("queries", type=click.Path(path_type=Path), required=False)
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
 @click.option("--out", "out", type=click.Path(path_type=Path), help="Results file for QUERIES.")
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
 @click.option("--forename")
@@ -443,9 +561,12 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 @click.option("--nhs-number")
 @click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
 @click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@_PURPOSE
+@_AUDIT_KEY_FILE
 def search(
     queries: Path | None,
-    index_path: Path,
+    index_path: Path | None,
+    url: str | None,
     out: Path | None,
     top: int,
     forename: str | None,
@@ -457,28 +578,116 @@ def search(
     nhs_number: str | None,
     aliases: tuple[str, ...],
     mapping: tuple[str, ...],
+    purpose: str,
+    audit_key_file: Path | None,
 ) -> None:
-    """Is this person already known? One person from the options, or a file of QUERIES."""
+    """Is this person already known? One person from the options, or a file of QUERIES.
+
+    Audited in the index, as the service's searches are (key id ``cli:`` and your user);
+    with --url the service searches and audits it under the API key.
+    """
+    purpose = _checked_purpose(purpose)
+    index_path = _one_source(index_path, url)
+    values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
+    person: dict[str, Any] = {k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v}
+    if aliases:
+        person["aliases"] = list(aliases)
+    if queries is None and not person:
+        msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
+        raise click.UsageError(msg)
+    if url is not None:
+        if queries is not None:
+            msg = "--url searches one person; search a file of queries with --index"
+            raise click.UsageError(msg)
+        reply = _remote(
+            url, "POST", "/v1/search", body={"purpose": purpose, "person": person, "top": top}
+        )
+        _print_hits([identmatch.Hit.model_validate(h) for h in reply["results"][0]["hits"]])
+        return
     opened = identmatch.Index.open(index_path)
     try:
+        log = _audit_log(opened, audit_key_file)
+    except BaseException:
+        opened.close()
+        raise
+    try:
         if queries is None:
-            values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
-            person: dict[str, Any] = {
-                k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v
-            }
-            if aliases:
-                person["aliases"] = list(aliases)
-            if not person:
-                msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
-                raise click.UsageError(msg)
-            _print_hits(opened.search(person, top=top))
+            hits = opened.search(person, top=top)
+            log.write(
+                key_id=_cli_key(),
+                action="search",
+                purpose=purpose,
+                fingerprint=log.fingerprint(person),
+                entity_ids=[hit.entity_id for hit in hits],
+            )
+            _print_hits(hits)
             return
         if out is None:
             msg = "searching a file of queries needs --out for the results"
             raise click.UsageError(msg)
-        _write_table(opened.search_many(queries, columns=_parse_map(mapping), top=top), out)
+        found = opened.search_many(queries, columns=_parse_map(mapping), top=top)
+        _write_table(found, out)
+        returned = found["entity_id"].dropna().astype(str)
+        log.write(
+            key_id=_cli_key(),
+            action="search",
+            purpose=purpose,
+            entity_ids=list(dict.fromkeys(e for e in returned if e)),
+            detail=f"{found['record_id'].nunique()} queries from a file",
+        )
     finally:
+        log.close()
         opened.close()
+
+
+def _one_source(index_path: Path | None, url: str | None) -> Path:
+    """--index, checked to be the one source given (with --url, a placeholder never opened)."""
+    if (index_path is None) == (url is None):
+        msg = "give --index FILE, or --url of a running service (not both)"
+        raise click.UsageError(msg)
+    return index_path if index_path is not None else Path()
+
+
+def _remote(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+) -> Any:
+    """One call to a running service, as JSON; errors exit 2 with the status and detail."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        msg = "--url must start with http:// or https://"
+        raise click.BadParameter(msg, param_hint="--url")
+    token = os.environ.get("IDENTMATCH_API_KEY", "").strip()
+    if not token:
+        msg = "--url needs the API key in the IDENTMATCH_API_KEY environment variable"
+        raise click.UsageError(msg)
+    query = "?" + urllib.parse.urlencode(params) if params else ""
+    request = urllib.request.Request(  # http(s) only: checked above
+        url.rstrip("/") + path + query,
+        data=json.dumps(body).encode("utf-8") if body is not None else None,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            detail = json.loads(exc.read()).get("detail", exc.reason)
+        except (ValueError, AttributeError):
+            detail = exc.reason
+        failure = _ServiceError(f"{url}: HTTP {exc.code}: {detail}")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        failure = _ServiceError(f"{url}: cannot reach the service ({reason})")
+    raise failure
 
 
 @cli.command()
@@ -490,15 +699,44 @@ def search(
     "--access-log/--no-access-log",
     default=True,
     show_default=True,
-    help="Log each request's method, path and status (never bodies).",
+    help="Log each request's method, path and status (never bodies or query strings).",
 )
-def serve(index_path: Path, config_path: Path, host: str, port: int, access_log: bool) -> None:
-    """Serve --index over HTTP, with the API keys and limits in --config."""
+@click.option(
+    "--docs/--no-docs",
+    default=False,
+    show_default=True,
+    help="Serve the OpenAPI description and its pages (/openapi.json, /docs, /redoc).",
+)
+@click.option("--ssl-certfile", type=click.Path(path_type=Path), help="Serve HTTPS: certificate.")
+@click.option("--ssl-keyfile", type=click.Path(path_type=Path), help="Serve HTTPS: private key.")
+def serve(
+    index_path: Path,
+    config_path: Path,
+    host: str,
+    port: int,
+    access_log: bool,
+    docs: bool,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+) -> None:
+    """Serve --index over HTTP, with the API keys and limits in --config.
+
+    SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the keys from --config.
+    """
     try:
         from identmatch._server import serve as run
     except ImportError as exc:
         raise click.ClickException(str(exc)) from None
-    run(index_path, config_path, host=host, port=port, access_log=access_log)
+    run(
+        index_path,
+        config_path,
+        host=host,
+        port=port,
+        access_log=access_log,
+        docs=docs,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
 
 
 @cli.group()
@@ -508,27 +746,104 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
-@click.option("--role", type=click.Choice(["search", "write"]), required=True)
+@click.option("--role", type=click.Choice(["search", "write", "audit"]), required=True)
 @click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
-def keys_create(config_path: Path, role: str, name: str) -> None:
-    """Create a key; it is printed once, alone on the last line, and stored only hashed."""
-    key, token = identmatch.create_api_key(config_path, name=name, role=role)  # type: ignore[arg-type]
-    click.echo(f"created key {key.id} ({key.role}) named {key.name!r} in {config_path}")
+@click.option(
+    "--expires",
+    default="",
+    metavar="DATE",
+    help="When the key stops working: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).",
+)
+def keys_create(config_path: Path, role: str, name: str, expires: str) -> None:
+    """Create a key; it is printed once, alone on the last line, and stored only hashed.
+
+    A running service picks it up on SIGHUP (kill -HUP PID), as it does a revoked key.
+    """
+    key, token = identmatch.create_api_key(
+        config_path,
+        name=name,
+        role=role,  # type: ignore[arg-type]
+        expires=expires,
+    )
+    until = f", expires {key.expires}" if key.expires else ""
+    click.echo(f"created key {key.id} ({key.role}) named {key.name!r}{until} in {config_path}")
     click.echo("store it now: it is not kept and cannot be shown again")
     click.echo(token)
 
 
-@cli.command()
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-@click.option(
-    "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"]),
-    help="Only entries at or after this time (UTC).",
-)
+_DATES = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
+@click.option("--since", type=_DATES, help="Only entries at or after this time (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def audit(index_path: Path, since: Any, as_json: bool) -> None:
-    """List the audit trail of --index: who searched or changed what, when and why."""
-    entries = identmatch.AuditLog.read(index_path, since=since)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Check the hash chain under --audit-key-file instead of listing; exit 1 if broken.",
+)
+@_AUDIT_KEY_FILE
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    index_path: Path | None,
+    url: str | None,
+    since: Any,
+    as_json: bool,
+    verify: bool,
+    audit_key_file: Path | None,
+) -> None:
+    """List the audit trail of --index: who searched or changed what, when and why.
+
+    Or check its chain (--verify), purge old entries (audit purge), answer a subject access
+    request (audit subject) or make a chain key (audit new-key).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if index_path is None and url is None:
+        msg = "give --index or --url (or a subcommand: purge, subject, new-key)"
+        raise click.UsageError(msg)
+    if url is not None:
+        if verify or index_path is not None:
+            msg = "--url lists the trail of a running service; --verify needs --index"
+            raise click.UsageError(msg)
+        _print_entries(_remote_entries(url, since), as_json)
+        return
+    assert index_path is not None
+    if verify:
+        if audit_key_file is None:
+            msg = "--verify needs the chain key: --audit-key-file"
+            raise click.UsageError(msg)
+        report = identmatch.AuditLog.verify(
+            index_path, identmatch.AuditLog.read_key(audit_key_file)
+        )
+        for problem in report.problems:
+            click.echo(f"broken: {problem}")
+        click.echo(f"{report.entries} entries, {report.chained} chained; head {report.head or '-'}")
+        if not report.ok:
+            ctx.exit(1)
+        click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
+        return
+    _print_entries(identmatch.AuditLog.read(index_path, since=since), as_json)
+
+
+def _remote_entries(url: str, since: Any) -> list[identmatch.AuditEntry]:
+    """The whole trail of a running service, a page at a time (role ``audit``)."""
+    entries: list[identmatch.AuditEntry] = []
+    after: int | None = 0
+    while after is not None:
+        params: dict[str, Any] = {"after": after, "limit": 10_000}
+        if since is not None:
+            params["since"] = since.strftime("%Y-%m-%dT%H:%M:%S")
+        page = _remote(url, "GET", "/v1/audit", params=params)
+        entries += [identmatch.AuditEntry.model_validate(e) for e in page["entries"]]
+        after = page["next_after"]
+    return entries
+
+
+def _print_entries(entries: list[identmatch.AuditEntry], as_json: bool) -> None:
     for entry in entries:
         if as_json:
             # ASCII escapes: a purpose may hold any character, line separators included,
@@ -538,8 +853,91 @@ def audit(index_path: Path, since: Any, as_json: bool) -> None:
         click.echo(
             f"{entry.audit_id}\t{entry.logged_at:%Y-%m-%dT%H:%M:%S}Z\t{entry.key_id}\t"
             f"{entry.action}\t{_one_field(entry.purpose) or '-'}\t{entry.fingerprint or '-'}\t"
-            f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}"
+            f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}\t"
+            f"{_one_field(entry.detail) or '-'}"
         )
+
+
+@audit.command("new-key")
+@click.argument("path", type=click.Path(path_type=Path))
+def audit_new_key(path: Path) -> None:
+    """Write a new audit chain key to PATH (owner-only; never overwrites a file).
+
+    Keep it outside the index's directory and backups; every writer of the index (the
+    service, the CLI) then needs it.
+    """
+    identmatch.AuditLog.new_key(path)
+    click.echo(f"wrote a new audit chain key to {path}", err=True)
+
+
+@audit.command("purge")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--before", type=_DATES, required=True, help="Remove entries before this (UTC).")
+@_AUDIT_KEY_FILE
+def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None) -> None:
+    """Remove audit entries logged before --before (retention); the chain stays checkable."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = _audit_log(opened, audit_key_file)
+        removed = log.purge(before)
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"removed {removed:,} audit entries logged before {before:%Y-%m-%d %H:%M:%S}")
+
+
+@audit.command("subject")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--entity", "entity_id", required=True, help="The entity (person) asking.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="JSON file.")
+@_PURPOSE
+@_AUDIT_KEY_FILE
+def audit_subject(
+    index_path: Path, entity_id: str, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Subject access: every record of one entity, and every audit entry about it (JSON)."""
+    purpose = _checked_purpose(purpose)
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = _audit_log(opened, audit_key_file)
+        records = opened.entity(entity_id)
+        if records.empty:
+            msg = f"no entity {entity_id} in the index"
+            raise click.BadParameter(msg, param_hint="--entity")
+        ids = [str(r) for r in records["record_id"]]
+        entries = log.about(entity_id, ids)
+        rows = json.loads(records.to_json(orient="records", force_ascii=True))
+        document = {
+            "entity_id": entity_id,
+            "records": rows,
+            "audit": [e.model_dump(mode="json") for e in entries],
+        }
+        _write_private_text(out, json.dumps(document, indent=1, ensure_ascii=True) + "\n")
+        log.write(
+            key_id=_cli_key(),
+            action="export",
+            purpose=purpose,
+            entity_ids=[entity_id],
+            record_ids=ids,
+            detail="subject access",
+        )
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"wrote {len(ids)} records and {len(entries)} audit entries to {out}", err=True)
+
+
+def _write_private_text(path: Path, text: str) -> None:
+    """``text`` to ``path`` through an owner-only temp file renamed over it (as tables are)."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _one_field(text: str | None) -> str | None:
@@ -550,26 +948,43 @@ def _one_field(text: str | None) -> str | None:
 
 
 def _print_hits(hits: list[identmatch.Hit]) -> None:
+    """The hits, with every stored value's control characters escaped.
+
+    A stored value may hold terminal escape sequences (ESC [ ...) that would recolour,
+    move or rewrite what the operator sees; they are printed as ``\\x1b[...``.
+    """
     if not hits:
         click.echo("no match: nobody in the index scores at the possible level or above")
         return
     for rank, hit in enumerate(hits, start=1):
         click.echo(
-            f"{rank}. {hit.entity_id}  {hit.verdict}  match probability "
+            f"{rank}. {_one_field(hit.entity_id)}  {hit.verdict}  match probability "
             f"{hit.match_probability:.4f}  ({len(hit.records)} records)"
         )
         for record in hit.records:
-            click.echo(
-                f"     {record.source or '-'}  {record.record_id}  {record.name or '-'}  "
-                f"{record.dob or record.dob_given or '-'}"
+            fields = (
+                record.source or "-",
+                record.record_id,
+                record.name or "-",
+                record.dob or record.dob_given or "-",
             )
-        click.echo("   " + str(hit.explanation).replace("\n", "\n   "))
+            click.echo("     " + "  ".join(_one_field(f) or "-" for f in fields))
+        lines = str(hit.explanation).split("\n")
+        click.echo("\n".join("   " + (_one_field(line) or "") for line in lines))
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning identmatch errors into exit code 2 and one line."""
+    """Entry point: run the CLI, turning identmatch errors into exit code 2 and one line.
+
+    Every file the command creates (index files and their write-ahead logs, outputs, the
+    service config) holds personal data or keys, so the umask is tightened to 077 first:
+    whatever the caller's umask, they are readable by their owner only.
+    """
+    os.umask(os.umask(0o077) | 0o077)
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
+        if isinstance(code, int) and code:  # ctx.exit(code) in a command
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -15,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._candidates import Statement
+from identmatch._exceptions import ConfigError
 from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
 from identmatch._sql import quote_identifier
 
@@ -26,7 +28,45 @@ CandidateQuery = Callable[
 the table of chosen pairs, and the SELECT that adds each input's
 ``candidate_pairs`` list (table, chosen-pairs table, input position)."""
 
-__all__ = ["CandidateQuery", "Engine", "arrow_schema", "cursor", "prepared_columns", "transaction"]
+__all__ = [
+    "CandidateQuery",
+    "Engine",
+    "arrow_schema",
+    "connect_index",
+    "cursor",
+    "prepared_columns",
+    "transaction",
+]
+
+
+def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open an index file, or fail with one line saying why (never DuckDB's own message).
+
+    Raises:
+        ConfigError: another process holds the file (a running service), or it is not a
+            DuckDB database, or not an identmatch index.
+    """
+    try:
+        connection = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            msg = (
+                f"{path}: in use by another process (a running 'identmatch serve'?); "
+                "stop it, or ask the service"
+            )
+        else:
+            msg = f"{path}: not an identmatch index (not a DuckDB database file)"
+        raise ConfigError(msg) from None
+    except duckdb.Error as exc:
+        msg = f"{path}: cannot be opened as an index ({type(exc).__name__})"
+        raise ConfigError(msg) from None
+    try:
+        connection.execute("SELECT key, value FROM meta LIMIT 1").fetchall()
+    except duckdb.Error:
+        connection.close()
+        msg = f"{path}: not an identmatch index (a DuckDB file without its tables)"
+        raise ConfigError(msg) from None
+    return connection
 
 
 @contextlib.contextmanager

@@ -19,16 +19,17 @@ import duckdb
 import pandas as pd
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
-from identmatch._engine import cursor
+from identmatch._engine import connect_index, cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
-from identmatch._index_write import FORMAT_VERSION, build_file
+from identmatch._index_write import FORMAT_VERSION, build_file, owner_only
 from identmatch._keys import hashed_keys
 from identmatch._model import Model
 from identmatch._prepare import prepare_one
 from identmatch._scoring import score_pair
 from identmatch._search import Hit, SearchSettings, rank_candidates
 from identmatch._snapshot import Snapshot
+from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
 
 __all__ = ["Index", "rows"]
@@ -52,13 +53,14 @@ class Index:
         if not self.path.is_file():
             msg = f"{self.path}: no such index file; build one with Index.build"
             raise ConfigError(msg)
-        self._connection = duckdb.connect(str(self.path), read_only=read_only)
+        self._connection = connect_index(self.path, read_only=read_only)
         self._write_lock = threading.Lock()
         meta = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("format_version") != FORMAT_VERSION:
             msg = f"{self.path.name}: not an identmatch index of format {FORMAT_VERSION}"
             raise ConfigError(msg)
         if not read_only:
+            owner_only(self.path)
             _upgrade(self._connection)
         self.model = Model.model_validate_json(meta["model"])
         self.config = ModelConfig.model_validate_json(meta["config"])
@@ -104,8 +106,52 @@ class Index:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        owner_only(tmp)
         tmp.replace(target)
         return cls(target)
+
+    @classmethod
+    def compact(cls, path: str | Path) -> tuple[int, int]:
+        """Rewrite an index file so that what was removed is gone from its bytes too.
+
+        DuckDB reuses the space of deleted rows but does not wipe it: after
+        :meth:`remove` (and a checkpoint) a removed person's values can still be read from
+        the file with a byte editor. This copies every table into a new file, which holds
+        only live rows, and renames it over ``path``. Run it with no service holding the
+        file, and after every removal whose erasure must be complete; backups taken before
+        it still hold the values.
+
+        Returns:
+            The file's size in bytes before and after.
+
+        Raises:
+            ConfigError: ``path`` is not an index, or another process holds it.
+        """
+        target = Path(path)
+        if not target.is_file():
+            msg = f"{target}: no such index file"
+            raise ConfigError(msg)
+        before = target.stat().st_size
+        tmp = target.with_name(target.name + ".compacting")
+        tmp.unlink(missing_ok=True)
+        # Writable: the lock keeps every other process out while the copy is made.
+        source = connect_index(target, read_only=False)
+        try:
+            source.execute("CHECKPOINT")
+            name = str(source.execute("SELECT current_database()").fetchall()[0][0])
+            source.execute(f"ATTACH {_literal(str(tmp))} AS __compacted")
+            try:
+                source.execute(f"COPY FROM DATABASE {quote_identifier(name)} TO __compacted")
+            finally:
+                source.execute("DETACH __compacted")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            source.close()
+        owner_only(tmp)
+        tmp.replace(target)
+        return before, target.stat().st_size
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> Index:
@@ -115,6 +161,15 @@ class Index:
     def close(self) -> None:
         """Close the file."""
         self._connection.close()
+
+    def checkpoint(self) -> None:
+        """Write every committed change into the index file itself (out of its ``.wal``).
+
+        DuckDB does this on :meth:`close`; a process that may be ended before it closes
+        (a service stopped by a signal) calls this first. Waits for a change in progress.
+        """
+        with self._write_lock, self._cursor() as cursor:
+            cursor.execute("CHECKPOINT")
 
     def __enter__(self) -> Index:
         return self
@@ -331,6 +386,9 @@ class Index:
 
         Raises:
             SchemaError: a record id is not in the index (nothing is removed).
+
+        The removed values leave every table at once, but their bytes stay in the file's
+        free space until :meth:`compact` rewrites it.
         """
         from identmatch._index_remove import remove_records
 
@@ -339,6 +397,11 @@ class Index:
             if self._loaded is not None:
                 self._refresh()  # searches use the old state until the reload is done
         return outcome
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (for a file path, which ATTACH cannot take as a parameter)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _upgrade(connection: duckdb.DuckDBPyConnection) -> None:

@@ -9,6 +9,7 @@ filled in once clustering is done.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,7 +34,10 @@ __all__ = [
     "build_file",
     "insert_keys",
     "insert_records",
+    "owner_only",
 ]
+
+_logger = logging.getLogger("identmatch")
 
 FORMAT_VERSION = "3"  # 3: the candidate keys and their columns; 2: MD5 key hashes in SQL
 DISPLAY_COLUMNS = ("source", "forename", "middle_names", "surname", "dob_given")
@@ -58,6 +62,22 @@ def _record_table_sql() -> str:
             kind = "VARCHAR[]" if name in LIST_COLUMNS else "VARCHAR"
             columns.append(f"{name} {kind}")
     return "CREATE TABLE records (" + ", ".join(columns) + ");\n"
+
+
+def owner_only(path: Path) -> None:
+    """Make an index file and its write-ahead log (if there is one) readable by the owner only.
+
+    DuckDB creates both with the process's umask and recreates the ``.wal`` after every
+    checkpoint, so a process that writes an index should also run with a umask of 077 (the
+    ``identmatch`` command does); this fixes the files as they are now.
+    """
+    for target in (path, path.with_name(path.name + ".wal")):
+        try:
+            target.chmod(0o600)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # another user's file, opened through group rights
+            _logger.warning("%s: could not make it owner-only (%s)", target.name, exc.strerror)
 
 
 # ------------------------------------------------------------------------------ rows
@@ -188,6 +208,7 @@ class _Writer:
         try:
             connection = duckdb.connect(str(self.path))
             self._connection = connection
+            owner_only(self.path)
             # One thread: the pipeline keeps the other core while this runs beside it.
             connection.execute("SET threads TO 1")
             connection.execute(_SCHEMA + _record_table_sql())

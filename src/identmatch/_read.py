@@ -6,6 +6,7 @@ pandas DataFrame of text columns (``aliases`` as lists). Nothing is standardised
 
 from __future__ import annotations
 
+import csv
 import logging
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ def _load_csv(path: Path) -> pd.DataFrame:
         raise InputFileError(msg)
     _check_utf8(path)
     separator = "\t" if path.suffix.lower() == ".tsv" else ","
+    _check_field_counts(path, separator)
     try:
         # Every value is text, and only an empty cell is missing: "NA" and "Null" can be
         # real names, so pandas' default NA spellings are switched off.
@@ -127,6 +129,48 @@ def _check_utf8(path: Path) -> None:
             decoder_line += 1
 
 
+def _check_field_counts(path: Path, separator: str) -> None:
+    """Fail on the first row whose field count differs from the header's, naming its line.
+
+    pandas fills a short row's missing fields from the right and, when every row has one
+    field more than the header, reads the first as an index: either way values land in the
+    wrong columns without a word.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, delimiter=separator, skipinitialspace=True)
+        header = next(reader, None)
+        if header is None:
+            return
+        expected = len(header)
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line: skipped by the reader too
+            if len(row) != expected:
+                msg = (
+                    f"{path.name}: line {reader.line_num} has {len(row)} field(s) but the "
+                    f"header has {expected}; fix that row (a missing separator or an "
+                    "unquoted comma) so that no value lands in the wrong column"
+                )
+                raise InputFileError(msg)
+
+
+def _describe_columns(columns: list[str]) -> str:
+    """The standard columns among ``columns`` by name, the others by count only.
+
+    A file without a header row has its first record as column names: naming them all
+    would put a person's name, date of birth or NHS number in an error message.
+    """
+    known = [c for c in columns if c in STANDARD_COLUMNS]
+    others = len(columns) - len(known)
+    text = ", ".join(known) if known else "no standard column"
+    if others:
+        text += (
+            f", and {others} other column(s), not named here (if the header row is "
+            "missing, they are a person's values)"
+        )
+    return text
+
+
 def _load_parquet(path: Path) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -147,10 +191,10 @@ def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.
 
     missing = [column for column in config.columns if column not in frame.columns]
     if missing:
-        available = ", ".join(map(str, frame.columns))
+        available = _describe_columns([str(c) for c in frame.columns])
         msg = (
             f"{name}: --map names column(s) {', '.join(missing)} that the input does not "
-            f"have; its columns are: {available}"
+            f"have; it has {available}"
         )
         raise ConfigError(msg)
     groups: dict[str, list[str]] = {}
@@ -176,9 +220,9 @@ def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.
 
 def _check_record_ids(frame: pd.DataFrame, *, name: str) -> None:
     if "record_id" not in frame.columns:
-        available = ", ".join(map(str, frame.columns))
+        available = _describe_columns([str(c) for c in frame.columns])
         msg = (
-            f"{name}: no 'record_id' column; the input has: {available}. Rename the id column "
+            f"{name}: no 'record_id' column; the input has {available}. Rename the id column "
             "or map it, e.g. --map person_ref=record_id"
         )
         raise SchemaError(msg)

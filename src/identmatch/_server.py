@@ -7,22 +7,33 @@ as the search. Adds, removals and entity reads run in worker threads, so searche
 (against the snapshot from before the change) while they run. Every search and change is
 audited in the index file, committed before the response is sent.
 
-Logs carry request paths, status codes, key ids and error class names: never record
-values, which travel only in request and response bodies.
+Requests pass, in order: uvicorn's protocol with header and body timeouts and connection
+caps (:func:`_guarded_protocol`); the gate checking key, role and lookup budget before the
+body is read (``identmatch._service_guard``); the body-size limit and the search fast path;
+FastAPI. On SIGTERM or SIGINT the lifespan commits the audit queue and checkpoints the
+index; SIGHUP reloads the keys.
+
+Logs carry request paths (without query strings), status codes, key ids and error class
+names: never record values, which travel only in request and response bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import json
 import logging
+import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import identmatch
+from identmatch._service_guard import Gate, RateLimiter, Refusals, bearer_token
 
 try:
     from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -43,7 +54,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     msg = "identmatch serve needs the server extra: pip install 'identmatch[server]'"
     raise ImportError(msg) from exc
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "plain_http_off_loopback", "serve"]
 
 _logger = logging.getLogger("identmatch.server")
 
@@ -223,6 +234,26 @@ class EntityResponse(BaseModel):
     audit_id: int
 
 
+class ExportedRecord(BaseModel):
+    record_id: str
+    entity_id: str
+    source: str | None
+
+
+class ExportResponse(BaseModel):
+    """Every record's id, entity and source, in the order added."""
+
+    records: list[ExportedRecord]
+    audit_id: int
+
+
+class AuditPage(BaseModel):
+    """Audit entries, oldest first; ask again with ``after`` = ``next_after`` for more."""
+
+    entries: list[identmatch.AuditEntry]
+    next_after: int | None
+
+
 class Status(BaseModel):
     status: str
 
@@ -272,7 +303,7 @@ class _BodyLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                break
+                return  # the client went (or was cut off): never act on part of a body
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
@@ -348,8 +379,19 @@ class _Service:
     def __init__(self, index: identmatch.Index, config: identmatch.ServiceConfig) -> None:
         self.index = index
         self.config = config
-        self.audit = identmatch.AuditLog(index)
+        chain_key = (
+            identmatch.AuditLog.read_key(config.audit_key_file)
+            if config.audit_key_file is not None
+            else None
+        )
+        self.audit = identmatch.AuditLog(index, chain_key=chain_key)
         self.changes = threading.Lock()  # an update is remove + add: one change at a time
+        limits = config.limits
+        self.lookups = RateLimiter(
+            [(limits.lookups_per_minute, 60.0), (limits.lookups_per_day, 86_400.0)]
+        )
+        self.entity_reads = RateLimiter([(limits.entity_reads_per_hour, 3_600.0)])
+        self.refusals = Refusals(self.audit)
 
     def search(self, people: list[Person], top: int) -> list[list[identmatch.Hit]]:
         return [self.index.search(person.fields(), top=top) for person in people]
@@ -379,6 +421,19 @@ class _Service:
         ]
         touched += [o.entity_id for o in outcomes]
         return outcomes, list(dict.fromkeys(touched))
+
+    def shutdown(self) -> None:
+        """Commit the queued audit entries, then fold the write-ahead log into the file.
+
+        After this the index file alone (without its ``.wal``) holds every change and every
+        audit entry, so a copy or a backup of it is complete.
+        """
+        self.audit.close()
+        with self.changes:
+            self.index.checkpoint()
+        stats = self.audit.commit_stats()
+        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+        _logger.info("index checkpointed; shut down cleanly")
 
     def remove(self, record_id: str) -> tuple[str, list[RecordMove]]:
         with self.changes:
@@ -417,17 +472,15 @@ async def _writer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identm
     return key
 
 
+async def _auditor(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
+    if key.role != "audit":
+        raise HTTPException(403, "forbidden")
+    return key
+
+
 Reader = Annotated[identmatch.ApiKey, Depends(_caller)]
 Writer = Annotated[identmatch.ApiKey, Depends(_writer)]
-
-
-def _bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer TOKEN`` header, read as ``HTTPBearer`` reads it."""
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if not scheme or not token or scheme.lower() != "bearer":
-        return None
-    return token
+Auditor = Annotated[identmatch.ApiKey, Depends(_auditor)]
 
 
 def _check_limit(field: str, value: int, limit: int, what: str) -> None:
@@ -450,17 +503,42 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any:
-    """The ASGI application serving ``index`` (opened writable) under ``config``."""
+def create_app(
+    index: identmatch.Index,
+    config: identmatch.ServiceConfig,
+    *,
+    docs: bool = False,
+    config_path: str | Path | None = None,
+) -> Any:
+    """The ASGI application serving ``index`` (opened writable) under ``config``.
+
+    Args:
+        docs: serve the OpenAPI description and its pages (``/openapi.json``, ``/docs``,
+            ``/redoc``); off by default, so a deployment does not advertise its API.
+        config_path: where ``config`` came from; on SIGHUP its keys are read again (keys
+            added, revoked or expired take effect without a restart; limits need one).
+    """
     service = _Service(index, config)
     limits = config.limits
 
+    def reload() -> None:
+        assert config_path is not None  # installed only when there is a file to read
+        try:
+            fresh = identmatch.ServiceConfig.load(config_path)
+        except identmatch.ConfigError as exc:
+            _logger.warning("SIGHUP: kept the running config; the file is unusable: %s", exc)
+            return
+        service.config = service.config.model_copy(update={"keys": fresh.keys})
+        _logger.info("SIGHUP: reloaded the API keys (%d now)", len(fresh.keys))
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if config_path is not None and hasattr(signal, "SIGHUP"):  # not on Windows
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
         yield
-        await run_in_threadpool(service.audit.close)
-        stats = service.audit.commit_stats()
-        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+        # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once
+        # it has shut down, which ends the process before any code after it runs.
+        await run_in_threadpool(service.shutdown)
 
     app = FastAPI(
         title="identmatch",
@@ -469,6 +547,9 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         "the health checks needs an API key; searches and changes are audited.",
         lifespan=lifespan,
         responses=_ERRORS,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
     app.state.service = service
 
@@ -532,10 +613,28 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         # Serialised once, to bytes: no re-validation of the reply by FastAPI.
         return _SEARCH_REPLY.dump_json(reply)
 
-    @app.post("/v1/search", tags=["search"], response_model=SearchResponse)
-    async def search(request: SearchRequest, key: Reader) -> Response:
-        """Rank the index's entities against each person, with verdicts and explanations."""
+    async def denied(http: Request, key: identmatch.ApiKey, status: int) -> None:
+        """Audit a call refused inside a route (the gate audits those it refuses itself)."""
+        await service.refusals.record(http.scope, key.id, status)
+
+    @app.post(
+        "/v1/search",
+        tags=["search"],
+        response_model=SearchResponse,
+        responses={429: {"model": Problem, "description": "The key's lookup budget is spent"}},
+    )
+    async def search(http: Request, request: SearchRequest, key: Reader) -> Response:
+        """Rank the index's entities against each person, with verdicts and explanations.
+
+        Each person searched spends one of the key's lookups (the gate spent the first).
+        """
         _check_search_limits(request, limits)
+        extra = len(request.persons()) - 1
+        if extra and (wait := service.lookups.take(key.id, extra)) is not None:
+            service.lookups.refund(key.id)  # the gate's, for the first person: none searched
+            await denied(http, key, 429)
+            retry = "86400" if wait == float("inf") else str(max(1, int(wait + 0.999)))
+            raise HTTPException(429, "too many requests", headers={"Retry-After": retry})
         return Response(await searched(request, key), media_type="application/json")
 
     async def fast_search(scope: Scope, body: bytes) -> bytes | None:
@@ -546,8 +645,8 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         (before any work is done) and goes to FastAPI, which answers it as documented.
         FastAPI's machinery costs more CPU than the search itself.
         """
-        token = _bearer_token(_header(scope, b"authorization"))
-        key = config.authenticate(token) if token else None
+        token = bearer_token(_header(scope, b"authorization"))
+        key = service.config.authenticate(token) if token else None
         kind = _header(scope, b"content-type")
         if key is None or kind is None or kind.split(";")[0].strip().lower() != "application/json":
             return None
@@ -556,6 +655,9 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
             _check_search_limits(request, limits)
         except (ValueError, RecursionError, RequestValidationError):  # not JSON, or invalid
             return None
+        extra = len(request.persons()) - 1
+        if extra and service.lookups.take(key.id, extra) is not None:
+            return None  # the route refuses it (429), and audits that
         try:
             return await searched(request, key)
         except identmatch.SchemaError:
@@ -601,13 +703,30 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
         _logger.info("key %s removed a record; %d record(s) split off", key.id, len(moved))
         return RemoveResponse(record_id=record_id, entity_id=left, split=moved, audit_id=audit_id)
 
-    @app.get("/v1/entities/{entity_id}", tags=["search"], responses={404: {"model": Problem}})
+    @app.get(
+        "/v1/entities/{entity_id}",
+        tags=["search"],
+        responses={
+            404: {"model": Problem},
+            429: {"model": Problem, "description": "The key's entity-read budget is spent"},
+        },
+    )
     async def entity(
+        http: Request,
         entity_id: Annotated[str, PathParam(min_length=1, max_length=40)],
         key: Reader,
-        purpose: Annotated[str | None, Query(max_length=500)] = None,
+        purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> EntityResponse:
-        """The entity's records, names and dates of birth. Audited like a search."""
+        """The entity's records, names and dates of birth, for a stated purpose. Audited.
+
+        Only an entity the key's own search returned (or its own add or removal touched)
+        in the last ``entity_read_hours``; any other id gets 403, whether it exists or not.
+        """
+        since = datetime.now(UTC) - timedelta(hours=limits.entity_read_hours)
+        if not await run_in_threadpool(service.audit.returned, key.id, entity_id, since=since):
+            await denied(http, key, 403)
+            _logger.warning("key %s refused an entity its searches did not return", key.id)
+            raise HTTPException(403, "forbidden")
         frame = await run_in_threadpool(service.index.entity, entity_id)
         if frame.empty:
             raise HTTPException(404, "no such entity")
@@ -642,7 +761,146 @@ def create_app(index: identmatch.Index, config: identmatch.ServiceConfig) -> Any
             audit_id=audit_id,
         )
 
-    return _BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
+    @app.get("/v1/export", tags=["records"])
+    async def export(
+        key: Writer,
+        purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
+    ) -> ExportResponse:
+        """Every record's id, entity and source (role ``write``; audited as an export)."""
+        frame = await run_in_threadpool(service.index.export)
+        records = [
+            ExportedRecord(
+                record_id=str(r["record_id"]),
+                entity_id=str(r["entity_id"]),
+                source=_text(r["source"]),
+            )
+            for r in frame.to_dict("records")
+        ]
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id, action="export", purpose=purpose, detail=f"{len(records)} records"
+            )
+        )
+        return ExportResponse(records=records, audit_id=audit_id)
+
+    @app.get("/v1/audit", tags=["audit"])
+    async def audit_entries(
+        key: Auditor,
+        since: datetime | None = None,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1_000,
+    ) -> AuditPage:
+        """The audit trail, a page at a time (role ``audit`` only; it holds no names)."""
+        entries = await run_in_threadpool(
+            service.audit.entries, since=since, after=after, limit=limit
+        )
+        more = entries[-1].audit_id if len(entries) == limit else None
+        return AuditPage(entries=entries, next_after=more)
+
+    guarded = _BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
+    # The key, its role and its budget are checked before the body is read.
+    return Gate(
+        guarded, lambda: service.config, service.refusals, service.lookups, service.entity_reads
+    )
+
+
+def _guarded_protocol(limits: identmatch.ServiceLimits) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol, with timeouts and caps so idle callers cannot starve others.
+
+    - A connection must finish its request headers within ``header_timeout`` of opening
+      (or of the first byte of a later request on it), and its body within
+      ``body_timeout`` of the headers; otherwise it is closed. Bytes trickled in slowly
+      do not extend either.
+    - At most ``max_connections_per_client`` open connections per client address and
+      ``max_connections`` in all: one over is closed as soon as it is accepted.
+
+    uvicorn itself closes only connections idle after a response (``keep_alive_timeout``)
+    and answers 503 to everyone once too many connections are open, however idle.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    per_client: dict[str, int] = {}
+    header_timeout = limits.header_timeout
+    body_timeout = limits.body_timeout
+
+    class GuardedHttp(HttpToolsProtocol):
+        _counted: str | None = None
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            address = self.client[0] if self.client else "-"
+            if (
+                per_client.get(address, 0) >= limits.max_connections_per_client
+                or sum(per_client.values()) >= limits.max_connections
+            ):
+                transport.abort()
+                return
+            per_client[address] = per_client.get(address, 0) + 1
+            self._counted = address
+            self._arm(header_timeout)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            if self._counted is not None:
+                left = per_client.get(self._counted, 1) - 1
+                if left > 0:
+                    per_client[self._counted] = left
+                else:
+                    per_client.pop(self._counted, None)
+                self._counted = None
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            if self._deadline is None:  # a later request on a kept-alive connection
+                self._arm(header_timeout)
+
+        def on_headers_complete(self) -> None:
+            self._disarm()
+            super().on_headers_complete()
+            self._arm(body_timeout)
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def _arm(self, seconds: float) -> None:
+            self._disarm()
+            self._deadline = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                self.transport.abort()
+
+    return GuardedHttp
+
+
+def plain_http_off_loopback(host: str, *, tls: bool) -> bool:
+    """Whether serving on ``host`` would carry keys and data in clear beyond this machine."""
+    if tls or host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve anywhere
+        return True
+
+
+def _without_query(record: logging.LogRecord) -> bool:
+    """Drop the query string from an access-log line's path (a careless client puts names there).
+
+    uvicorn's access records carry ``(client, method, path with query, version, status)``.
+    """
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+        record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+    return True
 
 
 def _text(value: Any) -> str | None:
@@ -664,10 +922,22 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     access_log: bool = True,
+    docs: bool = False,
+    ssl_certfile: str | Path | None = None,
+    ssl_keyfile: str | Path | None = None,
 ) -> None:
-    """Open the index writable and serve it until interrupted (one process, one worker)."""
+    """Open the index writable and serve it until interrupted (one process, one worker).
+
+    SIGTERM or SIGINT stop it cleanly (in-flight calls finish, the index is checkpointed);
+    SIGHUP reloads the API keys from ``config_path``.
+    """
+    import os
+
     import uvicorn
 
+    # DuckDB recreates the index's write-ahead log after every checkpoint, with this
+    # process's umask: keep it (and every file the service makes) owner-only.
+    os.umask(os.umask(0o077) | 0o077)
     package_logger = logging.getLogger("identmatch")
     if not package_logger.handlers:  # the service's own process: log to stderr like uvicorn
         handler = logging.StreamHandler()
@@ -677,19 +947,34 @@ def serve(
     config = identmatch.ServiceConfig.load(config_path)
     if not config.keys:
         _logger.warning("no API keys in the config: every call but health will get 401")
+    if plain_http_off_loopback(host, tls=ssl_certfile is not None):
+        _logger.warning(
+            "serving on %s without TLS: API keys and people's details cross the network in "
+            "clear; pass --ssl-certfile/--ssl-keyfile or put a TLS proxy in front and serve "
+            "on 127.0.0.1",
+            host,
+        )
     index = identmatch.Index.open(index_path)
     # Load for fast search in the background; /readyz says when it is done.
     threading.Thread(target=index.warm, name="identmatch-warm", daemon=True).start()
     try:
-        uvicorn.run(
-            create_app(index, config),
+        settings = uvicorn.Config(
+            create_app(index, config, docs=docs, config_path=config_path),
+            ssl_certfile=str(ssl_certfile) if ssl_certfile is not None else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
             host=host,
             port=port,
             access_log=access_log,
             log_level="info",
-            timeout_keep_alive=30,
-            limit_concurrency=512,
+            http=_guarded_protocol(config.limits),
+            timeout_keep_alive=config.limits.keep_alive_timeout,  # type: ignore[arg-type]
+            # The protocol caps connections itself; uvicorn's 503 is the last resort.
+            limit_concurrency=config.limits.max_connections + 64,
             server_header=False,
         )
+        # After uvicorn has configured its loggers, which it does when the Config is made.
+        logging.getLogger("uvicorn.access").addFilter(_without_query)
+        with contextlib.suppress(KeyboardInterrupt):  # SIGINT, re-raised after shutdown
+            uvicorn.Server(settings).run()
     finally:
         index.close()

@@ -34,10 +34,10 @@ LinkType = Literal["dedupe", "link"]
 Verdict = Literal["match", "possible", "no match"]
 """A plain-words reading of a match probability against the configured thresholds."""
 
-AuditAction = Literal["search", "entity", "add", "remove"]
+AuditAction = Literal["search", "entity", "add", "remove", "export", "denied", "purge"]
 """What an audit entry records: a search, an entity read, an add (or update), a removal."""
 
-Role = Literal["search", "write"]
+Role = Literal["search", "write", "audit"]
 """An API key's role: ``search`` reads (search, entity); ``write`` also adds and removes."""
 
 SyntheticProfile = Literal["default", "hard"]

@@ -1,0 +1,95 @@
+"""The service's gate: per-key token buckets and the route table refusals are audited by."""
+
+from __future__ import annotations
+
+import pytest
+
+from identmatch._service_guard import RateLimiter, bearer_token, route_of
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestRateLimiter:
+    def test_a_full_bucket_spends_then_refuses_with_the_wait(self) -> None:
+        """Capacity 3 per 60 s: three lookups pass, the fourth waits 20 s for one to refill."""
+        clock = Clock()
+        limiter = RateLimiter([(3, 60.0)], clock=clock)
+        assert [limiter.take("k1") for _ in range(3)] == [None, None, None]
+        assert limiter.take("k1") == pytest.approx(20.0)
+        clock.now = 20.0
+        assert limiter.take("k1") is None
+
+    def test_keys_have_their_own_buckets(self) -> None:
+        """One key's spending leaves another's budget whole."""
+        limiter = RateLimiter([(1, 60.0)], clock=Clock())
+        assert limiter.take("k1") is None
+        assert limiter.take("k1") is not None
+        assert limiter.take("k2") is None
+
+    def test_a_refused_take_spends_nothing_in_any_bucket(self) -> None:
+        """With a minute and a day bucket, a take one of them refuses leaves both as they were."""
+        clock = Clock()
+        limiter = RateLimiter([(5, 60.0), (6, 86_400.0)], clock=clock)
+        assert limiter.take("k1", 5) is None
+        assert limiter.take("k1", 2) is not None  # the minute bucket is empty
+        clock.now = 60.0  # the minute bucket is full again; the day bucket holds 1
+        assert limiter.take("k1", 2) is not None
+        assert limiter.take("k1", 1) is None
+
+    def test_more_than_the_capacity_never_fits(self) -> None:
+        """Asking for more than a bucket holds is refused with an infinite wait."""
+        limiter = RateLimiter([(4, 60.0)], clock=Clock())
+        assert limiter.take("k1", 5) == float("inf")
+        assert limiter.take("k1", 4) is None
+
+    def test_refund_gives_back_up_to_the_capacity(self) -> None:
+        """A refund restores what was spent, never more than the bucket holds."""
+        limiter = RateLimiter([(2, 60.0)], clock=Clock())
+        assert limiter.take("k1", 2) is None
+        limiter.refund("k1")
+        assert limiter.take("k1") is None
+        limiter.refund("k1", 10)
+        assert limiter.take("k1", 2) is None
+        assert limiter.take("k1") is not None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "template", "role"),
+    [
+        ("POST", "/v1/search", "/v1/search", "search"),
+        ("GET", "/v1/entities/E000001", "/v1/entities/{entity_id}", "search"),
+        ("GET", "/v1/entities/Zebulon Quatermain", "/v1/entities/{entity_id}", "search"),
+        ("POST", "/v1/records", "/v1/records", "write"),
+        ("DELETE", "/v1/records/R1", "/v1/records/{record_id}", "write"),
+        ("GET", "/v1/export", "/v1/export", "write"),
+        ("GET", "/v1/audit", "/v1/audit", "audit"),
+        ("GET", "/v1/records/R1", "other", None),
+        ("POST", "/v1/search/Quatermain", "other", None),
+    ],
+)
+def test_routes_are_named_by_template(
+    method: str, path: str, template: str, role: str | None
+) -> None:
+    """Every route maps to its template and role; no raw path (which may hold a name) is kept."""
+    assert route_of(method, path) == (template, role)
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Bearer abc", "abc"),
+        ("bearer  abc ", "abc"),
+        ("Basic abc", None),
+        ("Bearer", None),
+        (None, None),
+    ],
+)
+def test_bearer_token(header: str | None, token: str | None) -> None:
+    """Only an ``Authorization: Bearer TOKEN`` header gives a token (the scheme in any case)."""
+    assert bearer_token(header) == token
