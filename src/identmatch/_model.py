@@ -21,6 +21,7 @@ from identmatch._blocking import BlockingRule, CandidateSettings, compile_blocki
 from identmatch._candidates import CANDIDATE_COLUMN
 from identmatch._comparisons import ComparisonSpec, compile_comparison
 from identmatch._config import ModelConfig
+from identmatch._declared import DeclaredSchema
 from identmatch._exceptions import ModelError, backend_errors
 
 __all__ = ["Model", "TrainingSummary", "build_settings", "train_model"]
@@ -58,6 +59,10 @@ class Model(BaseModel, frozen=True, extra="forbid"):
     """How candidates are chosen among the records sharing keys, in batch and in search."""
     probability_two_random_records_match: float = Field(gt=0.0, lt=1.0)
     training: TrainingSummary | None = None
+    declared: DeclaredSchema = DeclaredSchema()
+    """Identifiers and attributes declared beyond the standard columns: how they are
+    standardised and compared. Model files written before there were any lack it, and load
+    with none."""
 
     def level_weight(self, comparison: str, level: int) -> float:
         """Match weight (bits) of a level, without term-frequency adjustment; 0 for null."""
