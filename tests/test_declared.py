@@ -296,3 +296,63 @@ class TestRuns:
         pd.testing.assert_frame_equal(
             first.pairs[columns].reset_index(drop=True), again.pairs[columns].reset_index(drop=True)
         )
+
+
+class TestIndexAndService:
+    @pytest.fixture
+    def index(self, tmp_path: Path) -> Any:
+        data = _pair(PNC_A, None).assign(occupation="nurse")
+        built = identmatch.Index.build(
+            data, tmp_path / "k.duckdb", identifiers={"pnc": "pnc_id"}, attributes=["occupation"]
+        )
+        yield built
+        built.close()
+
+    def test_search_takes_declared_fields_and_scores_them_as_batch(self, index: Any) -> None:
+        """A search by PNC ID finds the record holding it, with the batch's levels and weights."""
+        hits = index.search({"surname": "Quennell", "pnc": "08/12345p"})
+        assert hits
+        labels = [c.label for c in hits[0].explanation.contributions]
+        assert "pnc: the same" in labels
+        assert "a" in {r.record_id for r in hits[0].records}
+        with pytest.raises(identmatch.SchemaError, match="unknown search field\\(s\\) passport"):
+            index.search({"surname": "Quennell", "passport": "x"})
+
+    def test_add_keeps_the_schema_after_reopening(self, index: Any, tmp_path: Path) -> None:
+        """Added records are prepared with the index's schema, and it survives reopening."""
+        new = pd.DataFrame(
+            [{"record_id": "n1", "forename": "Tobias", "surname": "Quennell",
+              "dob": "1980-05-01", "pnc": PNC_A, "occupation": "nurse"}]
+        )  # fmt: skip
+        outcome = index.add(new)
+        assert outcome.iloc[0]["action"] == "joined"
+        index.close()
+        reopened = identmatch.Index.open(tmp_path / "k.duckdb")
+        assert reopened.model.declared.columns == ("pnc", "occupation")
+        hits = reopened.search({"surname": "Quennell", "pnc": PNC_A})
+        assert {"a", "n1"} <= {r.record_id for r in hits[0].records}
+        reopened.close()
+
+    def test_service_person_takes_declared_fields(self, index: Any, tmp_path: Path) -> None:
+        """POST /v1/search with ``identifiers`` finds the person by PNC ID."""
+        import asyncio
+
+        import httpx
+
+        from identmatch._server import create_app
+
+        _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="search")
+        app = create_app(index, identmatch.ServiceConfig.load(tmp_path / "s.toml"))
+        body = {"purpose": "case 1", "person": {"identifiers": {"pnc": PNC_A}}}
+
+        async def post() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await client.post(
+                    "/v1/search", json=body, headers={"Authorization": f"Bearer {token}"}
+                )
+
+        reply = asyncio.run(post())
+        assert reply.status_code == 200, reply.text
+        results = reply.json()["results"][0]
+        assert any(r["record_id"] == "a" for r in results["hits"][0]["records"])

@@ -32,6 +32,7 @@ from identmatch._pipeline import dedupe, link
 from identmatch._prepared_files import prepare_parquet
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
+from identmatch._run_config import RunConfig
 from identmatch._search import Hit, KnownRecord
 from identmatch._service_config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
 from identmatch._spark import spark_session
@@ -69,6 +70,7 @@ __all__ = [
     "ReadConfig",
     "Result",
     "RuleCount",
+    "RunConfig",
     "STANDARD_COLUMNS",
     "SchemaError",
     "ServiceConfig",

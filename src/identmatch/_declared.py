@@ -34,6 +34,7 @@ __all__ = [
     "AttributeSpec",
     "DeclaredSchema",
     "IdentifierSpec",
+    "Identifiers",
     "attribute_comparison",
     "declared_schema",
     "identifier_comparison",
@@ -198,6 +199,10 @@ def is_declared_list_column(name: str) -> bool:
     return name.startswith("id_") and name.endswith(("_all", "_swaps"))
 
 
+Identifiers = Mapping[str, str] | Sequence[str | IdentifierSpec | Mapping[str, str]]
+"""Declared identifiers: ``{"pnc": "pnc_id"}``, ``["pnc:pnc_id", "case_ref"]`` or specs."""
+
+
 def parse_identifier_option(option: str) -> IdentifierSpec:
     """``COLUMN`` or ``COLUMN:KIND`` (the command line's ``--identifier``) as a spec.
 
@@ -212,7 +217,7 @@ def parse_identifier_option(option: str) -> IdentifierSpec:
 
 
 def declared_schema(
-    identifiers: Mapping[str, str] | Sequence[str | IdentifierSpec | Mapping[str, str]] | None,
+    identifiers: Identifiers | None,
     attributes: Sequence[str | AttributeSpec] | None,
 ) -> DeclaredSchema:
     """A schema from the shapes the Python API accepts.

@@ -19,9 +19,10 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._config import ModelConfig
+from identmatch._declared import DeclaredSchema
 from identmatch._keys import keys_sql
 from identmatch._model import Model
-from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
+from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS, is_list_column, is_prepared_column
 from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
 
@@ -49,14 +50,14 @@ CREATE TABLE keys (key_hash UBIGINT NOT NULL, seq BIGINT NOT NULL);
 """
 
 
-def _record_table_sql() -> str:
+def _record_table_sql(declared: Sequence[str] = ()) -> str:
     columns = ["seq BIGINT PRIMARY KEY", "record_id VARCHAR UNIQUE NOT NULL", "entity_id VARCHAR"]
     columns += [f"{name} VARCHAR" for name in DISPLAY_COLUMNS]
     columns.append("aliases VARCHAR[]")
-    for name in PREPARED_COLUMNS:
+    for name in (*PREPARED_COLUMNS, *declared):
         if name != "unique_id":
-            kind = "VARCHAR[]" if name in LIST_COLUMNS else "VARCHAR"
-            columns.append(f"{name} {kind}")
+            kind = "VARCHAR[]" if is_list_column(name) else "VARCHAR"
+            columns.append(f"{quote_identifier(name)} {kind}")
     return "CREATE TABLE records (" + ", ".join(columns) + ");\n"
 
 
@@ -97,9 +98,9 @@ def insert_records(
     arrays["aliases"] = pa.array(
         [list(v) if isinstance(v, list | tuple) else [] for v in aliases], pa.list_(pa.string())
     )
-    for name in PREPARED_COLUMNS:
-        if name != "unique_id":
-            kind = pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
+    for name in prepared.columns:
+        if name != "unique_id" and is_prepared_column(name):
+            kind = pa.list_(pa.string()) if is_list_column(name) else pa.string()
             arrays[name] = pa.array(prepared[name].to_numpy(), kind, from_pandas=True)
     connection.register("__new_records", pa.table(arrays))
     try:
@@ -190,7 +191,7 @@ class _Writer:
             self._connection = connection
             # One thread: the pipeline keeps the other core while this runs beside it.
             connection.execute("SET threads TO 1")
-            connection.execute(_SCHEMA + _record_table_sql())
+            connection.execute(_SCHEMA + _record_table_sql(model.declared.prepared_columns))
             insert_records(connection, raw, prepared, start_seq=0, entity_ids=None)
             self._clustering.wait()
             insert_keys(connection, model, start_seq=0)
@@ -229,6 +230,7 @@ def build_file(
     date_order: DateOrder,
     model: Model | str | Path | None,
     config: ModelConfig,
+    schema: DeclaredSchema | None = None,
 ) -> None:
     """Resolve ``records`` with the batch pipeline and write a complete index to ``path``."""
     from identmatch._pipeline import PipelineHooks, dedupe_then
@@ -243,6 +245,7 @@ def build_file(
             date_order=date_order,
             model=model,
             config=config.model_copy(update={"count_blocked_pairs": False}),
+            schema=schema,
         )
         connection = writer.join()
         entities = result.entities

@@ -23,6 +23,7 @@ from identmatch._comparisons import ComparisonSpec, compile_comparison
 from identmatch._config import ModelConfig
 from identmatch._declared import DeclaredSchema
 from identmatch._exceptions import ModelError, backend_errors
+from identmatch._run_config import RunConfig
 
 __all__ = ["Model", "TrainingSummary", "build_settings", "train_model"]
 
@@ -63,6 +64,8 @@ class Model(BaseModel, frozen=True, extra="forbid"):
     """Identifiers and attributes declared beyond the standard columns: how they are
     standardised and compared. Model files written before there were any lack it, and load
     with none."""
+    run_config: RunConfig | None = None
+    """The config file (``identmatch.toml``) of the run that saved the model, if any."""
 
     def level_weight(self, comparison: str, level: int) -> float:
         """Match weight (bits) of a level, without term-frequency adjustment; 0 for null."""

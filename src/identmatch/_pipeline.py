@@ -32,7 +32,7 @@ from identmatch._config import ModelConfig, ReadConfig
 from identmatch._declared import (
     AttributeSpec,
     DeclaredSchema,
-    IdentifierSpec,
+    Identifiers,
     declared_schema,
 )
 from identmatch._engine import CandidateQuery, Engine
@@ -46,14 +46,11 @@ from identmatch._result import Result
 from identmatch._spark import SparkEngine, is_spark_session, spark_session
 from identmatch._types import Backend, DateOrder
 
-__all__ = ["Identifiers", "PipelineHooks", "dedupe", "dedupe_then", "link"]
+__all__ = ["PipelineHooks", "dedupe", "dedupe_then", "link"]
 
 logger = logging.getLogger("identmatch")
 
 Progress = Callable[[str], None]
-
-Identifiers = Mapping[str, str] | Sequence[str | IdentifierSpec | Mapping[str, str]]
-"""Declared identifiers: ``{"pnc": "pnc_id"}``, ``["pnc:pnc_id", "case_ref"]`` or specs."""
 
 
 class PipelineHooks(NamedTuple):
