@@ -21,8 +21,9 @@ from identmatch._sql import quote_identifier
 
 PNC = identmatch.IdentifierSpec(column="pnc", kind="pnc_id")
 REF = identmatch.IdentifierSpec(column="case_ref")
+PHONE = identmatch.IdentifierSpec(column="phone", kind="phone")
 JOB = identmatch.AttributeSpec(column="occupation")
-SCHEMA = DeclaredSchema(identifiers=(PNC, REF), attributes=(JOB,))
+SCHEMA = DeclaredSchema(identifiers=(PNC, REF, PHONE), attributes=(JOB,))
 
 # Valid PNC IDs (check letters computed from the public rule) and one that fails its check.
 PNC_A, PNC_B, PNC_C = "2008/0012345P", "1979/0123456T", "1999/0000001G"
@@ -31,7 +32,8 @@ PNC_BAD = "2008/0012345Q"
 
 def prepared(**fields: Any) -> dict[str, Any]:
     """One record through the real standardisers, declared columns included."""
-    row = {"record_id": "x", "pnc": None, "case_ref": None, "occupation": None, **fields}
+    row = {"record_id": "x", "pnc": None, "case_ref": None, "phone": None, "occupation": None}
+    row.update(fields)
     frame, _ = prepare_records(pd.DataFrame([row]), schema=SCHEMA)
     return frame.iloc[0].to_dict()
 
@@ -64,6 +66,7 @@ def sql_level(spec: ic.ComparisonSpec, left: dict[str, Any], right: dict[str, An
 
 PNC_SPEC = ic.identifier_comparison(PNC)
 REF_SPEC = ic.identifier_comparison(REF)
+PHONE_SPEC = ic.identifier_comparison(PHONE)
 JOB_SPEC = ic.attribute_comparison(JOB)
 
 # (spec, left fields, right fields, expected label)
@@ -90,6 +93,21 @@ CASES: list[tuple[ic.ComparisonSpec, dict[str, Any], dict[str, Any], str]] = [
     ),
     (REF_SPEC, {"case_ref": "AB1234"}, {"case_ref": "AB3214"}, "case_ref: different"),
     (REF_SPEC, {"case_ref": "AB1234"}, {"case_ref": "  "}, "case_ref: missing on one side"),
+    # A man with three phones: any one of them in common is a match of one of several values.
+    (
+        PHONE_SPEC,
+        {"phone": "07911 123456;0113 496 0000;07922 654321"},
+        {"phone": ["+44 7922 654321"]},
+        "phone: one of several values the same",
+    ),
+    (PHONE_SPEC, {"phone": "07911 123456"}, {"phone": "+447911123456"}, "phone: the same"),
+    (
+        PHONE_SPEC,
+        {"phone": "07911 123456"},
+        {"phone": "07922 654321"},
+        "phone: two valid, different values (a clash)",
+    ),
+    (PHONE_SPEC, {"phone": "07911 123456"}, {"phone": "12345"}, "phone: missing on one side"),
     (JOB_SPEC, {"occupation": "Nurse"}, {"occupation": "NURSE "}, "occupation: the same"),
     (
         JOB_SPEC,
@@ -139,6 +157,7 @@ def test_prepare_one_is_the_twin_of_prepare_records() -> None:
         "pnc": [PNC_A, PNC_BAD],
         "case_ref": "x-1",
         "occupation": "Nurse",
+        "phone": "07911 123456;not a phone",
     }
     one = prepare_one(fields, schema=SCHEMA)
     batch = prepare_records(pd.DataFrame([fields]), schema=SCHEMA)[0].iloc[0].to_dict()
