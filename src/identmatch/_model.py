@@ -227,7 +227,11 @@ def train_model(
     em_used: list[str] = []
     with backend_errors("training the model"):
         linker = make_linker(model)
-        prior_rules = [r for r in _PRIOR_RULES if set(r) <= available]
+        prior_rules = [
+            r
+            for r in (*_PRIOR_RULES, *((s.prepared,) for s in model.declared.identifiers))
+            if set(r) <= available
+        ]
         if train_m and prior_rules:
             try:
                 linker.training.estimate_probability_two_random_records_match(
