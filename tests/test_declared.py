@@ -375,3 +375,17 @@ class TestIndexAndService:
         assert reply.status_code == 200, reply.text
         results = reply.json()["results"][0]
         assert any(r["record_id"] == "a" for r in results["hits"][0]["records"])
+
+
+def test_declared_identifier_is_a_rule_for_the_prior() -> None:
+    """With no date of birth, the declared identifier alone lets training estimate the prior."""
+    rows = _people(120).drop(columns=["dob"])
+    twins = rows.assign(record_id=rows["record_id"] + "x", postcode=None)
+    data = pd.concat([rows, twins], ignore_index=True)
+    config = identmatch.ModelConfig(train="always")
+    with_id = identmatch.dedupe(data, identifiers={"pnc": "pnc_id"}, config=config)
+    assert with_id.model.training is not None
+    assert with_id.model.training.prior == "estimated"
+    without = identmatch.dedupe(data.drop(columns=["pnc"]), config=config)
+    assert without.model.training is not None
+    assert without.model.training.prior == "default"
