@@ -389,3 +389,25 @@ def test_declared_identifier_is_a_rule_for_the_prior() -> None:
     without = identmatch.dedupe(data.drop(columns=["pnc"]), config=config)
     assert without.model.training is not None
     assert without.model.training.prior == "default"
+
+
+def test_prepared_parts_keep_the_declared_columns(tmp_path: Path) -> None:
+    """Records prepared with identifiers are compared on them; a run declaring columns the
+    parts lack is refused, naming them."""
+    data = _pair(PNC_A, PNC_B)
+    data.to_parquet(tmp_path / "in.parquet")
+    identmatch.prepare_parquet(
+        tmp_path / "in.parquet", tmp_path / "parts", identifiers={"pnc": "pnc_id"}
+    )
+    from_parts = identmatch.dedupe(tmp_path / "parts")
+    from_file = identmatch.dedupe(data, identifiers={"pnc": "pnc_id"})
+    assert from_parts.model.declared == from_file.model.declared
+    assert not _same_entity(from_parts)
+    assert from_parts.quality.columns["pnc"] == from_file.quality.columns["pnc"]
+    columns = ["record_id_l", "record_id_r", "match_weight"]
+    pd.testing.assert_frame_equal(
+        from_parts.pairs[columns].reset_index(drop=True),
+        from_file.pairs[columns].reset_index(drop=True),
+    )
+    with pytest.raises(identmatch.SchemaError, match="declares the column\\(s\\) case_ref"):
+        identmatch.dedupe(tmp_path / "parts", identifiers=["case_ref"])

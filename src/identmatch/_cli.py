@@ -361,17 +361,28 @@ def dedupe(
     show_default=True,
     help="Records standardised at a time (about 2 KB of memory each).",
 )
+@click.option("--identifier", "identifiers", multiple=True, metavar="COLUMN[:KIND]")
+@click.option("--attribute", "attributes", multiple=True, metavar="COLUMN")
 def prepare(
-    records: Path, directory: Path, mapping: tuple[str, ...], date_order: str, chunk_rows: int
+    records: Path,
+    directory: Path,
+    mapping: tuple[str, ...],
+    date_order: str,
+    chunk_rows: int,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
 ) -> None:
     """Standardise RECORDS (CSV or Parquet, any size) into DIRECTORY as Parquet parts, one
-    chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them)."""
+    chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them).
+    Declared identifiers and attributes are prepared too, and compared by runs on DIRECTORY."""
     quality = identmatch.prepare_parquet(
         records,
         directory,
         columns=_parse_map(mapping),
         date_order=date_order,  # type: ignore[arg-type]
         chunk_rows=chunk_rows,
+        identifiers=_parse_identifiers(identifiers),
+        attributes=attributes,
     )
     click.echo(f"prepared {quality.rows:,} records into {directory}")
 

@@ -39,7 +39,7 @@ from identmatch._engine import CandidateQuery, Engine
 from identmatch._exceptions import ConfigError, SchemaError, backend_errors
 from identmatch._model import Model, SplinkLinkType, build_settings, train_model
 from identmatch._prepare import is_prepared_column, prepare_records
-from identmatch._prepared_files import is_prepared_directory, read_prepared
+from identmatch._prepared_files import is_prepared_directory, prepared_schema, read_prepared
 from identmatch._quality import DataQuality
 from identmatch._read import read_records
 from identmatch._result import Result
@@ -288,15 +288,20 @@ def _run_inner(
         ready = [read_prepared(part) if part is not None else None for part in parts]
     if isinstance(model, str | Path):
         model = Model.load(model)
+    if model is None and not (schema and schema.columns):
+        # Records prepared with declared columns are compared on them.
+        schema = next((prepared_schema(p) for p in parts if p is not None), schema)
     declared = _declared_for(model, schema)
-    for src, name, frame, done in zip(sources, names, raw, ready, strict=True):
+    for src, name, frame, part in zip(sources, names, raw, parts, strict=True):
         shown = _display_name(src, name)
         if frame is not None:
             declared.check_columns(frame.columns, name=shown)
-        elif done is not None and declared.columns:
+        elif part is not None and not _holds(prepared_schema(part), declared):
+            held = ", ".join(prepared_schema(part).columns) or "none"
             msg = (
-                f"{shown}: declared identifiers and attributes are not read from prepared "
-                "records; pass the records file instead"
+                f"{shown}: the run declares the column(s) "
+                f"{', '.join(declared.columns) or 'none'} and the prepared records hold "
+                f"{held}; prepare them with the same identifiers= and attributes="
             )
             raise SchemaError(msg)
     n_records = sum(len(frame) for frame in raw if frame is not None) + sum(
@@ -331,7 +336,7 @@ def _run_inner(
     with backend_errors("loading records"):
         # Table names reach Splink's SQL unquoted, and LEFT/RIGHT are SQL keywords.
         sdfs = [
-            engine.load_parquet(part, f"input_{name}")
+            engine.load_parquet(part, f"input_{name}", prepared_schema(part).prepared_columns)
             if part is not None and isinstance(engine, SparkEngine)
             else engine.load_prepared(frame, f"input_{name}")
             for frame, name, part in zip(prepared, names, parts, strict=True)
@@ -475,6 +480,13 @@ def _prepare(
 ) -> tuple[pd.DataFrame, DataQuality]:
     assert frame is not None
     return prepare_records(frame, date_order=read_config.date_order, schema=schema)
+
+
+def _holds(prepared: DeclaredSchema, declared: DeclaredSchema) -> bool:
+    """Whether records prepared with ``prepared`` hold every column ``declared`` declares."""
+    return set(declared.identifiers) <= set(prepared.identifiers) and set(
+        declared.attributes
+    ) <= set(prepared.attributes)
 
 
 def _declared_for(model: Model | None, schema: DeclaredSchema | None) -> DeclaredSchema:
