@@ -53,6 +53,9 @@ class DatasetSpec:
         source: which files or generator.
         task: ``dedupe`` (one input) or ``link`` (two).
         with_ssid: FEBRL only: whether systems may use ``soc_sec_id``.
+        with_attributes: historical only: identmatch declares ``occupation`` and
+            ``birth_place`` as attributes (``attributes=``) instead of leaving occupation out
+            and mapping birth_place to town.
         size: synthetic records; for FEBRL and historical, a smoke subset's rows (None: all).
         scale: part of the scale table (synthetic sizes run by identmatch and Splink only).
         profile: synthetic only: the generator's rates, ``default`` or ``hard``.
@@ -69,6 +72,7 @@ class DatasetSpec:
     scale: bool = False
     profile: Profile = "default"
     people: int | None = None
+    with_attributes: bool = False
 
 
 @dataclass

@@ -36,6 +36,15 @@ def _datasets(smoke: bool, skip_3m: bool) -> list[DatasetSpec]:
         DatasetSpec(
             "historical_50k", "Historical figures 50k", "historical", "dedupe", size=historical
         ),
+        # identmatch with declared attributes (issue 13); Splink's model compares both already.
+        DatasetSpec(
+            "historical_50k_attrs",
+            "Historical figures 50k + occupation, birth_place",
+            "historical",
+            "dedupe",
+            size=historical,
+            with_attributes=True,
+        ),
         DatasetSpec("synthetic_100k", _title(sizes[0]), "synthetic", "dedupe", size=sizes[0]),
         # The hard profile (issue 12): one set shaped like the independent evaluation set
         # (12,800 records of 5,000 people, so more records per person), one at 100k.
@@ -77,6 +86,8 @@ def jobs(*, smoke: bool, skip_3m: bool) -> list[Job]:
     """Every run, smallest datasets first; scale sets run identmatch and Splink only."""
     out = []
     for spec in _datasets(smoke, skip_3m):
-        systems = _SCALE_SYSTEMS if spec.scale else SYSTEMS
+        systems = (
+            ("identmatch",) if spec.with_attributes else _SCALE_SYSTEMS if spec.scale else SYSTEMS
+        )
         out.extend(Job(system, spec) for system in systems)
     return out

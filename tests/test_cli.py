@@ -627,3 +627,87 @@ def demo_paths_adults() -> Path:
     from identmatch.testing import demo_paths
 
     return Path(demo_paths()[0])
+
+
+class TestDeclaredColumns:
+    """--identifier, --attribute and --config, as a user runs them."""
+
+    @pytest.fixture
+    def people(self, tmp_path: Path) -> Path:
+        """The first 400 FEBRL 3 records, soc_sec_id and state kept."""
+        frame = pd.read_csv(DATA / "dataset3.csv", dtype=str, skipinitialspace=True).head(400)
+        frame.columns = [c.strip() for c in frame.columns]
+        frame.to_csv(tmp_path / "people.csv", index=False)
+        return tmp_path / "people.csv"
+
+    def test_config_file_and_identifier_reach_the_saved_model(
+        self, tmp_path: Path, people: Path
+    ) -> None:
+        """A run from identmatch.toml plus --identifier saves both schema and file in the model."""
+        import json
+
+        import identmatch
+
+        mapping = dict(item.split("=") for item in FEBRL_MAP[1::2])
+        config = identmatch.RunConfig(columns=mapping, attributes=("state",), save_model="m.json")
+        (tmp_path / "identmatch.toml").write_text(config.dumps(), encoding="utf-8")
+        done = run(
+            "dedupe", people, "--out", "o.csv", "--config", "identmatch.toml",
+            "--identifier", "soc_sec_id", "-q", cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        saved = json.loads((tmp_path / "m.json").read_text())
+        assert saved["declared"]["identifiers"] == [{"column": "soc_sec_id", "kind": "plain"}]
+        assert saved["declared"]["attributes"] == [{"column": "state"}]
+        assert saved["run_config"]["columns"] == mapping
+        assert {c["name"] for c in saved["comparisons"]} >= {"soc_sec_id", "state"}
+
+        again = run(
+            "dedupe", people, "--out", "o2.csv", "--model", "m.json", *FEBRL_MAP, "-q",
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        lacking = pd.read_csv(people, dtype=str).drop(columns=["soc_sec_id"])
+        lacking.to_csv(tmp_path / "lacking.csv", index=False)
+        refused = run(
+            "dedupe", "lacking.csv", "--out", "o3.csv", "--model", "m.json", *FEBRL_MAP,
+            cwd=tmp_path,
+        )  # fmt: skip
+        assert refused.returncode == 2
+        assert "declares the column(s) soc_sec_id" in refused.stderr
+
+    @pytest.mark.parametrize(
+        ("args", "toml", "message"),
+        [
+            (("--identifier", "soc_sec_id:passport"), "", "allowed kinds are: plain, nhs_number"),
+            (("--identifier", "surname"), "", "'surname' is a standard column"),
+            ((), "thresold = 0.9\n", "unknown key 'thresold'; allowed keys are: columns"),
+            ((), "[identifiers]\nx = 'nope'\n", "key 'identifiers': x: kind 'nope' is not known"),
+        ],
+        ids=["unknown-kind", "standard-column", "unknown-key", "bad-kind-in-file"],
+    )
+    def test_errors_exit_2_naming_what_is_allowed(
+        self, tmp_path: Path, people: Path, args: tuple[str, ...], toml: str, message: str
+    ) -> None:
+        """A bad declaration or config key exits 2 with one line saying what is allowed."""
+        (tmp_path / "c.toml").write_text(toml, encoding="utf-8")
+        done = run("dedupe", people, "--out", "o.csv", "--config", "c.toml", *args, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr
+        assert "Traceback" not in done.stderr
+
+    def test_index_build_and_search_by_identifier(self, tmp_path: Path, people: Path) -> None:
+        """An index built with --identifier is searched by it with --field."""
+        built = run(
+            "index", "build", people, "--index", "k.duckdb", *FEBRL_MAP,
+            "--identifier", "soc_sec_id", cwd=tmp_path,
+        )  # fmt: skip
+        assert built.returncode == 0, built.stderr
+        first = pd.read_csv(people, dtype=str).iloc[0]
+        found = run(
+            "search", "--index", "k.duckdb", "--surname", first["surname"],
+            "--field", f"soc_sec_id={first['soc_sec_id']}", "--purpose", "p 1", cwd=tmp_path,
+        )  # fmt: skip
+        assert found.returncode == 0, found.stderr
+        assert first["rec_id"] in found.stdout
+        assert "soc_sec_id: the same" in found.stdout

@@ -55,19 +55,22 @@ SETTINGS = (
     "`config=None`: u by random sampling, m by EM, prior from deterministic rules, "
     "threshold 0.95); only `columns=` differs per source. FEBRL: given_name->forename, "
     "surname, date_of_birth->dob, postcode, street_number+address_1+address_2->address, "
-    "suburb->town (soc_sec_id and state unused: identmatch has no column for a generic "
-    "identifier, so the `+ soc_sec_id` runs are the same model). Historical: "
+    "suburb->town (state unused); the `+ soc_sec_id` runs also declare "
+    '`identifiers=["soc_sec_id"]` (a plain identifier: key, exact / one character / '
+    "transposed / different levels). Historical: "
     "first_name->forename, surname, dob, postcode_fake->postcode, gender->sex, "
-    "birth_place->town; occupation and full_name left out (no standard column; "
-    "identmatch compares people, not jobs). Synthetic: the generator's standard columns as "
+    "birth_place->town, occupation and full_name left out; the `+ occupation, birth_place` "
+    'run instead declares `attributes=["occupation", "birth_place"]` (birth_place not '
+    "mapped to town, so it is compared once). Synthetic: the generator's standard columns as "
     "they are (`identmatch.STANDARD_COLUMNS` less record_id, address and town: source, "
     "forename, middle_names, surname, aliases, dob, sex, postcode, nhs_number)."
 )
 
 
-def _input(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """The record id, the mapped columns and the truth (passed through, never used)."""
-    return frame[["record_id", *columns, "truth"]]
+def _input(frame: pd.DataFrame, columns: dict[str, str], extra: list[str]) -> pd.DataFrame:
+    """The record id, the mapped and declared columns and the truth (passed through, never
+    used)."""
+    return frame[["record_id", *columns, *extra, "truth"]]
 
 
 class _Candidates:
@@ -96,14 +99,25 @@ class _Candidates:
 def run(dataset: Dataset, work: Path) -> SystemOutput:
     """Dedupe or link ``dataset`` with identmatch's defaults."""
     del work  # identmatch needs no scratch files
-    columns = COLUMNS[dataset.spec.source]
+    columns = dict(COLUMNS[dataset.spec.source])
+    identifiers = ["soc_sec_id"] if dataset.spec.with_ssid else []
+    attributes = ["occupation", "birth_place"] if dataset.spec.with_attributes else []
+    for column in attributes:
+        columns.pop(column, None)
     mapping = {k: v for k, v in columns.items() if k != v}
-    frames = [_input(frame, columns) for frame in dataset.inputs.values()]
+    declared = [*identifiers, *attributes]
+    frames = [_input(frame, columns, declared) for frame in dataset.inputs.values()]
+    options: dict[str, Any] = {
+        "columns": mapping,
+        "progress": note,
+        "identifiers": identifiers,
+        "attributes": attributes,
+    }
     start = time.perf_counter()
     if dataset.spec.task == "link":
-        result = identmatch.link(frames[0], frames[1], columns=mapping, progress=note)
+        result = identmatch.link(frames[0], frames[1], **options)
     else:
-        result = identmatch.dedupe(frames[0], columns=mapping, progress=note)
+        result = identmatch.dedupe(frames[0], **options)
     total = time.perf_counter() - start
 
     entities = result.entities

@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from identmatch._audit import AuditEntry, AuditLog
 from identmatch._blocking import BlockingReport, RuleCount
 from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
+from identmatch._declared import AttributeSpec, DeclaredSchema, IdentifierSpec
 from identmatch._exceptions import (
     BackendError,
     ConfigError,
@@ -24,12 +25,14 @@ from identmatch._exceptions import (
     SchemaError,
 )
 from identmatch._explain import Contribution, Explanation
+from identmatch._identifiers import IDENTIFIER_KINDS
 from identmatch._index import Index
 from identmatch._model import Model, TrainingSummary
 from identmatch._pipeline import dedupe, link
 from identmatch._prepared_files import prepare_parquet
 from identmatch._quality import ColumnQuality, DataQuality
 from identmatch._result import Result
+from identmatch._run_config import RunConfig
 from identmatch._search import Hit, KnownRecord
 from identmatch._service_config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
 from identmatch._spark import spark_session
@@ -41,6 +44,7 @@ except PackageNotFoundError:  # pragma: no cover - only when run from a bare sou
 
 __all__ = [
     "ApiKey",
+    "AttributeSpec",
     "AuditEntry",
     "AuditLog",
     "BackendError",
@@ -49,9 +53,12 @@ __all__ = [
     "ConfigError",
     "Contribution",
     "DataQuality",
+    "DeclaredSchema",
     "Explanation",
     "Hit",
+    "IDENTIFIER_KINDS",
     "IdentMatchError",
+    "IdentifierSpec",
     "Index",
     "InputFileError",
     "KnownRecord",
@@ -63,6 +70,7 @@ __all__ = [
     "ReadConfig",
     "Result",
     "RuleCount",
+    "RunConfig",
     "STANDARD_COLUMNS",
     "SchemaError",
     "ServiceConfig",

@@ -33,6 +33,48 @@ def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
     return mapping
 
 
+def _parse_identifiers(values: tuple[str, ...]) -> dict[str, str]:
+    """``--identifier COLUMN[:KIND]`` options as column -> kind (``plain`` when not given)."""
+    out: dict[str, str] = {}
+    for item in values:
+        column, _, kind = item.partition(":")
+        if not column.strip():
+            msg = f"--identifier takes COLUMN or COLUMN:KIND, e.g. pnc:pnc_id; got {item!r}"
+            raise click.BadParameter(msg, param_hint="--identifier")
+        out[column.strip()] = kind.strip() or "plain"
+    return out
+
+
+def _settings(
+    config_path: Path | None,
+    *,
+    mapping: tuple[str, ...],
+    date_order: str | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    threshold: float | None,
+    model: Path | None,
+    save_model: Path | None,
+    backend: str | None,
+) -> tuple[identmatch.RunConfig, bool]:
+    """The run's settings: the config file's, if any, with the options given taking over.
+
+    Returns the settings and whether a config file was read.
+    """
+    base = identmatch.RunConfig.load(config_path) if config_path is not None else None
+    merged = (base or identmatch.RunConfig()).merged(
+        columns=_parse_map(mapping),
+        date_order=date_order,
+        identifiers=_parse_identifiers(identifiers),
+        attributes=tuple(attributes),
+        threshold=threshold,
+        model=None if model is None else str(model),
+        save_model=None if save_model is None else str(save_model),
+        backend=backend,
+    )
+    return merged, base is not None
+
+
 def _write_table(frame: Any, path: Path) -> None:
     """Write ``frame`` to ``path`` (.csv or .parquet), readable by its owner only.
 
@@ -129,6 +171,39 @@ def _print_blocking(console: Any, blocking: identmatch.BlockingReport) -> None:
     console.print(rules)
 
 
+def _declared_options() -> list[Any]:
+    kinds = ", ".join(identmatch.IDENTIFIER_KINDS)
+    return [
+        click.option(
+            "--identifier",
+            "identifiers",
+            multiple=True,
+            metavar="COLUMN[:KIND]",
+            help=f"Declare an identifier column (repeatable); KIND is one of {kinds} "
+            "[default: plain].",
+        ),
+        click.option(
+            "--attribute",
+            "attributes",
+            multiple=True,
+            metavar="COLUMN",
+            help="Declare a categorical or text attribute column (repeatable), e.g. occupation.",
+        ),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path),
+            help="Read settings from this TOML file (identmatch.toml); options override it.",
+        ),
+    ]
+
+
+def _with_declared_options(func: Any) -> Any:
+    for option in reversed(_declared_options()):
+        func = option(func)
+    return func
+
+
 def _common_options(func: Any) -> Any:
     options = [
         click.option(
@@ -179,17 +254,16 @@ def _common_options(func: Any) -> Any:
         click.option(
             "--date-order",
             type=click.Choice(["DMY", "MDY", "YMD"]),
-            default="DMY",
-            show_default=True,
-            help="How to read ambiguous dates like 04/03/1987.",
+            default=None,
+            help="How to read ambiguous dates like 04/03/1987 [default: DMY].",
         ),
+        *_declared_options(),
         click.option(
             "--backend",
             type=click.Choice(["duckdb", "spark"]),
-            default="duckdb",
-            show_default=True,
+            default=None,
             help="Where pairs are formed and scored: DuckDB in this process, or Spark "
-            "(needs pip install 'identmatch[spark]' and Java).",
+            "(needs pip install 'identmatch[spark]' and Java) [default: duckdb].",
         ),
         click.option(
             "--spark-master",
@@ -225,16 +299,20 @@ def _finish(
     out: Path,
     pairs: Path | None,
     entities: Path | None,
-    save_model: Path | None,
+    settings: tuple[identmatch.RunConfig, bool],
     quiet: bool,
 ) -> None:
+    run_config, from_file = settings
     _write_table(result.entities, out)
     if pairs is not None:
         _write_table(result.pairs, pairs)
     if entities is not None:
         _write_table(result.entity_names, entities)
-    if save_model is not None:
-        result.save_model(save_model)
+    if run_config.save_model is not None:
+        model = result.model
+        if from_file:
+            model = model.model_copy(update={"run_config": run_config})
+        model.save(run_config.save_model)
     _print_summary(result, quiet)
 
 
@@ -256,24 +334,41 @@ def dedupe(
     model: Path | None,
     save_model: Path | None,
     mapping: tuple[str, ...],
-    date_order: str,
-    backend: str,
+    date_order: str | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    config_path: Path | None,
+    backend: str | None,
     spark_master: str | None,
     spark_partitions: int | None,
     quiet: bool,
 ) -> None:
     """Find the records in RECORDS (CSV or Parquet, or a directory written by
     `identmatch prepare`) that are the same person."""
-    result = identmatch.dedupe(
-        records,
-        columns=_parse_map(mapping),
-        date_order=date_order,  # type: ignore[arg-type]
+    settings = _settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
+        attributes=attributes,
         threshold=threshold,
         model=model,
-        progress=_Reporter(quiet),
-        backend=_backend(backend, spark_master, spark_partitions),
+        save_model=save_model,
+        backend=backend,
     )
-    _finish(result, out, pairs, entities, save_model, quiet)
+    run = settings[0]
+    result = identmatch.dedupe(
+        records,
+        columns=run.columns,
+        date_order=run.date_order,
+        threshold=run.threshold,
+        model=run.model,
+        progress=_Reporter(quiet),
+        backend=_backend(run.backend, spark_master, spark_partitions),
+        identifiers=None if run.model else run.identifiers,
+        attributes=None if run.model else run.attributes,
+    )
+    _finish(result, out, pairs, entities, settings, quiet)
 
 
 @cli.command()
@@ -300,17 +395,28 @@ def dedupe(
     show_default=True,
     help="Records standardised at a time (about 2 KB of memory each).",
 )
+@click.option("--identifier", "identifiers", multiple=True, metavar="COLUMN[:KIND]")
+@click.option("--attribute", "attributes", multiple=True, metavar="COLUMN")
 def prepare(
-    records: Path, directory: Path, mapping: tuple[str, ...], date_order: str, chunk_rows: int
+    records: Path,
+    directory: Path,
+    mapping: tuple[str, ...],
+    date_order: str,
+    chunk_rows: int,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
 ) -> None:
     """Standardise RECORDS (CSV or Parquet, any size) into DIRECTORY as Parquet parts, one
-    chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them)."""
+    chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them).
+    Declared identifiers and attributes are prepared too, and compared by runs on DIRECTORY."""
     quality = identmatch.prepare_parquet(
         records,
         directory,
         columns=_parse_map(mapping),
         date_order=date_order,  # type: ignore[arg-type]
         chunk_rows=chunk_rows,
+        identifiers=_parse_identifiers(identifiers),
+        attributes=attributes,
     )
     click.echo(f"prepared {quality.rows:,} records into {directory}")
 
@@ -329,24 +435,41 @@ def link(
     model: Path | None,
     save_model: Path | None,
     mapping: tuple[str, ...],
-    date_order: str,
-    backend: str,
+    date_order: str | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    config_path: Path | None,
+    backend: str | None,
     spark_master: str | None,
     spark_partitions: int | None,
     quiet: bool,
 ) -> None:
     """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
+    settings = _settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
+        attributes=attributes,
+        threshold=threshold,
+        model=model,
+        save_model=save_model,
+        backend=backend,
+    )
+    run = settings[0]
     result = identmatch.link(
         left,
         right,
-        columns=_parse_map(mapping),
-        date_order=date_order,  # type: ignore[arg-type]
-        threshold=threshold,
-        model=model,
+        columns=run.columns,
+        date_order=run.date_order,
+        threshold=run.threshold,
+        model=run.model,
         progress=_Reporter(quiet),
-        backend=_backend(backend, spark_master, spark_partitions),
+        backend=_backend(run.backend, spark_master, spark_partitions),
+        identifiers=None if run.model else run.identifiers,
+        attributes=None if run.model else run.attributes,
     )
-    _finish(result, out, pairs, entities, save_model, quiet)
+    _finish(result, out, pairs, entities, settings, quiet)
 
 
 @cli.command()
@@ -399,26 +522,43 @@ def index() -> None:
 @click.argument("records", type=click.Path(path_type=Path))
 @click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
 @click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
-@click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default="DMY")
+@click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default=None)
 @click.option("--model", "model", type=click.Path(path_type=Path))
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@_with_declared_options
 def index_build(
     records: Path,
     index_path: Path,
     mapping: tuple[str, ...],
-    date_order: str,
+    date_order: str | None,
     model: Path | None,
     threshold: float | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    config_path: Path | None,
 ) -> None:
     """Resolve RECORDS into entities and store everything in --index."""
-    config = identmatch.ModelConfig(threshold=threshold) if threshold else None
+    run, _ = _settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
+        attributes=attributes,
+        threshold=threshold,
+        model=model,
+        save_model=None,
+        backend=None,
+    )
+    config = identmatch.ModelConfig(threshold=run.threshold) if run.threshold else None
     built = identmatch.Index.build(
         records,
         index_path,
-        columns=_parse_map(mapping),
-        date_order=date_order,  # type: ignore[arg-type]
-        model=model,
+        columns=run.columns,
+        date_order=run.date_order,
+        model=run.model,
         config=config,
+        identifiers=None if run.model else run.identifiers,
+        attributes=None if run.model else run.attributes,
     )
     n_entities = built.export()["entity_id"].nunique()
     click.echo(
@@ -560,6 +700,13 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 @click.option("--postcode")
 @click.option("--nhs-number")
 @click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
+@click.option(
+    "--field",
+    "declared",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="A declared identifier or attribute of the index, e.g. pnc=2008/0012345P; repeat.",
+)
 @click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
 @_PURPOSE
 @_AUDIT_KEY_FILE
@@ -577,6 +724,7 @@ def search(
     postcode: str | None,
     nhs_number: str | None,
     aliases: tuple[str, ...],
+    declared: tuple[str, ...],
     mapping: tuple[str, ...],
     purpose: str,
     audit_key_file: Path | None,
@@ -592,12 +740,21 @@ def search(
     person: dict[str, Any] = {k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v}
     if aliases:
         person["aliases"] = list(aliases)
+    for item in declared:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            msg = "--field takes COLUMN=VALUE, e.g. pnc=2008/0012345P"
+            raise click.BadParameter(msg, param_hint="--field")
+        person[column.strip()] = value
     if queries is None and not person:
         msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
         raise click.UsageError(msg)
     if url is not None:
         if queries is not None:
             msg = "--url searches one person; search a file of queries with --index"
+            raise click.UsageError(msg)
+        if declared:
+            msg = "--field is for --index; with --url, search declared columns through the API"
             raise click.UsageError(msg)
         reply = _remote(
             url, "POST", "/v1/search", body={"purpose": purpose, "person": person, "top": top}

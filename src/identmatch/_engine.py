@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from identmatch._candidates import Statement
 from identmatch._exceptions import ConfigError
-from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
+from identmatch._prepare import is_list_column, is_prepared_column
 from identmatch._sql import quote_identifier
 
 CandidateQuery = Callable[
@@ -96,14 +96,14 @@ def arrow_schema(columns: list[str]) -> pa.Schema:
     """The Arrow schema of prepared ``columns``: text, or a list of text for list columns."""
     fields = []
     for name in columns:
-        kind = pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
+        kind = pa.list_(pa.string()) if is_list_column(name) else pa.string()
         fields.append(pa.field(name, kind))
     return pa.schema(fields)
 
 
 def prepared_columns(columns: Iterable[str]) -> list[str]:
     """The columns, in order, that a backend needs of a prepared frame."""
-    return [c for c in columns if c in PREPARED_COLUMNS or c == "source_dataset"]
+    return [c for c in columns if is_prepared_column(c) or c == "source_dataset"]
 
 
 def _arrow_text(kind: pa.DataType) -> Any:

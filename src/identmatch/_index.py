@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
+from identmatch._declared import AttributeSpec, Identifiers, declared_schema
 from identmatch._engine import connect_index, cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
@@ -79,11 +80,14 @@ class Index:
         date_order: DateOrder = "DMY",
         model: Model | str | Path | None = None,
         config: ModelConfig | None = None,
+        identifiers: Identifiers | None = None,
+        attributes: Sequence[str | AttributeSpec] | None = None,
     ) -> Index:
         """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
 
         The file is written beside ``path`` and renamed into place, so a failed build never
-        leaves a half-written index.
+        leaves a half-written index. ``identifiers`` and ``attributes`` are declared as for
+        :func:`identmatch.dedupe`; searches and adds then take them as fields too.
 
         Raises:
             ConfigError: ``path`` already exists.
@@ -102,6 +106,7 @@ class Index:
                 date_order=date_order,
                 model=model,
                 config=config or ModelConfig(),
+                schema=declared_schema(identifiers, attributes),
             )
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -282,7 +287,8 @@ class Index:
 
         config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
         frame = read_records(queries, config, name="queries")
-        fields = [c for c in STANDARD_COLUMNS if c in frame.columns and c != "record_id"]
+        known = (*STANDARD_COLUMNS, *self.model.declared.columns)
+        fields = [c for c in known if c in frame.columns and c != "record_id"]
         if len(frame) > _WARM_FOR_QUERIES:
             self.warm()
         rows: list[dict[str, Any]] = []
@@ -325,12 +331,14 @@ class Index:
         return SearchSettings(match=self.config.threshold, possible=0.5)
 
     def _prepare_one(self, person: Mapping[str, Any]) -> dict[str, Any]:
-        unknown = set(person) - set(STANDARD_COLUMNS)
+        declared = self.model.declared
+        unknown = set(person) - set(STANDARD_COLUMNS) - set(declared.columns)
         if unknown:
-            allowed = ", ".join(c for c in STANDARD_COLUMNS if c != "record_id")
+            known = (*STANDARD_COLUMNS, *declared.columns)
+            allowed = ", ".join(c for c in known if c != "record_id")
             msg = f"unknown search field(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
             raise SchemaError(msg)
-        return prepare_one(person, date_order=self.date_order)
+        return prepare_one(person, date_order=self.date_order, schema=declared)
 
     def export(self) -> pd.DataFrame:
         """``record_id`` and ``entity_id`` for every record, in the order added."""

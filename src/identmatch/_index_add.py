@@ -182,7 +182,7 @@ def add_records(
 
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
-    prepared, _ = prepare_records(raw, date_order=index.date_order)
+    prepared, _ = prepare_records(raw, date_order=index.date_order, schema=index.model.declared)
     with transaction(index._connection) as cursor:
         _check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
         meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())

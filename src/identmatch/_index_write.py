@@ -20,9 +20,10 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._config import ModelConfig
+from identmatch._declared import DeclaredSchema
 from identmatch._keys import keys_sql
 from identmatch._model import Model
-from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS
+from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS, is_list_column, is_prepared_column
 from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
 
@@ -53,14 +54,14 @@ CREATE TABLE keys (key_hash UBIGINT NOT NULL, seq BIGINT NOT NULL);
 """
 
 
-def _record_table_sql() -> str:
+def _record_table_sql(declared: Sequence[str] = ()) -> str:
     columns = ["seq BIGINT PRIMARY KEY", "record_id VARCHAR UNIQUE NOT NULL", "entity_id VARCHAR"]
     columns += [f"{name} VARCHAR" for name in DISPLAY_COLUMNS]
     columns.append("aliases VARCHAR[]")
-    for name in PREPARED_COLUMNS:
+    for name in (*PREPARED_COLUMNS, *declared):
         if name != "unique_id":
-            kind = "VARCHAR[]" if name in LIST_COLUMNS else "VARCHAR"
-            columns.append(f"{name} {kind}")
+            kind = "VARCHAR[]" if is_list_column(name) else "VARCHAR"
+            columns.append(f"{quote_identifier(name)} {kind}")
     return "CREATE TABLE records (" + ", ".join(columns) + ");\n"
 
 
@@ -117,9 +118,9 @@ def insert_records(
     arrays["aliases"] = pa.array(
         [list(v) if isinstance(v, list | tuple) else [] for v in aliases], pa.list_(pa.string())
     )
-    for name in PREPARED_COLUMNS:
-        if name != "unique_id":
-            kind = pa.list_(pa.string()) if name in LIST_COLUMNS else pa.string()
+    for name in prepared.columns:
+        if name != "unique_id" and is_prepared_column(name):
+            kind = pa.list_(pa.string()) if is_list_column(name) else pa.string()
             arrays[name] = pa.array(prepared[name].to_numpy(), kind, from_pandas=True)
     connection.register("__new_records", pa.table(arrays))
     try:
@@ -211,7 +212,7 @@ class _Writer:
             owner_only(self.path)
             # One thread: the pipeline keeps the other core while this runs beside it.
             connection.execute("SET threads TO 1")
-            connection.execute(_SCHEMA + _record_table_sql())
+            connection.execute(_SCHEMA + _record_table_sql(model.declared.prepared_columns))
             insert_records(connection, raw, prepared, start_seq=0, entity_ids=None)
             self._clustering.wait()
             insert_keys(connection, model, start_seq=0)
@@ -250,6 +251,7 @@ def build_file(
     date_order: DateOrder,
     model: Model | str | Path | None,
     config: ModelConfig,
+    schema: DeclaredSchema | None = None,
 ) -> None:
     """Resolve ``records`` with the batch pipeline and write a complete index to ``path``."""
     from identmatch._pipeline import PipelineHooks, dedupe_then
@@ -264,6 +266,7 @@ def build_file(
             date_order=date_order,
             model=model,
             config=config.model_copy(update={"count_blocked_pairs": False}),
+            schema=schema,
         )
         connection = writer.join()
         entities = result.entities

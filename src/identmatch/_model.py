@@ -21,7 +21,9 @@ from identmatch._blocking import BlockingRule, CandidateSettings, compile_blocki
 from identmatch._candidates import CANDIDATE_COLUMN
 from identmatch._comparisons import ComparisonSpec, compile_comparison
 from identmatch._config import ModelConfig
+from identmatch._declared import DeclaredSchema
 from identmatch._exceptions import ModelError, backend_errors
+from identmatch._run_config import RunConfig
 
 __all__ = ["Model", "TrainingSummary", "build_settings", "train_model"]
 
@@ -58,6 +60,12 @@ class Model(BaseModel, frozen=True, extra="forbid"):
     """How candidates are chosen among the records sharing keys, in batch and in search."""
     probability_two_random_records_match: float = Field(gt=0.0, lt=1.0)
     training: TrainingSummary | None = None
+    declared: DeclaredSchema = DeclaredSchema()
+    """Identifiers and attributes declared beyond the standard columns: how they are
+    standardised and compared. Model files written before there were any lack it, and load
+    with none."""
+    run_config: RunConfig | None = None
+    """The config file (``identmatch.toml``) of the run that saved the model, if any."""
 
     def level_weight(self, comparison: str, level: int) -> float:
         """Match weight (bits) of a level, without term-frequency adjustment; 0 for null."""
@@ -219,7 +227,11 @@ def train_model(
     em_used: list[str] = []
     with backend_errors("training the model"):
         linker = make_linker(model)
-        prior_rules = [r for r in _PRIOR_RULES if set(r) <= available]
+        prior_rules = [
+            r
+            for r in (*_PRIOR_RULES, *((s.prepared,) for s in model.declared.identifiers))
+            if set(r) <= available
+        ]
         if train_m and prior_rules:
             try:
                 linker.training.estimate_probability_two_random_records_match(

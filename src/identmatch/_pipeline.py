@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -12,7 +12,13 @@ from typing import Any, NamedTuple
 import pandas as pd
 from pydantic import ValidationError
 
-from identmatch._blocking import BlockingReport, RuleCount, choose_blocking_rules, describe_rule
+from identmatch._blocking import (
+    DEFAULT_BLOCKING_RULES,
+    BlockingReport,
+    RuleCount,
+    choose_blocking_rules,
+    describe_rule,
+)
 from identmatch._candidates import (
     CANDIDATE_COLUMN,
     SqlDialect,
@@ -23,11 +29,17 @@ from identmatch._candidates import (
 from identmatch._cluster import assign_entity_ids
 from identmatch._comparisons import default_comparisons
 from identmatch._config import ModelConfig, ReadConfig
+from identmatch._declared import (
+    AttributeSpec,
+    DeclaredSchema,
+    Identifiers,
+    declared_schema,
+)
 from identmatch._engine import CandidateQuery, Engine
-from identmatch._exceptions import ConfigError, backend_errors
+from identmatch._exceptions import ConfigError, SchemaError, backend_errors
 from identmatch._model import Model, SplinkLinkType, build_settings, train_model
-from identmatch._prepare import PREPARED_COLUMNS, prepare_records
-from identmatch._prepared_files import is_prepared_directory, read_prepared
+from identmatch._prepare import is_prepared_column, prepare_records
+from identmatch._prepared_files import is_prepared_directory, prepared_schema, read_prepared
 from identmatch._quality import DataQuality
 from identmatch._read import read_records
 from identmatch._result import Result
@@ -61,6 +73,8 @@ def dedupe(
     config: ModelConfig | None = None,
     progress: Progress | None = None,
     backend: Backend | Any = "duckdb",
+    identifiers: Identifiers | None = None,
+    attributes: Sequence[str | AttributeSpec] | None = None,
 ) -> Result:
     """Find the records in one input that belong to the same person.
 
@@ -81,12 +95,30 @@ def dedupe(
             default), ``"spark"`` (a local SparkSession from :func:`spark_session`), or a
             SparkSession of your own (a cluster, Databricks). The same model gives the same
             pairs and entities on either; needs ``pip install 'identmatch[spark]'``.
+        identifiers: columns holding identifiers beyond the NHS number, each with a kind
+            (``{"pnc": "pnc_id", "case_ref": "plain"}``, or ``["pnc:pnc_id", "case_ref"]``;
+            kinds in ``identmatch.IDENTIFIER_KINDS``): standardised, blocked on and compared,
+            invalid values treated as missing. A cell may hold several values (a list, or
+            text separated by ``;``). A given model keeps the identifiers it was trained with.
+        attributes: columns of categorical or free text (occupation, birth place, school)
+            compared exactly and by spelling.
 
     Returns:
         A :class:`Result` with ``entities``, ``pairs``, ``quality`` and ``explain()``.
     """
     read_config = _read_config(columns, date_order)
-    return _run([records], ["input"], read_config, threshold, model, config, progress, backend)
+    schema = declared_schema(identifiers, attributes)
+    return _run(
+        [records],
+        ["input"],
+        read_config,
+        threshold,
+        model,
+        config,
+        progress,
+        backend,
+        schema=schema,
+    )
 
 
 def link(
@@ -100,6 +132,8 @@ def link(
     config: ModelConfig | None = None,
     progress: Progress | None = None,
     backend: Backend | Any = "duckdb",
+    identifiers: Identifiers | None = None,
+    attributes: Sequence[str | AttributeSpec] | None = None,
 ) -> Result:
     """Find the same people across two inputs (e.g. adults' and children's services).
 
@@ -108,8 +142,17 @@ def link(
     by the records of one person in both inputs.
     """
     read_config = _read_config(columns, date_order)
+    schema = declared_schema(identifiers, attributes)
     return _run(
-        [left, right], ["left", "right"], read_config, threshold, model, config, progress, backend
+        [left, right],
+        ["left", "right"],
+        read_config,
+        threshold,
+        model,
+        config,
+        progress,
+        backend,
+        schema=schema,
     )
 
 
@@ -121,10 +164,13 @@ def dedupe_then(
     date_order: DateOrder,
     model: Model | str | Path | None,
     config: ModelConfig,
+    schema: DeclaredSchema | None = None,
 ) -> Result:
     """:func:`dedupe` on DuckDB, calling ``hooks`` as it goes."""
     read_config = _read_config(columns, date_order)
-    return _run([records], ["input"], read_config, None, model, config, None, "duckdb", hooks)
+    return _run(
+        [records], ["input"], read_config, None, model, config, None, "duckdb", hooks, schema
+    )
 
 
 def _read_config(columns: Mapping[str, str] | None, date_order: DateOrder) -> ReadConfig:
@@ -158,6 +204,7 @@ def _run(
     progress: Progress | None,
     backend: Backend | Any,
     hooks: PipelineHooks | None = None,
+    schema: DeclaredSchema | None = None,
 ) -> Result:
     config = config or ModelConfig()
     if threshold is not None:
@@ -170,7 +217,9 @@ def _run(
     with backend_errors("starting the backend"):
         engine = _open_engine(backend)
     with _quiet_splink():
-        return _run_inner(sources, names, read_config, model, config, progress, engine, hooks)
+        return _run_inner(
+            sources, names, read_config, model, config, progress, engine, hooks, schema
+        )
 
 
 @contextmanager
@@ -214,6 +263,7 @@ def _run_inner(
     progress: Progress | None,
     engine: Engine | SparkEngine,
     hooks: PipelineHooks | None = None,
+    schema: DeclaredSchema | None = None,
 ) -> Result:
     linked = len(sources) == 2
     link_type: SplinkLinkType = "link_only" if linked else "dedupe_only"
@@ -236,12 +286,30 @@ def _run_inner(
             for src, name, part in zip(sources, names, parts, strict=True)
         ]
         ready = [read_prepared(part) if part is not None else None for part in parts]
+    if isinstance(model, str | Path):
+        model = Model.load(model)
+    if model is None and not (schema and schema.columns):
+        # Records prepared with declared columns are compared on them.
+        schema = next((prepared_schema(p) for p in parts if p is not None), schema)
+    declared = _declared_for(model, schema)
+    for src, name, frame, part in zip(sources, names, raw, parts, strict=True):
+        shown = _display_name(src, name)
+        if frame is not None:
+            declared.check_columns(frame.columns, name=shown)
+        elif part is not None and not _holds(prepared_schema(part), declared):
+            held = ", ".join(prepared_schema(part).columns) or "none"
+            msg = (
+                f"{shown}: the run declares the column(s) "
+                f"{', '.join(declared.columns) or 'none'} and the prepared records hold "
+                f"{held}; prepare them with the same identifiers= and attributes="
+            )
+            raise SchemaError(msg)
     n_records = sum(len(frame) for frame in raw if frame is not None) + sum(
         len(done[0]) for done in ready if done is not None
     )
     with _stage(timings, "standardise", f"standardising {n_records:,} records", progress):
         prepared_and_quality = [
-            done if done is not None else _prepare(frame, read_config)
+            done if done is not None else _prepare(frame, read_config, declared)
             for frame, done in zip(raw, ready, strict=True)
         ]
     prepared = [p for p, _ in prepared_and_quality]
@@ -255,22 +323,20 @@ def _run_inner(
     available = {
         column
         for frame in prepared
-        for column in PREPARED_COLUMNS
-        if column != "unique_id" and frame[column].notna().any()
+        for column in frame.columns
+        if column != "unique_id" and is_prepared_column(column) and frame[column].notna().any()
     }
 
-    if isinstance(model, str | Path):
-        model = Model.load(model)
     given_model = model is not None
     if model is None:
-        model = _default_model(available, [len(f) for f in prepared], linked)
+        model = _default_model(available, [len(f) for f in prepared], linked, declared)
     if hooks is not None:
         hooks.prepared(records[0], prepared[0], model)
 
     with backend_errors("loading records"):
         # Table names reach Splink's SQL unquoted, and LEFT/RIGHT are SQL keywords.
         sdfs = [
-            engine.load_parquet(part, f"input_{name}")
+            engine.load_parquet(part, f"input_{name}", prepared_schema(part).prepared_columns)
             if part is not None and isinstance(engine, SparkEngine)
             else engine.load_prepared(frame, f"input_{name}")
             for frame, name, part in zip(prepared, names, parts, strict=True)
@@ -410,10 +476,36 @@ def _training_sample(
 
 
 def _prepare(
-    frame: pd.DataFrame | None, read_config: ReadConfig
+    frame: pd.DataFrame | None, read_config: ReadConfig, schema: DeclaredSchema
 ) -> tuple[pd.DataFrame, DataQuality]:
     assert frame is not None
-    return prepare_records(frame, date_order=read_config.date_order)
+    return prepare_records(frame, date_order=read_config.date_order, schema=schema)
+
+
+def _holds(prepared: DeclaredSchema, declared: DeclaredSchema) -> bool:
+    """Whether records prepared with ``prepared`` hold every column ``declared`` declares."""
+    return set(declared.identifiers) <= set(prepared.identifiers) and set(
+        declared.attributes
+    ) <= set(prepared.attributes)
+
+
+def _declared_for(model: Model | None, schema: DeclaredSchema | None) -> DeclaredSchema:
+    """The schema of a run: a given model's own, else the one declared for training.
+
+    Raises:
+        ConfigError: a model is given and the declared schema is not the model's.
+    """
+    declared = schema or DeclaredSchema()
+    if model is None:
+        return declared
+    if declared.columns and declared != model.declared:
+        msg = (
+            "identifiers= and attributes= (--identifier, --attribute) declare columns for "
+            "training; the given model keeps its own "
+            f"({', '.join(model.declared.columns) or 'none'}): leave them out"
+        )
+        raise ConfigError(msg)
+    return model.declared
 
 
 def _record_ids(prepared: pd.DataFrame) -> pd.DataFrame:
@@ -427,15 +519,21 @@ def _display_name(source: Any, default: str) -> str:
     return default
 
 
-def _default_model(available: set[str], sizes: list[int], linked: bool) -> Model:
-    comparisons = default_comparisons(sorted(available))
+def _default_model(
+    available: set[str], sizes: list[int], linked: bool, declared: DeclaredSchema
+) -> Model:
+    comparisons = default_comparisons(sorted(available)) + declared.comparisons(available)
     if not comparisons:
         msg = (
             "the input has no columns to compare: give at least one of forename, surname, "
             "dob, postcode, nhs_number (map yours with columns={...} or --map)"
         )
         raise ConfigError(msg)
-    blocking_rules = choose_blocking_rules(sorted(available))
+    # Declared identifiers' keys come first, as the NHS number's does: a shared identifier
+    # is the strongest evidence a pair can share.
+    blocking_rules = choose_blocking_rules(
+        sorted(available), (*declared.blocking_rules(), *DEFAULT_BLOCKING_RULES)
+    )
     if not blocking_rules:
         msg = (
             "the input has too few columns to form candidate pairs; give at least a surname "
@@ -449,6 +547,7 @@ def _default_model(available: set[str], sizes: list[int], linked: bool) -> Model
         comparisons=comparisons,
         blocking_rules=blocking_rules,
         probability_two_random_records_match=min(max(prior, 1e-9), 0.5),
+        declared=declared,
     )
 
 

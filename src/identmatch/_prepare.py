@@ -7,11 +7,20 @@ calls. The output columns are what blocking rules and comparisons read.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import pandas as pd
 
+from identmatch._declared import (
+    DeclaredSchema,
+    is_declared_column,
+    is_declared_list_column,
+    prepare_attribute,
+    prepare_identifier,
+)
+from identmatch._identifiers import IdentifierKind
 from identmatch._nicknames import related_forenames
 from identmatch._phonetic import phonetic_code
 from identmatch._quality import ColumnQuality, DataQuality
@@ -26,7 +35,14 @@ from identmatch._standardise import (
 )
 from identmatch._types import DateOrder
 
-__all__ = ["LIST_COLUMNS", "PREPARED_COLUMNS", "prepare_one", "prepare_records"]
+__all__ = [
+    "LIST_COLUMNS",
+    "PREPARED_COLUMNS",
+    "is_list_column",
+    "is_prepared_column",
+    "prepare_one",
+    "prepare_records",
+]
 
 PREPARED_COLUMNS: tuple[str, ...] = (
     "unique_id",
@@ -75,6 +91,18 @@ LIST_COLUMNS: frozenset[str] = frozenset(
     }
 )
 """The prepared columns holding a list of text (the others hold text)."""
+
+_NO_SCHEMA = DeclaredSchema()
+
+
+def is_prepared_column(name: str) -> bool:
+    """Tell whether ``name`` is a prepared column: a standard one or one a schema declares."""
+    return name in PREPARED_COLUMNS or is_declared_column(name)
+
+
+def is_list_column(name: str) -> bool:
+    """Tell whether the prepared column ``name`` holds a list of text."""
+    return name in LIST_COLUMNS or is_declared_list_column(name)
 
 
 def _map_unique(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series[Any]:
@@ -178,13 +206,20 @@ def _alias_names(aliases: tuple[str, ...]) -> tuple[tuple[str, str | None, str |
 
 
 def prepare_records(
-    records: pd.DataFrame, *, date_order: DateOrder = "DMY"
+    records: pd.DataFrame, *, date_order: DateOrder = "DMY", schema: DeclaredSchema | None = None
 ) -> tuple[pd.DataFrame, DataQuality]:
     """Standardise ``records`` (as returned by ``read_records``) for matching.
 
+    Args:
+        records: the records read.
+        date_order: how to read ambiguous numeric dates.
+        schema: declared identifiers and attributes; their columns must be in ``records``.
+
     Returns:
-        The prepared frame (``PREPARED_COLUMNS``, one row per input row, same order) and a
-        data-quality summary counting missing and unusable values per standard column.
+        The prepared frame (``PREPARED_COLUMNS``, then the schema's prepared columns, one row
+        per input row, same order) and a data-quality summary counting missing and unusable
+        values per standard or declared column (for an identifier, ``invalid`` counts values
+        failing its kind's format or check character; they are treated as missing).
     """
     n = len(records)
     records = records.reset_index(drop=True)
@@ -326,12 +361,56 @@ def prepare_records(
             missing=int(missing.sum()), invalid=int((~missing & std.isna()).sum())
         )
 
-    prepared = pd.DataFrame({name: out[name] for name in PREPARED_COLUMNS})
+    declared = schema or _NO_SCHEMA
+    declared.check_columns(records.columns, name="input")
+    for spec in declared.identifiers:
+        first, every, swaps, invalid, blank = _declared_cells(
+            records[spec.column], functools.partial(_prepare_identifier, kind=spec.kind)
+        )
+        out[spec.prepared], out[spec.prepared_all], out[spec.prepared_swaps] = first, every, swaps
+        quality[spec.column] = ColumnQuality(missing=int(sum(blank)), invalid=int(sum(invalid)))
+    for attribute in declared.attributes:
+        raw = records[attribute.column]
+        out[attribute.prepared] = _map_unique(raw, prepare_attribute)
+        missing = _missing(raw)
+        quality[attribute.column] = ColumnQuality(
+            missing=int(missing.sum()),
+            invalid=int((~missing & out[attribute.prepared].isna()).sum()),
+        )
+
+    names = (*PREPARED_COLUMNS, *declared.prepared_columns)
+    prepared = pd.DataFrame({name: out[name] for name in names})
     return prepared, DataQuality(rows=n, columns=quality)
 
 
+def _prepare_identifier(value: Any, kind: IdentifierKind) -> tuple[Any, ...]:
+    return prepare_identifier(value, kind)
+
+
+def _declared_cells(
+    series: pd.Series[Any], func: Callable[[Any], tuple[Any, ...]]
+) -> list[pd.Series[Any]]:
+    """``func`` on each cell, once per distinct text or number, its results as columns."""
+    cache: dict[Any, tuple[Any, ...]] = {}
+    results = []
+    for value in series.astype(object):
+        if isinstance(value, str | int | float) or value is None:
+            done = cache.get(value)
+            if done is None:
+                done = cache[value] = func(value)
+        else:  # a list (or array) of values: not hashable
+            done = func(value)
+        results.append(done)
+    columns = list(zip(*results, strict=True)) if results else [()] * 5
+    return [pd.Series(list(c), index=series.index, dtype=object) for c in columns]
+
+
 def prepare_one(
-    fields: Mapping[str, Any], *, date_order: DateOrder = "DMY", alias_separator: str = ";"
+    fields: Mapping[str, Any],
+    *,
+    date_order: DateOrder = "DMY",
+    alias_separator: str = ";",
+    schema: DeclaredSchema | None = None,
 ) -> dict[str, Any]:
     """Standardise one record (a search query) without pandas; the twin of prepare_records.
 
@@ -377,4 +456,10 @@ def prepare_one(
     out["postcode_sector"] = postcode.sector
     out["sex_std"] = standardise_sex(_to_text(fields.get("sex")))
     out["nhs_std"] = standardise_nhs_number(_to_text(fields.get("nhs_number")))
-    return {column: out[column] for column in PREPARED_COLUMNS}
+    declared = schema or _NO_SCHEMA
+    for spec in declared.identifiers:
+        first, every, swaps, _, _ = prepare_identifier(fields.get(spec.column), spec.kind)
+        out[spec.prepared], out[spec.prepared_all], out[spec.prepared_swaps] = first, every, swaps
+    for attribute in declared.attributes:
+        out[attribute.prepared] = prepare_attribute(fields.get(attribute.column))
+    return {column: out[column] for column in (*PREPARED_COLUMNS, *declared.prepared_columns)}

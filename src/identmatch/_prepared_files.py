@@ -15,7 +15,7 @@ reads straight from the files.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from identmatch._config import ReadConfig
+from identmatch._declared import AttributeSpec, DeclaredSchema, Identifiers, declared_schema
 from identmatch._engine import arrow_schema
 from identmatch._exceptions import ConfigError, InputFileError, SchemaError
 from identmatch._prepare import PREPARED_COLUMNS, prepare_records
@@ -31,13 +32,20 @@ from identmatch._quality import DataQuality
 from identmatch._read import read_records
 from identmatch._types import DateOrder
 
-__all__ = ["is_prepared_directory", "prepare_parquet", "prepared_parts", "read_prepared"]
+__all__ = [
+    "is_prepared_directory",
+    "prepare_parquet",
+    "prepared_parts",
+    "prepared_schema",
+    "read_prepared",
+]
 
 logger = logging.getLogger("identmatch")
 
 _PART = "part-{:05d}.parquet"
 _PARTS = "part-*.parquet"
 _QUALITY = "_quality.json"  # a leading _ keeps Spark and pyarrow from reading it as a part
+_DECLARED = "_declared.json"  # the declared identifiers and attributes the parts hold
 
 
 def prepare_parquet(
@@ -47,6 +55,8 @@ def prepare_parquet(
     columns: Mapping[str, str] | None = None,
     date_order: DateOrder = "DMY",
     chunk_rows: int = 200_000,
+    identifiers: Identifiers | None = None,
+    attributes: Sequence[str | AttributeSpec] | None = None,
 ) -> DataQuality:
     """Standardise a CSV or Parquet file into ``directory`` as prepared Parquet parts.
 
@@ -63,6 +73,9 @@ def prepare_parquet(
         date_order: how to read ambiguous numeric dates.
         chunk_rows: records per chunk (and per part), at least 1,000; memory use is about
             2 KB per record of a chunk.
+        identifiers: declared identifiers, as for :func:`dedupe`; kept with the parts
+            (``_declared.json``), so a run on the directory compares them.
+        attributes: declared attributes, likewise.
 
     Returns:
         The data-quality summary of the whole input.
@@ -86,10 +99,13 @@ def prepare_parquet(
         msg = f"{out}: already holds prepared parts; give an empty directory"
         raise ConfigError(msg)
     quality: DataQuality | None = None
-    schema = arrow_schema(list(PREPARED_COLUMNS))
+    declared = declared_schema(identifiers, attributes)
+    schema = arrow_schema([*PREPARED_COLUMNS, *declared.prepared_columns])
     for number, chunk in enumerate(_chunks(path, chunk_rows)):
         records = read_records(chunk, config, name=f"{path.name} (chunk {number + 1})")
-        prepared, chunk_quality = prepare_records(records, date_order=config.date_order)
+        prepared, chunk_quality = prepare_records(
+            records, date_order=config.date_order, schema=declared
+        )
         table = pa.Table.from_pandas(prepared, schema=schema, preserve_index=False)
         pq.write_table(table, out / _PART.format(number))
         quality = chunk_quality if quality is None else quality.combine(chunk_quality)
@@ -98,6 +114,7 @@ def prepare_parquet(
         msg = f"{path.name}: has no records (only a header, or an empty table)"
         raise InputFileError(msg)
     _check_unique_ids(out, name=path.name)
+    (out / _DECLARED).write_text(declared.model_dump_json(indent=2), encoding="utf-8")
     (out / _QUALITY).write_text(quality.model_dump_json(indent=2), encoding="utf-8")
     return quality
 
@@ -124,7 +141,7 @@ def read_prepared(directory: str | Path) -> tuple[pd.DataFrame, DataQuality]:
         )
         raise InputFileError(msg)
     quality = DataQuality.model_validate_json((path / _QUALITY).read_text(encoding="utf-8"))
-    schema = arrow_schema(list(PREPARED_COLUMNS))
+    schema = arrow_schema([*PREPARED_COLUMNS, *prepared_schema(path).prepared_columns])
     try:
         table = pq.read_table(path, schema=schema)
     except (pa.ArrowInvalid, OSError) as exc:
@@ -136,6 +153,17 @@ def read_prepared(directory: str | Path) -> tuple[pd.DataFrame, DataQuality]:
         {name: pd.Series(table.column(name).to_pylist(), dtype=object) for name in schema.names}
     )
     return frame, quality
+
+
+def prepared_schema(directory: str | Path) -> DeclaredSchema:
+    """The declared identifiers and attributes a :func:`prepare_parquet` directory holds.
+
+    Directories prepared before there were declared columns hold none.
+    """
+    path = Path(directory) / _DECLARED
+    if not path.is_file():
+        return DeclaredSchema()
+    return DeclaredSchema.model_validate_json(path.read_text(encoding="utf-8"))
 
 
 def prepared_parts(directory: str | Path) -> str:

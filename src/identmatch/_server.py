@@ -66,6 +66,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _Name = Annotated[str, StringConstraints(max_length=200)]
 _Short = Annotated[str, StringConstraints(max_length=40)]
+_Declared = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")]
 _Purpose = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=r"\S")
 ]
@@ -99,6 +100,12 @@ class Person(BaseModel):
     nhs_number: _Short | None = None
     address: _Name | None = None
     town: _Name | None = None
+    identifiers: dict[_Declared, _Short | list[_Short]] = Field(
+        default_factory=dict, max_length=20, examples=[{"pnc": "2008/0012345P"}]
+    )
+    """The index's declared identifiers by column (a list for several values)."""
+    attributes: dict[_Declared, _Name] = Field(default_factory=dict, max_length=20)
+    """The index's declared attributes by column (occupation, school, ...)."""
 
     @model_validator(mode="after")
     def _not_empty(self) -> Person:
@@ -114,6 +121,10 @@ class Person(BaseModel):
         }
         if self.aliases:
             values["aliases"] = [a for a in self.aliases if a.strip()]
+        for name, value in (*self.identifiers.items(), *self.attributes.items()):
+            given = [v for v in value if v.strip()] if isinstance(value, list) else value.strip()
+            if given:
+                values[name] = given
         return values
 
 
@@ -407,6 +418,9 @@ class _Service:
                 row["source"] = record.source
             rows.append(row)
         frame = pd.DataFrame(rows)
+        for column in self.index.model.declared.columns:  # a record may leave one out
+            if column not in frame.columns:
+                frame[column] = None
         touched: list[str] = []
         with self.changes:
             replace = [r.record_id for r in records if r.record_id in self.index]

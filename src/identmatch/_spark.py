@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,13 +166,14 @@ class SparkEngine:
             spark_frame = self.spark.createDataFrame(arrow.to_pandas(), _spark_schema(columns))
         return self._register(spark_frame, table)
 
-    def load_parquet(self, directory: Path, table: str) -> Any:
+    def load_parquet(self, directory: Path, table: str, declared: Sequence[str] = ()) -> Any:
         """Register the prepared Parquet parts in ``directory`` as ``table``, read by Spark.
 
         The executors read the parts in parallel, so the path must be one they reach (local
-        mode, or shared storage on a cluster).
+        mode, or shared storage on a cluster). ``declared``: the declared prepared columns the
+        parts hold besides the standard ones.
         """
-        columns = list(PREPARED_COLUMNS)
+        columns = [*PREPARED_COLUMNS, *declared]
         spark_frame = self.spark.read.schema(_spark_schema(columns)).parquet(
             str(directory.absolute())
         )

@@ -20,12 +20,14 @@ from identmatch._comparisons import (
     sex_comparison,
     surname_comparison,
 )
+from identmatch._declared import attribute_comparison, identifier_comparison
 
 __all__ = [
     "ComparisonSpec",
     "LevelSpec",
     "address_comparison",
     "alias_comparison",
+    "attribute_comparison",
     "compile_comparison",
     "date_of_birth_comparison",
     "default_comparisons",
@@ -33,6 +35,7 @@ __all__ = [
     "exact_comparison",
     "family_comparison",
     "forename_comparison",
+    "identifier_comparison",
     "middle_name_comparison",
     "nhs_number_comparison",
     "postcode_comparison",

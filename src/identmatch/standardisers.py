@@ -6,6 +6,16 @@ values (None, NaN, ``pandas.NA``, blank text) give ``None``.
 
 from __future__ import annotations
 
+from identmatch._identifiers import (
+    standardise_cro_number,
+    standardise_email,
+    standardise_identifier,
+    standardise_ni_number,
+    standardise_phone,
+    standardise_plain_identifier,
+    standardise_pnc_id,
+    standardise_upn,
+)
 from identmatch._phonetic import nysiis_code, phonetic_code, soundex_code
 from identmatch._similarity import jaro_winkler, levenshtein_similarity, token_set_similarity
 from identmatch._standardise import (
@@ -36,10 +46,18 @@ __all__ = [
     "parse_date",
     "phonetic_code",
     "soundex_code",
+    "standardise_cro_number",
     "standardise_dob",
+    "standardise_email",
+    "standardise_identifier",
     "standardise_name",
     "standardise_nhs_number",
+    "standardise_ni_number",
+    "standardise_phone",
+    "standardise_plain_identifier",
+    "standardise_pnc_id",
     "standardise_postcode",
     "standardise_sex",
+    "standardise_upn",
     "token_set_similarity",
 ]

@@ -1,0 +1,185 @@
+"""A run's settings as a file (``identmatch.toml``): everything the command line can say.
+
+Example::
+
+    # identmatch.toml
+    date_order = "DMY"
+    threshold = 0.95
+    attributes = ["occupation", "birth_place"]
+    save_model = "model.json"
+
+    [columns]              # input column -> standard column
+    given_name = "forename"
+    date_of_birth = "dob"
+
+    [identifiers]          # input column -> kind
+    pnc = "pnc_id"
+    case_ref = "plain"
+
+Top-level keys come before the first ``[table]``, as TOML requires. Options given on the
+command line override the file's. A model saved from a run with a file keeps the file's
+settings (``Model.run_config``), so it records how it was made.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from identmatch._config import ReadConfig
+from identmatch._declared import DeclaredSchema, declared_schema
+from identmatch._exceptions import ConfigError
+from identmatch._identifiers import IDENTIFIER_KINDS
+from identmatch._types import DateOrder
+
+__all__ = ["RunConfig"]
+
+
+class RunConfig(BaseModel, frozen=True, extra="forbid"):
+    """The settings of a dedupe, link or index build, as in ``identmatch.toml``."""
+
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Input column -> standard column (``--map``)."""
+    date_order: DateOrder = "DMY"
+    """How to read ambiguous numeric dates (``--date-order``)."""
+    identifiers: dict[str, str] = Field(default_factory=dict)
+    """Input column -> identifier kind (``--identifier COLUMN:KIND``)."""
+    attributes: tuple[str, ...] = ()
+    """Attribute columns (``--attribute``)."""
+    threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
+    """Match probability at which records join one entity (``--threshold``)."""
+    model: str | None = None
+    """A saved model to score with instead of training (``--model``)."""
+    save_model: str | None = None
+    """Where to save the trained model (``--save-model``)."""
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    """Where pairs are formed and scored (``--backend``)."""
+
+    @field_validator("columns")
+    @classmethod
+    def _columns_standard(cls, value: dict[str, str]) -> dict[str, str]:
+        ReadConfig(columns=value)  # the same rules as --map
+        return value
+
+    @field_validator("identifiers")
+    @classmethod
+    def _kinds_known(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, kind in value.items():
+            if kind not in IDENTIFIER_KINDS:
+                allowed = ", ".join(IDENTIFIER_KINDS)
+                msg = f"{column}: kind {kind!r} is not known; allowed kinds are: {allowed}"
+                raise ValueError(msg)
+        return value
+
+    @model_validator(mode="after")
+    def _schema_valid(self) -> RunConfig:
+        self.declared()  # names allowed, none declared twice
+        return self
+
+    def declared(self) -> DeclaredSchema:
+        """The declared identifiers and attributes.
+
+        Raises:
+            ConfigError: a column name is not allowed or is declared twice.
+        """
+        return declared_schema(self.identifiers, self.attributes)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        """Read and validate a config file.
+
+        Raises:
+            ConfigError: the file is missing, not TOML, or a key or value is not allowed
+                (the message names the key and what is allowed).
+        """
+        source = Path(path)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            msg = f"{source}: no such config file"
+            raise ConfigError(msg) from None
+        except UnicodeDecodeError:
+            msg = f"{source.name}: not a text file (a config file is UTF-8 TOML)"
+            raise ConfigError(msg) from None
+        return cls.loads(text, name=source.name)
+
+    @classmethod
+    def loads(cls, text: str, *, name: str = "config") -> RunConfig:
+        """Parse and validate the TOML ``text`` (``name`` is used in messages).
+
+        Raises:
+            ConfigError: as for :meth:`load`.
+        """
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            msg = f"{name}: not valid TOML ({exc})"
+            raise ConfigError(msg) from None
+        return cls.from_mapping(data, name=name)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], *, name: str = "config") -> RunConfig:
+        """Validate a mapping of settings.
+
+        Raises:
+            ConfigError: as for :meth:`load`.
+        """
+        allowed = ", ".join(cls.model_fields)
+        unknown = sorted(set(data) - set(cls.model_fields))
+        if unknown:
+            msg = f"{name}: unknown key {unknown[0]!r}; allowed keys are: {allowed}"
+            raise ConfigError(msg)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = ".".join(str(part) for part in error["loc"]) or "(file)"
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            msg = f"{name}: key {key!r}: {reason}"
+            raise ConfigError(msg) from None
+        except ConfigError as exc:  # from the declared schema's own checks
+            msg = f"{name}: {exc}"
+            raise ConfigError(msg) from None
+
+    def dumps(self) -> str:
+        """The settings as TOML that :meth:`loads` reads back to an equal config."""
+        lines = []
+        for key in ("date_order", "threshold", "model", "save_model", "backend"):
+            value = getattr(self, key)
+            if value is not None:
+                lines.append(f"{key} = {_toml_value(value)}")
+        if self.attributes:
+            lines.append(f"attributes = [{', '.join(_toml_value(a) for a in self.attributes)}]")
+        for table in ("columns", "identifiers"):
+            mapping: dict[str, str] = getattr(self, table)
+            if mapping:
+                lines += ["", f"[{table}]"]
+                lines += [f"{_toml_value(k)} = {_toml_value(v)}" for k, v in mapping.items()]
+        return "\n".join(lines) + "\n"
+
+    def merged(self, **overrides: Any) -> RunConfig:
+        """A copy with the options given on the command line (those not None) taking over.
+
+        ``columns`` are merged key by key; ``identifiers`` and ``attributes``, when given,
+        replace the file's.
+
+        Raises:
+            ConfigError: a value given is not allowed.
+        """
+        data = self.model_dump()
+        for key, value in overrides.items():
+            if value is None or (key in ("identifiers", "attributes", "columns") and not value):
+                continue
+            data[key] = {**data["columns"], **value} if key == "columns" else value
+        return RunConfig.from_mapping(data, name="options")
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML string (JSON's escapes are TOML's for these), number or key."""
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
