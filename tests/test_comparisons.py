@@ -70,7 +70,7 @@ def sql_level(spec: ic.ComparisonSpec, left: dict[str, Any], right: dict[str, An
     for column in columns:
         for side, record in (("l", left), ("r", right)):
             value = record.get(column)
-            kind = "VARCHAR[]" if column in LIST_COLUMNS else "VARCHAR"
+            kind = "VARCHAR[]" if column in LIST_COLUMNS or column.endswith("_swaps") else "VARCHAR"
             selects.append(f"CAST(? AS {kind}) AS {quote_identifier(f'{column}_{side}')}")
             params.append(list(value) if isinstance(value, list | tuple) else value)
     sql = f"SELECT CASE {cases} ELSE {len(conditions) - 1} END FROM (SELECT {', '.join(selects)})"
@@ -334,6 +334,19 @@ CASES = [
         {"forename": "Conor", "surname": "Maguire", "dob": "1993-04-26"},
         PARENT,
     ),
+    # Relatives do not share an NHS number: the same one means one person, not twins or a son.
+    (
+        "family",
+        {"forename": "Amy", "surname": "Cole", "dob": "2001-05-06", "nhs_number": "9434765919"},
+        {"forename": "Zara", "surname": "Cole", "dob": "2001-05-06", "nhs_number": "943 476 5919"},
+        NO_FAMILY,
+    ),
+    (
+        "family",
+        {"forename": "John", "surname": "Cole", "dob": "1961-02-03", "nhs_number": "9434765919"},
+        {"forename": "John", "surname": "Cole", "dob": "1988-07-09", "nhs_number": "9434765919"},
+        NO_FAMILY,
+    ),
     # Unrelated forenames a generation apart are not a namesake son.
     (
         "family",
@@ -420,3 +433,33 @@ def test_compiling_does_not_change_the_spec() -> None:
     ic.compile_comparison(spec).get_comparison("duckdb")
     ic.compile_comparison(spec).get_comparison("spark")
     assert spec.model_dump() == before
+
+
+@pytest.mark.parametrize("path", ["python", "sql"])
+@pytest.mark.parametrize(
+    ("left_id", "right_id", "label"),
+    [
+        ("AB1234", "AB1234", NO_FAMILY),
+        ("AB1234", "AB1235", NO_FAMILY),  # one character apart: a typo of one identifier
+        ("AB1234", "AB1243", NO_FAMILY),  # two adjacent characters swapped
+        ("AB1234", "AB2143", TWINS),  # two swaps: another identifier
+        ("AB1234", "ZZ9876", TWINS),
+        (None, "AB1234", TWINS),
+    ],
+)
+def test_declared_identifier_silences_the_family_guard(
+    left_id: str | None, right_id: str | None, label: str, path: str
+) -> None:
+    """Possible twins sharing a declared identifier (or one typo of it) are one person."""
+    spec = ic.family_comparison(("nhs_std", "id_case"), (("id_case", "id_case_swaps"),))
+
+    def swaps(value: str | None) -> list[str] | None:
+        if value is None:
+            return None
+        return [value[:i] + value[i + 1] + value[i] + value[i + 2 :] for i in range(len(value) - 1)]
+
+    a = {**prepared(forename="Amy", surname="Cole", dob="2001-05-06"), "id_case": left_id}
+    b = {**prepared(forename="Zara", surname="Cole", dob="2001-05-06"), "id_case": right_id}
+    a["id_case_swaps"], b["id_case_swaps"] = swaps(left_id), swaps(right_id)
+    level = ic.evaluate_level(spec, a, b) if path == "python" else sql_level(spec, a, b)
+    assert spec.levels[level].label == label

@@ -248,6 +248,23 @@ class TestRuns:
         labels = [c.label for c in clash.explain("a", "b").contributions]
         assert "pnc: two valid, different values (a clash)" in labels
 
+    def test_shared_identifier_silences_the_family_guard_and_a_shared_phone_does_not(
+        self,
+    ) -> None:
+        """Unrelated forenames, same surname and date of birth read as twins, unless the two
+        records share a personal identifier; a household's phone says nothing of that."""
+        twins = _pair(PNC_A, PNC_A).assign(phone="0113 496 0000")
+        twins.loc[twins["record_id"] == "b", "forename"] = "Zebedee"
+        by_pnc = identmatch.dedupe(twins, identifiers={"pnc": "pnc_id"})
+        labels = [c.label for c in by_pnc.explain("a", "b").contributions]
+        assert "family guard: no sign of two relatives" in labels
+        by_phone = identmatch.dedupe(twins.drop(columns=["pnc"]), identifiers={"phone": "phone"})
+        labels = [c.label for c in by_phone.explain("a", "b").contributions]
+        assert any(label.endswith("(possible twins)") for label in labels)
+        assert not _same_entity(by_phone)
+        family = next(c for c in by_phone.model.comparisons if c.name == "family")
+        assert all("id_phone" not in level.unless_identifier for level in family.levels)
+
     def test_invalid_value_is_missing_not_a_clash(self) -> None:
         """A PNC ID failing its check letter is missing: the pair merges, and it is counted."""
         result = identmatch.dedupe(_pair(PNC_A, PNC_BAD), identifiers={"pnc": "pnc_id"})

@@ -86,6 +86,14 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
     """Adjust the weight by how common the value is (term-frequency adjustment)."""
     fixed: bool = False
     """Keep m and u as given: training never changes them (used for the family guard)."""
+    unless_identifier: tuple[str, ...] = ()
+    """Family guard patterns only: prepared identifier columns (the NHS number, declared
+    identifiers) that, the same on both records or one character apart (a typo), mean one
+    person, so the pattern does not fire. Relatives do not share an identifier."""
+    unless_transposed: tuple[tuple[str, str], ...] = ()
+    """Family guard patterns only: (identifier column, list column of its values with two
+    adjacent characters swapped) pairs; the pattern does not fire when one record's value is
+    among the other's swapped values (``2283032`` / ``2283023``)."""
 
 
 class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
@@ -102,7 +110,13 @@ class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
     @property
     def columns(self) -> tuple[str, ...]:
         """Prepared columns this comparison reads, in first-use order."""
-        return tuple(dict.fromkeys(lv.column for lv in self.levels if lv.column))
+        read = (
+            c
+            for lv in self.levels
+            for c in (lv.column, *lv.unless_identifier, *sum(lv.unless_transposed, ()))
+            if c
+        )
+        return tuple(dict.fromkeys(read))
 
 
 SWAP_MIN_SIMILARITY = 0.85
@@ -297,7 +311,9 @@ def surname_comparison() -> ComparisonSpec:
     )
 
 
-def middle_name_comparison() -> ComparisonSpec:
+def middle_name_comparison(
+    identifiers: Sequence[str] = ("nhs_std",), transposed: Sequence[tuple[str, str]] = ()
+) -> ComparisonSpec:
     """Middle names: the same, same first middle name, spelled very similarly, different.
 
     A middle name is strong evidence when the surname has changed (a married name) and tells
@@ -317,6 +333,8 @@ def middle_name_comparison() -> ComparisonSpec:
                 m=1e-5,
                 u=1e-5,
                 fixed=True,
+                unless_identifier=tuple(identifiers),
+                unless_transposed=tuple(transposed),
             ),
             LevelSpec(
                 kind="exact",
@@ -407,7 +425,9 @@ def date_of_birth_comparison() -> ComparisonSpec:
     )
 
 
-def family_comparison() -> ComparisonSpec:
+def family_comparison(
+    identifiers: Sequence[str] = ("nhs_std",), transposed: Sequence[tuple[str, str]] = ()
+) -> ComparisonSpec:
     """A guard against merging relatives: twins, and a parent and child of the same name.
 
     Fellegi-Sunter treats fields as independent, but relatives share a surname, an address
@@ -426,7 +446,13 @@ def family_comparison() -> ComparisonSpec:
 
     Both read the dates through the date of birth comparison's own levels, and the forenames
     through the forename comparison's, so "related" means here what it means when scoring.
+    Neither fires when one of ``identifiers`` (prepared columns: the NHS number, declared
+    identifiers) is the same on both records or one character apart: relatives do not share
+    an identifier (a valid NHS number cannot be one digit from another: its check digit), or
+    when one's value has two adjacent characters of the other's swapped (``transposed``: pairs
+    of an identifier column and the list column of its swapped values).
     """
+    unless = tuple(identifiers)
     return ComparisonSpec(
         name="family",
         description="Guard against relatives: twins, and a parent and child of one name",
@@ -441,6 +467,8 @@ def family_comparison() -> ComparisonSpec:
                 m=1.5e-10,
                 u=1e-5,
                 fixed=True,
+                unless_identifier=unless,
+                unless_transposed=tuple(transposed),
             ),
             LevelSpec(
                 kind="parent_child_pattern",
@@ -452,6 +480,8 @@ def family_comparison() -> ComparisonSpec:
                 m=1.5e-10,
                 u=1e-5,
                 fixed=True,
+                unless_identifier=unless,
+                unless_transposed=tuple(transposed),
             ),
             LevelSpec(
                 kind="else",
@@ -592,17 +622,27 @@ def exact_comparison(column: str, field: str) -> ComparisonSpec:
     )
 
 
-def default_comparisons(available: Sequence[str]) -> tuple[ComparisonSpec, ...]:
+def default_comparisons(
+    available: Sequence[str],
+    identifiers: Sequence[str] = (),
+    transposed: Sequence[tuple[str, str]] = (),
+) -> tuple[ComparisonSpec, ...]:
     """The default comparisons for the prepared columns that hold any values.
 
     Args:
         available: prepared column names with at least one non-missing value.
+        identifiers: prepared columns of declared identifiers; with the NHS number, their
+            agreement silences the family guard.
+        transposed: (identifier column, its swapped-values list column) pairs of declared
+            identifiers, for the same purpose.
     """
     present = set(available)
+    same_person = [c for c in ("nhs_std", *identifiers) if c in present]
+    swapped = [(c, swaps) for c, swaps in transposed if c in present]
     candidates = (
         forename_comparison(),
         surname_comparison(),
-        middle_name_comparison(),
+        middle_name_comparison(same_person, swapped),
         date_of_birth_comparison(),
         postcode_comparison(),
         sex_comparison(),
@@ -613,7 +653,7 @@ def default_comparisons(available: Sequence[str]) -> tuple[ComparisonSpec, ...]:
     )
     chosen = [spec for spec in candidates if spec.levels[0].column in present]
     if {"forename_std", "surname_joined", "dob_year"} <= present:
-        chosen.append(family_comparison())
+        chosen.append(family_comparison(same_person, swapped))
     return tuple(chosen)
 
 
@@ -672,10 +712,18 @@ def _custom_sql(level: LevelSpec, sql: Dialect) -> str:
         return f"({md_l} = {md_r} AND {col('dob_year_swapped', 'l')} = {year_r})"
     if level.kind == "year_off_by_one":
         return f"({md_l} = {md_r} AND abs(CAST({year_l} AS INT) - CAST({year_r} AS INT)) = 1)"
-    if level.kind == "twins_pattern":
-        return _twins_sql(sql)
-    if level.kind == "parent_child_pattern":
-        return _parent_child_sql(sql)
+    if level.kind in ("twins_pattern", "parent_child_pattern"):
+        pattern = _twins_sql(sql) if level.kind == "twins_pattern" else _parent_child_sql(sql)
+        # levenshtein: the same function name in DuckDB and Spark.
+        same = [
+            f"NOT coalesce(levenshtein({col(c, 'l')}, {col(c, 'r')}) <= 1, FALSE)"
+            for c in level.unless_identifier
+        ]
+        for value, swaps in level.unless_transposed:
+            for a_side, b_side in (("l", "r"), ("r", "l")):
+                found = f"{sql.list_contains}({col(swaps, a_side)}, {col(value, b_side)})"
+                same.append(f"NOT coalesce({found}, FALSE)")
+        return "(" + " AND ".join([pattern, *same]) + ")" if same else pattern
     if level.kind == "year_only":
         return (
             f"({year_l} = {year_r} AND ({md_l} IS NULL OR {md_r} IS NULL "
@@ -855,9 +903,14 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
         return _reversed_similar_holds(left, right, level.threshold or 0.0)
     if level.kind in _DATE_KINDS:
         return _date_holds(level.kind, left, right)
-    if level.kind == "twins_pattern":
-        return _twins_holds(left, right)
-    if level.kind == "parent_child_pattern":
+    if level.kind in ("twins_pattern", "parent_child_pattern"):
+        if any(_one_identifier(left.get(c), right.get(c)) for c in level.unless_identifier):
+            return False
+        for value, swaps in level.unless_transposed:
+            if _swapped(left, right, value, swaps) or _swapped(right, left, value, swaps):
+                return False
+        if level.kind == "twins_pattern":
+            return _twins_holds(left, right)
         return _parent_child_holds(left, right)
     if _missing(a) or _missing(b):
         return False
@@ -878,6 +931,17 @@ _RELATED_FORENAME = _related_forename_levels()
 _CLOSE_DATE = _close_date_levels()
 _TWO_COLUMN_KINDS = frozenset({"contains", "cross_equal", "reversed", "lists_overlap"})
 _DATE_KINDS = frozenset({"day_month_swapped", "year_transposed", "year_off_by_one", "year_only"})
+
+
+def _swapped(a: Mapping[str, Any], b: Mapping[str, Any], value: str, swaps: str) -> bool:
+    """Whether ``b``'s value is among ``a``'s values with two adjacent characters swapped."""
+    found = b.get(value)
+    return not _missing(found) and found in (a.get(swaps) or ())
+
+
+def _one_identifier(a: Any, b: Any) -> bool:
+    """Two identifier values the same or one character apart (the SQL's ``levenshtein <= 1``)."""
+    return not _missing(a) and not _missing(b) and Levenshtein.distance(str(a), str(b)) <= 1
 
 
 def _equal(a: Any, b: Any) -> bool:

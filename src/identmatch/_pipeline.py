@@ -519,10 +519,20 @@ def _display_name(source: Any, default: str) -> str:
     return default
 
 
+_SHARED_KINDS = frozenset({"phone", "email"})
+"""Identifier kinds that relatives may share, so agreement on them does not silence the guard."""
+
+
 def _default_model(
     available: set[str], sizes: list[int], linked: bool, declared: DeclaredSchema
 ) -> Model:
-    comparisons = default_comparisons(sorted(available)) + declared.comparisons(available)
+    # A household shares a phone and sometimes an email: those say nothing against relatives.
+    personal = [s for s in declared.identifiers if s.kind not in _SHARED_KINDS]
+    comparisons = default_comparisons(
+        sorted(available),
+        [s.prepared for s in personal],
+        [(s.prepared, s.prepared_swaps) for s in personal],
+    ) + declared.comparisons(available)
     if not comparisons:
         msg = (
             "the input has no columns to compare: give at least one of forename, surname, "
