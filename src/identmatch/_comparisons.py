@@ -904,14 +904,16 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
     if level.kind in _DATE_KINDS:
         return _date_holds(level.kind, left, right)
     if level.kind in ("twins_pattern", "parent_child_pattern"):
+        # The pattern first: it fails fast on most pairs (surname, dates), the exception not.
+        pattern = _twins_holds if level.kind == "twins_pattern" else _parent_child_holds
+        if not pattern(left, right):
+            return False
         if any(_one_identifier(left.get(c), right.get(c)) for c in level.unless_identifier):
             return False
-        for value, swaps in level.unless_transposed:
-            if _swapped(left, right, value, swaps) or _swapped(right, left, value, swaps):
-                return False
-        if level.kind == "twins_pattern":
-            return _twins_holds(left, right)
-        return _parent_child_holds(left, right)
+        return not any(
+            _swapped(left, right, value, swaps) or _swapped(right, left, value, swaps)
+            for value, swaps in level.unless_transposed
+        )
     if _missing(a) or _missing(b):
         return False
     if level.kind == "exact":
@@ -1023,12 +1025,13 @@ def _twins_holds(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
 
 
 def _parent_child_holds(left: Mapping[str, Any], right: Mapping[str, Any]) -> bool:
+    # Cheapest tests first: this runs for every candidate a search scores.
     return (
-        _any_holds(_RELATED_FORENAME, left, right)
-        and _equal(left.get("surname_joined"), right.get("surname_joined"))
+        _equal(left.get("surname_joined"), right.get("surname_joined"))
         and not _missing(left.get("dob_year"))
         and not _missing(right.get("dob_year"))
         and abs(int(str(left["dob_year"])) - int(str(right["dob_year"]))) >= 14
         and not _equal(left.get("dob_md"), right.get("dob_md"))
         and not _date_holds("year_transposed", left, right)
+        and _any_holds(_RELATED_FORENAME, left, right)
     )
