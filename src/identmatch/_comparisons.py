@@ -125,13 +125,15 @@ SWAP_MIN_SIMILARITY = 0.85
 SWAPPED_RESPELLED = "{field}: swapped with the {other}, one of the two respelled or a nickname"
 
 
-def _null(column: str, field: str) -> LevelSpec:
+def null_level(column: str, field: str) -> LevelSpec:
+    """The first level of a comparison: ``column`` missing on either side (weighs 0 bits)."""
     return LevelSpec(
         kind="null", column=column, label=f"{field}: missing on one side", m=0.5, u=0.5
     )
 
 
-def _else(field: str, m: float, u: float) -> LevelSpec:
+def else_level(field: str, m: float, u: float) -> LevelSpec:
+    """The last level of a comparison: none of the others holds ("``field``: different")."""
     return LevelSpec(kind="else", label=f"{field}: different", m=m, u=u)
 
 
@@ -141,7 +143,7 @@ def forename_comparison() -> ComparisonSpec:
         name="forename",
         description="Forename, standardised, with term-frequency adjustment on exact matches",
         levels=(
-            _null("forename_std", "forename"),
+            null_level("forename_std", "forename"),
             LevelSpec(
                 kind="exact",
                 column="forename_std",
@@ -221,7 +223,7 @@ def forename_comparison() -> ComparisonSpec:
                 m=0.02,
                 u=0.03,
             ),
-            _else("forename", m=0.01, u=0.897),
+            else_level("forename", m=0.01, u=0.897),
         ),
     )
 
@@ -236,7 +238,7 @@ def surname_comparison() -> ComparisonSpec:
         name="surname",
         description="Surname, standardised; double-barrelled names also compared by part",
         levels=(
-            _null("surname_std", "surname"),
+            null_level("surname_std", "surname"),
             LevelSpec(
                 kind="exact",
                 column="surname_joined",
@@ -306,7 +308,7 @@ def surname_comparison() -> ComparisonSpec:
                 m=0.02,
                 u=0.03,
             ),
-            _else("surname", m=0.04, u=0.9594),
+            else_level("surname", m=0.04, u=0.9594),
         ),
     )
 
@@ -325,7 +327,7 @@ def middle_name_comparison(
         name="middle_name",
         description="Middle names, standardised, with term-frequency adjustment on exact matches",
         levels=(
-            _null("middle_std", "middle name"),
+            null_level("middle_std", "middle name"),
             LevelSpec(
                 kind="twins_pattern",
                 column="middle_std",
@@ -359,7 +361,7 @@ def middle_name_comparison(
                 m=0.05,
                 u=0.004,
             ),
-            _else("middle name", m=0.15, u=0.982),
+            else_level("middle name", m=0.15, u=0.982),
         ),
     )
 
@@ -373,7 +375,7 @@ def date_of_birth_comparison() -> ComparisonSpec:
             "Placeholder dates (1900-01-01 and the like) are missing."
         ),
         levels=(
-            _null("dob_year", "date of birth"),
+            null_level("dob_year", "date of birth"),
             LevelSpec(
                 kind="exact", column="dob", label="date of birth: the same", m=0.82, u=0.0003
             ),
@@ -420,7 +422,7 @@ def date_of_birth_comparison() -> ComparisonSpec:
                 m=0.02,
                 u=0.012,
             ),
-            _else("date of birth", m=0.075, u=0.98),
+            else_level("date of birth", m=0.075, u=0.98),
         ),
     )
 
@@ -515,7 +517,7 @@ def alias_comparison() -> ComparisonSpec:
                 m=0.3,
                 u=1e-6,
             ),
-            _else("aliases", m=0.7, u=0.999999),
+            else_level("aliases", m=0.7, u=0.999999),
         ),
     )
 
@@ -526,7 +528,7 @@ def postcode_comparison() -> ComparisonSpec:
         name="postcode",
         description="UK postcode; other postcodes compared whole",
         levels=(
-            _null("postcode_std", "postcode"),
+            null_level("postcode_std", "postcode"),
             LevelSpec(
                 kind="exact",
                 column="postcode_std",
@@ -549,7 +551,7 @@ def postcode_comparison() -> ComparisonSpec:
                 m=0.05,
                 u=0.01,
             ),
-            _else("postcode", m=0.20, u=0.986),
+            else_level("postcode", m=0.20, u=0.986),
         ),
     )
 
@@ -560,9 +562,9 @@ def sex_comparison() -> ComparisonSpec:
         name="sex",
         description="Recorded sex, M or F",
         levels=(
-            _null("sex_std", "sex"),
+            null_level("sex_std", "sex"),
             LevelSpec(kind="exact", column="sex_std", label="sex: the same", m=0.97, u=0.5),
-            _else("sex", m=0.03, u=0.5),
+            else_level("sex", m=0.03, u=0.5),
         ),
     )
 
@@ -573,9 +575,9 @@ def nhs_number_comparison() -> ComparisonSpec:
         name="nhs_number",
         description="NHS number; numbers failing the mod-11 check digit are missing",
         levels=(
-            _null("nhs_std", "NHS number"),
+            null_level("nhs_std", "NHS number"),
             LevelSpec(kind="exact", column="nhs_std", label="NHS number: the same", m=0.95, u=1e-6),
-            _else("NHS number", m=0.05, u=0.999999),
+            else_level("NHS number", m=0.05, u=0.999999),
         ),
     )
 
@@ -586,7 +588,7 @@ def address_comparison(column: str = "address_std", field: str = "address") -> C
         name=field,
         description=f"{field.capitalize()}, standardised free text",
         levels=(
-            _null(column, field),
+            null_level(column, field),
             LevelSpec(kind="exact", column=column, label=f"{field}: the same", m=0.70, u=0.001),
             LevelSpec(
                 kind="jaro_winkler",
@@ -604,7 +606,7 @@ def address_comparison(column: str = "address_std", field: str = "address") -> C
                 m=0.05,
                 u=0.05,
             ),
-            _else(field, m=0.10, u=0.944),
+            else_level(field, m=0.10, u=0.944),
         ),
     )
 
@@ -615,9 +617,9 @@ def exact_comparison(column: str, field: str) -> ComparisonSpec:
         name=field,
         description=f"{field}, exact match only",
         levels=(
-            _null(column, field),
+            null_level(column, field),
             LevelSpec(kind="exact", column=column, label=f"{field}: the same", m=0.9, u=0.01),
-            _else(field, m=0.1, u=0.99),
+            else_level(field, m=0.1, u=0.99),
         ),
     )
 

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, field_validator, model_validator
 
 from identmatch._blocking import BlockingRule
-from identmatch._comparisons import ComparisonSpec, LevelSpec
+from identmatch._comparisons import ComparisonSpec, LevelSpec, else_level, null_level
 from identmatch._config import STANDARD_COLUMNS
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._identifiers import (
@@ -89,6 +89,12 @@ class IdentifierSpec(BaseModel, frozen=True, extra="forbid"):
             msg = f"identifier kind {value!r} is not known; allowed kinds are: {allowed}"
             raise ValueError(msg)
         return value
+
+    @property
+    def personal(self) -> bool:
+        """Whether a value belongs to one person: not a phone or email, which a household may
+        share. Agreement on a personal identifier silences the family guard."""
+        return self.kind not in ("phone", "email")
 
     @property
     def prepared(self) -> str:
@@ -332,13 +338,7 @@ def identifier_comparison(spec: IdentifierSpec) -> ComparisonSpec:
         name=name,
         description=f"Declared identifier {name} ({spec.kind}), standardised once per record",
         levels=(
-            LevelSpec(
-                kind="null",
-                column=spec.prepared,
-                label=f"{name}: missing on one side",
-                m=0.5,
-                u=0.5,
-            ),
+            null_level(spec.prepared, name),
             LevelSpec(
                 kind="exact",
                 column=spec.prepared,
@@ -384,9 +384,7 @@ def attribute_comparison(spec: AttributeSpec) -> ComparisonSpec:
         name=name,
         description=f"Declared attribute {name}, folded text",
         levels=(
-            LevelSpec(
-                kind="null", column=column, label=f"{name}: missing on one side", m=0.5, u=0.5
-            ),
+            null_level(column, name),
             LevelSpec(
                 kind="exact", column=column, label=f"{name}: the same", m=0.6, u=0.05, tf=True
             ),
@@ -406,6 +404,6 @@ def attribute_comparison(spec: AttributeSpec) -> ComparisonSpec:
                 m=0.1,
                 u=0.08,
             ),
-            LevelSpec(kind="else", label=f"{name}: different", m=0.15, u=0.85),
+            else_level(name, m=0.15, u=0.85),
         ),
     )

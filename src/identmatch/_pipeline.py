@@ -519,15 +519,10 @@ def _display_name(source: Any, default: str) -> str:
     return default
 
 
-_SHARED_KINDS = frozenset({"phone", "email"})
-"""Identifier kinds that relatives may share, so agreement on them does not silence the guard."""
-
-
 def _default_model(
     available: set[str], sizes: list[int], linked: bool, declared: DeclaredSchema
 ) -> Model:
-    # A household shares a phone and sometimes an email: those say nothing against relatives.
-    personal = [s for s in declared.identifiers if s.kind not in _SHARED_KINDS]
+    personal = [s for s in declared.identifiers if s.personal]
     comparisons = default_comparisons(
         sorted(available),
         [s.prepared for s in personal],
