@@ -13,10 +13,12 @@ from importlib.metadata import PackageNotFoundError, version
 from identmatch._audit import AuditEntry, AuditLog
 from identmatch._blocking import BlockingReport, RuleCount
 from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
+from identmatch._decisions import Decisions, read_decisions
 from identmatch._declared import AttributeSpec, DeclaredSchema, IdentifierSpec
 from identmatch._exceptions import (
     BackendError,
     ConfigError,
+    DecisionError,
     IdentMatchError,
     InputFileError,
     MissingDependencyError,
@@ -27,6 +29,13 @@ from identmatch._exceptions import (
 from identmatch._explain import Contribution, Explanation
 from identmatch._identifiers import IDENTIFIER_KINDS
 from identmatch._index import Index
+from identmatch._index_review import (
+    DecisionOutcome,
+    ReviewEntity,
+    ReviewPair,
+    ReviewQueue,
+    ReviewRecord,
+)
 from identmatch._model import Model, TrainingSummary
 from identmatch._pipeline import dedupe, link
 from identmatch._prepared_files import prepare_parquet
@@ -53,6 +62,9 @@ __all__ = [
     "ConfigError",
     "Contribution",
     "DataQuality",
+    "DecisionError",
+    "DecisionOutcome",
+    "Decisions",
     "DeclaredSchema",
     "Explanation",
     "Hit",
@@ -69,6 +81,10 @@ __all__ = [
     "NotTrainedError",
     "ReadConfig",
     "Result",
+    "ReviewEntity",
+    "ReviewPair",
+    "ReviewQueue",
+    "ReviewRecord",
     "RuleCount",
     "RunConfig",
     "STANDARD_COLUMNS",
@@ -81,6 +97,7 @@ __all__ = [
     "dedupe",
     "link",
     "prepare_parquet",
+    "read_decisions",
     "spark_session",
 ]
 

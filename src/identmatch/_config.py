@@ -110,6 +110,23 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
     share). The candidates are chosen either way; only the report is left out."""
     seed: int = 42
     """Seed for u sampling, so a run is repeatable."""
+    review_band: tuple[float, float] = (0.5, 0.99)
+    """An index's review queue holds the pairs scored with a match probability in
+    ``[low, high)``: those a person should look at. The default spans the threshold."""
+    review_large: int = Field(default=20, ge=2)
+    """An index entity with this many records or more is queued for review as very large."""
+
+    @field_validator("review_band")
+    @classmethod
+    def _band_ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        low, high = value
+        if not 0.0 < low < high <= 1.0:
+            msg = (
+                f"review_band must be two match probabilities low < high in (0, 1], "
+                f"got {list(value)}"
+            )
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _floor_below_threshold(self) -> ModelConfig:

@@ -4,6 +4,7 @@
      ├── SchemaError (ValueError)        input columns or record ids are unusable
      ├── InputFileError (ValueError)     a file cannot be read: format, encoding, empty
      ├── ConfigError (ValueError)        a setting or mapping is out of range
+     ├── DecisionError (ValueError)      a decision contradicts one already standing
      ├── ModelError (ValueError)         a saved model file is unreadable or does not fit the data
      ├── NotTrainedError (RuntimeError)  an operation needs a trained model
      ├── MissingDependencyError (ImportError)  an optional extra (e.g. spark) is not installed
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 __all__ = [
     "BackendError",
     "ConfigError",
+    "DecisionError",
     "IdentMatchError",
     "InputFileError",
     "MissingDependencyError",
@@ -46,6 +48,10 @@ class InputFileError(IdentMatchError, ValueError):
 
 class ConfigError(IdentMatchError, ValueError):
     """A setting, threshold or column mapping is out of its allowed range."""
+
+
+class DecisionError(IdentMatchError, ValueError):
+    """A decision about two records contradicts a decision already standing."""
 
 
 class ModelError(IdentMatchError, ValueError):

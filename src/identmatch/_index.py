@@ -19,10 +19,12 @@ import duckdb
 import pandas as pd
 
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
+from identmatch._decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
 from identmatch._declared import AttributeSpec, Identifiers, declared_schema
 from identmatch._engine import connect_index, cursor
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_score
+from identmatch._index_review import DecisionOutcome, ReviewQueue
 from identmatch._index_write import FORMAT_VERSION, build_file, owner_only
 from identmatch._keys import hashed_keys
 from identmatch._model import Model
@@ -82,12 +84,15 @@ class Index:
         config: ModelConfig | None = None,
         identifiers: Identifiers | None = None,
         attributes: Sequence[str | AttributeSpec] | None = None,
+        decisions: Decisions | str | Path | pd.DataFrame | None = None,
     ) -> Index:
         """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
 
         The file is written beside ``path`` and renamed into place, so a failed build never
         leaves a half-written index. ``identifiers`` and ``attributes`` are declared as for
         :func:`identmatch.dedupe`; searches and adds then take them as fields too.
+        ``decisions`` (e.g. a file from ``identmatch decisions export``) are obeyed by the
+        build and kept in the index, so every later add obeys them too.
 
         Raises:
             ConfigError: ``path`` already exists.
@@ -107,6 +112,7 @@ class Index:
                 model=model,
                 config=config or ModelConfig(),
                 schema=declared_schema(identifiers, attributes),
+                decisions=read_decisions(decisions),
             )
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -406,6 +412,81 @@ class Index:
                 self._refresh()  # searches use the old state until the reload is done
         return outcome
 
+    # ------------------------------------------------------------------ review
+    def decide(
+        self,
+        record_ids: Sequence[str],
+        decision: DecisionKind,
+        *,
+        reason: str = "",
+        purpose: str = "",
+        decided_by: str = "",
+    ) -> DecisionOutcome:
+        """Record a person's decision about two records, and apply it at once.
+
+        ``different`` is a must-not-link: if the two records share an entity it splits now
+        (its records re-resolved with the two kept apart; the largest part keeps the id, the
+        split is logged), and no later add, removal or rebuild with the exported decisions
+        joins them again, directly or through a chain. ``same`` is a must-link: records of
+        two entities are merged into the older. ``unsure`` changes nothing but takes the pair
+        out of the review queue. The latest decision about a pair is the one that holds.
+
+        Raises:
+            SchemaError: a record id is not in the index, or both are the same.
+            DecisionError: ``same`` would join records decided to be different people.
+        """
+        from identmatch._index_review import decide
+
+        ids = [str(r) for r in record_ids]
+        if len(ids) != 2:
+            msg = f"a decision is about exactly two records, got {len(ids)}"
+            raise SchemaError(msg)
+        if decision not in DECISION_KINDS:
+            msg = f"decision must be one of {', '.join(DECISION_KINDS)}"
+            raise SchemaError(msg)
+        with self._write_lock:
+            outcome, moved = decide(
+                self,
+                (ids[0], ids[1]),
+                decision,
+                reason=reason,
+                purpose=purpose,
+                decided_by=decided_by,
+            )
+            loaded = self._loaded
+            if moved and loaded is not None:
+                self._snapshot = loaded.regrouped(moved)
+        return outcome
+
+    def decisions(self) -> Decisions:
+        """Every decision recorded in the index, oldest first (``.frame`` to export)."""
+        from identmatch._index_review import load_decisions
+
+        with self._cursor() as cursor:
+            return load_decisions(cursor)
+
+    def review_queue(self, *, limit: int = 50) -> ReviewQueue:
+        """What a person should look at: uncertain pairs and suspicious entities.
+
+        Pairs scored (by the build or an add) with a match probability in
+        ``ModelConfig.review_band``, closest to the threshold first, and entities that look
+        wrong (possible twins, conflicting identifiers, very large, a weak bridge), each
+        with the pair to decide on and its explanation. Pairs already decided are left out.
+        """
+        from identmatch._index_review import review_queue
+
+        if not 1 <= limit <= 1_000:
+            msg = f"limit must be between 1 and 1000, got {limit}"
+            raise ConfigError(msg)
+        return review_queue(self, limit=limit)
+
+    def match_weight_histogram(self) -> list[tuple[float, float, int]]:
+        """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""
+        from identmatch._index_review import weight_histogram
+
+        with self._cursor() as cursor:
+            return weight_histogram(cursor)
+
 
 def _literal(text: str) -> str:
     """A SQL string literal (for a file path, which ATTACH cannot take as a parameter)."""
@@ -416,9 +497,11 @@ def _upgrade(connection: duckdb.DuckDBPyConnection) -> None:
     """Add the tables later versions keep in the file (format 1 files may lack them)."""
     from identmatch._audit import ensure_audit_log
     from identmatch._index_remove import ensure_split_log
+    from identmatch._index_review import ensure_review_tables
 
     ensure_split_log(connection)
     ensure_audit_log(connection)
+    ensure_review_tables(connection)
 
 
 def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

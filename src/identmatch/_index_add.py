@@ -21,6 +21,7 @@ import pyarrow as pa
 from identmatch._candidates import rank_query_candidates
 from identmatch._config import ReadConfig
 from identmatch._engine import transaction
+from identmatch._index_review import load_decisions
 from identmatch._index_write import add_tf, insert_keys, insert_records
 from identmatch._keys import hashed_keys
 from identmatch._prepare import prepare_records
@@ -65,6 +66,10 @@ class _Resolver:
         self.added: dict[str, list[dict[str, Any]]] = {}  # entity -> new records of this add
         self.pending_records: list[dict[str, Any]] = []  # the new records of this add
         self.pending: dict[int, list[int]] = {}  # key hash -> positions in pending_records
+        self.different = load_decisions(cursor).pairs("different")  # must-not-links
+        band = index.config.review_band
+        self.band = (band[0], band[1])
+        self.review: list[tuple[str, str, float, float]] = []  # pairs for the review queue
 
     def current(self, entity: str) -> str:
         while entity in self.merged_into:
@@ -98,6 +103,9 @@ class _Resolver:
         for candidate in candidates:
             score = score_pair(model, record, candidate, self.snapshot.tf)
             scores[_rid(candidate)] = score
+            if self.band[0] <= score.match_probability < self.band[1]:
+                a, b = sorted((_rid(record), _rid(candidate)))
+                self.review.append((a, b, score.match_probability, score.match_weight))
             entity = self.current(str(candidate["entity_id"]))
             best[entity] = max(score.match_probability, best.get(entity, 0.0))
         matched = sorted(
@@ -105,7 +113,13 @@ class _Resolver:
             key=lambda e: (-best[e], e),
         )
 
+        different = self.different
+
         def conflict(a: dict[str, Any], b: dict[str, Any]) -> bool:
+            if different:
+                x, y = _rid(a), _rid(b)
+                if ((x, y) if x <= y else (y, x)) in different:
+                    return True
             score = scores.get(_rid(b)) if a is record else None
             if score is None:
                 score = score_pair(model, a, b, self.snapshot.tf)
@@ -214,6 +228,8 @@ def add_records(
         insert_keys(cursor, index.model, start_seq=start)
         tf_added = add_tf(cursor, prepared, index.model)
         _write_entities(cursor, resolver, start)
+        if resolver.review:
+            cursor.executemany("INSERT INTO review_pairs VALUES (?, ?, ?, ?)", resolver.review)
         cursor.execute(
             "UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(resolver.next_entity)]
         )

@@ -2,8 +2,9 @@
 
 A removed record's row, blocking keys and term-frequency counts go. Its entity is then
 re-resolved: the remaining records of that entity are scored pairwise in process (the
-pairs sharing a blocking key, with the same scoring as adds) and grouped into connected
-components at the model's match threshold. If the removed record was the only link
+pairs sharing a blocking key, with the same scoring as adds) and grouped at the model's
+match threshold under the people's decisions the index holds
+(``identmatch._index_review.resolve_parts``). If the removed record was the only link
 between parts, the entity splits: the largest part (the oldest on a tie) keeps the entity
 id, each other part gets a new id, and the split is logged in the index's ``splits``
 table. Everything is decided first, then written in one transaction that commits at the
@@ -21,8 +22,7 @@ import pandas as pd
 
 from identmatch._engine import transaction
 from identmatch._exceptions import SchemaError
-from identmatch._keys import record_keys
-from identmatch._scoring import TermFrequencies, score_pair
+from identmatch._index_review import load_decisions, resolve_parts
 from identmatch._snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -42,38 +42,6 @@ CREATE TABLE IF NOT EXISTS splits (
 def ensure_split_log(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the ``splits`` table in an index file written before it existed."""
     connection.execute(_SPLITS_SQL)
-
-
-def _components(
-    index: Index, tf: TermFrequencies, records: list[dict[str, Any]]
-) -> list[list[dict[str, Any]]]:
-    """Connected components of ``records`` at the match threshold, over blocked pairs."""
-    model, threshold = index.model, index.config.threshold
-    parent = list(range(len(records)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    by_key: dict[str, list[int]] = {}
-    for i, record in enumerate(records):
-        for key in record_keys(record, model.blocking_rules):
-            by_key.setdefault(key, []).append(i)
-    scored: set[tuple[int, int]] = set()
-    for members in by_key.values():
-        for a_pos, a in enumerate(members):
-            for b in members[a_pos + 1 :]:
-                if (a, b) in scored or find(a) == find(b):
-                    continue
-                scored.add((a, b))
-                if score_pair(model, records[a], records[b], tf).match_probability >= threshold:
-                    parent[find(b)] = find(a)
-    groups: dict[int, list[dict[str, Any]]] = {}
-    for i, record in enumerate(records):
-        groups.setdefault(find(i), []).append(record)
-    return list(groups.values())
 
 
 def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:
@@ -99,13 +67,16 @@ def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:
         next_entity = int(
             cursor.execute("SELECT value FROM meta WHERE key = 'next_entity'").fetchall()[0][0]
         )
+        decisions = load_decisions(cursor)
         reassign: list[tuple[str, str]] = []  # (record_id, new entity)
         splits: list[tuple[str, str, int]] = []  # (old entity, new entity, created seq)
         for entity in entities:
             remaining = [r for r in snapshot.members([entity]) if int(r["seq"]) not in removed_seqs]
             if not remaining:
                 continue
-            parts = _components(index, snapshot.tf, remaining)
+            parts = resolve_parts(
+                index.model, index.config.threshold, snapshot.tf, remaining, decisions
+            )
             parts.sort(key=lambda part: (-len(part), min(int(r["seq"]) for r in part)))
             for part in parts[1:]:
                 new = f"E{next_entity:06d}"
@@ -130,6 +101,12 @@ def _write(
     seqs = [int(r["seq"]) for r in removed]
     cursor.execute("DELETE FROM keys WHERE seq IN (SELECT unnest(?::BIGINT[]))", [seqs])
     cursor.execute("DELETE FROM records WHERE seq IN (SELECT unnest(?::BIGINT[]))", [seqs])
+    gone = [str(r["record_id"]) for r in removed]
+    cursor.execute(
+        "DELETE FROM review_pairs WHERE record_id_l IN (SELECT unnest(?::VARCHAR[])) "
+        "OR record_id_r IN (SELECT unnest(?::VARCHAR[]))",
+        [gone, gone],
+    )
     for column in index.model.tf_columns:
         values = [str(r[column]) for r in removed if r.get(column) is not None]
         if not values:

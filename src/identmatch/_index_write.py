@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from identmatch._config import ModelConfig
+from identmatch._decisions import Decisions
 from identmatch._declared import DeclaredSchema
 from identmatch._keys import keys_sql
 from identmatch._model import Model
@@ -252,8 +253,14 @@ def build_file(
     model: Model | str | Path | None,
     config: ModelConfig,
     schema: DeclaredSchema | None = None,
+    decisions: Decisions | None = None,
 ) -> None:
-    """Resolve ``records`` with the batch pipeline and write a complete index to ``path``."""
+    """Resolve ``records`` with the batch pipeline and write a complete index to ``path``.
+
+    The index keeps the decisions it was built under (they hold for every later add), the
+    pairs for the review queue and the distribution of match weights.
+    """
+    from identmatch._index_review import store_build_review
     from identmatch._pipeline import PipelineHooks, dedupe_then
 
     writer = _Writer(path)
@@ -267,6 +274,7 @@ def build_file(
             model=model,
             config=config.model_copy(update={"count_blocked_pairs": False}),
             schema=schema,
+            decisions=decisions,
         )
         connection = writer.join()
         entities = result.entities
@@ -310,6 +318,7 @@ def build_file(
             "next_seq": str(len(entities)),
         }
         connection.executemany("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+        store_build_review(connection, result.pairs, config.review_band, result.decisions)
         connection.execute("CHECKPOINT")
     finally:
         writer.close()

@@ -29,6 +29,7 @@ from identmatch._candidates import (
 from identmatch._cluster import assign_entity_ids
 from identmatch._comparisons import default_comparisons
 from identmatch._config import ModelConfig, ReadConfig
+from identmatch._decisions import Decisions, read_decisions
 from identmatch._declared import (
     AttributeSpec,
     DeclaredSchema,
@@ -45,6 +46,9 @@ from identmatch._read import read_records
 from identmatch._result import Result
 from identmatch._spark import SparkEngine, is_spark_session, spark_session
 from identmatch._types import Backend, DateOrder
+
+DecisionsSource = Decisions | str | Path | pd.DataFrame | None
+"""Decisions as a batch run takes them: a decisions CSV, a DataFrame, or read already."""
 
 __all__ = ["PipelineHooks", "dedupe", "dedupe_then", "link"]
 
@@ -75,6 +79,7 @@ def dedupe(
     backend: Backend | Any = "duckdb",
     identifiers: Identifiers | None = None,
     attributes: Sequence[str | AttributeSpec] | None = None,
+    decisions: DecisionsSource = None,
 ) -> Result:
     """Find the records in one input that belong to the same person.
 
@@ -102,6 +107,11 @@ def dedupe(
             text separated by ``;``). A given model keeps the identifiers it was trained with.
         attributes: columns of categorical or free text (occupation, birth place, school)
             compared exactly and by spelling.
+        decisions: people's decisions about pairs of records (a decisions CSV such as
+            ``identmatch decisions export`` writes, a DataFrame, or :class:`Decisions`):
+            ``different`` pairs never share an entity, directly or through a chain;
+            ``same`` pairs are joined first. Decisions about records not in the input are
+            skipped.
 
     Returns:
         A :class:`Result` with ``entities``, ``pairs``, ``quality`` and ``explain()``.
@@ -118,6 +128,7 @@ def dedupe(
         progress,
         backend,
         schema=schema,
+        decisions=read_decisions(decisions),
     )
 
 
@@ -134,6 +145,7 @@ def link(
     backend: Backend | Any = "duckdb",
     identifiers: Identifiers | None = None,
     attributes: Sequence[str | AttributeSpec] | None = None,
+    decisions: DecisionsSource = None,
 ) -> Result:
     """Find the same people across two inputs (e.g. adults' and children's services).
 
@@ -153,6 +165,7 @@ def link(
         progress,
         backend,
         schema=schema,
+        decisions=read_decisions(decisions),
     )
 
 
@@ -165,11 +178,22 @@ def dedupe_then(
     model: Model | str | Path | None,
     config: ModelConfig,
     schema: DeclaredSchema | None = None,
+    decisions: Decisions | None = None,
 ) -> Result:
     """:func:`dedupe` on DuckDB, calling ``hooks`` as it goes."""
     read_config = _read_config(columns, date_order)
     return _run(
-        [records], ["input"], read_config, None, model, config, None, "duckdb", hooks, schema
+        [records],
+        ["input"],
+        read_config,
+        None,
+        model,
+        config,
+        None,
+        "duckdb",
+        hooks,
+        schema,
+        decisions=decisions,
     )
 
 
@@ -205,6 +229,8 @@ def _run(
     backend: Backend | Any,
     hooks: PipelineHooks | None = None,
     schema: DeclaredSchema | None = None,
+    *,
+    decisions: Decisions | None = None,
 ) -> Result:
     config = config or ModelConfig()
     if threshold is not None:
@@ -218,7 +244,7 @@ def _run(
         engine = _open_engine(backend)
     with _quiet_splink():
         return _run_inner(
-            sources, names, read_config, model, config, progress, engine, hooks, schema
+            sources, names, read_config, model, config, progress, engine, hooks, schema, decisions
         )
 
 
@@ -264,6 +290,7 @@ def _run_inner(
     engine: Engine | SparkEngine,
     hooks: PipelineHooks | None = None,
     schema: DeclaredSchema | None = None,
+    decisions: Decisions | None = None,
 ) -> Result:
     linked = len(sources) == 2
     link_type: SplinkLinkType = "link_only" if linked else "dedupe_only"
@@ -408,6 +435,7 @@ def _run_inner(
         prepared=prepared,
         conflict_below=config.conflict_below,
         candidates=candidates,
+        decisions=decisions,
     )
     if hooks is not None:
         hooks.clustering()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pandas as pd
 
 from identmatch._blocking import BlockingReport
 from identmatch._cluster import assign_entity_ids, constrained_components
+from identmatch._decisions import Decisions
 from identmatch._entity_names import entity_names
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._explain import Explanation, explanation_from_row
@@ -26,6 +28,8 @@ from identmatch._scoring import (
 )
 
 __all__ = ["Result"]
+
+_logger = logging.getLogger("identmatch")
 
 
 def _public_candidates(candidates: pd.DataFrame | None, linked: bool) -> pd.DataFrame:
@@ -77,6 +81,7 @@ class Result:
         prepared: list[pd.DataFrame] | None = None,
         conflict_below: float = 0.001,
         candidates: pd.DataFrame | None = None,
+        decisions: Decisions | None = None,
     ) -> None:
         self.entities = entities
         self.candidates = _public_candidates(candidates, linked)
@@ -90,6 +95,7 @@ class Result:
         self._scorer = scorer
         self._prepared = list(prepared or [])
         self._conflict_below = conflict_below
+        self.decisions = decisions if decisions is not None else Decisions()
         self._tf: TermFrequencies | None = None
         self.pairs = self._public_pairs(predictions)
 
@@ -186,8 +192,10 @@ class Result:
             set(zip(left, right, strict=True)) if safe is not None else self._pairs_at_least(index)
         )
         edges = list(zip(left, right, strict=True))
-        linked_pairs = set(edges)
         conflict, veto = self._conflict_checkers(nodes, safe_pairs)
+        if len(self.decisions):
+            edges, conflict, veto = self._with_decisions(nodes, edges, conflict, veto)
+        linked_pairs = set(edges)
         components = constrained_components(
             len(nodes),
             edges,
@@ -198,6 +206,39 @@ class Result:
         out = self.entities.copy()
         out["entity_id"] = assign_entity_ids(components)
         return out
+
+    def _with_decisions(
+        self,
+        nodes: list[tuple[str, str]],
+        edges: list[tuple[int, int]],
+        conflict: Callable[[int, int], bool],
+        veto: Callable[[int, int], bool],
+    ) -> tuple[list[tuple[int, int]], Callable[[int, int], bool], Callable[[int, int], bool]]:
+        """Edges and checks with people's decisions applied (see ``identmatch._decisions``).
+
+        Must-links go first; a must-not-link pair loses its own edge and vetoes every merge
+        that would join it; a must-link pair is never in conflict by the model's account.
+        """
+        same, different, skipped = self.decisions.node_pairs(nodes, linked=self._linked)
+        if skipped:
+            _logger.info("%d decision(s) name records this run does not hold", skipped)
+        same_set = set(same)
+
+        def key(a: int, b: int) -> tuple[int, int]:
+            return (a, b) if a < b else (b, a)
+
+        def decided_conflict(a: int, b: int) -> bool:
+            pair = key(a, b)
+            return pair in different or (pair not in same_set and conflict(a, b))
+
+        def decided_veto(a: int, b: int) -> bool:
+            pair = key(a, b)
+            return pair in different or (pair not in same_set and veto(a, b))
+
+        kept = [
+            edge for edge in edges if key(*edge) not in different and key(*edge) not in same_set
+        ]
+        return same + kept, decided_conflict, decided_veto
 
     def _nodes(self) -> list[tuple[str, str]]:
         entities = self.entities

@@ -305,6 +305,42 @@ class Snapshot:
         gc.freeze()  # what this add allocated (see _settle); no full collection here
         return snapshot
 
+    def regrouped(self, moved: Mapping[str, str]) -> Snapshot:
+        """This snapshot with some records in other entities (a decision's split or merge).
+
+        Shares everything of size N with this one; the moves go into the small overlay.
+        """
+        members_new = dict(self._members_new)
+        entity_new = dict(self._entity_new)
+
+        def rows_of(entity: str) -> list[int]:
+            return members_new[entity] if entity in members_new else self._members.get(entity, [])
+
+        for record_id, entity in moved.items():
+            row = self.row_of(record_id)
+            if row is None:
+                continue
+            old = str(self.record(row)["entity_id"]) if row not in entity_new else entity_new[row]
+            if old == entity:
+                continue
+            members_new[old] = [r for r in rows_of(old) if r != row]
+            members_new[entity] = sorted([*rows_of(entity), row])
+            entity_new[row] = entity
+        changed = (members_new, entity_new)
+        keys = (self._hashes, self._rows)
+        delta = (self._delta_hashes, self._delta_rows)
+        return Snapshot(
+            self._names,
+            self._records,
+            keys,
+            delta,
+            self.tf,
+            self._members,
+            self._by_id,
+            changed,
+            total=self._total,
+        )
+
     def __len__(self) -> int:
         return self._n
 
