@@ -40,6 +40,7 @@ from identmatch._model import Model, TrainingSummary
 from identmatch._pipeline import dedupe, link
 from identmatch._prepared_files import prepare_parquet
 from identmatch._quality import ColumnQuality, DataQuality
+from identmatch._report import LabelReport
 from identmatch._result import Result
 from identmatch._run_config import RunConfig
 from identmatch._search import Hit, KnownRecord
@@ -74,6 +75,7 @@ __all__ = [
     "Index",
     "InputFileError",
     "KnownRecord",
+    "LabelReport",
     "MissingDependencyError",
     "Model",
     "ModelConfig",

@@ -385,13 +385,15 @@ class AuditLog:
         """Whether a search or change by ``key_id`` at or after ``since`` (UTC) named the entity.
 
         A key may read an entity's records only when its own search returned it (or its own
-        add or removal touched it): reading by id alone would let it walk the index.
+        add, removal, review-queue read or decision touched it): reading by id alone would
+        let it walk the index.
         """
         if since.tzinfo is not None:
             since = since.astimezone(UTC).replace(tzinfo=None)
         with self._cursor() as cursor:
             found = cursor.execute(
-                "SELECT 1 FROM audit WHERE key_id = ? AND action IN ('search', 'add', 'remove') "
+                "SELECT 1 FROM audit WHERE key_id = ? "
+                "AND action IN ('search', 'add', 'remove', 'queue', 'decision') "
                 "AND logged_at >= ? AND list_contains(entity_ids, ?) LIMIT 1",
                 [key_id, since, entity_id],
             ).fetchall()

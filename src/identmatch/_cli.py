@@ -204,6 +204,15 @@ def _with_declared_options(func: Any) -> Any:
     return func
 
 
+_DECISIONS = click.option(
+    "--decisions",
+    "decisions",
+    type=click.Path(path_type=Path),
+    help="A decisions file (from 'identmatch decisions export'): pairs decided 'different' "
+    "never share an entity, pairs decided 'same' are joined first.",
+)
+
+
 def _common_options(func: Any) -> Any:
     options = [
         click.option(
@@ -278,6 +287,7 @@ def _common_options(func: Any) -> Any:
             type=click.IntRange(min=1),
             help="spark.sql.shuffle.partitions with --backend spark (2-4 per core).",
         ),
+        _DECISIONS,
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
     ]
     for option in reversed(options):
@@ -341,6 +351,7 @@ def dedupe(
     backend: str | None,
     spark_master: str | None,
     spark_partitions: int | None,
+    decisions: Path | None,
     quiet: bool,
 ) -> None:
     """Find the records in RECORDS (CSV or Parquet, or a directory written by
@@ -367,6 +378,7 @@ def dedupe(
         backend=_backend(run.backend, spark_master, spark_partitions),
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
+        decisions=decisions,
     )
     _finish(result, out, pairs, entities, settings, quiet)
 
@@ -442,6 +454,7 @@ def link(
     backend: str | None,
     spark_master: str | None,
     spark_partitions: int | None,
+    decisions: Path | None,
     quiet: bool,
 ) -> None:
     """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
@@ -468,6 +481,7 @@ def link(
         backend=_backend(run.backend, spark_master, spark_partitions),
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
+        decisions=decisions,
     )
     _finish(result, out, pairs, entities, settings, quiet)
 
@@ -525,6 +539,7 @@ def index() -> None:
 @click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default=None)
 @click.option("--model", "model", type=click.Path(path_type=Path))
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@_DECISIONS
 @_with_declared_options
 def index_build(
     records: Path,
@@ -533,6 +548,7 @@ def index_build(
     date_order: str | None,
     model: Path | None,
     threshold: float | None,
+    decisions: Path | None,
     identifiers: tuple[str, ...],
     attributes: tuple[str, ...],
     config_path: Path | None,
@@ -559,6 +575,7 @@ def index_build(
         config=config,
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
+        decisions=decisions,
     )
     n_entities = built.export()["entity_id"].nunique()
     click.echo(
@@ -681,6 +698,113 @@ def index_export(
         log.close()
     finally:
         opened.close()
+
+
+@cli.group()
+def decisions() -> None:
+    """People's decisions about pairs of records: record, export."""
+
+
+@decisions.command("export")
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@_URL
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@_PURPOSE
+@_AUDIT_KEY_FILE
+def decisions_export(
+    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Write every decision in --index (or of a service) as a decisions file (audited).
+
+    Pass it to 'index build --decisions', 'dedupe --decisions' or 'link --decisions' to
+    rebuild under the same decisions.
+    """
+    purpose = _checked_purpose(purpose)
+    index_path = _one_source(index_path, url)
+    if url is not None:
+        reply = _remote(url, "GET", "/v1/decisions", params={"purpose": purpose})
+        found = identmatch.read_decisions(pd.DataFrame(reply["decisions"]))
+        found.to_csv(out, escape=_inert_cell)
+        click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
+        return
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = _audit_log(opened, audit_key_file)
+        found = opened.decisions()
+        found.to_csv(out, escape=_inert_cell)
+        log.write(
+            key_id=_cli_key(), action="export", purpose=purpose, detail=f"{len(found)} decisions"
+        )
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
+
+
+@decisions.command("add")
+@click.argument("record_a")
+@click.argument("record_b")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--decision", type=click.Choice(["same", "different", "unsure"]), required=True)
+@click.option("--reason", required=True, help="Why, in a few words (kept with the decision).")
+@_PURPOSE
+@_AUDIT_KEY_FILE
+def decisions_add(
+    record_a: str,
+    record_b: str,
+    index_path: Path,
+    decision: str,
+    reason: str,
+    purpose: str,
+    audit_key_file: Path | None,
+) -> None:
+    """Decide whether RECORD_A and RECORD_B are the same person, and apply it (audited)."""
+    purpose = _checked_purpose(purpose)
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = _audit_log(opened, audit_key_file)
+        outcome = opened.decide(
+            (record_a, record_b),
+            decision,  # type: ignore[arg-type]  # click.Choice checked it
+            reason=reason.strip(),
+            purpose=purpose,
+            decided_by=_cli_key(),
+        )
+        log.write(
+            key_id=_cli_key(),
+            action="decision",
+            purpose=purpose,
+            entity_ids=list(dict.fromkeys(outcome.entity_ids)),
+            record_ids=[record_a, record_b],
+            detail=f"{outcome.decision} (decision {outcome.decision_id})",
+        )
+        log.close()
+    finally:
+        opened.close()
+    moved = f"; {len(outcome.moved)} record(s) moved" if outcome.moved else ""
+    click.echo(
+        f"decision {outcome.decision_id}: {outcome.decision}; now in "
+        f"{outcome.entity_ids[0]} and {outcome.entity_ids[1]}{moved}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Judge this threshold instead of the index's own.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report(index_path: Path, threshold: float | None, as_json: bool) -> None:
+    """Estimate precision and recall from the decisions in --index, and judge the threshold."""
+    opened = identmatch.Index.open(index_path, read_only=True)
+    try:
+        found = opened.report(threshold=threshold)
+    finally:
+        opened.close()
+    click.echo(found.model_dump_json(indent=2) if as_json else str(found))
 
 
 _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode", "nhs_number")
@@ -903,7 +1027,7 @@ def keys() -> None:
 
 @keys.command("create")
 @click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
-@click.option("--role", type=click.Choice(["search", "write", "audit"]), required=True)
+@click.option("--role", type=click.Choice(["search", "review", "write", "audit"]), required=True)
 @click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
 @click.option(
     "--expires",

@@ -29,6 +29,7 @@ from identmatch._index_write import FORMAT_VERSION, build_file, owner_only
 from identmatch._keys import hashed_keys
 from identmatch._model import Model
 from identmatch._prepare import prepare_one
+from identmatch._report import LabelReport
 from identmatch._scoring import score_pair
 from identmatch._search import Hit, SearchSettings, rank_candidates
 from identmatch._snapshot import Snapshot
@@ -479,6 +480,19 @@ class Index:
             msg = f"limit must be between 1 and 1000, got {limit}"
             raise ConfigError(msg)
         return review_queue(self, limit=limit)
+
+    def report(self, *, threshold: float | None = None) -> LabelReport:
+        """Precision and recall estimated from the decisions, with intervals and advice.
+
+        Every ``same`` / ``different`` decision in force about records still here is a label
+        for the pair's score now; see ``identmatch report``.
+        """
+        from identmatch._report import label_report
+
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            msg = f"threshold must be a match probability in (0, 1), got {threshold}"
+            raise ConfigError(msg)
+        return label_report(self, threshold=threshold)
 
     def match_weight_histogram(self) -> list[tuple[float, float, int]]:
         """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""

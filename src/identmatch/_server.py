@@ -224,6 +224,51 @@ class RemoveResponse(BaseModel):
     audit_id: int
 
 
+class DecisionRequest(BaseModel):
+    """A person's decision about two records, with the reason and the purpose."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    record_ids: Annotated[list[_RecordId], Field(min_length=2, max_length=2)]
+    decision: Literal["same", "different", "unsure"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    purpose: _Purpose
+
+
+class DecisionResponse(BaseModel):
+    """The decision's id, each record's entity afterwards, and every record moved."""
+
+    decision_id: int
+    decision: Literal["same", "different", "unsure"]
+    record_ids: list[str]
+    entity_ids: list[str]
+    split: list[RecordMove]
+    audit_id: int
+
+
+class QueueResponse(identmatch.ReviewQueue, frozen=True):
+    """The review queue, and the audit entry its reading made."""
+
+    audit_id: int
+
+
+class StoredDecision(BaseModel):
+    record_id_l: str
+    record_id_r: str
+    decision: str
+    reason: str
+    decided_at: str
+    decided_by: str
+    purpose: str
+
+
+class DecisionsPage(BaseModel):
+    """Every decision the index holds, oldest first."""
+
+    decisions: list[StoredDecision]
+    audit_id: int
+
+
 class EntityRecord(BaseModel):
     record_id: str
     source: str | None
@@ -436,6 +481,14 @@ class _Service:
         touched += [o.entity_id for o in outcomes]
         return outcomes, list(dict.fromkeys(touched))
 
+    def decide(
+        self, pair: tuple[str, str], decision: Any, reason: str, purpose: str, key_id: str
+    ) -> identmatch.DecisionOutcome:
+        with self.changes:
+            return self.index.decide(
+                pair, decision, reason=reason, purpose=purpose, decided_by=key_id
+            )
+
     def shutdown(self) -> None:
         """Commit the queued audit entries, then fold the write-ahead log into the file.
 
@@ -492,7 +545,14 @@ async def _auditor(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> ident
     return key
 
 
+async def _reviewer(key: Annotated[identmatch.ApiKey, Depends(_caller)]) -> identmatch.ApiKey:
+    if key.role not in ("review", "write"):
+        raise HTTPException(403, "forbidden")
+    return key
+
+
 Reader = Annotated[identmatch.ApiKey, Depends(_caller)]
+Reviewer = Annotated[identmatch.ApiKey, Depends(_reviewer)]
 Writer = Annotated[identmatch.ApiKey, Depends(_writer)]
 Auditor = Annotated[identmatch.ApiKey, Depends(_auditor)]
 
@@ -796,6 +856,95 @@ def create_app(
             )
         )
         return ExportResponse(records=records, audit_id=audit_id)
+
+    @app.get("/v1/review/queue", tags=["review"])
+    async def review_queue(
+        key: Reviewer,
+        purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    ) -> QueueResponse:
+        """Uncertain pairs and suspicious entities for a person to decide (role ``review``
+        or ``write``; audited with every entity it shows)."""
+        queue = await run_in_threadpool(service.index.review_queue, limit=limit)
+        entities = [e for p in queue.pairs for e in p.entity_ids]
+        entities += [e.entity_id for e in queue.entities]
+        records = [r for p in queue.pairs for r in p.record_ids]
+        records += [r for e in queue.entities for r in e.record_ids]
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id,
+                action="queue",
+                purpose=purpose,
+                entity_ids=list(dict.fromkeys(entities)),
+                record_ids=list(dict.fromkeys(records)),
+            )
+        )
+        return QueueResponse(pairs=queue.pairs, entities=queue.entities, audit_id=audit_id)
+
+    @app.post(
+        "/v1/decisions",
+        tags=["review"],
+        responses={404: {"model": Problem}, 409: {"model": Problem}},
+    )
+    async def decide(request: DecisionRequest, key: Reviewer) -> DecisionResponse:
+        """Decide whether two records are one person; ``different`` splits their entity now
+        and holds for every later add and rebuild (role ``review`` or ``write``; audited)."""
+        a, b = request.record_ids
+        if a == b:
+            errors = [
+                {
+                    "loc": ("body", "record_ids"),
+                    "msg": "two different records",
+                    "type": "value_error",
+                }
+            ]
+            raise RequestValidationError(errors)
+        try:
+            outcome = await run_in_threadpool(
+                service.decide, (a, b), request.decision, request.reason, request.purpose, key.id
+            )
+        except identmatch.DecisionError as exc:
+            raise HTTPException(409, str(exc)) from None
+        except identmatch.SchemaError:
+            raise HTTPException(404, "no such record") from None
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id,
+                action="decision",
+                purpose=request.purpose,
+                entity_ids=list(dict.fromkeys(outcome.entity_ids)),
+                record_ids=[a, b],
+                detail=f"{outcome.decision} (decision {outcome.decision_id})",
+            )
+        )
+        _logger.info("key %s decided a pair: %s", key.id, outcome.decision)
+        return DecisionResponse(
+            decision_id=outcome.decision_id,
+            decision=outcome.decision,
+            record_ids=list(outcome.record_ids),
+            entity_ids=list(outcome.entity_ids),
+            split=[RecordMove(record_id=r, entity_id=e) for r, e in outcome.moved],
+            audit_id=audit_id,
+        )
+
+    @app.get("/v1/decisions", tags=["review"])
+    async def decisions(
+        key: Reviewer,
+        purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
+    ) -> DecisionsPage:
+        """Every decision the index holds, for ``identmatch decisions export --url``
+        (role ``review`` or ``write``; audited as an export)."""
+        frame = (await run_in_threadpool(service.index.decisions)).frame
+        rows = [
+            StoredDecision(**{str(k): "" if v is None else str(v) for k, v in row.items()})
+            for row in frame.to_dict("records")
+        ]
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id, action="export", purpose=purpose, detail=f"{len(rows)} decisions"
+            )
+        )
+        return DecisionsPage(decisions=rows, audit_id=audit_id)
 
     @app.get("/v1/audit", tags=["audit"])
     async def audit_entries(

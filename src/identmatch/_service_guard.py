@@ -37,9 +37,18 @@ _ROUTES = (
     ("DELETE", re.compile(r"^/v1/records/[^/]+$"), "/v1/records/{record_id}", "write"),
     ("GET", re.compile(r"^/v1/export$"), "/v1/export", "write"),
     ("GET", re.compile(r"^/v1/audit$"), "/v1/audit", "audit"),
+    ("GET", re.compile(r"^/v1/review/queue$"), "/v1/review/queue", "review"),
+    ("POST", re.compile(r"^/v1/decisions$"), "/v1/decisions", "review"),
+    ("GET", re.compile(r"^/v1/decisions$"), "/v1/decisions", "review"),
 )
-_MAY = {"search": {"search", "write"}, "write": {"write"}, "audit": {"audit"}}
-"""The key roles each route's role admits: write includes search; audit is on its own."""
+_MAY = {
+    "search": {"search", "review", "write"},
+    "review": {"review", "write"},
+    "write": {"write"},
+    "audit": {"audit"},
+}
+"""The key roles each route's role admits: write includes review, review includes search;
+audit is on its own."""
 _AUDIT_429_EVERY = 60.0
 """Seconds between audit entries for one key's refused (429) calls: one per spell, not per call."""
 
@@ -193,7 +202,7 @@ class Gate:
         key = self.config().authenticate(token) if token else None
         if key is None:
             return Refusal(401, "unauthorized", ((b"www-authenticate", b"Bearer"),)), None
-        if key.role not in _MAY.get(role or "", {"search", "write", "audit"}):
+        if key.role not in _MAY.get(role or "", {"search", "review", "write", "audit"}):
             return Refusal(403, "forbidden"), key
         if template == "/v1/entities/{entity_id}":
             wait = self.entity_reads.take(key.id)

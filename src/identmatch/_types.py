@@ -34,11 +34,15 @@ LinkType = Literal["dedupe", "link"]
 Verdict = Literal["match", "possible", "no match"]
 """A plain-words reading of a match probability against the configured thresholds."""
 
-AuditAction = Literal["search", "entity", "add", "remove", "export", "denied", "purge"]
-"""What an audit entry records: a search, an entity read, an add (or update), a removal."""
+AuditAction = Literal[
+    "search", "entity", "add", "remove", "export", "denied", "purge", "queue", "decision"
+]
+"""What an audit entry records: a search, an entity read, an add (or update), a removal,
+a read of the review queue, a decision about two records."""
 
-Role = Literal["search", "write", "audit"]
-"""An API key's role: ``search`` reads (search, entity); ``write`` also adds and removes."""
+Role = Literal["search", "review", "write", "audit"]
+"""An API key's role: ``search`` reads (search, entity); ``review`` also reads the review
+queue and decides about pairs; ``write`` does all of that and adds and removes."""
 
 SyntheticProfile = Literal["default", "hard"]
 """The synthetic generator's rates: the default, or ``hard`` (as often as in others' data)."""
