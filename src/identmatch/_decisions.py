@@ -124,14 +124,14 @@ class Decisions:
             by_id.setdefault(rid, []).append(i)
         position = {node: i for i, node in enumerate(nodes)}
 
-        def locate(side: str, rid: str, row: int) -> int | None:
+        def locate(side: str, rid: str) -> int | None:
             if linked and side:
                 return position.get((side, rid))
             found = by_id.get(rid, [])
             if len(found) > 1:
                 msg = (
-                    f"decisions row {row + 2}: record_id {rid} is in both inputs; give the "
-                    "input_l and input_r columns (left or right) for a link"
+                    f"a decision names record_id {rid}, which is in both inputs; give the "
+                    "decisions the input_l and input_r columns (left or right) for a link"
                 )
                 raise SchemaError(msg)
             return found[0] if found else None
@@ -139,8 +139,8 @@ class Decisions:
         same: list[tuple[int, int]] = []
         different: set[tuple[int, int]] = set()
         skipped = 0
-        for row, ((in_l, a, in_r, b), decision) in enumerate(self.latest.items()):
-            x, y = locate(in_l, a, row), locate(in_r, b, row)
+        for (in_l, a, in_r, b), decision in self.latest.items():
+            x, y = locate(in_l, a), locate(in_r, b)
             if x is None or y is None or x == y:
                 skipped += 1
                 continue

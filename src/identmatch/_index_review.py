@@ -505,11 +505,17 @@ def _suspects(
         ids = [
             str(r[0])
             for r in cursor.execute(
-                "SELECT record_id FROM records WHERE entity_id = ? ORDER BY seq LIMIT 2",
-                [str(entity)],
+                "SELECT record_id FROM records WHERE entity_id = ? ORDER BY seq", [str(entity)]
             ).fetchall()
         ]
-        flag(str(entity), "large", f"{n} records in one person: more than one?", (ids[0], ids[1]))
+        # The first two records (in the order added) not yet decided about.
+        undecided = next(
+            ((a, b) for i, a in enumerate(ids) for b in ids[i + 1 :] if _pair(a, b) not in decided),
+            None,
+        )
+        if undecided is None:
+            continue
+        flag(str(entity), "large", f"{n} records in one person: more than one?", undecided)
     for entity, pair, column in _identifier_clashes(index, cursor, limit):
         flag(entity, "conflicting_identifiers", f"two different {column} values", pair)
     for entity, pair in _weak_bridges(index, cursor):

@@ -32,6 +32,24 @@ __all__ = ["Result"]
 _logger = logging.getLogger("identmatch")
 
 
+def _must_link_groups(same: list[tuple[int, int]]) -> dict[int, int]:
+    """Each node a must-link names -> the smallest node of its chain of must-links."""
+    parent: dict[int, int] = {}
+
+    def find(i: int) -> int:
+        parent.setdefault(i, i)
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in same:
+        x, y = find(a), find(b)
+        if x != y:
+            parent[max(x, y)] = min(x, y)
+    return {i: find(i) for i in parent}
+
+
 def _public_candidates(candidates: pd.DataFrame | None, linked: bool) -> pd.DataFrame:
     columns = ["record_id_l", "record_id_r", *(["input_l", "input_r"] if linked else [])]
     if candidates is None:
@@ -223,17 +241,22 @@ class Result:
         if skipped:
             _logger.info("%d decision(s) name records this run does not hold", skipped)
         same_set = set(same)
+        # Records a chain of must-links joins: a person has looked, so the model's own
+        # conflicts (the family guard) do not keep them apart; only a "different" does.
+        group = _must_link_groups(same)
 
         def key(a: int, b: int) -> tuple[int, int]:
             return (a, b) if a < b else (b, a)
 
+        def vouched(a: int, b: int) -> bool:
+            found = group.get(a)
+            return found is not None and found == group.get(b)
+
         def decided_conflict(a: int, b: int) -> bool:
-            pair = key(a, b)
-            return pair in different or (pair not in same_set and conflict(a, b))
+            return key(a, b) in different or (not vouched(a, b) and conflict(a, b))
 
         def decided_veto(a: int, b: int) -> bool:
-            pair = key(a, b)
-            return pair in different or (pair not in same_set and veto(a, b))
+            return key(a, b) in different or (not vouched(a, b) and veto(a, b))
 
         kept = [
             edge for edge in edges if key(*edge) not in different and key(*edge) not in same_set
