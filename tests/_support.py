@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -29,3 +30,43 @@ FEBRL_COLUMNS = {
     "suburb": "town",
 }
 """How FEBRL's columns map to identmatch's (soc_sec_id is left out on purpose)."""
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_service(index: Path, config: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """`identmatch serve` (the installed command) on 127.0.0.1, once it is ready."""
+    import sys
+    import time
+
+    import httpx
+
+    port = free_port()
+    command = Path(sys.executable).with_name("identmatch")
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [
+                *(str(command), "serve", "--index", str(index), "--config", str(config)),
+                *("--host", "127.0.0.1", "--port", str(port)),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, log.read_text(encoding="utf-8")
+        try:
+            if httpx.get(url + "/readyz").status_code == 200:
+                return url, process
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "service did not start"
+        time.sleep(0.2)

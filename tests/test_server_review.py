@@ -1,0 +1,175 @@
+"""Review over HTTP: the queue, decisions and their roles, under uvicorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import identmatch
+from identmatch._cli import cli
+from identmatch.testing import generate_records
+
+from _support import start_service
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Service:
+    url: str
+    keys: dict[str, str]
+    index: Path
+    log: Path
+    records: pd.DataFrame
+    process: subprocess.Popen[bytes]
+
+    def call(self, method: str, path: str, role: str = "review", **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.keys[role]}"}
+        return httpx.request(method, self.url + path, headers=headers, timeout=30, **kw)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    base = tmp_path_factory.mktemp("review")
+    records = generate_records(700, seed=5).drop(columns=["error_type", "hard_negative"])
+    index = base / "known.duckdb"
+    identmatch.Index.build(records.iloc[:600], index).close()
+    config = base / "service.toml"
+    config.write_text("", encoding="utf-8")
+    keys = {
+        role: identmatch.create_api_key(config, name=role, role=role)[1]  # type: ignore[arg-type]
+        for role in ("search", "review", "write", "audit")
+    }
+    url, process = start_service(index, config, base / "server.log")
+    running = Service(url, keys, index, base / "server.log", records, process)
+    yield running
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_roles(service: Service) -> None:
+    """The queue and decisions need review or write; search and audit keys get 403."""
+    for role, status in (("search", 403), ("audit", 403), ("review", 200), ("write", 200)):
+        reply = service.call("GET", "/v1/review/queue", role, params={"purpose": "weekly review"})
+        assert reply.status_code == status, (role, reply.text)
+    body = {"record_ids": ["a", "b"], "decision": "unsure", "reason": "r", "purpose": "p 1"}
+    assert service.call("POST", "/v1/decisions", "search", json=body).status_code == 403
+    # A review key searches, but does not add.
+    person = {"purpose": "case", "person": {"surname": "Smith"}}
+    assert service.call("POST", "/v1/search", "review", json=person).status_code == 200
+    record = {"records": [{"record_id": "X-1", "surname": "Smith"}]}
+    assert service.call("POST", "/v1/records", "review", json=record).status_code == 403
+
+
+def test_queue_needs_a_purpose_and_shows_evidence(service: Service) -> None:
+    assert service.call("GET", "/v1/review/queue").status_code == 422
+    reply = service.call("GET", "/v1/review/queue", params={"purpose": "weekly", "limit": 5})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert 0 < len(body["pairs"]) <= 5
+    pair = body["pairs"][0]
+    assert pair["explanation"]["contributions"]
+    assert [r["record_id"] for r in pair["records"]] == pair["record_ids"]
+    assert body["audit_id"] > 0
+    # The key may now read the entities its queue showed, and no others.
+    shown = service.call(
+        "GET", f"/v1/entities/{pair['entity_ids'][0]}", params={"purpose": "weekly"}
+    )
+    assert shown.status_code == 200, shown.text
+
+
+def test_different_splits_the_entity_and_holds_against_an_add(service: Service) -> None:
+    """POST a "different" about two records of one entity: split at once; a new record
+    matching both then joins one side only; a contradicting "same" is 409."""
+    exported = service.call("GET", "/v1/export", "write", params={"purpose": "check"}).json()
+    frame = pd.DataFrame(exported["records"])
+    sizes = frame.groupby("entity_id")["record_id"].transform("size")
+    group = frame[sizes >= 3].groupby("entity_id")["record_id"].apply(list).iloc[0]
+    a, b = group[0], group[1]
+    body = {"record_ids": [a, b], "decision": "different", "reason": "brothers", "purpose": "rv 1"}
+    reply = service.call("POST", "/v1/decisions", json=body)
+    assert reply.status_code == 200, reply.text
+    decided = reply.json()
+    assert decided["entity_ids"][0] != decided["entity_ids"][1]
+    assert decided["split"]
+    # A copy of b's record (it matches a too) is added through the API.
+    row = service.records[service.records["record_id"] == b].iloc[0]
+    fields = ("forename", "surname", "dob", "postcode", "nhs_number")
+    copy = {k: row[k] for k in fields if isinstance(row[k], str) and row[k]}
+    added = service.call(
+        "POST", "/v1/records", "write", json={"records": [{"record_id": "COPY-B", **copy}]}
+    )
+    assert added.status_code == 200, added.text
+    after = pd.DataFrame(
+        service.call("GET", "/v1/export", "write", params={"purpose": "check"}).json()["records"]
+    )
+    entity = dict(zip(after["record_id"], after["entity_id"], strict=True))
+    assert entity[a] != entity[b]
+    again = {"record_ids": [a, b], "decision": "same", "reason": "no", "purpose": "rv 2"}
+    third = next(r for r in group if r not in (a, b) and entity[r] == entity[a])
+    contradicting = {**again, "record_ids": [third, b]}
+    assert service.call("POST", "/v1/decisions", json=contradicting).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"record_ids": ["a"], "decision": "same", "reason": "r", "purpose": "ppp"}, 422),
+        ({"record_ids": ["a", "a"], "decision": "same", "reason": "r", "purpose": "ppp"}, 422),
+        ({"record_ids": ["a", "b"], "decision": "maybe", "reason": "r", "purpose": "ppp"}, 422),
+        ({"record_ids": ["a", "b"], "decision": "same", "reason": "", "purpose": "ppp"}, 422),
+        ({"record_ids": ["a", "b"], "decision": "same", "reason": "r"}, 422),
+        (
+            {
+                "record_ids": ["NOPE-1", "NOPE-2"],
+                "decision": "same",
+                "reason": "r",
+                "purpose": "ppp",
+            },
+            404,
+        ),
+    ],
+)
+def test_bad_decisions(service: Service, body: dict[str, Any], status: int) -> None:
+    reply = service.call("POST", "/v1/decisions", json=body)
+    assert reply.status_code == status, reply.text
+
+
+def test_decisions_export_through_the_service(service: Service, tmp_path: Path) -> None:
+    """`identmatch decisions export --url` reads a served index's decisions."""
+    out = tmp_path / "decisions.csv"
+    runner = CliRunner(env={"IDENTMATCH_API_KEY": service.keys["review"]})
+    result = runner.invoke(
+        cli,
+        ["decisions", "export", "--url", service.url, "--out", str(out), "--purpose", "rebuild"],
+    )
+    assert result.exit_code == 0, result.output
+    found = identmatch.read_decisions(out)
+    assert "brothers" in set(found.frame["reason"])
+    assert set(found.frame["decided_by"]) == {
+        k.id
+        for k in identmatch.ServiceConfig.load(service.index.with_name("service.toml")).keys
+        if k.role == "review"
+    }
+
+
+def test_zz_decisions_are_audited(service: Service) -> None:
+    service.process.terminate()
+    service.process.wait(timeout=30)
+    entries = identmatch.AuditLog.read(service.index)
+    decisions = [e for e in entries if e.action == "decision"]
+    assert decisions
+    assert all(e.purpose for e in decisions)
+    assert any("different" in e.detail for e in decisions)
+    assert any(e.action == "queue" for e in entries)
+    text = service.log.read_text(encoding="utf-8") + "".join(str(e) for e in entries)
+    assert "brothers" not in text  # the reason stays with the decision, not in the trail
