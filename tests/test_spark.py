@@ -6,6 +6,7 @@ and are skipped when Java is not installed. The session is started once per modu
 
 from __future__ import annotations
 
+import copy
 import random
 import shutil
 from collections.abc import Iterator
@@ -211,6 +212,29 @@ class TestSameModelSameAnswers:
         spark = on_spark.entities.set_index("record_id")["entity_id"].reindex(duck.index)
         assert (duck == spark).all()
         assert duck.nunique() < N_RECORDS
+
+    def test_same_entities_under_decisions(
+        self, on_duckdb: identmatch.Result, on_spark: identmatch.Result
+    ) -> None:
+        """People's decisions cluster Spark's pairs exactly as DuckDB's (clustering is
+        shared; the pairs and the records it re-scores come from each backend's run)."""
+        entities = on_duckdb.entities
+        sizes = entities.groupby("entity_id")["record_id"].transform("size")
+        groups = entities[sizes >= 3].groupby("entity_id")["record_id"].apply(list).iloc[:10]
+        singles = entities[sizes == 1]["record_id"].astype(str).tolist()
+        rows = [(g[0], g[-1], "different") for g in groups]
+        rows += [(singles[0], singles[1], "same"), (singles[2], singles[3], "same")]
+        decisions = identmatch.read_decisions(
+            pd.DataFrame(rows, columns=["record_id_l", "record_id_r", "decision"])
+        )
+        found = []
+        for result in (on_duckdb, on_spark):
+            decided = copy.copy(result)
+            decided.decisions = decisions
+            found.append(decided.entities_at(result.threshold).set_index("record_id"))
+        duck, spark = found[0]["entity_id"], found[1]["entity_id"].reindex(found[0].index)
+        assert (duck == spark).all()
+        assert not (duck == entities.set_index("record_id")["entity_id"]).all()
 
     def test_same_blocking_counts(
         self, on_duckdb: identmatch.Result, on_spark: identmatch.Result
