@@ -17,6 +17,9 @@ threshold = 0.9
 model = "in.json"
 save_model = "out.json"
 backend = "duckdb"
+decisions = "decisions.csv"
+review_band = [0.4, 0.98]
+review_large = 12
 attributes = ["occupation", "birth_place"]
 
 [columns]
@@ -38,6 +41,14 @@ def test_a_full_file_reads_every_setting() -> None:
     assert config.identifiers == {"pnc": "pnc_id", "case_ref": "plain"}
     assert config.attributes == ("occupation", "birth_place")
     assert (config.model, config.save_model, config.backend) == ("in.json", "out.json", "duckdb")
+    assert (config.decisions, config.review_band, config.review_large) == (
+        "decisions.csv",
+        (0.4, 0.98),
+        12,
+    )
+    model_config = config.model_config_for()
+    assert (model_config.threshold, model_config.review_band) == (0.9, (0.4, 0.98))
+    assert model_config.review_large == 12
     schema = config.declared()
     assert [(s.column, s.kind) for s in schema.identifiers] == [
         ("pnc", "pnc_id"),
@@ -84,6 +95,8 @@ def test_round_trip_any_config(
         ("[columns]\ngiven = 'first_name'", "'first_name' is not a standard column"),
         ("attributes = 'occupation'", "key 'attributes': Input should be a valid tuple"),
         ("threshold = ", "not valid TOML"),
+        ("review_band = [0.9, 0.5]", "review_band must be two match probabilities low < high"),
+        ("review_large = 1", "key 'review_large': Input should be greater than or equal to 2"),
     ],
 )
 def test_errors_name_the_key_and_what_is_allowed(text: str, message: str) -> None:

@@ -378,7 +378,7 @@ def dedupe(
         backend=_backend(run.backend, spark_master, spark_partitions),
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
-        decisions=decisions,
+        decisions=decisions if decisions is not None else run.decisions,
     )
     _finish(result, out, pairs, entities, settings, quiet)
 
@@ -481,7 +481,7 @@ def link(
         backend=_backend(run.backend, spark_master, spark_partitions),
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
-        decisions=decisions,
+        decisions=decisions if decisions is not None else run.decisions,
     )
     _finish(result, out, pairs, entities, settings, quiet)
 
@@ -565,7 +565,7 @@ def index_build(
         save_model=None,
         backend=None,
     )
-    config = identmatch.ModelConfig(threshold=run.threshold) if run.threshold else None
+    config = run.model_config_for()
     built = identmatch.Index.build(
         records,
         index_path,
@@ -575,7 +575,7 @@ def index_build(
         config=config,
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
-        decisions=decisions,
+        decisions=decisions if decisions is not None else run.decisions,
     )
     n_entities = built.export()["entity_id"].nunique()
     click.echo(

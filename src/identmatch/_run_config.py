@@ -7,6 +7,9 @@ Example::
     threshold = 0.95
     attributes = ["occupation", "birth_place"]
     save_model = "model.json"
+    decisions = "decisions.csv"      # from identmatch decisions export
+    review_band = [0.5, 0.99]        # an index's review queue: pairs scored in [low, high)
+    review_large = 20                # an index entity this large is queued for review
 
     [columns]              # input column -> standard column
     given_name = "forename"
@@ -58,6 +61,37 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
     """Where to save the trained model (``--save-model``)."""
     backend: Literal["duckdb", "spark"] = "duckdb"
     """Where pairs are formed and scored (``--backend``)."""
+    decisions: str | None = None
+    """A decisions file the run obeys (``--decisions``)."""
+    review_band: tuple[float, float] | None = None
+    """An index's review queue: pairs with a match probability in ``[low, high)``
+    (``ModelConfig.review_band``; default ``[0.5, 0.99]``)."""
+    review_large: int | None = Field(default=None, ge=2)
+    """An index entity with this many records is queued as very large (default 20)."""
+
+    @field_validator("review_band")
+    @classmethod
+    def _band_ok(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None:
+            from identmatch._config import ModelConfig
+
+            ModelConfig(review_band=value)  # the same rule
+        return value
+
+    def model_config_for(self, base: Any = None) -> Any:
+        """The :class:`ModelConfig` these settings ask for (None when they ask for nothing)."""
+        from identmatch._config import ModelConfig
+
+        update: dict[str, Any] = {}
+        if self.threshold is not None:
+            update["threshold"] = self.threshold
+        if self.review_band is not None:
+            update["review_band"] = self.review_band
+        if self.review_large is not None:
+            update["review_large"] = self.review_large
+        if not update:
+            return base
+        return (base or ModelConfig()).model_copy(update=update)
 
     @field_validator("columns")
     @classmethod
@@ -148,10 +182,13 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
     def dumps(self) -> str:
         """The settings as TOML that :meth:`loads` reads back to an equal config."""
         lines = []
-        for key in ("date_order", "threshold", "model", "save_model", "backend"):
+        keys = ("date_order", "threshold", "model", "save_model", "backend", "decisions")
+        for key in (*keys, "review_large"):
             value = getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {_toml_value(value)}")
+        if self.review_band is not None:
+            lines.append(f"review_band = [{', '.join(repr(float(v)) for v in self.review_band)}]")
         if self.attributes:
             lines.append(f"attributes = [{', '.join(_toml_value(a) for a in self.attributes)}]")
         for table in ("columns", "identifiers"):
@@ -182,4 +219,6 @@ def _toml_value(value: Any) -> str:
     """A TOML string (JSON's escapes are TOML's for these), number or key."""
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, int):
+        return str(value)
     return json.dumps(str(value), ensure_ascii=False)
