@@ -22,6 +22,7 @@ by one link).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -74,8 +75,14 @@ CREATE TABLE IF NOT EXISTS review_pairs (
 );
 """
 
-_BRIDGE_SCAN = 200
+_BRIDGE_SCAN = 100
 """Entities of four or more records checked for a weak bridge per queue read, largest first."""
+_KIND_ORDER: tuple[SuspicionKind, ...] = (
+    "conflicting_identifiers",
+    "weak_bridge",
+    "possible_twins",
+    "large",
+)
 
 
 def ensure_review_tables(connection: duckdb.DuckDBPyConnection) -> None:
@@ -88,8 +95,20 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 
 
 # ---------------------------------------------------------------------------- decisions
+def _has_tables(cursor: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the file has the review tables (a file written before them, opened read-only,
+    has none; opened writable, it gets them)."""
+    found = cursor.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('decisions', 'review_pairs') "
+        "AND database_name = current_database()"
+    ).fetchall()
+    return int(found[0][0]) == 2
+
+
 def load_decisions(cursor: duckdb.DuckDBPyConnection) -> Decisions:
     """Every decision stored in the index, oldest first."""
+    if not _has_tables(cursor):
+        return Decisions()
     result = cursor.execute(
         "SELECT record_id_l, record_id_r, decision, reason, "
         "strftime(decided_at, '%Y-%m-%dT%H:%M:%SZ') AS decided_at, decided_by, purpose "
@@ -428,6 +447,8 @@ def review_queue(index: Index, *, limit: int = 50) -> ReviewQueue:
     """The review queue now (see :meth:`identmatch.Index.review_queue`)."""
     model, config = index.model, index.config
     with index._cursor() as cursor:
+        if not _has_tables(cursor):
+            return ReviewQueue()
         decided = {_pair(a, b) for (_, a, _, b) in load_decisions(cursor).latest}
         threshold_weight = float(np.log2(config.threshold / (1 - config.threshold)))
         rows = cursor.execute(
@@ -489,6 +510,15 @@ def _suspects(
             kinds.append(kind)
             whys.append(why)
 
+    for entity, pair, column in _identifier_clashes(index, cursor, limit):
+        flag(entity, "conflicting_identifiers", f"two different {column} values", pair)
+    for entity, pair in _weak_bridges(index, cursor):
+        flag(
+            entity,
+            "weak_bridge",
+            "two groups of records held together by one link only",
+            pair,
+        )
     for entity, a, b in _twins(cursor, limit):
         flag(
             entity,
@@ -516,18 +546,14 @@ def _suspects(
         if undecided is None:
             continue
         flag(str(entity), "large", f"{n} records in one person: more than one?", undecided)
-    for entity, pair, column in _identifier_clashes(index, cursor, limit):
-        flag(entity, "conflicting_identifiers", f"two different {column} values", pair)
-    for entity, pair in _weak_bridges(index, cursor):
-        flag(
-            entity,
-            "weak_bridge",
-            "two groups of records held together by one link only",
-            pair,
-        )
-    out: list[Suspect] = []
+    # Taken in turn from each kind (the strongest evidence of a wrong merge first), so a
+    # short queue shows every kind there is rather than the first kind's many.
+    by_kind: dict[SuspicionKind, list[Suspect]] = {kind: [] for kind in _KIND_ORDER}
     for entity, (kinds, whys, pair) in sorted(found.items()):
-        out.append((entity, tuple(kinds), "; ".join(whys), pair))
+        by_kind[kinds[0]].append((entity, tuple(kinds), "; ".join(whys), pair))
+    out: list[Suspect] = []
+    for turn in itertools.zip_longest(*by_kind.values()):
+        out.extend(item for item in turn if item is not None)
     return out[:limit]
 
 
