@@ -73,6 +73,9 @@ def _compact(value: object) -> str | None:
     if text is None:
         return None
     out = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
+    # Upper-casing can leave a letter and a combining mark that NFKC composes (and a
+    # composed capital can decompose): normalise again, so the result is a fixed point.
+    out = unicodedata.normalize("NFKC", out)
     return out or None
 
 
