@@ -496,11 +496,32 @@ def link(
     show_default=True,
     help="How many matched pairs to explain.",
 )
-def demo(out: Path | None, n_explain: int) -> None:
-    """Link the bundled synthetic adults' and children's services files and score the result."""
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Instead: index both files and serve the index with its web page, printing a key.",
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("identmatch-demo"),
+    show_default=True,
+    help="With --serve: where the demo index and service config go (kept between runs).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="With --serve.")
+def demo(out: Path | None, n_explain: int, serve: bool, folder: Path, port: int) -> None:
+    """Link the bundled synthetic adults' and children's services files and score the result.
+
+    With --serve, index both files instead and serve the index on 127.0.0.1 with the web page
+    (search, review, model), printing a new key of role review to sign in with.
+    """
     from identmatch.testing import demo_paths, pairwise_scores
 
     adults, children = demo_paths()
+    if serve:
+        _serve_demo(adults, children, folder, port)
+        return
     click.echo(f"Linking {adults.name} with {children.name} (bundled synthetic data)", err=True)
     result = identmatch.link(adults, children, progress=_Reporter(False))
     if out is not None:
@@ -525,6 +546,29 @@ def demo(out: Path | None, n_explain: int) -> None:
     for row in shown.tail(n_explain).itertuples():
         click.echo(str(result.explain(str(row.record_id_l), str(row.record_id_r))))
         click.echo("")
+
+
+def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
+    """Build the demo index in ``folder`` (once), write a config with a new key, serve it."""
+    import pandas as pd
+
+    try:
+        from identmatch._server import serve as run
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    index_path = folder / "demo.duckdb"
+    config_path = folder / "service.toml"
+    if not index_path.exists():
+        click.echo(f"Indexing {adults.name} and {children.name} into {index_path}", err=True)
+        both = pd.concat([pd.read_csv(p, dtype=str) for p in (adults, children)])
+        identmatch.Index.build(both, index_path).close()
+    config_path.unlink(missing_ok=True)  # a throwaway config: only this run's key works
+    _, token = identmatch.create_api_key(config_path, name="demo", role="review")
+    click.echo(f"Serving the demo index on http://127.0.0.1:{port}/ (Ctrl-C stops it).")
+    click.echo("Open that page and sign in with this key (role review: search, review, decide):")
+    click.echo(token)
+    run(index_path, config_path, host="127.0.0.1", port=port)
 
 
 @cli.group()

@@ -363,6 +363,54 @@ class Index:
                 [entity_id],
             ).fetch_df()
 
+    def household(self, entity_id: str, *, limit: int = 20) -> pd.DataFrame:
+        """The other people known at the entity's addresses: the "others in the household".
+
+        Another entity is listed when one of its records has a postcode of one of this
+        entity's records: ``basis`` is ``address`` when both records also give the same
+        address line, else ``postcode`` (a postcode covers a street or a block, so those are
+        neighbours at most). Same-address people come first, then by how many of their
+        records share the postcode.
+
+        Returns:
+            At most ``limit`` rows: ``entity_id``, ``basis``, ``records`` (how many of its
+            records are there), ``name``, ``dob``, ``sources`` (a list) and ``postcode``.
+        """
+        if not 1 <= limit <= 1_000:
+            msg = f"limit must be between 1 and 1000, got {limit}"
+            raise ConfigError(msg)
+        with self._cursor() as cursor:
+            return cursor.execute(
+                """
+                WITH here AS (
+                    SELECT DISTINCT postcode_std, address_std FROM records
+                    WHERE entity_id = ? AND postcode_std IS NOT NULL
+                ),
+                there AS (
+                    SELECT r.entity_id, r.seq, r.forename, r.middle_names, r.surname, r.dob,
+                           r.source, r.postcode_std,
+                           bool_or(h.address_std IS NOT NULL
+                                   AND h.address_std = r.address_std) AS same_address
+                    FROM records r JOIN here h USING (postcode_std)
+                    WHERE r.entity_id <> ?
+                    GROUP BY ALL
+                )
+                SELECT entity_id,
+                       CASE WHEN bool_or(same_address) THEN 'address' ELSE 'postcode' END
+                           AS basis,
+                       count(*) AS records,
+                       arg_min(concat_ws(' ', forename, middle_names, surname), seq) AS name,
+                       arg_min(dob, seq) AS dob,
+                       list_sort(list_distinct(list(source) FILTER (source IS NOT NULL)))
+                           AS sources,
+                       min(postcode_std) AS postcode
+                FROM there GROUP BY entity_id
+                ORDER BY basis, records DESC, entity_id
+                LIMIT ?
+                """,
+                [entity_id, entity_id, limit],
+            ).fetch_df()
+
     # ------------------------------------------------------------------ writing
     def add(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
         """Add records; each joins the entity it matches, or starts a new one.

@@ -24,6 +24,7 @@ import contextlib
 import ipaddress
 import json
 import logging
+import math
 import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
@@ -282,12 +283,78 @@ class EntityRecord(BaseModel):
     aliases: list[str]
 
 
+class HouseholdMember(BaseModel):
+    """Another person known at one of the entity's postcodes (see ``Index.household``)."""
+
+    entity_id: str
+    basis: Literal["address", "postcode"]
+    """``address``: a record gives the same postcode and address line; ``postcode``: the
+    same postcode only (a street or a block: neighbours at most)."""
+    records: int
+    name: str | None
+    dob: str | None
+    sources: list[str]
+    postcode: str | None
+
+
 class EntityResponse(BaseModel):
     entity_id: str
     names: list[str]
     dates_of_birth: list[str]
     records: list[EntityRecord]
+    household: list[HouseholdMember]
+    """The others known at the same addresses, same address first (at most 20)."""
     audit_id: int
+
+
+class ModelLevel(BaseModel):
+    label: str
+    kind: str
+    m: float
+    u: float
+    weight: float | None
+    """``log2(m / u)`` in bits; None for the level of a missing value (it weighs nothing)."""
+    term_frequencies: bool
+    """The weight of an exact match is adjusted for how common the value is."""
+
+
+class ModelComparison(BaseModel):
+    name: str
+    levels: list[ModelLevel]
+
+
+class WeightBin(BaseModel):
+    lower: float
+    upper: float
+    count: int
+
+
+class ModelResponse(BaseModel):
+    """The model the index scores with, and the distribution of the build's match weights.
+
+    Holds no record values: the page's model screen draws it.
+    """
+
+    prior_weight: float
+    threshold: float
+    threshold_weight: float
+    possible: float
+    review_band: tuple[float, float]
+    comparisons: list[ModelComparison]
+    histogram: list[WeightBin]
+    identifiers: list[str]
+    """Declared identifier columns a search may give, by name."""
+    attributes: list[str]
+    """Declared attribute columns a search may give, by name."""
+
+
+class SessionResponse(BaseModel):
+    """Who the key is: its id, name and role (what the page may offer)."""
+
+    key_id: str
+    name: str
+    role: str
+    expires: str
 
 
 class ExportedRecord(BaseModel):
@@ -399,11 +466,14 @@ async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> 
     sees them (the default would log the whole traceback, message included).
     """
     started = False
+    api = str(scope.get("path", "")).startswith("/v1/")
 
     async def watch(message: Message) -> None:
         nonlocal started
         if message["type"] == "http.response.start":
             started = True
+            if api:  # replies carry people's details: no cache, proxy or browser, may keep them
+                message["headers"] = [*message.get("headers", ()), *_API_HEADERS]
         await send(message)
 
     try:
@@ -413,6 +483,9 @@ async def _guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> 
         _logger.error("%s failed: %s", where, type(exc).__name__)
         if not started:
             await _send_json(send, 500, b'{"detail":"internal error"}')
+
+
+_API_HEADERS = ((b"cache-control", b"no-store"), (b"x-content-type-options", b"nosniff"))
 
 
 async def _too_large(send: Send) -> None:
@@ -818,12 +891,27 @@ def create_app(
             for row in frame.to_dict("records")
         ]
         names = [" ".join(p for p in (r.forename, r.middle_names, r.surname) if p) for r in records]
+        near = await run_in_threadpool(service.index.household, entity_id)
+        household = [
+            HouseholdMember(
+                entity_id=str(row["entity_id"]),
+                basis=row["basis"],
+                records=int(row["records"]),
+                name=_text(row["name"]) or None,
+                dob=_text(row["dob"]),
+                sources=[str(s) for s in _list(row["sources"])],
+                postcode=_text(row["postcode"]),
+            )
+            for row in near.to_dict("records")
+        ]
+        # The household is shown too, so its people are named in the entry (a subject access
+        # export finds the read); an entity read never lets the key read them in turn.
         audit_id = await asyncio.wrap_future(
             service.audit.submit(
                 key_id=key.id,
                 action="entity",
                 purpose=purpose,
-                entity_ids=[entity_id],
+                entity_ids=[entity_id, *(m.entity_id for m in household)],
                 record_ids=[r.record_id for r in records],
             )
         )
@@ -832,8 +920,28 @@ def create_app(
             names=sorted({n for n in names if n} | {a for r in records for a in r.aliases}),
             dates_of_birth=sorted({r.dob for r in records if r.dob}),
             records=records,
+            household=household,
             audit_id=audit_id,
         )
+
+    @app.get("/v1/model", tags=["search"])
+    async def model(key: Reader) -> ModelResponse:
+        """The index's model: every comparison level's m, u and weight in bits, the
+        thresholds, and the distribution of the build's match weights (no record values)."""
+        return await run_in_threadpool(_model_view, service.index)
+
+    @app.get("/v1/session", tags=["health"])
+    async def session(key: Reader) -> SessionResponse:
+        """The calling key's id, name and role: what a client (the page) may offer."""
+        return SessionResponse(key_id=key.id, name=key.name, role=key.role, expires=key.expires)
+
+    for path, (media, body) in _page().items():
+        app.add_api_route(path, _static(media, body), methods=["GET"], include_in_schema=False)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        """No icon (browsers ask for one): an empty reply rather than a logged 404."""
+        return Response(status_code=204, headers=PAGE_HEADERS)
 
     @app.get("/v1/export", tags=["records"])
     async def export(
@@ -965,6 +1073,84 @@ def create_app(
     return Gate(
         guarded, lambda: service.config, service.refusals, service.lookups, service.entity_reads
     )
+
+
+def _model_view(index: identmatch.Index) -> ModelResponse:
+    model = index.model
+    threshold = index.config.threshold
+    comparisons = [
+        ModelComparison(
+            name=spec.name,
+            levels=[
+                ModelLevel(
+                    label=level.label,
+                    kind=level.kind,
+                    m=level.m,
+                    u=level.u,
+                    weight=None if level.kind == "null" else model.level_weight(spec.name, i),
+                    term_frequencies=level.tf,
+                )
+                for i, level in enumerate(spec.levels)
+            ],
+        )
+        for spec in model.comparisons
+    ]
+    return ModelResponse(
+        prior_weight=model.prior_weight,
+        threshold=threshold,
+        threshold_weight=math.log2(threshold / (1.0 - threshold)),
+        possible=0.5,
+        review_band=index.config.review_band,
+        comparisons=comparisons,
+        histogram=[
+            WeightBin(lower=a, upper=b, count=n) for a, b, n in index.match_weight_histogram()
+        ],
+        identifiers=[spec.column for spec in model.declared.identifiers],
+        attributes=[spec.column for spec in model.declared.attributes],
+    )
+
+
+_PAGE_FILES = {"/": "index.html", "/app.js": "app.js", "/app.css": "app.css"}
+_MEDIA = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+"""The page's Content-Security-Policy: its own script and style only, no inline code, no
+other origin, no form submission (the script sends JSON), never framed."""
+PAGE_HEADERS = {
+    "content-security-policy": PAGE_POLICY,
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "cache-control": "no-store",
+}
+
+
+def _page() -> dict[str, tuple[str, bytes]]:
+    """The page's files (package data), by the path each is served at."""
+    from importlib.resources import files
+
+    folder = files("identmatch") / "_web"
+    return {
+        path: (_MEDIA[Path(name).suffix], (folder / name).read_bytes())
+        for path, name in _PAGE_FILES.items()
+    }
+
+
+def _static(media: str, body: bytes) -> Callable[[], Awaitable[Response]]:
+    async def page() -> Response:
+        """A file of the page; it holds no data (the data come from /v1/ with a key)."""
+        return Response(body, media_type=media, headers=PAGE_HEADERS)
+
+    return page
 
 
 def _guarded_protocol(limits: identmatch.ServiceLimits) -> type[asyncio.Protocol]:

@@ -40,15 +40,18 @@ _ROUTES = (
     ("GET", re.compile(r"^/v1/review/queue$"), "/v1/review/queue", "review"),
     ("POST", re.compile(r"^/v1/decisions$"), "/v1/decisions", "review"),
     ("GET", re.compile(r"^/v1/decisions$"), "/v1/decisions", "review"),
+    ("GET", re.compile(r"^/v1/model$"), "/v1/model", "search"),
+    ("GET", re.compile(r"^/v1/session$"), "/v1/session", "any"),
 )
 _MAY = {
     "search": {"search", "review", "write"},
     "review": {"review", "write"},
     "write": {"write"},
     "audit": {"audit"},
+    "any": {"search", "review", "write", "audit"},
 }
 """The key roles each route's role admits: write includes review, review includes search;
-audit is on its own."""
+audit is on its own; any valid key may ask who it is."""
 _AUDIT_429_EVERY = 60.0
 """Seconds between audit entries for one key's refused (429) calls: one per spell, not per call."""
 
