@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # recordlinkage 0.16 needs pandas < 3, so the benchmark runs it from a venv of its own.
 RL_VENV := benchmarks/.venv-rl
 
-.PHONY: demo test lint typecheck unit bench bench-smoke bench-venv clean
+.PHONY: demo demo-serve test lint typecheck unit bench bench-smoke bench-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 ## demo: set everything up, then link the bundled synthetic adults'/children's services files
 demo: $(VENV)/.installed
 	$(BIN)/identmatch demo
+
+## demo-serve: set everything up, then serve the demo index with its web page on
+## http://127.0.0.1:8000/, printing a key to sign in with (Ctrl-C stops it)
+demo-serve: $(VENV)/.installed
+	$(BIN)/identmatch demo --serve
 
 ## test: set everything up, then lint, type-check and run the test suite
 test: $(VENV)/.installed lint typecheck unit bench-smoke
