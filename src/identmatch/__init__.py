@@ -11,6 +11,7 @@ import contextlib
 from importlib.metadata import PackageNotFoundError, version
 
 from identmatch._audit import AuditEntry, AuditLog
+from identmatch._audited import AuditedIndex
 from identmatch._blocking import BlockingReport, RuleCount
 from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
 from identmatch._decisions import Decisions, read_decisions
@@ -57,6 +58,7 @@ __all__ = [
     "AttributeSpec",
     "AuditEntry",
     "AuditLog",
+    "AuditedIndex",
     "BackendError",
     "BlockingReport",
     "ColumnQuality",

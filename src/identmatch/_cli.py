@@ -698,12 +698,15 @@ def _audit_log(opened: identmatch.Index, key_file: Path | None) -> identmatch.Au
 
 def _cli_key() -> str:
     """The audit trail's key id for a local command: ``cli:`` and the OS user."""
-    import getpass
+    from identmatch._audited import default_caller
 
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid
-        return f"cli:{os.getuid()}"
+    return default_caller("cli")
+
+
+def _audited(opened: identmatch.Index, key_file: Path | None) -> identmatch.AuditedIndex:
+    """The index's audited reads, as this command's user."""
+    key = identmatch.AuditLog.read_key(key_file) if key_file is not None else None
+    return opened.audited(caller=_cli_key(), chain_key=key)
 
 
 def _checked_purpose(purpose: str) -> str:
@@ -731,17 +734,8 @@ def index_export(
         columns = ["record_id", "entity_id", "source"]
         _write_table(pd.DataFrame(reply["records"], columns=columns), out)
         return
-    opened = identmatch.Index.open(index_path)
-    try:
-        log = _audit_log(opened, audit_key_file)
-        frame = opened.export()
-        _write_table(frame, out)
-        log.write(
-            key_id=_cli_key(), action="export", purpose=purpose, detail=f"{len(frame)} records"
-        )
-        log.close()
-    finally:
-        opened.close()
+    with identmatch.Index.open(index_path) as opened, _audited(opened, audit_key_file) as reads:
+        _write_table(reads.export(purpose=purpose), out)
 
 
 @cli.group()
@@ -771,17 +765,9 @@ def decisions_export(
         found.to_csv(out, escape=_inert_cell)
         click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
         return
-    opened = identmatch.Index.open(index_path)
-    try:
-        log = _audit_log(opened, audit_key_file)
-        found = opened.decisions()
+    with identmatch.Index.open(index_path) as opened, _audited(opened, audit_key_file) as reads:
+        found = reads.decisions(purpose=purpose)
         found.to_csv(out, escape=_inert_cell)
-        log.write(
-            key_id=_cli_key(), action="export", purpose=purpose, detail=f"{len(found)} decisions"
-        )
-        log.close()
-    finally:
-        opened.close()
     click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
 
 
@@ -929,40 +915,16 @@ def search(
         )
         _print_hits([identmatch.Hit.model_validate(h) for h in reply["results"][0]["hits"]])
         return
-    opened = identmatch.Index.open(index_path)
-    try:
-        log = _audit_log(opened, audit_key_file)
-    except BaseException:
-        opened.close()
-        raise
-    try:
+    if queries is not None and out is None:
+        msg = "searching a file of queries needs --out for the results"
+        raise click.UsageError(msg)
+    with identmatch.Index.open(index_path) as opened, _audited(opened, audit_key_file) as reads:
         if queries is None:
-            hits = opened.search(person, top=top)
-            log.write(
-                key_id=_cli_key(),
-                action="search",
-                purpose=purpose,
-                fingerprint=log.fingerprint(person),
-                entity_ids=[hit.entity_id for hit in hits],
-            )
-            _print_hits(hits)
+            _print_hits(reads.search(person, purpose=purpose, top=top))
             return
-        if out is None:
-            msg = "searching a file of queries needs --out for the results"
-            raise click.UsageError(msg)
-        found = opened.search_many(queries, columns=_parse_map(mapping), top=top)
+        assert out is not None
+        found = reads.search_many(queries, purpose=purpose, columns=_parse_map(mapping), top=top)
         _write_table(found, out)
-        returned = found["entity_id"].dropna().astype(str)
-        log.write(
-            key_id=_cli_key(),
-            action="search",
-            purpose=purpose,
-            entity_ids=list(dict.fromkeys(e for e in returned if e)),
-            detail=f"{found['record_id'].nunique()} queries from a file",
-        )
-    finally:
-        log.close()
-        opened.close()
 
 
 def _one_source(index_path: Path | None, url: str | None) -> Path:

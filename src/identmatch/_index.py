@@ -13,7 +13,7 @@ import contextlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -35,6 +35,9 @@ from identmatch._search import Hit, SearchSettings, rank_candidates
 from identmatch._snapshot import Snapshot
 from identmatch._sql import quote_identifier
 from identmatch._types import DateOrder
+
+if TYPE_CHECKING:
+    from identmatch._audited import AuditedIndex
 
 __all__ = ["Index", "rows"]
 
@@ -362,6 +365,19 @@ class Index:
                 "aliases FROM records WHERE entity_id = ? ORDER BY seq",
                 [entity_id],
             ).fetch_df()
+
+    def audited(self, *, caller: str | None = None, chain_key: bytes | None = None) -> AuditedIndex:
+        """This index's reads, each needing a purpose and leaving an audit entry.
+
+        Use it wherever people's data is read for a person (a case system, a notebook
+        answering a request): the entries join the service's and the command line's in the
+        index's trail. ``caller`` is the key id written (default ``api:`` and the OS user);
+        ``chain_key`` the audit chain key (:meth:`AuditLog.read_key`) once the trail is
+        chained. The index must be open writable.
+        """
+        from identmatch._audited import AuditedIndex
+
+        return AuditedIndex(self, caller=caller, chain_key=chain_key)
 
     def household(self, entity_id: str, *, limit: int = 20) -> pd.DataFrame:
         """The other people known at the entity's addresses: the "others in the household".

@@ -31,17 +31,17 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _ROUTES = (
-    ("POST", re.compile(r"^/v1/search$"), "/v1/search", "search"),
-    ("GET", re.compile(r"^/v1/entities/[^/]+$"), "/v1/entities/{entity_id}", "search"),
-    ("POST", re.compile(r"^/v1/records$"), "/v1/records", "write"),
-    ("DELETE", re.compile(r"^/v1/records/[^/]+$"), "/v1/records/{record_id}", "write"),
-    ("GET", re.compile(r"^/v1/export$"), "/v1/export", "write"),
-    ("GET", re.compile(r"^/v1/audit$"), "/v1/audit", "audit"),
-    ("GET", re.compile(r"^/v1/review/queue$"), "/v1/review/queue", "review"),
-    ("POST", re.compile(r"^/v1/decisions$"), "/v1/decisions", "review"),
-    ("GET", re.compile(r"^/v1/decisions$"), "/v1/decisions", "review"),
-    ("GET", re.compile(r"^/v1/model$"), "/v1/model", "search"),
-    ("GET", re.compile(r"^/v1/session$"), "/v1/session", "any"),
+    ("POST", re.compile(r"/v1/search"), "/v1/search", "search"),
+    ("GET", re.compile(r"/v1/entities/[^/]+"), "/v1/entities/{entity_id}", "search"),
+    ("POST", re.compile(r"/v1/records"), "/v1/records", "write"),
+    ("DELETE", re.compile(r"/v1/records/[^/]+"), "/v1/records/{record_id}", "write"),
+    ("GET", re.compile(r"/v1/export"), "/v1/export", "write"),
+    ("GET", re.compile(r"/v1/audit"), "/v1/audit", "audit"),
+    ("GET", re.compile(r"/v1/review/queue"), "/v1/review/queue", "review"),
+    ("POST", re.compile(r"/v1/decisions"), "/v1/decisions", "review"),
+    ("GET", re.compile(r"/v1/decisions"), "/v1/decisions", "review"),
+    ("GET", re.compile(r"/v1/model"), "/v1/model", "search"),
+    ("GET", re.compile(r"/v1/session"), "/v1/session", "any"),
 )
 _MAY = {
     "search": {"search", "review", "write"},
@@ -63,7 +63,7 @@ def route_of(method: str, path: str) -> tuple[str, str | None]:
     where an id belongs.
     """
     for verb, pattern, template, role in _ROUTES:
-        if method == verb and pattern.match(path):
+        if method == verb and pattern.fullmatch(path):
             return template, role
     return "other", None
 
