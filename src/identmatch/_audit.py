@@ -39,7 +39,7 @@ from identmatch._audit_chain import (
     read_chain_key,
     verify_chain,
 )
-from identmatch._engine import connect_index, cursor
+from identmatch._engine import connect_index, cursor, new_cursor
 from identmatch._exceptions import ConfigError
 from identmatch._types import AuditAction
 
@@ -430,7 +430,7 @@ class AuditLog:
                     self._writer.start()
 
     def _run(self) -> None:
-        cursor = self._connection.cursor()
+        cursor = new_cursor(self._connection)
         try:
             stop = False
             last = 0.0

@@ -38,6 +38,7 @@ __all__ = [
     "key_check",
     "new_chain_key",
     "read_chain_key",
+    "read_key_file",
     "verify_chain",
 ]
 
@@ -53,31 +54,42 @@ def read_chain_key(path: str | Path) -> bytes:
     Raises:
         ConfigError: the file is missing, readable by others, or not a key.
     """
+    return read_key_file(path, what="audit key", maker="identmatch audit new-key")
+
+
+def read_key_file(path: str | Path, *, what: str, maker: str) -> bytes:
+    """A 32-byte key kept as 64 hex characters in an owner-only file.
+
+    Raises:
+        ConfigError: the file is missing (the message names ``maker``, the command that
+            makes one), readable by others, or not a key.
+    """
     target = Path(path)
     try:
         mode = target.stat().st_mode
         text = target.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        msg = f"{target}: no such audit key file; make one with 'identmatch audit new-key'"
+        msg = f"{target}: no such {what} file; make one with '{maker}'"
         raise ConfigError(msg) from None
     except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{target}: cannot read the audit key ({type(exc).__name__})"
+        msg = f"{target}: cannot read the {what} ({type(exc).__name__})"
         raise ConfigError(msg) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        msg = f"{target}: the audit key must be readable by its owner only (chmod 600)"
+        msg = f"{target}: the {what} must be readable by its owner only (chmod 600)"
         raise ConfigError(msg)
     try:
         key = bytes.fromhex(text)
     except ValueError:
         key = b""
     if len(key) != 32:
-        msg = f"{target}: not an audit key (expected 64 hex characters)"
+        msg = f"{target}: not an {what} (expected 64 hex characters)"
         raise ConfigError(msg)
     return key
 
 
 def new_chain_key(path: str | Path) -> None:
-    """Write a new random chain key to ``path``, created exclusively and owner-only.
+    """Write a new random 32-byte key to ``path`` (64 hex characters), created exclusively
+    and owner-only: the audit chain key, and the index encryption key.
 
     Raises:
         ConfigError: ``path`` already exists (a key is never overwritten).

@@ -651,13 +651,35 @@ def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Pa
 
 @index.command("compact")
 @click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-def index_compact(index_path: Path) -> None:
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Read an index that is not encrypted yet and write it encrypted under the index key "
+    "(IDENTMATCH_INDEX_KEY_FILE).",
+)
+def index_compact(index_path: Path, encrypt: bool) -> None:
     """Rewrite --index so removed records' values are gone from the file's bytes.
 
-    Run it with the service stopped, after removals that must be complete erasures.
+    Run it with the service stopped, after removals that must be complete erasures. With an
+    index key set, the rewritten file is encrypted under it.
     """
-    before, after = identmatch.Index.compact(index_path)
+    before, after = identmatch.Index.compact(index_path, encrypt=encrypt)
     click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
+
+
+@index.command("new-key")
+@click.argument("path", type=click.Path(path_type=Path))
+def index_new_key(path: Path) -> None:
+    """Write a new index encryption key to PATH (owner-only; never overwrites a file).
+
+    Point IDENTMATCH_INDEX_KEY_FILE at it: every index built, compacted or opened is then
+    encrypted with it. Keep it apart from the index and its backups, and keep a copy: an
+    index cannot be read without its key.
+    """
+    from identmatch._audit_chain import new_chain_key
+
+    new_chain_key(path)
+    click.echo(f"wrote a new index key to {path}; set IDENTMATCH_INDEX_KEY_FILE={path}", err=True)
 
 
 _URL = click.option(

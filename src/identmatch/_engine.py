@@ -33,21 +33,32 @@ __all__ = [
     "Engine",
     "arrow_schema",
     "connect_index",
+    "create_index_file",
+    "new_cursor",
     "cursor",
     "prepared_columns",
     "transaction",
 ]
 
 
-def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def connect_index(path: Path, *, read_only: bool, plain: bool = False) -> duckdb.DuckDBPyConnection:
     """Open an index file, or fail with one line saying why (never DuckDB's own message).
+
+    The file is opened with the index key when one is set (``identmatch._encryption``),
+    unless ``plain``.
 
     Raises:
         ConfigError: another process holds the file (a running service), or it is not a
             DuckDB database, or not an identmatch index.
     """
+    from identmatch._encryption import INDEX_KEY_FILE_ENV, index_key, open_encrypted
+
+    key = None if plain else index_key()
     try:
-        connection = duckdb.connect(str(path), read_only=read_only)
+        if key is None:
+            connection = duckdb.connect(str(path), read_only=read_only)
+        else:
+            connection = open_encrypted(path, key, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             msg = (
@@ -58,7 +69,10 @@ def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             msg = f"{path}: not an identmatch index (not a DuckDB database file)"
         raise ConfigError(msg) from None
     except duckdb.Error as exc:
-        msg = f"{path}: cannot be opened as an index ({type(exc).__name__})"
+        if key is None and "encrypted" in str(exc):
+            msg = f"{path}: encrypted; set {INDEX_KEY_FILE_ENV} to the file of its key"
+        else:
+            msg = f"{path}: cannot be opened as an index ({type(exc).__name__})"
         raise ConfigError(msg) from None
     try:
         connection.execute("SELECT key, value FROM meta LIMIT 1").fetchall()
@@ -69,10 +83,30 @@ def connect_index(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     return connection
 
 
+def create_index_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to a new index file at ``path``, encrypted when an index key is set."""
+    from identmatch._encryption import index_key, open_encrypted
+
+    key = index_key()
+    if key is None:
+        return duckdb.connect(str(path))
+    return open_encrypted(path, key, read_only=False)
+
+
+def new_cursor(connection: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A cursor of ``connection``, in its index database (an encrypted index is an attached
+    database, and a cursor starts in DuckDB's default one)."""
+    from identmatch._encryption import use_index
+
+    opened = connection.cursor()
+    use_index(connection, opened)
+    return opened
+
+
 @contextlib.contextmanager
 def cursor(connection: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor of ``connection`` (its own result set, usable from another thread), closed after."""
-    opened = connection.cursor()
+    opened = new_cursor(connection)
     try:
         yield opened
     finally:

@@ -126,7 +126,7 @@ class Index:
         return cls(target)
 
     @classmethod
-    def compact(cls, path: str | Path) -> tuple[int, int]:
+    def compact(cls, path: str | Path, *, encrypt: bool = False) -> tuple[int, int]:
         """Rewrite an index file so that what was removed is gone from its bytes too.
 
         DuckDB reuses the space of deleted rows but does not wipe it: after
@@ -136,25 +136,40 @@ class Index:
         file, and after every removal whose erasure must be complete; backups taken before
         it still hold the values.
 
+        With an index key set (``IDENTMATCH_INDEX_KEY_FILE``) the copy is encrypted under
+        it; ``encrypt=True`` reads a file that is not encrypted yet, to encrypt it.
+
         Returns:
             The file's size in bytes before and after.
 
         Raises:
-            ConfigError: ``path`` is not an index, or another process holds it.
+            ConfigError: ``path`` is not an index, another process holds it, or
+                ``encrypt`` is asked without an index key.
         """
+        from identmatch._encryption import attach_clause, enable_writing, index_key
+
         target = Path(path)
         if not target.is_file():
             msg = f"{target}: no such index file"
+            raise ConfigError(msg)
+        key = index_key()
+        if encrypt and key is None:
+            msg = "encrypting an index needs the index key: set IDENTMATCH_INDEX_KEY_FILE"
             raise ConfigError(msg)
         before = target.stat().st_size
         tmp = target.with_name(target.name + ".compacting")
         tmp.unlink(missing_ok=True)
         # Writable: the lock keeps every other process out while the copy is made.
-        source = connect_index(target, read_only=False)
+        source = connect_index(target, read_only=False, plain=encrypt)
         try:
             source.execute("CHECKPOINT")
             name = str(source.execute("SELECT current_database()").fetchall()[0][0])
-            source.execute(f"ATTACH {_literal(str(tmp))} AS __compacted")
+            if key is None:
+                source.execute(f"ATTACH {_literal(str(tmp))} AS __compacted")
+            else:
+                if encrypt:  # the source was opened plain, without the means to encrypt
+                    enable_writing(source)
+                source.execute(attach_clause(tmp, "__compacted", key))
             try:
                 source.execute(f"COPY FROM DATABASE {quote_identifier(name)} TO __compacted")
             finally:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from identmatch._config import ModelConfig
 from identmatch._decisions import Decisions
 from identmatch._declared import DeclaredSchema
+from identmatch._engine import create_index_file
 from identmatch._keys import keys_sql
 from identmatch._model import Model
 from identmatch._prepare import LIST_COLUMNS, PREPARED_COLUMNS, is_list_column, is_prepared_column
@@ -208,7 +209,7 @@ class _Writer:
 
     def _write(self, raw: pd.DataFrame, prepared: pd.DataFrame, model: Model) -> None:
         try:
-            connection = duckdb.connect(str(self.path))
+            connection = create_index_file(self.path)
             self._connection = connection
             owner_only(self.path)
             # One thread: the pipeline keeps the other core while this runs beside it.
