@@ -1,4 +1,5 @@
-"""Tests for identmatch._standardise: per-value normalisers of text, names, dates and codes."""
+"""Tests for identmatch._prepare.standardise: per-value normalisers of text, names, dates and
+codes."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._standardise import (
+from identmatch._prepare.standardise import (
     ParsedDate,
     Postcode,
     _fold_slow,

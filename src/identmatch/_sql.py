@@ -72,7 +72,7 @@ def jaro_winkler_sql(sql: Dialect, left: str, right: str) -> str:
 
     DuckDB has ``jaro_winkler_similarity``. Spark has none, and the one in Splink's Java jar
     scores some pairs differently, so on Spark this calls ``identmatch_jaro_winkler``, which
-    :class:`identmatch._spark.SparkEngine` registers in the session (a vectorised UDF on
+    :class:`identmatch._batch.spark.SparkEngine` registers in the session (a vectorised UDF on
     rapidfuzz, equal to DuckDB's; see ``_spark_functions``). Both give NULL when either
     input is NULL and 0.0 when either is empty.
     """
