@@ -32,8 +32,10 @@ from identmatch._prepare.standardise import (
     standardise_postcode,
     standardise_sex,
 )
+from identmatch._prepare.values import is_missing
 
 __all__ = [
+    "is_missing",
     "ParsedDate",
     "Postcode",
     "fold_text",

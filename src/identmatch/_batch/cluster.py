@@ -10,10 +10,50 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["assign_entity_ids", "connected_components", "constrained_components"]
+__all__ = [
+    "DisjointSets",
+    "assign_entity_ids",
+    "connected_components",
+    "constrained_components",
+    "entity_id",
+]
 
 NodeKey = tuple[str, str]
 """(input name, record id): record ids are unique only within one input."""
+
+
+def entity_id(number: int, width: int = 6) -> str:
+    """The id of entity ``number`` (1-based): ``E000001``; every entity id is made here."""
+    return f"E{number:0{width}d}"
+
+
+class DisjointSets:
+    """Union-find over integer nodes, the smaller root kept, so that each set's root is its
+    smallest node (its first in input order); nodes join when first named."""
+
+    def __init__(self, n_nodes: int = 0) -> None:
+        self.parent: dict[int, int] = {i: i for i in range(n_nodes)}
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        root = parent.setdefault(i, i)
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:  # path compression
+            parent[i], i = root, parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> int:
+        """Join the sets of ``a`` and ``b``; the root kept (the smaller)."""
+        x, y = self.find(a), self.find(b)
+        if x != y:
+            self.parent[max(x, y)] = min(x, y)
+        return min(x, y)
+
+    def numbering(self, n_nodes: int) -> list[int]:
+        """Each node's set number, 0-based, in order of each set's first node."""
+        numbers: dict[int, int] = {}
+        return [numbers.setdefault(self.find(i), len(numbers)) for i in range(n_nodes)]
 
 
 def connected_components(
@@ -29,30 +69,16 @@ def connected_components(
         One component number per node, 0-based, in order of first appearance.
     """
     index = {node: i for i, node in enumerate(nodes)}
-    parent = list(range(len(nodes)))
-
-    def find(i: int) -> int:
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:  # path compression
-            parent[i], i = root, parent[i]
-        return root
-
+    sets = DisjointSets(len(nodes))
     for left, right in edges:
-        a, b = find(index[left]), find(index[right])
-        if a != b:
-            # the smaller index becomes the root, so roots are each component's first node
-            parent[max(a, b)] = min(a, b)
-    roots = [find(i) for i in range(len(nodes))]
-    numbering: dict[int, int] = {}
-    return [numbering.setdefault(root, len(numbering)) for root in roots]
+        sets.union(index[left], index[right])
+    return sets.numbering(len(nodes))
 
 
 def assign_entity_ids(components: Sequence[int]) -> list[str]:
     """Entity ids ``E000001``... in order of each component's first record."""
     width = max(6, len(str(len(components))))
-    return [f"E{number + 1:0{width}d}" for number in components]
+    return [entity_id(number + 1, width) for number in components]
 
 
 def constrained_components(
@@ -87,19 +113,10 @@ def constrained_components(
     Returns:
         One component number per node, 0-based, in order of first appearance.
     """
-    parent = list(range(n_nodes))
+    sets = DisjointSets(n_nodes)
     members: dict[int, list[int]] = {}
-
-    def find(i: int) -> int:
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:
-            parent[i], i = root, parent[i]
-        return root
-
     for left, right in edges:
-        a, b = find(left), find(right)
+        a, b = sets.find(left), sets.find(right)
         if a == b:
             continue
         group_a, group_b = members.get(a, [a]), members.get(b, [b])
@@ -112,13 +129,10 @@ def constrained_components(
                     continue
             elif _outvoted(group_a, group_b, conflict, linked, veto):
                 continue
-        root, child = min(a, b), max(a, b)
-        parent[child] = root
+        root = sets.union(a, b)
         members[root] = group_a + group_b if root == a else group_b + group_a
-        members.pop(child, None)
-    roots = [find(i) for i in range(n_nodes)]
-    numbering: dict[int, int] = {}
-    return [numbering.setdefault(root, len(numbering)) for root in roots]
+        members.pop(max(a, b), None)
+    return sets.numbering(n_nodes)
 
 
 def _outvoted(

@@ -17,7 +17,6 @@ optionally, ``reason``, ``decided_at``, ``decided_by``, ``purpose``; for a link,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any, Literal, TypeAlias
 import pandas as pd
 
 from identmatch._exceptions import SchemaError
+from identmatch._prepare.values import to_text
 
 __all__ = [
     "DECISION_COLUMNS",
@@ -58,9 +58,7 @@ def _pair(a: str, b: str) -> Pair:
 
 
 def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).strip()
+    return to_text(value, strip=True) or ""
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from identmatch._candidates.choose import Statement
 from identmatch._prepare.arrow import arrow_schema, prepared_columns
-from identmatch._sql import quote_identifier
+from identmatch._sql import logged, quote_identifier
 
 CandidateQuery = Callable[
     [list[str]],
@@ -83,8 +83,10 @@ class Engine:
         statements, kept, extend = choose(tables)
         for statement in statements:
             self.connection.execute(
-                f"CREATE OR REPLACE TEMP TABLE {quote_identifier(statement.table)} AS "
-                + statement.sql
+                logged(
+                    f"CREATE OR REPLACE TEMP TABLE {quote_identifier(statement.table)} AS "
+                    + statement.sql
+                )
             ).fetchall()
             for gone in statement.drop:  # as soon as no later step reads it
                 self.connection.execute(f"DROP TABLE {quote_identifier(gone)}").fetchall()
@@ -92,8 +94,10 @@ class Engine:
         for position, sdf in enumerate(inputs):
             physical = f"{sdf.physical_name}_candidates"
             self.connection.execute(
-                f"CREATE OR REPLACE TABLE {quote_identifier(physical)} AS "
-                + extend(tables[position], quote_identifier(kept), position)
+                logged(
+                    f"CREATE OR REPLACE TABLE {quote_identifier(physical)} AS "
+                    + extend(tables[position], quote_identifier(kept), position)
+                )
             ).fetchall()
             out.append(
                 self.db_api.register(

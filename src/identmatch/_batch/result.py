@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from identmatch._batch.cluster import assign_entity_ids, constrained_components
+from identmatch._batch.cluster import DisjointSets, assign_entity_ids, constrained_components
 from identmatch._batch.decisions import Decisions
 from identmatch._batch.entity_names import entity_names
 from identmatch._candidates.blocking import BlockingReport
@@ -34,20 +34,10 @@ _logger = logging.getLogger("identmatch")
 
 def _must_link_groups(same: list[tuple[int, int]]) -> dict[int, int]:
     """Each node a must-link names -> the smallest node of its chain of must-links."""
-    parent: dict[int, int] = {}
-
-    def find(i: int) -> int:
-        parent.setdefault(i, i)
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = DisjointSets()
     for a, b in same:
-        x, y = find(a), find(b)
-        if x != y:
-            parent[max(x, y)] = min(x, y)
-    return {i: find(i) for i in parent}
+        sets.union(a, b)
+    return {i: sets.find(i) for i in list(sets.parent)}
 
 
 def _public_candidates(candidates: pd.DataFrame | None, linked: bool) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from identmatch._batch.spark_functions import register_spark_functions
 from identmatch._exceptions import ConfigError, MissingDependencyError
 from identmatch._prepare.arrow import arrow_schema, prepared_columns
 from identmatch._prepare.records import PREPARED_COLUMNS
-from identmatch._sql import dialect
+from identmatch._sql import dialect, logged
 
 __all__ = ["SparkEngine", "is_spark_session", "spark_session"]
 
@@ -201,7 +201,7 @@ class SparkEngine:
         # plans of thirty keys' unions would otherwise be carried into every later query.
         persisted = {}
         for statement in statements:
-            frame = self.spark.sql(statement.sql).localCheckpoint(eager=True)
+            frame = self.spark.sql(logged(statement.sql)).localCheckpoint(eager=True)
             frame.createOrReplaceTempView(statement.table)
             persisted[statement.table] = frame
             for gone in statement.drop:
@@ -209,9 +209,9 @@ class SparkEngine:
                 self.spark.catalog.dropTempView(gone)
         out = [
             self._register(
-                self.spark.sql(extend(tables[position], quote(kept), position)).localCheckpoint(
-                    eager=True
-                ),
+                self.spark.sql(
+                    logged(extend(tables[position], quote(kept), position))
+                ).localCheckpoint(eager=True),
                 sdf.dataset_display_name,
             )
             for position, sdf in enumerate(inputs)

@@ -6,11 +6,13 @@ import os
 import sys
 
 import click
+from pydantic import ValidationError
 
 import identmatch
 from identmatch._cli import batch, index, service
 from identmatch._cli.common import EXIT_USAGE
 from identmatch._cli.group import cli
+from identmatch._exceptions import invalid_fields
 
 __all__ = ["cli", "main"]
 
@@ -38,6 +40,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except identmatch.IdentMatchError as exc:
         click.echo(f"identmatch: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ValidationError as exc:  # settings built from options: name the field, not the value
+        click.echo(f"identmatch: error: invalid settings: {invalid_fields(exc)}", err=True)
         sys.exit(EXIT_USAGE)
     except OSError as exc:
         click.echo(

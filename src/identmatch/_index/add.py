@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
+from identmatch._batch.cluster import entity_id
 from identmatch._candidates.choose import rank_query_candidates
 from identmatch._candidates.keys import hashed_keys
 from identmatch._config import ReadConfig
@@ -136,7 +137,7 @@ class _Resolver:
             group.append(entity)
             gathered.extend(members)
         if not group:
-            entity, action = f"E{self.next_entity:06d}", "new"
+            entity, action = entity_id(self.next_entity), "new"
             self.next_entity += 1
             self.created[entity] = seq
         else:

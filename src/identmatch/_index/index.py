@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
+from pydantic import ValidationError
 
 from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
 from identmatch._candidates.keys import hashed_keys
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
-from identmatch._exceptions import ConfigError, SchemaError
+from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.queue import ReviewQueue
 from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
@@ -69,8 +70,14 @@ class Index:
         if not read_only:
             owner_only(self.path)
             _upgrade(self._connection)
-        self.model = Model.model_validate_json(meta["model"])
-        self.config = ModelConfig.model_validate_json(meta["config"])
+        try:
+            self.model = Model.model_validate_json(meta["model"])
+            self.config = ModelConfig.model_validate_json(meta["config"])
+        except (ValidationError, KeyError) as exc:
+            self._connection.close()
+            why = invalid_fields(exc) if isinstance(exc, ValidationError) else "missing"
+            msg = f"{self.path.name}: the model or settings kept in the index are unusable ({why})"
+            raise ConfigError(msg) from None
         self.date_order: DateOrder = meta.get("date_order", "DMY")
         self._loaded: Snapshot | None = None
         self._load_lock = threading.Lock()

@@ -27,6 +27,7 @@ from identmatch._index.snapshot import Snapshot
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import TermFrequencies, score_pair
+from identmatch._prepare.values import to_text
 
 if TYPE_CHECKING:
     from identmatch._index.index import Index
@@ -99,9 +100,7 @@ class ReviewQueue(BaseModel, frozen=True, extra="forbid"):
 
 
 def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return str(value)
+    return to_text(value)
 
 
 def _review_record(record: Mapping[str, Any]) -> ReviewRecord:

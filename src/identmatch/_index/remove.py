@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from identmatch._batch.cluster import entity_id
 from identmatch._exceptions import SchemaError
 from identmatch._index.review import load_decisions, resolve_parts
 from identmatch._index.snapshot import Snapshot
@@ -79,7 +80,7 @@ def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:
             )
             parts.sort(key=lambda part: (-len(part), min(int(r["seq"]) for r in part)))
             for part in parts[1:]:
-                new = f"E{next_entity:06d}"
+                new = entity_id(next_entity)
                 next_entity += 1
                 splits.append((entity, new, min(int(r["seq"]) for r in part)))
                 reassign.extend((str(r["record_id"]), new) for r in part)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from identmatch._batch.cluster import constrained_components
+from identmatch._batch.cluster import constrained_components, entity_id
 from identmatch._batch.decisions import DecisionKind, Decisions, decisions_from_rows
 from identmatch._candidates.keys import record_keys
 from identmatch._exceptions import DecisionError, SchemaError
@@ -276,7 +276,7 @@ def _split(
     )
     moved: dict[str, str] = {}
     for part in parts[1:]:
-        new = f"E{next_entity:06d}"
+        new = entity_id(next_entity)
         next_entity += 1
         first = min(int(r["seq"]) for r in part)
         cursor.execute("INSERT INTO entities VALUES (?, ?, NULL)", [new, first])

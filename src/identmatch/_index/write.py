@@ -32,7 +32,7 @@ from identmatch._prepare.records import (
     is_list_column,
     is_prepared_column,
 )
-from identmatch._sql import quote_identifier
+from identmatch._sql import logged, quote_identifier
 from identmatch._types import DateOrder
 
 __all__ = [
@@ -125,9 +125,11 @@ def insert_records(
 def insert_keys(connection: duckdb.DuckDBPyConnection, model: Model, *, start_seq: int) -> None:
     """Store the blocking keys of the records from ``start_seq`` on, computed in DuckDB."""
     connection.execute(
-        "INSERT INTO keys SELECT key_hash, seq FROM ("
-        + keys_sql(model.blocking_rules, "records", min_seq=start_seq)
-        + ")"
+        logged(
+            "INSERT INTO keys SELECT key_hash, seq FROM ("
+            + keys_sql(model.blocking_rules, "records", min_seq=start_seq)
+            + ")"
+        )
     )
 
 

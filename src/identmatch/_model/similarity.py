@@ -19,7 +19,7 @@ from collections.abc import Callable
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from identmatch._prepare.standardise import _is_missing
+from identmatch._prepare.values import is_missing
 
 __all__ = ["jaro_winkler", "levenshtein_similarity", "token_set_similarity"]
 
@@ -31,7 +31,7 @@ def _similarity(
     score_cutoff: float | None,
 ) -> float:
     """Apply the shared missing-value, identity and cutoff rules around ``scorer``."""
-    if _is_missing(a) or _is_missing(b):
+    if is_missing(a) or is_missing(b):
         return 0.0
     left, right = str(a), str(b)
     if not left or not right:

@@ -25,7 +25,8 @@ from identmatch._prepare.identifiers import (
     adjacent_swaps,
     standardise_identifier,
 )
-from identmatch._prepare.standardise import _is_missing, _to_text, fold_text
+from identmatch._prepare.standardise import fold_text
+from identmatch._prepare.values import is_missing, to_text
 
 __all__ = [
     "VALUE_SEPARATOR",
@@ -268,7 +269,7 @@ def identifier_values(value: Any, kind: IdentifierKind) -> tuple[list[str], int]
     valid: list[str] = []
     invalid = 0
     for item in items:
-        if _is_missing(item) or not (_to_text(item) or "").strip():
+        if is_missing(item) or not (to_text(item) or "").strip():
             continue
         std = standardise_identifier(item, kind)
         if std is None:

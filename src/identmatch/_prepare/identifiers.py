@@ -38,7 +38,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal, get_args
 
-from identmatch._prepare.standardise import _to_text, standardise_nhs_number
+from identmatch._prepare.standardise import standardise_nhs_number
+from identmatch._prepare.values import to_text
 
 __all__ = [
     "IDENTIFIER_KINDS",
@@ -69,7 +70,7 @@ _MOD23_UPN = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
 def _compact(value: object) -> str | None:
     """Text upper-cased (NFKC), without spaces or separators; ``None`` when nothing is left."""
-    text = _to_text(value)
+    text = to_text(value)
     if text is None:
         return None
     out = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper()
@@ -131,7 +132,7 @@ def _pnc_text(text: str) -> str | None:
 
 def standardise_pnc_id(value: object) -> str | None:
     """A PNC ID as ``YY/NNNNNNNC``, or ``None`` when malformed or the check letter is wrong."""
-    text = _to_text(value)
+    text = to_text(value)
     if text is None:
         return None
     # The slash is part of the format: keep it, drop spaces and other separators.
@@ -161,7 +162,7 @@ def _cro_text(text: str) -> str | None:
 
 def standardise_cro_number(value: object) -> str | None:
     """A CRO number as ``NNNNNN/YYC`` or ``SFYY/NNNNNNC``, or ``None`` when not valid."""
-    text = _to_text(value)
+    text = to_text(value)
     if text is None:
         return None
     compact = re.sub(r"[\s\-\u2010-\u2015._]+", "", unicodedata.normalize("NFKC", text)).upper()
@@ -216,7 +217,7 @@ def _phone_text(text: str) -> str | None:
 
 def standardise_phone(value: object) -> str | None:
     """A telephone number in E.164 (``+447911123456``), or ``None`` when not a valid number."""
-    text = _to_text(value)
+    text = to_text(value)
     if text is None:
         return None
     compact = re.sub(r"[\s\-\u2010-\u2015.()/]+", "", unicodedata.normalize("NFKC", text))
@@ -240,7 +241,7 @@ def _email_text(text: str) -> str | None:
 
 def standardise_email(value: object) -> str | None:
     """An email address, trimmed and lower-cased, or ``None`` when not a well-formed address."""
-    text = _to_text(value)
+    text = to_text(value)
     if text is None:
         return None
     folded = unicodedata.normalize("NFKC", text).strip().lower()

@@ -14,7 +14,8 @@ from functools import lru_cache
 
 import jellyfish
 
-from identmatch._prepare.standardise import _CACHE_SIZE, _to_text, joined_name
+from identmatch._prepare.standardise import _CACHE_SIZE, joined_name
+from identmatch._prepare.values import to_text
 
 __all__ = ["nysiis_code", "phonetic_code", "soundex_code"]
 
@@ -45,17 +46,17 @@ def phonetic_code(std_name: object) -> str | None:
 
     This is the phonetic key used for blocking and comparison. ``None`` when missing or empty.
     """
-    text = _to_text(std_name)
+    text = to_text(std_name)
     return None if text is None else _metaphone(text)
 
 
 def soundex_code(std_name: object) -> str | None:
     """Soundex code (a letter and three digits) of a name with its spaces removed, or ``None``."""
-    text = _to_text(std_name)
+    text = to_text(std_name)
     return None if text is None else _soundex(text)
 
 
 def nysiis_code(std_name: object) -> str | None:
     """NYSIIS code of a name with its spaces removed, or ``None`` when missing or empty."""
-    text = _to_text(std_name)
+    text = to_text(std_name)
     return None if text is None else _nysiis(text)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from identmatch._config import STANDARD_COLUMNS, ReadConfig
 from identmatch._exceptions import InputFileError, SchemaError
+from identmatch._prepare.values import is_missing, to_text
 
 __all__ = ["read_records"]
 
@@ -255,9 +256,9 @@ def _as_text(frame: pd.DataFrame, config: ReadConfig) -> pd.DataFrame:
             values: list[Any] = [_alias_list(v, config.alias_separator) for v in out[column]]
         elif column == "dob":
             # Dates may arrive as datetime objects (Parquet); the standardiser reads both.
-            values = [None if _is_missing(v) else v for v in out[column]]
+            values = [None if is_missing(v) else v for v in out[column]]
         else:
-            values = [_to_text(v) for v in out[column]]
+            values = [read_text(v) for v in out[column]]
         # object dtype keeps None as None (pandas 3's string dtype would turn it into NaN)
         out[column] = pd.Series(values, index=out.index, dtype=object)
     out["record_id"] = pd.Series(
@@ -266,23 +267,13 @@ def _as_text(frame: pd.DataFrame, config: ReadConfig) -> pd.DataFrame:
     return out
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and value != value
-
-
-def _to_text(value: Any) -> str | None:
-    if _is_missing(value):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
+def read_text(value: Any) -> str | None:
+    """A raw input value as text: missing or blank is None (see ``_prepare.values``)."""
+    return to_text(value, strip=True)
 
 
 def _alias_list(value: Any, separator: str) -> list[str]:
-    if _is_missing(value):
+    if is_missing(value):
         return []
     if isinstance(value, str):
         items: list[Any] = value.split(separator)
@@ -291,4 +282,4 @@ def _alias_list(value: Any, separator: str) -> list[str]:
             items = list(value)
         except TypeError:
             items = [value]
-    return [text for item in items if (text := _to_text(item))]
+    return [text for item in items if (text := read_text(item))]

@@ -417,12 +417,12 @@ def prepare_one(
     Gives the same prepared values as :func:`prepare_records` for a one-row input, which a
     property test checks, so a search query is prepared exactly as batch records are.
     """
-    from identmatch._prepare.read import _alias_list, _to_text
+    from identmatch._prepare.read import _alias_list, read_text
 
     def name(field: str) -> str | None:
-        return standardise_name(_to_text(fields.get(field)))
+        return standardise_name(read_text(fields.get(field)))
 
-    out: dict[str, Any] = {"unique_id": _to_text(fields.get("record_id")) or "query"}
+    out: dict[str, Any] = {"unique_id": read_text(fields.get("record_id")) or "query"}
     forename, middle, surname = name("forename"), name("middle_names"), name("surname")
     out["forename_std"], out["middle_std"], out["surname_std"] = forename, middle, surname
     out["address_std"], out["town_std"] = name("address"), name("town")
@@ -451,11 +451,11 @@ def prepare_one(
     out["dob_md"] = out["dob"][5:] if out["dob"] else None
     out["dob_year_swapped"] = _swap_last_two(out["dob_year"])
     out["dob_unordered"] = _unordered_dob(out["dob"])
-    postcode = standardise_postcode(_to_text(fields.get("postcode")))
+    postcode = standardise_postcode(read_text(fields.get("postcode")))
     out["postcode_std"], out["postcode_outward"] = postcode.postcode, postcode.outward
     out["postcode_sector"] = postcode.sector
-    out["sex_std"] = standardise_sex(_to_text(fields.get("sex")))
-    out["nhs_std"] = standardise_nhs_number(_to_text(fields.get("nhs_number")))
+    out["sex_std"] = standardise_sex(read_text(fields.get("sex")))
+    out["nhs_std"] = standardise_nhs_number(read_text(fields.get("nhs_number")))
     declared = schema or _NO_SCHEMA
     for spec in declared.identifiers:
         first, every, swaps, _, _ = prepare_identifier(fields.get(spec.column), spec.kind)

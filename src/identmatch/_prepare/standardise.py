@@ -12,16 +12,13 @@ text is cached (bounded LRU caches keyed on the text alone).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import unicodedata
 from functools import lru_cache
 from typing import Literal, NamedTuple
 
-import numpy as np
-import pandas as pd
-
 from identmatch._prepare.names import strip_titles_and_suffixes
+from identmatch._prepare.values import is_missing, to_text
 from identmatch._types import DateOrder
 
 __all__ = [
@@ -49,32 +46,6 @@ DateStatus = Literal["missing", "valid", "partial", "placeholder", "invalid"]
 
 PostcodeStatus = Literal["missing", "valid", "other"]
 """``valid`` is a well-formed UK postcode; ``other`` is any other non-empty code (e.g. overseas)."""
-
-
-def _is_missing(value: object) -> bool:
-    """Tell whether a value counts as missing: ``None``, a NaN float, ``pandas.NA`` or a NaT."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, float | np.floating):
-        return math.isnan(value)
-    if isinstance(value, np.datetime64):
-        return bool(np.isnat(value))
-    return False
-
-
-def _to_text(value: object) -> str | None:
-    """Turn a raw value into text, or ``None`` when missing.
-
-    Whole-number floats lose their ``.0``: a numeric column with gaps is read as float, and
-    ``9434765919.0`` must still read as the NHS number ``9434765919``.
-    """
-    if _is_missing(value):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # Text folding
@@ -138,7 +109,7 @@ def fold_text(value: object) -> str | None:
     are kept, lowercased. Returns ``None`` for missing values and when nothing alphanumeric
     is left.
     """
-    text = _to_text(value)
+    text = to_text(value)
     return None if text is None else _fold_text(text)
 
 
@@ -163,7 +134,7 @@ def standardise_name(value: object) -> str | None:
     Returns the space-joined tokens, or ``None`` when missing or no name is left:
     ``"Dr. Mary-Jane O'Neil"`` -> ``"mary jane oneil"``; ``"Mr"`` -> ``None``.
     """
-    text = _to_text(value)
+    text = to_text(value)
     return None if text is None else _standardise_name_text(text)
 
 
@@ -360,14 +331,14 @@ def parse_date(value: object, *, order: DateOrder = "DMY") -> ParsedDate:
         value: the raw value; missing values and blank text give status ``missing``.
         order: how to read ambiguous numeric dates (UK day-first by default).
     """
-    if _is_missing(value):
+    if is_missing(value):
         return _MISSING_DATE
     today = dt.date.today()
     if isinstance(value, dt.datetime):  # includes pandas.Timestamp
         return _checked(value.date(), today)
     if isinstance(value, dt.date):
         return _checked(value, today)
-    text = _to_text(value)
+    text = to_text(value)
     return _MISSING_DATE if text is None else _parse_text(text, order, today)
 
 
@@ -437,7 +408,7 @@ def standardise_postcode(value: object) -> Postcode:
 
     Missing values and codes with no alphanumerics give status ``missing``.
     """
-    text = _to_text(value)
+    text = to_text(value)
     return _MISSING_POSTCODE if text is None else _postcode_text(text)
 
 
@@ -473,7 +444,7 @@ def standardise_nhs_number(value: object) -> str | None:
     The value may be text, or an integer or whole float from a numeric column. Returns the
     ten digits, or ``None`` when missing or invalid.
     """
-    text = _to_text(value)
+    text = to_text(value)
     return None if text is None else _nhs_number_text(text)
 
 

@@ -35,6 +35,7 @@ from typing import Annotated, Any
 
 import identmatch
 from identmatch._service.guard import Gate, bearer_token
+from identmatch.standardisers import is_missing
 
 try:
     from fastapi import FastAPI, HTTPException, Query, Request
@@ -390,9 +391,7 @@ def create_app(
 
 
 def text_or_none(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return str(value)
+    return None if is_missing(value) else str(value)
 
 
 def list_or_empty(value: Any) -> list[Any]:
