@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import hmac
 import queue
-import secrets
 import threading
 import time
 import unicodedata
@@ -46,24 +45,8 @@ from identmatch._types import AuditAction
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["AuditEntry", "AuditLog", "ensure_audit_log", "read_audit"]
+__all__ = ["AuditEntry", "AuditLog", "read_audit"]
 
-_AUDIT_SQL = """
-CREATE TABLE IF NOT EXISTS audit (
-    audit_id BIGINT PRIMARY KEY,
-    logged_at TIMESTAMP NOT NULL,
-    key_id VARCHAR NOT NULL,
-    action VARCHAR NOT NULL,
-    purpose VARCHAR,
-    fingerprint VARCHAR,
-    entity_ids VARCHAR[],
-    record_ids VARCHAR[],
-    detail VARCHAR,
-    chain VARCHAR
-);
-ALTER TABLE audit ADD COLUMN IF NOT EXISTS detail VARCHAR;
-ALTER TABLE audit ADD COLUMN IF NOT EXISTS chain VARCHAR;
-"""
 _COLUMNS = (
     "audit_id",
     "logged_at",
@@ -76,15 +59,6 @@ _COLUMNS = (
     "detail",
     "chain",
 )
-
-
-def ensure_audit_log(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the audit table and the fingerprint secret in an index file that lacks them."""
-    connection.execute(_AUDIT_SQL)
-    connection.execute(
-        "INSERT INTO meta VALUES ('audit_key', ?) ON CONFLICT (key) DO NOTHING",
-        [secrets.token_hex(32)],
-    )
 
 
 class AuditEntry(BaseModel, frozen=True, extra="forbid"):

@@ -26,10 +26,11 @@ from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.queue import ReviewQueue
 from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
+from identmatch._index.schema import FORMAT_VERSION, upgrade
 from identmatch._index.search import Hit, SearchSettings, rank_candidates
 from identmatch._index.snapshot import Snapshot
 from identmatch._index.store import compact_file, connect_index, cursor, owner_only
-from identmatch._index.write import FORMAT_VERSION, build_file
+from identmatch._index.write import build_file
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import score_pair
@@ -69,7 +70,7 @@ class Index:
             raise ConfigError(msg)
         if not read_only:
             owner_only(self.path)
-            _upgrade(self._connection)
+            upgrade(self._connection)
         try:
             self.model = Model.model_validate_json(meta["model"])
             self.config = ModelConfig.model_validate_json(meta["config"])
@@ -551,17 +552,6 @@ class Index:
 
         with self._cursor() as cursor:
             return weight_histogram(cursor)
-
-
-def _upgrade(connection: duckdb.DuckDBPyConnection) -> None:
-    """Add the tables later versions keep in the file (format 1 files may lack them)."""
-    from identmatch._index.audit import ensure_audit_log
-    from identmatch._index.remove import ensure_split_log
-    from identmatch._index.review import ensure_review_tables
-
-    ensure_split_log(connection)
-    ensure_audit_log(connection)
-    ensure_review_tables(connection)
 
 
 def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -29,20 +29,9 @@ from identmatch._index.store import transaction
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["ensure_split_log", "remove_records"]
+__all__ = ["remove_records"]
 
 _logger = logging.getLogger("identmatch.index")
-
-_SPLITS_SQL = """
-CREATE TABLE IF NOT EXISTS splits (
-    split_at TIMESTAMP DEFAULT current_timestamp, entity_id VARCHAR, new_entity_id VARCHAR
-);
-"""
-
-
-def ensure_split_log(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the ``splits`` table in an index file written before it existed."""
-    connection.execute(_SPLITS_SQL)
 
 
 def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """People in the loop on an index: decisions that hold (the queue is in ``_index.queue``).
 
-The index file keeps three things for this (created by :func:`ensure_review_tables`):
+The index file keeps three things for this (created by ``identmatch._index.schema``):
 
 - ``decisions``: every decision made about a pair of records (who, when, purpose, reason),
   newest last. The latest about a pair holds (see ``identmatch._batch.decisions``).
@@ -35,6 +35,7 @@ from identmatch._batch.cluster import constrained_components, entity_id
 from identmatch._batch.decisions import DecisionKind, Decisions, decisions_from_rows
 from identmatch._candidates.keys import record_keys
 from identmatch._exceptions import DecisionError, SchemaError
+from identmatch._index.schema import ensure_review_tables
 from identmatch._index.snapshot import Snapshot
 from identmatch._index.store import transaction
 from identmatch._model.model import Model
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DecisionOutcome",
     "decide",
-    "ensure_review_tables",
     "has_review_tables",
     "load_decisions",
     "pair_key",
@@ -56,29 +56,11 @@ __all__ = [
 ]
 
 
-_TABLES_SQL = """
-CREATE TABLE IF NOT EXISTS decisions (
-    decision_id BIGINT PRIMARY KEY, decided_at TIMESTAMP NOT NULL,
-    record_id_l VARCHAR NOT NULL, record_id_r VARCHAR NOT NULL, decision VARCHAR NOT NULL,
-    reason VARCHAR, decided_by VARCHAR, purpose VARCHAR
-);
-CREATE TABLE IF NOT EXISTS review_pairs (
-    record_id_l VARCHAR NOT NULL, record_id_r VARCHAR NOT NULL,
-    match_probability DOUBLE NOT NULL, match_weight DOUBLE NOT NULL
-);
-"""
-
-
 def pair_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
 # ---------------------------------------------------------------------------- decisions
-def ensure_review_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    """Create the decision and review tables in an index file written before they existed."""
-    connection.execute(_TABLES_SQL)
-
-
 def has_review_tables(cursor: duckdb.DuckDBPyConnection) -> bool:
     """Whether the file has the review tables (a file written before them, opened read-only,
     has none; opened writable, it gets them)."""

@@ -23,12 +23,12 @@ from identmatch._batch.decisions import Decisions
 from identmatch._candidates.keys import keys_sql
 from identmatch._config import ModelConfig
 from identmatch._exceptions import SchemaError
+from identmatch._index.schema import FORMAT_VERSION, new_file_sql
 from identmatch._index.store import create_index_file, owner_only
 from identmatch._model.model import Model
 from identmatch._prepare.declared import DeclaredSchema
 from identmatch._prepare.records import (
     LIST_COLUMNS,
-    PREPARED_COLUMNS,
     is_list_column,
     is_prepared_column,
 )
@@ -36,8 +36,6 @@ from identmatch._sql import logged, quote_identifier
 from identmatch._types import DateOrder
 
 __all__ = [
-    "DISPLAY_COLUMNS",
-    "FORMAT_VERSION",
     "LIST_COLUMNS",
     "add_tf",
     "build_file",
@@ -47,30 +45,6 @@ __all__ = [
 ]
 
 _logger = logging.getLogger("identmatch")
-
-FORMAT_VERSION = "3"  # 3: the candidate keys and their columns; 2: MD5 key hashes in SQL
-DISPLAY_COLUMNS = ("source", "forename", "middle_names", "surname", "dob_given")
-
-_SCHEMA = """
-CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
-CREATE TABLE entities (
-    entity_id VARCHAR PRIMARY KEY, created_seq BIGINT NOT NULL, merged_into VARCHAR
-);
-CREATE TABLE merges (merged_at TIMESTAMP DEFAULT current_timestamp, kept VARCHAR, merged VARCHAR);
-CREATE TABLE tf (column_name VARCHAR, value VARCHAR, n BIGINT, PRIMARY KEY (column_name, value));
-CREATE TABLE keys (key_hash UBIGINT NOT NULL, seq BIGINT NOT NULL);
-"""
-
-
-def _record_table_sql(declared: Sequence[str] = ()) -> str:
-    columns = ["seq BIGINT PRIMARY KEY", "record_id VARCHAR UNIQUE NOT NULL", "entity_id VARCHAR"]
-    columns += [f"{name} VARCHAR" for name in DISPLAY_COLUMNS]
-    columns.append("aliases VARCHAR[]")
-    for name in (*PREPARED_COLUMNS, *declared):
-        if name != "unique_id":
-            kind = "VARCHAR[]" if is_list_column(name) else "VARCHAR"
-            columns.append(f"{quote_identifier(name)} {kind}")
-    return "CREATE TABLE records (" + ", ".join(columns) + ");\n"
 
 
 # ------------------------------------------------------------------------------ rows
@@ -206,7 +180,7 @@ class _Writer:
             owner_only(self.path)
             # One thread: the pipeline keeps the other core while this runs beside it.
             connection.execute("SET threads TO 1")
-            connection.execute(_SCHEMA + _record_table_sql(model.declared.prepared_columns))
+            connection.execute(new_file_sql(model.declared.prepared_columns))
             insert_records(connection, raw, prepared, start_seq=0, entity_ids=None)
             self._clustering.wait()
             insert_keys(connection, model, start_seq=0)
