@@ -147,3 +147,18 @@ def test_each_sub_package_says_what_it_owns() -> None:
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
         assert doc, init
         assert "May import" in doc, init
+
+
+def test_the_newcomers_map_matches_the_tree() -> None:
+    """docs/architecture.md has a section per sub-package and names every module in it."""
+    doc = (PACKAGE.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = []
+    for package in sorted(p.parent for p in PACKAGE.glob("*/__init__.py")):
+        if f"## `{package.name}`" not in doc:
+            missing.append(package.name)
+        missing += [
+            f"{package.name}.{m.stem}"
+            for m in sorted(package.glob("*.py"))
+            if m.stem != "__init__" and f"`{m.stem}`" not in doc
+        ]
+    assert missing == []

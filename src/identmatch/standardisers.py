@@ -35,10 +35,10 @@ from identmatch._prepare.standardise import (
 from identmatch._prepare.values import is_missing
 
 __all__ = [
-    "is_missing",
     "ParsedDate",
     "Postcode",
     "fold_text",
+    "is_missing",
     "is_valid_nhs_number",
     "jaro_winkler",
     "joined_name",
