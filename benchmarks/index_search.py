@@ -232,9 +232,9 @@ def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
     import pyarrow as pa
     from splink import DuckDBAPI, Linker
 
-    from identmatch._engine import arrow_schema
-    from identmatch._model import build_settings
-    from identmatch._prepare import PREPARED_COLUMNS, prepare_one
+    from identmatch._model.model import build_settings
+    from identmatch._prepare.arrow import arrow_schema
+    from identmatch._prepare.records import PREPARED_COLUMNS, prepare_one
     from identmatch._sql import quote_identifier
 
     logging.getLogger("splink").setLevel(logging.ERROR)
@@ -242,7 +242,7 @@ def phase_splink(args: argparse.Namespace) -> dict[str, Any]:
     connection = duckdb.connect()
     connection.execute(f"ATTACH '{args.index}' AS idx (READ_ONLY)")  # path from our own CLI
     meta = dict(connection.execute("SELECT key, value FROM idx.meta").fetchall())
-    from identmatch._model import Model
+    from identmatch._model.model import Model
 
     model = Model.model_validate_json(meta["model"])
     columns = [c for c in PREPARED_COLUMNS if c != "unique_id"]

@@ -68,7 +68,7 @@ NOTES = (
     "forename typos far more often than the default, and hard negatives at least as often. "
     "The 12,800-record set draws from 5,000 people (2.6 records a person, like the "
     "independent evaluation set of issue 12); the 100k set from 100,000 / 1.8. The realised "
-    "minimums are in `identmatch._synthetic_profiles.HARD_MINIMUMS`, checked by "
+    "minimums are in `identmatch._synthetic.profiles.HARD_MINIMUMS`, checked by "
     "`tests/test_synthetic.py`.",
     "- **Data.** FEBRL 3 and 4 from `tests/data/` (Febrl, Christen; via the splink_datasets "
     "repository, MIT); historical figures 50k in `benchmarks/data/` (splink_datasets, MIT, "

@@ -126,7 +126,7 @@ def test_audit_listing_keeps_each_entry_on_one_line(index: identmatch.Index) -> 
     per entry, in JSON (ASCII escapes, read back exactly) and in the tab-separated text."""
     from click.testing import CliRunner
 
-    from identmatch._cli import cli
+    from identmatch._cli.main import cli
 
     purpose = "case\n7\t\u2028\x85\x1c\u00e9\U0001f600 end"
     log = identmatch.AuditLog(index)

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 import identmatch
-from identmatch._demo import demo_paths
+from identmatch._synthetic.demo import demo_paths
 
 from _support import free_port
 

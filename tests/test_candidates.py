@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import identmatch
-from identmatch._blocking import CandidateSettings
-from identmatch._candidates import key_weight, rank_query_candidates, rule_families
-from identmatch._model import Model
+from identmatch._candidates.blocking import CandidateSettings
+from identmatch._candidates.choose import key_weight, rank_query_candidates, rule_families
+from identmatch._model.model import Model
 from identmatch.testing import generate_records
 
 FIELDS = ["record_id", "forename", "middle_names", "surname", "dob", "postcode", "aliases"]

@@ -5,8 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._cluster import assign_entity_ids, connected_components, constrained_components
-from identmatch._evaluate import pairwise_scores
+from identmatch._batch.cluster import (
+    assign_entity_ids,
+    connected_components,
+    constrained_components,
+)
+from identmatch._batch.evaluate import pairwise_scores
 
 Node = tuple[str, str]
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import identmatch.comparisons as ic
-from identmatch._prepare import prepare_records
+from identmatch._prepare.records import prepare_records
 from identmatch._sql import quote_identifier
 
 ALL_SPECS = [

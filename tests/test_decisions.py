@@ -17,8 +17,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import identmatch
-from identmatch._index_review import _bridge
-from identmatch._report import wilson
+from identmatch._index.queue import _bridge
+from identmatch._index.report import wilson
 from identmatch.testing import generate_records
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import identmatch
 import identmatch.comparisons as ic
-from identmatch._declared import DeclaredSchema, declared_schema, parse_identifier_option
-from identmatch._prepare import is_list_column, prepare_one, prepare_records
+from identmatch._prepare.declared import DeclaredSchema, declared_schema, parse_identifier_option
+from identmatch._prepare.records import is_list_column, prepare_one, prepare_records
 from identmatch._sql import quote_identifier
 
 PNC = identmatch.IdentifierSpec(column="pnc", kind="pnc_id")
@@ -191,7 +191,7 @@ class TestSchema:
 
 
 def _valid_pnc(serial: int) -> str:
-    from identmatch._identifiers import _MOD23_PNC
+    from identmatch._prepare.identifiers import _MOD23_PNC
 
     return f"05/{serial:07d}{_MOD23_PNC[int(f'05{serial:07d}') % 23]}"
 
@@ -375,7 +375,7 @@ class TestIndexAndService:
 
         import httpx
 
-        from identmatch._server import create_app
+        from identmatch._service.server import create_app
 
         _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="search")
         app = create_app(index, identmatch.ServiceConfig.load(tmp_path / "s.toml"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from identmatch._entity_names import ENTITY_NAME_COLUMNS, entity_names
-from identmatch._prepare import prepare_records
+from identmatch._batch.entity_names import ENTITY_NAME_COLUMNS, entity_names
+from identmatch._prepare.records import prepare_records
 
 
 def _frame() -> tuple[pd.DataFrame, list[pd.DataFrame]]:

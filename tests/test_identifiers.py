@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import identmatch.standardisers as st_
-from identmatch._identifiers import (
+from identmatch._prepare.identifiers import (
     _MOD23_PNC,
     IDENTIFIER_KINDS,
     adjacent_swaps,

@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import identmatch
-import identmatch._snapshot as snapshot_module
-from identmatch._candidates import rank_query_candidates
-from identmatch._keys import hashed_keys
-from identmatch._snapshot import Snapshot
+import identmatch._index.snapshot as snapshot_module
+from identmatch._candidates.choose import rank_query_candidates
+from identmatch._candidates.keys import hashed_keys
+from identmatch._index.snapshot import Snapshot
 from identmatch.testing import generate_records
 
 pytestmark = pytest.mark.slow
@@ -103,8 +103,8 @@ class TestBuild:
     ) -> None:
         """A failure in the pipeline or in the writer thread reaches the caller, and no file
         (neither the index nor its half-built twin) is left behind."""
-        import identmatch._index_write as index_write
-        import identmatch._result as result_module
+        import identmatch._batch.result as result_module
+        import identmatch._index.write as index_write
 
         def fail(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError(f"injected failure in the {where}")

@@ -159,7 +159,7 @@ def test_entity_split_keeps_the_old_id_for_the_larger_part(index: identmatch.Ind
 
 def test_failed_remove_rolls_back(index: identmatch.Index, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure part-way through the removal leaves the file as it was."""
-    import identmatch._index_remove as remove_module
+    import identmatch._index.remove as remove_module
 
     original = remove_module._write
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from identmatch._blocking import DEFAULT_BLOCKING_RULES
-from identmatch._engine import arrow_schema
-from identmatch._keys import key_hash, keys_sql, record_keys
-from identmatch._prepare import PREPARED_COLUMNS, prepare_records
+from identmatch._candidates.blocking import DEFAULT_BLOCKING_RULES
+from identmatch._candidates.keys import key_hash, keys_sql, record_keys
+from identmatch._prepare.arrow import arrow_schema
+from identmatch._prepare.records import PREPARED_COLUMNS, prepare_records
 from identmatch.testing import generate_records
 
 

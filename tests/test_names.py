@@ -1,4 +1,4 @@
-"""Tests for identmatch._names: the title and suffix tables and the stripping rule."""
+"""Tests for identmatch._prepare.names: the title and suffix tables and the stripping rule."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._names import GUARDED_TITLES, SUFFIXES, TITLES, strip_titles_and_suffixes
-from identmatch._standardise import fold_text
+from identmatch._prepare.names import GUARDED_TITLES, SUFFIXES, TITLES, strip_titles_and_suffixes
+from identmatch._prepare.standardise import fold_text
 
 _VOCABULARY = sorted(TITLES | GUARDED_TITLES | SUFFIXES | {"ann", "lee", "smith", "jones"})
 

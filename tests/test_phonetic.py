@@ -1,4 +1,4 @@
-"""Tests for identmatch._phonetic: Metaphone, Soundex and NYSIIS codes of names."""
+"""Tests for identmatch._prepare.phonetic: Metaphone, Soundex and NYSIIS codes of names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._phonetic import nysiis_code, phonetic_code, soundex_code
+from identmatch._prepare.phonetic import nysiis_code, phonetic_code, soundex_code
 
 ENCODERS: list[Callable[[object], str | None]] = [phonetic_code, soundex_code, nysiis_code]
 ENCODER_IDS = ["metaphone", "soundex", "nysiis"]

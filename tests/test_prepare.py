@@ -8,8 +8,8 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._prepare import PREPARED_COLUMNS, prepare_one, prepare_records
-from identmatch._read import read_records
+from identmatch._prepare.read import read_records
+from identmatch._prepare.records import PREPARED_COLUMNS, prepare_one, prepare_records
 
 texts = st.sampled_from(
     ["Bill", "William", "Mr John", "Smith-Jones", "O'Neil", "Wójcik", "", "J", "Mary Jane", " ann "]

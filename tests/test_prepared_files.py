@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import identmatch
-from identmatch._prepare import prepare_records
-from identmatch._read import read_records
+from identmatch._prepare.read import read_records
+from identmatch._prepare.records import prepare_records
 from identmatch.testing import generate_records
 
 COLUMNS = ["record_id", "forename", "middle_names", "surname", "aliases", "dob", "sex", "postcode"]

@@ -10,7 +10,7 @@ import pytest
 
 import identmatch
 from identmatch._config import ReadConfig
-from identmatch._read import read_records
+from identmatch._prepare.read import read_records
 
 
 def _write(path: Path, text: str) -> Path:

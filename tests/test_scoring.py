@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import identmatch
-from identmatch._scoring import probability_from_weight, score_pair, term_frequencies
+from identmatch._model.scoring import probability_from_weight, score_pair, term_frequencies
 from identmatch.testing import generate_records
 
 from _support import FEBRL_COLUMNS, read_febrl

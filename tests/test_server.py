@@ -27,7 +27,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 
 import identmatch
-from identmatch._cli import cli
+from identmatch._cli.main import cli
 from identmatch.testing import generate_records
 
 pytestmark = pytest.mark.slow
@@ -374,7 +374,7 @@ def test_zz_audit_trail_and_logs(server: Server) -> None:
 @pytest.fixture
 def inprocess(tmp_path: Path) -> Iterator[tuple[Any, str]]:
     """The app for a 60-record index, in this process, and a write key."""
-    from identmatch._server import create_app
+    from identmatch._service.server import create_app
 
     index = identmatch.Index.build(generate_records(60, seed=4), tmp_path / "k.duckdb")
     _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="write")
@@ -452,7 +452,7 @@ def test_not_ready_until_loaded_but_searches_answer(tmp_path: Path) -> None:
     """Before the index is loaded /readyz is 503 "loading"; searches are answered meanwhile."""
     import asyncio
 
-    from identmatch._server import create_app
+    from identmatch._service.server import create_app
 
     index = identmatch.Index.build(generate_records(60, seed=4), tmp_path / "k.duckdb")
     _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="search")

@@ -497,7 +497,7 @@ def test_expired_key_is_refused(server: Server) -> None:
 
 def test_warns_off_loopback_without_tls_only() -> None:
     """Plain HTTP on a non-loopback address or a host name warns; loopback or TLS does not."""
-    from identmatch._server import plain_http_off_loopback
+    from identmatch._service.server import plain_http_off_loopback
 
     assert plain_http_off_loopback("0.0.0.0", tls=False)
     assert plain_http_off_loopback("192.0.2.10", tls=False)

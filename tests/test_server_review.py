@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import identmatch
-from identmatch._cli import cli
+from identmatch._cli.main import cli
 from identmatch.testing import generate_records
 
 from _support import start_service

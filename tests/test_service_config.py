@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import identmatch
-from identmatch._cli import cli
+from identmatch._cli.main import cli
 
 
 def test_created_key_is_stored_only_as_a_hash(tmp_path: Path) -> None:

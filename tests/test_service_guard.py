@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from identmatch._service_guard import RateLimiter, bearer_token, route_of
+from identmatch._service.guard import RateLimiter, bearer_token, route_of
 
 
 class Clock:

@@ -1,4 +1,5 @@
-"""Tests for identmatch._similarity: scalar similarities with one signature and missing rule."""
+"""Tests for identmatch._model.similarity: scalar similarities with one signature and missing
+rule."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._similarity import jaro_winkler, levenshtein_similarity, token_set_similarity
+from identmatch._model.similarity import jaro_winkler, levenshtein_similarity, token_set_similarity
 
 
 class Similarity(Protocol):

@@ -20,9 +20,9 @@ import pytest
 
 import identmatch
 import identmatch.comparisons as ic
-from identmatch._prepare import PREPARED_COLUMNS
-from identmatch._similarity import jaro_winkler
-from identmatch._spark_functions import register_spark_functions
+from identmatch._batch.spark_functions import register_spark_functions
+from identmatch._model.similarity import jaro_winkler
+from identmatch._prepare.records import PREPARED_COLUMNS
 from identmatch._sql import dialect, jaro_winkler_sql
 from identmatch.testing import generate_records
 from test_comparisons import ALL_SPECS, CASES, LIST_COLUMNS, prepared
@@ -273,7 +273,7 @@ def test_udf_runs_without_identmatch_on_the_executors() -> None:
 
     from pyspark import cloudpickle
 
-    from identmatch._spark_functions import _jaro_winkler_udf
+    from identmatch._batch.spark_functions import _jaro_winkler_udf
 
     payload = cloudpickle.dumps(_jaro_winkler_udf().func)
     script = (
@@ -333,7 +333,7 @@ def test_declared_levels_on_spark_assign_the_table_level(spark: Any) -> None:
     case, both ways round, in the level Python and DuckDB give it."""
     from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-    from identmatch._prepare import is_list_column
+    from identmatch._prepare.records import is_list_column
     from test_declared import CASES as DECLARED_CASES
     from test_declared import SCHEMA
     from test_declared import prepared as declared_prepared

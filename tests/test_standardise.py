@@ -1,4 +1,5 @@
-"""Tests for identmatch._standardise: per-value normalisers of text, names, dates and codes."""
+"""Tests for identmatch._prepare.standardise: per-value normalisers of text, names, dates and
+codes."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from identmatch._standardise import (
+from identmatch._prepare.standardise import (
     ParsedDate,
     Postcode,
     _fold_slow,
-    _is_missing,
     fold_text,
     is_valid_nhs_number,
     joined_name,
@@ -27,6 +27,7 @@ from identmatch._standardise import (
     standardise_postcode,
     standardise_sex,
 )
+from identmatch._prepare.values import is_missing
 
 TODAY = dt.date.today()
 MARCH_4_1987 = ParsedDate(dt.date(1987, 3, 4), 1987, 3, 4, "valid")
@@ -62,7 +63,7 @@ class TestIsMissing:
     )
     def test_missing_values(self, value: object) -> None:
         """None, NaN of any float type, pandas NA and NaT all count as missing."""
-        assert _is_missing(value)
+        assert is_missing(value)
 
     @pytest.mark.parametrize(
         "value",
@@ -71,7 +72,7 @@ class TestIsMissing:
     )
     def test_present_values(self, value: object) -> None:
         """Empty text, zero and the word 'nan' are values, not missing markers."""
-        assert not _is_missing(value)
+        assert not is_missing(value)
 
 
 class TestFoldText:

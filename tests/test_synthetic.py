@@ -14,10 +14,10 @@ import pytest
 from pydantic import ValidationError
 
 from identmatch import ConfigError, SchemaError
-from identmatch._synthetic import HARD_NEGATIVE_KINDS, PEOPLE_COLUMNS, write_demo_files
-from identmatch._synthetic_names import NICKNAMES, PHONETIC, TRANSLITERATIONS, fold_accents
-from identmatch._synthetic_profiles import HARD_MINIMUMS
-from identmatch._synthetic_records import RECORD_COLUMNS, SOURCES
+from identmatch._synthetic.generate import HARD_NEGATIVE_KINDS, PEOPLE_COLUMNS, write_demo_files
+from identmatch._synthetic.names import NICKNAMES, PHONETIC, TRANSLITERATIONS, fold_accents
+from identmatch._synthetic.profiles import HARD_MINIMUMS
+from identmatch._synthetic.records import RECORD_COLUMNS, SOURCES
 from identmatch.testing import (
     ErrorRates,
     PopulationRates,

@@ -108,7 +108,7 @@ def test_page_script_writes_text_only() -> None:
     name); no eval, no HTML sinks, no storage that outlives the tab."""
     from importlib.resources import files
 
-    script = (files("identmatch") / "_web" / "app.js").read_text(encoding="utf-8")
+    script = (files("identmatch._service") / "web" / "app.js").read_text(encoding="utf-8")
     for sink in (
         "innerHTML",
         "outerHTML",

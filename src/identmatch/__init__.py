@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 from importlib.metadata import PackageNotFoundError, version
 
-from identmatch._audit import AuditEntry, AuditLog
-from identmatch._audited import AuditedIndex
-from identmatch._blocking import BlockingReport, RuleCount
+from identmatch._batch.decisions import Decisions, read_decisions
+from identmatch._batch.pipeline import dedupe, link
+from identmatch._batch.result import Result
+from identmatch._batch.spark import spark_session
+from identmatch._candidates.blocking import BlockingReport, RuleCount
 from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
-from identmatch._decisions import Decisions, read_decisions
-from identmatch._declared import AttributeSpec, DeclaredSchema, IdentifierSpec
 from identmatch._exceptions import (
     BackendError,
     ConfigError,
@@ -27,26 +27,21 @@ from identmatch._exceptions import (
     NotTrainedError,
     SchemaError,
 )
-from identmatch._explain import Contribution, Explanation
-from identmatch._identifiers import IDENTIFIER_KINDS
-from identmatch._index import Index
-from identmatch._index_review import (
-    DecisionOutcome,
-    ReviewEntity,
-    ReviewPair,
-    ReviewQueue,
-    ReviewRecord,
-)
-from identmatch._model import Model, TrainingSummary
-from identmatch._pipeline import dedupe, link
-from identmatch._prepared_files import prepare_parquet
-from identmatch._quality import ColumnQuality, DataQuality
-from identmatch._report import LabelReport
-from identmatch._result import Result
-from identmatch._run_config import RunConfig
-from identmatch._search import Hit, KnownRecord
-from identmatch._service_config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
-from identmatch._spark import spark_session
+from identmatch._index.audit import AuditEntry, AuditLog
+from identmatch._index.audited import AuditedIndex
+from identmatch._index.index import Index
+from identmatch._index.queue import ReviewEntity, ReviewPair, ReviewQueue, ReviewRecord
+from identmatch._index.report import LabelReport
+from identmatch._index.review import DecisionOutcome
+from identmatch._index.search import Hit, KnownRecord
+from identmatch._model.explain import Contribution, Explanation
+from identmatch._model.model import Model, TrainingSummary
+from identmatch._model.run_config import RunConfig
+from identmatch._prepare.declared import AttributeSpec, DeclaredSchema, IdentifierSpec
+from identmatch._prepare.files import prepare_parquet
+from identmatch._prepare.identifiers import IDENTIFIER_KINDS
+from identmatch._prepare.quality import ColumnQuality, DataQuality
+from identmatch._service.config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
 
 try:
     __version__ = version("identmatch")

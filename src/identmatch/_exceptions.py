@@ -31,6 +31,8 @@ __all__ = [
     "ModelError",
     "NotTrainedError",
     "SchemaError",
+    "backend_errors",
+    "invalid_fields",
 ]
 
 
@@ -70,12 +72,19 @@ class BackendError(IdentMatchError):
     """DuckDB, Spark or Splink failed while running the model."""
 
 
+_FOREIGN_PACKAGES = frozenset({"duckdb", "splink", "pyspark", "py4j", "sqlglot"})
+"""Where a plain ValueError, KeyError or RuntimeError counts as the backend's failure."""
+
+
 @contextlib.contextmanager
 def backend_errors(stage: str) -> Iterator[None]:
     """Re-raise DuckDB, Spark and Splink failures inside the block as :class:`BackendError`.
 
-    The original exception is chained (``from exc``) for debugging, but its text is not
-    copied into the message, since database errors can quote data values.
+    DuckDB's and Spark's own errors are always translated; a plain ``ValueError``,
+    ``KeyError`` or ``RuntimeError`` only when it was raised inside one of those packages or
+    Splink. Raised in identmatch's own code it is a bug, and goes on as it is. The original
+    exception is chained (``from exc``) for debugging, but its text is not copied into the
+    message, since database errors can quote data values.
     """
     import duckdb  # local: _exceptions is imported before anything heavy
 
@@ -86,20 +95,39 @@ def backend_errors(stage: str) -> Iterator[None]:
     except Exception as exc:
         # Spark's error classes are looked up only now: pyspark may be first imported inside
         # the block, and is never imported just to name its exceptions.
-        foreign: tuple[type[Exception], ...] = (
-            duckdb.Error,
-            RuntimeError,
-            ValueError,
-            KeyError,
-            *_spark_errors(),
-        )
-        if not isinstance(exc, foreign):
+        theirs = isinstance(exc, (duckdb.Error, *_spark_errors()))
+        plain = isinstance(exc, RuntimeError | ValueError | KeyError)
+        if not theirs and not (plain and _raised_in(exc, _FOREIGN_PACKAGES)):
             raise
         msg = (
             f"The matching backend failed while {stage} ({type(exc).__name__}). "
-            "Run with logging at DEBUG for the SQL that failed."
+            "Set the 'splink' logger to DEBUG for the SQL Splink ran, and 'identmatch.sql' "
+            "for identmatch's own."
         )
         raise BackendError(msg) from exc
+
+
+def _raised_in(exc: BaseException, packages: frozenset[str]) -> bool:
+    """Whether the innermost Python frame of ``exc``'s traceback is in one of ``packages``."""
+    frame = exc.__traceback__
+    if frame is None:
+        return False
+    while frame.tb_next is not None:
+        frame = frame.tb_next
+    module = str(frame.tb_frame.f_globals.get("__name__", ""))
+    return module.split(".")[0] in packages
+
+
+def invalid_fields(exc: Exception) -> str:
+    """A pydantic validation error as ``field: rule; ...``, never quoting the input value."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return type(exc).__name__
+    parts = []
+    for error in errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in error.get("loc", ())) or "value"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts)
 
 
 def _spark_errors() -> tuple[type[Exception], ...]:

@@ -1,14 +1,27 @@
-"""The one place SQL text is assembled: identifier quoting and dialect spellings.
+"""SQL text's rules: identifier quoting, dialect spellings, and the SQL log.
 
-User values never reach SQL text: they travel as bound query parameters.
-Identifiers (table and column names) go through :func:`quote_identifier`.
+Several modules write SQL (candidate keys and pairs, comparison levels, the index's tables
+and queries); all of them follow the rules here. User values never reach SQL text: they
+travel as bound query parameters. Identifiers (table and column names) go through
+:func:`quote_identifier`. The statements of a batch run's candidate selection and of an index
+build's keys are logged at DEBUG under ``identmatch.sql`` (:func:`logged`); Splink logs its
+own under ``splink``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import NamedTuple
 
-__all__ = ["Dialect", "dialect", "jaro_winkler_sql", "quote_identifier"]
+__all__ = ["Dialect", "dialect", "jaro_winkler_sql", "logged", "quote_identifier"]
+
+_sql_logger = logging.getLogger("identmatch.sql")
+
+
+def logged(statement: str) -> str:
+    """``statement``, logged at DEBUG under ``identmatch.sql`` (it holds no values)."""
+    _sql_logger.debug("%s", statement)
+    return statement
 
 
 def quote_identifier(name: str) -> str:
@@ -72,7 +85,7 @@ def jaro_winkler_sql(sql: Dialect, left: str, right: str) -> str:
 
     DuckDB has ``jaro_winkler_similarity``. Spark has none, and the one in Splink's Java jar
     scores some pairs differently, so on Spark this calls ``identmatch_jaro_winkler``, which
-    :class:`identmatch._spark.SparkEngine` registers in the session (a vectorised UDF on
+    :class:`identmatch._batch.spark.SparkEngine` registers in the session (a vectorised UDF on
     rapidfuzz, equal to DuckDB's; see ``_spark_functions``). Both give NULL when either
     input is NULL and 0.0 when either is empty.
     """

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from identmatch._comparisons import (
-    ComparisonSpec,
-    LevelSpec,
+from identmatch._model.catalogue import (
     address_comparison,
     alias_comparison,
-    compile_comparison,
     date_of_birth_comparison,
     default_comparisons,
-    evaluate_level,
     exact_comparison,
     family_comparison,
     forename_comparison,
@@ -20,7 +16,10 @@ from identmatch._comparisons import (
     sex_comparison,
     surname_comparison,
 )
-from identmatch._declared import attribute_comparison, identifier_comparison
+from identmatch._model.declared import attribute_comparison, identifier_comparison
+from identmatch._model.level_python import evaluate_level
+from identmatch._model.level_sql import compile_comparison
+from identmatch._model.levels import ComparisonSpec, LevelSpec
 
 __all__ = [
     "ComparisonSpec",

@@ -6,7 +6,8 @@ values (None, NaN, ``pandas.NA``, blank text) give ``None``.
 
 from __future__ import annotations
 
-from identmatch._identifiers import (
+from identmatch._model.similarity import jaro_winkler, levenshtein_similarity, token_set_similarity
+from identmatch._prepare.identifiers import (
     standardise_cro_number,
     standardise_email,
     standardise_identifier,
@@ -16,9 +17,8 @@ from identmatch._identifiers import (
     standardise_pnc_id,
     standardise_upn,
 )
-from identmatch._phonetic import nysiis_code, phonetic_code, soundex_code
-from identmatch._similarity import jaro_winkler, levenshtein_similarity, token_set_similarity
-from identmatch._standardise import (
+from identmatch._prepare.phonetic import nysiis_code, phonetic_code, soundex_code
+from identmatch._prepare.standardise import (
     ParsedDate,
     Postcode,
     fold_text,
@@ -32,11 +32,13 @@ from identmatch._standardise import (
     standardise_postcode,
     standardise_sex,
 )
+from identmatch._prepare.values import is_missing
 
 __all__ = [
     "ParsedDate",
     "Postcode",
     "fold_text",
+    "is_missing",
     "is_valid_nhs_number",
     "jaro_winkler",
     "joined_name",

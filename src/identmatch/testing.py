@@ -7,9 +7,9 @@ and hard non-matches; ``demo_files``/``demo_paths`` give the two small bundled f
 
 from __future__ import annotations
 
-from identmatch._demo import demo_paths
-from identmatch._evaluate import PairwiseScores, pairwise_scores
-from identmatch._synthetic import (
+from identmatch._batch.evaluate import PairwiseScores, pairwise_scores
+from identmatch._synthetic.demo import demo_paths
+from identmatch._synthetic.generate import (
     ErrorRates,
     PopulationRates,
     demo_files,

@@ -1,0 +1,9 @@
+"""Batch runs: whole datasets through Splink on DuckDB or Spark, into entities.
+
+Owns the pipeline and its plan (default model, training sample, candidate query), the DuckDB
+and Spark engines, clustering with decisions (cluster, decisions), the Result a run returns,
+entity alias sets and scoring against known truth (evaluate).
+
+May import: the top-level modules, _prepare, _candidates and _model. Internal: users import
+from ``identmatch``.
+"""

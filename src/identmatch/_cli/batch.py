@@ -1,0 +1,261 @@
+"""Batch commands: dedupe, link, prepare and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+
+import identmatch
+from identmatch._cli.common import (
+    Reporter,
+    backend_for,
+    common_options,
+    finish_run,
+    parse_identifiers,
+    parse_map,
+    print_summary,
+    run_settings,
+    write_table,
+)
+from identmatch._cli.group import cli
+
+
+@cli.command()
+@click.argument("records", type=click.Path(path_type=Path))
+@common_options
+def dedupe(
+    records: Path,
+    out: Path,
+    pairs: Path | None,
+    entities: Path | None,
+    threshold: float | None,
+    model: Path | None,
+    save_model: Path | None,
+    mapping: tuple[str, ...],
+    date_order: str | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    config_path: Path | None,
+    backend: str | None,
+    spark_master: str | None,
+    spark_partitions: int | None,
+    decisions: Path | None,
+    quiet: bool,
+) -> None:
+    """Find the records in RECORDS (CSV or Parquet, or a directory written by
+    `identmatch prepare`) that are the same person."""
+    settings = run_settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
+        attributes=attributes,
+        threshold=threshold,
+        model=model,
+        save_model=save_model,
+        backend=backend,
+    )
+    run = settings[0]
+    result = identmatch.dedupe(
+        records,
+        columns=run.columns,
+        date_order=run.date_order,
+        threshold=run.threshold,
+        model=run.model,
+        progress=Reporter(quiet),
+        backend=backend_for(run.backend, spark_master, spark_partitions),
+        identifiers=None if run.model else run.identifiers,
+        attributes=None if run.model else run.attributes,
+        decisions=decisions if decisions is not None else run.decisions,
+    )
+    finish_run(result, out, pairs, entities, settings, quiet)
+
+
+@cli.command()
+@click.argument("records", type=click.Path(path_type=Path))
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="INPUT=STANDARD",
+    help="Rename an input column to a standard one; repeat as needed.",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["DMY", "MDY", "YMD"]),
+    default="DMY",
+    show_default=True,
+    help="How to read ambiguous dates like 04/03/1987.",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=1_000),
+    default=200_000,
+    show_default=True,
+    help="Records standardised at a time (about 2 KB of memory each).",
+)
+@click.option("--identifier", "identifiers", multiple=True, metavar="COLUMN[:KIND]")
+@click.option("--attribute", "attributes", multiple=True, metavar="COLUMN")
+def prepare(
+    records: Path,
+    directory: Path,
+    mapping: tuple[str, ...],
+    date_order: str,
+    chunk_rows: int,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+) -> None:
+    """Standardise RECORDS (CSV or Parquet, any size) into DIRECTORY as Parquet parts, one
+    chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them).
+    Declared identifiers and attributes are prepared too, and compared by runs on DIRECTORY."""
+    quality = identmatch.prepare_parquet(
+        records,
+        directory,
+        columns=parse_map(mapping),
+        date_order=date_order,  # type: ignore[arg-type]
+        chunk_rows=chunk_rows,
+        identifiers=parse_identifiers(identifiers),
+        attributes=attributes,
+    )
+    click.echo(f"prepared {quality.rows:,} records into {directory}")
+
+
+@cli.command()
+@click.argument("left", type=click.Path(path_type=Path))
+@click.argument("right", type=click.Path(path_type=Path))
+@common_options
+def link(
+    left: Path,
+    right: Path,
+    out: Path,
+    pairs: Path | None,
+    entities: Path | None,
+    threshold: float | None,
+    model: Path | None,
+    save_model: Path | None,
+    mapping: tuple[str, ...],
+    date_order: str | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    config_path: Path | None,
+    backend: str | None,
+    spark_master: str | None,
+    spark_partitions: int | None,
+    decisions: Path | None,
+    quiet: bool,
+) -> None:
+    """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
+    settings = run_settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
+        attributes=attributes,
+        threshold=threshold,
+        model=model,
+        save_model=save_model,
+        backend=backend,
+    )
+    run = settings[0]
+    result = identmatch.link(
+        left,
+        right,
+        columns=run.columns,
+        date_order=run.date_order,
+        threshold=run.threshold,
+        model=run.model,
+        progress=Reporter(quiet),
+        backend=backend_for(run.backend, spark_master, spark_partitions),
+        identifiers=None if run.model else run.identifiers,
+        attributes=None if run.model else run.attributes,
+        decisions=decisions if decisions is not None else run.decisions,
+    )
+    finish_run(result, out, pairs, entities, settings, quiet)
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the entities here.")
+@click.option(
+    "--explain",
+    "n_explain",
+    type=int,
+    default=3,
+    show_default=True,
+    help="How many matched pairs to explain.",
+)
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Instead: index both files and serve the index with its web page, printing a key.",
+)
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("identmatch-demo"),
+    show_default=True,
+    help="With --serve: where the demo index and service config go (kept between runs).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="With --serve.")
+def demo(out: Path | None, n_explain: int, serve: bool, folder: Path, port: int) -> None:
+    """Link the bundled synthetic adults' and children's services files and score the result.
+
+    With --serve, index both files instead and serve the index on 127.0.0.1 with the web page
+    (search, review, model), printing a new key of role review to sign in with.
+    """
+    from identmatch._batch.evaluate import pairwise_scores
+    from identmatch._synthetic.demo import demo_paths
+
+    adults, children = demo_paths()
+    if serve:
+        _serve_demo(adults, children, folder, port)
+        return
+    click.echo(f"Linking {adults.name} with {children.name} (bundled synthetic data)", err=True)
+    result = identmatch.link(adults, children, progress=Reporter(False))
+    if out is not None:
+        write_table(result.entities, out)
+    print_summary(result, False)
+    truth = result.entities["person_id"].astype(str)
+    scores = pairwise_scores(result.entities["entity_id"], truth, groups=result.entities["input"])
+    click.echo("")
+    click.echo(
+        f"Against the known truth (pairs across the two files), at match probability "
+        f">= {result.threshold}:"
+    )
+    click.echo(
+        f"  precision {scores.precision:.3f}  recall {scores.recall:.3f}  "
+        f"F1 {scores.f1:.3f}  ({scores.true_positives} of {scores.true_pairs} true pairs found, "
+        f"{scores.false_positives} false)"
+    )
+    click.echo("")
+    click.echo("Some explained matches:")
+    shown = result.pairs[result.pairs["match_probability"] >= result.threshold]
+    # Show the least certain accepted matches: they are the instructive ones.
+    for row in shown.tail(n_explain).itertuples():
+        click.echo(str(result.explain(str(row.record_id_l), str(row.record_id_r))))
+        click.echo("")
+
+
+def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
+    """Build the demo index in ``folder`` (once), write a config with a new key, serve it."""
+
+    try:
+        from identmatch._service.server import serve as run
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    index_path = folder / "demo.duckdb"
+    config_path = folder / "service.toml"
+    if not index_path.exists():
+        click.echo(f"Indexing {adults.name} and {children.name} into {index_path}", err=True)
+        both = pd.concat([pd.read_csv(p, dtype=str) for p in (adults, children)])
+        identmatch.Index.build(both, index_path).close()
+    config_path.unlink(missing_ok=True)  # a throwaway config: only this run's key works
+    _, token = identmatch.create_api_key(config_path, name="demo", role="review")
+    click.echo(f"Serving the demo index on http://127.0.0.1:{port}/ (Ctrl-C stops it).")
+    click.echo("Open that page and sign in with this key (role review: search, review, decide):")
+    click.echo(token)
+    run(index_path, config_path, host="127.0.0.1", port=port)

@@ -1,0 +1,360 @@
+"""Index commands: build, add, compact, export and search an index; decisions and labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+import identmatch
+from identmatch._cli.common import (
+    AUDIT_KEY_FILE,
+    DECISIONS,
+    PURPOSE,
+    URL,
+    audited_reads,
+    call_service,
+    checked_purpose,
+    cli_key,
+    inert_cell,
+    one_source,
+    open_audit_log,
+    parse_map,
+    print_hits,
+    run_settings,
+    with_declared_options,
+    write_table,
+)
+from identmatch._cli.group import cli
+
+
+@cli.group()
+def index() -> None:
+    """Build, extend and export a known-person index (one DuckDB file)."""
+
+
+@index.command("build")
+@click.argument("records", type=click.Path(path_type=Path))
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default=None)
+@click.option("--model", "model", type=click.Path(path_type=Path))
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@DECISIONS
+@with_declared_options
+def index_build(
+    records: Path,
+    index_path: Path,
+    mapping: tuple[str, ...],
+    date_order: str | None,
+    model: Path | None,
+    threshold: float | None,
+    decisions: Path | None,
+    identifiers: tuple[str, ...],
+    attributes: tuple[str, ...],
+    config_path: Path | None,
+) -> None:
+    """Resolve RECORDS into entities and store everything in --index."""
+    run, _ = run_settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
+        attributes=attributes,
+        threshold=threshold,
+        model=model,
+        save_model=None,
+        backend=None,
+    )
+    config = run.model_config_for()
+    built = identmatch.Index.build(
+        records,
+        index_path,
+        columns=run.columns,
+        date_order=run.date_order,
+        model=run.model,
+        config=config,
+        identifiers=None if run.model else run.identifiers,
+        attributes=None if run.model else run.attributes,
+        decisions=decisions if decisions is not None else run.decisions,
+    )
+    n_entities = built.export()["entity_id"].nunique()
+    click.echo(
+        f"indexed {len(built):,} records as {n_entities:,} entities in {index_path}", err=True
+    )
+    built.close()
+
+
+@index.command("add")
+@click.argument("records", type=click.Path(path_type=Path))
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), help="Write which entity each joined."
+)
+def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Path | None) -> None:
+    """Add RECORDS to --index; each joins the entity it matches or starts a new one."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        outcome = opened.add(records, columns=parse_map(mapping))
+    finally:
+        opened.close()
+    if out is not None:
+        write_table(outcome, out)
+    counts = outcome["action"].value_counts().to_dict()
+    summary = ", ".join(f"{counts.get(k, 0):,} {k}" for k in ("joined", "new", "merged"))
+    click.echo(f"added {len(outcome):,} records: {summary}", err=True)
+
+
+@index.command("compact")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help="Read an index that is not encrypted yet and write it encrypted under the index key "
+    "(IDENTMATCH_INDEX_KEY_FILE).",
+)
+def index_compact(index_path: Path, encrypt: bool) -> None:
+    """Rewrite --index so removed records' values are gone from the file's bytes.
+
+    Run it with the service stopped, after removals that must be complete erasures. With an
+    index key set, the rewritten file is encrypted under it.
+    """
+    before, after = identmatch.Index.compact(index_path, encrypt=encrypt)
+    click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
+
+
+@index.command("new-key")
+@click.argument("path", type=click.Path(path_type=Path))
+def index_new_key(path: Path) -> None:
+    """Write a new index encryption key to PATH (owner-only; never overwrites a file).
+
+    Point IDENTMATCH_INDEX_KEY_FILE at it: every index built, compacted or opened is then
+    encrypted with it. Keep it apart from the index and its backups, and keep a copy: an
+    index cannot be read without its key.
+    """
+    from identmatch._index.audit_chain import new_chain_key
+
+    new_chain_key(path)
+    click.echo(f"wrote a new index key to {path}; set IDENTMATCH_INDEX_KEY_FILE={path}", err=True)
+
+
+@index.command("export")
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@URL
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@PURPOSE
+@AUDIT_KEY_FILE
+def index_export(
+    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Write record_id and entity_id for every record in --index, or of a service (audited)."""
+    purpose = checked_purpose(purpose)
+    index_path = one_source(index_path, url)
+    if url is not None:
+        reply = call_service(url, "GET", "/v1/export", params={"purpose": purpose})
+        columns = ["record_id", "entity_id", "source"]
+        write_table(pd.DataFrame(reply["records"], columns=columns), out)
+        return
+    with (
+        identmatch.Index.open(index_path) as opened,
+        audited_reads(opened, audit_key_file) as reads,
+    ):
+        write_table(reads.export(purpose=purpose), out)
+
+
+@cli.group()
+def decisions() -> None:
+    """People's decisions about pairs of records: record, export."""
+
+
+@decisions.command("export")
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@URL
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@PURPOSE
+@AUDIT_KEY_FILE
+def decisions_export(
+    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Write every decision in --index (or of a service) as a decisions file (audited).
+
+    Pass it to 'index build --decisions', 'dedupe --decisions' or 'link --decisions' to
+    rebuild under the same decisions.
+    """
+    purpose = checked_purpose(purpose)
+    index_path = one_source(index_path, url)
+    if url is not None:
+        reply = call_service(url, "GET", "/v1/decisions", params={"purpose": purpose})
+        found = identmatch.read_decisions(pd.DataFrame(reply["decisions"]))
+        found.to_csv(out, escape=inert_cell)
+        click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
+        return
+    with (
+        identmatch.Index.open(index_path) as opened,
+        audited_reads(opened, audit_key_file) as reads,
+    ):
+        found = reads.decisions(purpose=purpose)
+        found.to_csv(out, escape=inert_cell)
+    click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
+
+
+@decisions.command("add")
+@click.argument("record_a")
+@click.argument("record_b")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--decision", type=click.Choice(["same", "different", "unsure"]), required=True)
+@click.option("--reason", required=True, help="Why, in a few words (kept with the decision).")
+@PURPOSE
+@AUDIT_KEY_FILE
+def decisions_add(
+    record_a: str,
+    record_b: str,
+    index_path: Path,
+    decision: str,
+    reason: str,
+    purpose: str,
+    audit_key_file: Path | None,
+) -> None:
+    """Decide whether RECORD_A and RECORD_B are the same person, and apply it (audited)."""
+    purpose = checked_purpose(purpose)
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = open_audit_log(opened, audit_key_file)
+        outcome = opened.decide(
+            (record_a, record_b),
+            decision,  # type: ignore[arg-type]  # click.Choice checked it
+            reason=reason.strip(),
+            purpose=purpose,
+            decided_by=cli_key(),
+        )
+        log.write(
+            key_id=cli_key(),
+            action="decision",
+            purpose=purpose,
+            entity_ids=list(dict.fromkeys(outcome.entity_ids)),
+            record_ids=[record_a, record_b],
+            detail=f"{outcome.decision} (decision {outcome.decision_id})",
+        )
+        log.close()
+    finally:
+        opened.close()
+    moved = f"; {len(outcome.moved)} record(s) moved" if outcome.moved else ""
+    click.echo(
+        f"decision {outcome.decision_id}: {outcome.decision}; now in "
+        f"{outcome.entity_ids[0]} and {outcome.entity_ids[1]}{moved}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Judge this threshold instead of the index's own.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def report(index_path: Path, threshold: float | None, as_json: bool) -> None:
+    """Estimate precision and recall from the decisions in --index, and judge the threshold."""
+    opened = identmatch.Index.open(index_path, read_only=True)
+    try:
+        found = opened.report(threshold=threshold)
+    finally:
+        opened.close()
+    click.echo(found.model_dump_json(indent=2) if as_json else str(found))
+
+
+_SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode", "nhs_number")
+
+
+@cli.command()
+@click.argument("queries", type=click.Path(path_type=Path), required=False)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@URL
+@click.option("--out", "out", type=click.Path(path_type=Path), help="Results file for QUERIES.")
+@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
+@click.option("--forename")
+@click.option("--middle-names")
+@click.option("--surname")
+@click.option("--dob")
+@click.option("--sex")
+@click.option("--postcode")
+@click.option("--nhs-number")
+@click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
+@click.option(
+    "--field",
+    "declared",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="A declared identifier or attribute of the index, e.g. pnc=2008/0012345P; repeat.",
+)
+@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
+@PURPOSE
+@AUDIT_KEY_FILE
+def search(
+    queries: Path | None,
+    index_path: Path | None,
+    url: str | None,
+    out: Path | None,
+    top: int,
+    forename: str | None,
+    middle_names: str | None,
+    surname: str | None,
+    dob: str | None,
+    sex: str | None,
+    postcode: str | None,
+    nhs_number: str | None,
+    aliases: tuple[str, ...],
+    declared: tuple[str, ...],
+    mapping: tuple[str, ...],
+    purpose: str,
+    audit_key_file: Path | None,
+) -> None:
+    """Is this person already known? One person from the options, or a file of QUERIES.
+
+    Audited in the index, as the service's searches are (key id ``cli:`` and your user);
+    with --url the service searches and audits it under the API key.
+    """
+    purpose = checked_purpose(purpose)
+    index_path = one_source(index_path, url)
+    values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
+    person: dict[str, Any] = {k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v}
+    if aliases:
+        person["aliases"] = list(aliases)
+    for item in declared:
+        column, sep, value = item.partition("=")
+        if not sep or not column.strip():
+            msg = "--field takes COLUMN=VALUE, e.g. pnc=2008/0012345P"
+            raise click.BadParameter(msg, param_hint="--field")
+        person[column.strip()] = value
+    if queries is None and not person:
+        msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
+        raise click.UsageError(msg)
+    if url is not None:
+        if queries is not None:
+            msg = "--url searches one person; search a file of queries with --index"
+            raise click.UsageError(msg)
+        if declared:
+            msg = "--field is for --index; with --url, search declared columns through the API"
+            raise click.UsageError(msg)
+        reply = call_service(
+            url, "POST", "/v1/search", body={"purpose": purpose, "person": person, "top": top}
+        )
+        print_hits([identmatch.Hit.model_validate(h) for h in reply["results"][0]["hits"]])
+        return
+    if queries is not None and out is None:
+        msg = "searching a file of queries needs --out for the results"
+        raise click.UsageError(msg)
+    with (
+        identmatch.Index.open(index_path) as opened,
+        audited_reads(opened, audit_key_file) as reads,
+    ):
+        if queries is None:
+            print_hits(reads.search(person, purpose=purpose, top=top))
+            return
+        assert out is not None
+        found = reads.search_many(queries, purpose=purpose, columns=parse_map(mapping), top=top)
+        write_table(found, out)

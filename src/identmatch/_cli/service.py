@@ -1,0 +1,258 @@
+"""Service commands: serve, API keys and the audit trail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+import identmatch
+from identmatch._cli.common import (
+    AUDIT_KEY_FILE,
+    DATES,
+    PURPOSE,
+    URL,
+    call_service,
+    checked_purpose,
+    cli_key,
+    one_field,
+    open_audit_log,
+    write_private_text,
+)
+from identmatch._cli.group import cli
+
+
+@cli.command()
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log each request's method, path and status (never bodies or query strings).",
+)
+@click.option(
+    "--docs/--no-docs",
+    default=False,
+    show_default=True,
+    help="Serve the OpenAPI description and its pages (/openapi.json, /docs, /redoc).",
+)
+@click.option("--ssl-certfile", type=click.Path(path_type=Path), help="Serve HTTPS: certificate.")
+@click.option("--ssl-keyfile", type=click.Path(path_type=Path), help="Serve HTTPS: private key.")
+def serve(
+    index_path: Path,
+    config_path: Path,
+    host: str,
+    port: int,
+    access_log: bool,
+    docs: bool,
+    ssl_certfile: Path | None,
+    ssl_keyfile: Path | None,
+) -> None:
+    """Serve --index over HTTP, with the API keys and limits in --config.
+
+    SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the keys from --config.
+    """
+    try:
+        from identmatch._service.server import serve as run
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    run(
+        index_path,
+        config_path,
+        host=host,
+        port=port,
+        access_log=access_log,
+        docs=docs,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
+
+
+@cli.group()
+def keys() -> None:
+    """Manage the service's API keys (stored hashed in the config file)."""
+
+
+@keys.command("create")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
+@click.option("--role", type=click.Choice(["search", "review", "write", "audit"]), required=True)
+@click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
+@click.option(
+    "--expires",
+    default="",
+    metavar="DATE",
+    help="When the key stops working: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).",
+)
+def keys_create(config_path: Path, role: str, name: str, expires: str) -> None:
+    """Create a key; it is printed once, alone on the last line, and stored only hashed.
+
+    A running service picks it up on SIGHUP (kill -HUP PID), as it does a revoked key.
+    """
+    key, token = identmatch.create_api_key(
+        config_path,
+        name=name,
+        role=role,  # type: ignore[arg-type]
+        expires=expires,
+    )
+    until = f", expires {key.expires}" if key.expires else ""
+    click.echo(f"created key {key.id} ({key.role}) named {key.name!r}{until} in {config_path}")
+    click.echo("store it now: it is not kept and cannot be shown again")
+    click.echo(token)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@URL
+@click.option("--since", type=DATES, help="Only entries at or after this time (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Check the hash chain under --audit-key-file instead of listing; exit 1 if broken.",
+)
+@AUDIT_KEY_FILE
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    index_path: Path | None,
+    url: str | None,
+    since: Any,
+    as_json: bool,
+    verify: bool,
+    audit_key_file: Path | None,
+) -> None:
+    """List the audit trail of --index: who searched or changed what, when and why.
+
+    Or check its chain (--verify), purge old entries (audit purge), answer a subject access
+    request (audit subject) or make a chain key (audit new-key).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if index_path is None and url is None:
+        msg = "give --index or --url (or a subcommand: purge, subject, new-key)"
+        raise click.UsageError(msg)
+    if url is not None:
+        if verify or index_path is not None:
+            msg = "--url lists the trail of a running service; --verify needs --index"
+            raise click.UsageError(msg)
+        _print_entries(_remote_entries(url, since), as_json)
+        return
+    assert index_path is not None
+    if verify:
+        if audit_key_file is None:
+            msg = "--verify needs the chain key: --audit-key-file"
+            raise click.UsageError(msg)
+        report = identmatch.AuditLog.verify(
+            index_path, identmatch.AuditLog.read_key(audit_key_file)
+        )
+        for problem in report.problems:
+            click.echo(f"broken: {problem}")
+        click.echo(f"{report.entries} entries, {report.chained} chained; head {report.head or '-'}")
+        if not report.ok:
+            ctx.exit(1)
+        click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
+        return
+    _print_entries(identmatch.AuditLog.read(index_path, since=since), as_json)
+
+
+def _remote_entries(url: str, since: Any) -> list[identmatch.AuditEntry]:
+    """The whole trail of a running service, a page at a time (role ``audit``)."""
+    entries: list[identmatch.AuditEntry] = []
+    after: int | None = 0
+    while after is not None:
+        params: dict[str, Any] = {"after": after, "limit": 10_000}
+        if since is not None:
+            params["since"] = since.strftime("%Y-%m-%dT%H:%M:%S")
+        page = call_service(url, "GET", "/v1/audit", params=params)
+        entries += [identmatch.AuditEntry.model_validate(e) for e in page["entries"]]
+        after = page["next_after"]
+    return entries
+
+
+def _print_entries(entries: list[identmatch.AuditEntry], as_json: bool) -> None:
+    for entry in entries:
+        if as_json:
+            # ASCII escapes: a purpose may hold any character, line separators included,
+            # and each entry must stay on one line whatever splits the lines.
+            click.echo(json.dumps(entry.model_dump(mode="json"), separators=(",", ":")))
+            continue
+        click.echo(
+            f"{entry.audit_id}\t{entry.logged_at:%Y-%m-%dT%H:%M:%S}Z\t{entry.key_id}\t"
+            f"{entry.action}\t{one_field(entry.purpose) or '-'}\t{entry.fingerprint or '-'}\t"
+            f"{','.join(entry.entity_ids) or '-'}\t{','.join(entry.record_ids) or '-'}\t"
+            f"{one_field(entry.detail) or '-'}"
+        )
+
+
+@audit.command("new-key")
+@click.argument("path", type=click.Path(path_type=Path))
+def audit_new_key(path: Path) -> None:
+    """Write a new audit chain key to PATH (owner-only; never overwrites a file).
+
+    Keep it outside the index's directory and backups; every writer of the index (the
+    service, the CLI) then needs it.
+    """
+    identmatch.AuditLog.new_key(path)
+    click.echo(f"wrote a new audit chain key to {path}", err=True)
+
+
+@audit.command("purge")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--before", type=DATES, required=True, help="Remove entries before this (UTC).")
+@AUDIT_KEY_FILE
+def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None) -> None:
+    """Remove audit entries logged before --before (retention); the chain stays checkable."""
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = open_audit_log(opened, audit_key_file)
+        removed = log.purge(before)
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"removed {removed:,} audit entries logged before {before:%Y-%m-%d %H:%M:%S}")
+
+
+@audit.command("subject")
+@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option("--entity", "entity_id", required=True, help="The entity (person) asking.")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="JSON file.")
+@PURPOSE
+@AUDIT_KEY_FILE
+def audit_subject(
+    index_path: Path, entity_id: str, out: Path, purpose: str, audit_key_file: Path | None
+) -> None:
+    """Subject access: every record of one entity, and every audit entry about it (JSON)."""
+    purpose = checked_purpose(purpose)
+    opened = identmatch.Index.open(index_path)
+    try:
+        log = open_audit_log(opened, audit_key_file)
+        records = opened.entity(entity_id)
+        if records.empty:
+            msg = f"no entity {entity_id} in the index"
+            raise click.BadParameter(msg, param_hint="--entity")
+        ids = [str(r) for r in records["record_id"]]
+        entries = log.about(entity_id, ids)
+        rows = json.loads(records.to_json(orient="records", force_ascii=True))
+        document = {
+            "entity_id": entity_id,
+            "records": rows,
+            "audit": [e.model_dump(mode="json") for e in entries],
+        }
+        write_private_text(out, json.dumps(document, indent=1, ensure_ascii=True) + "\n")
+        log.write(
+            key_id=cli_key(),
+            action="export",
+            purpose=purpose,
+            entity_ids=[entity_id],
+            record_ids=ids,
+            detail="subject access",
+        )
+        log.close()
+    finally:
+        opened.close()
+    click.echo(f"wrote {len(ids)} records and {len(entries)} audit entries to {out}", err=True)

@@ -1,0 +1,184 @@
+"""Reads of an index through the Python API that each need a purpose and leave an audit entry.
+
+``Index`` itself reads without asking why: batch jobs and the service (which audits its own
+calls) use it. A program that shows people's data to a person, or reads it on someone's
+behalf, should read through :class:`AuditedIndex` instead, so its reads are in the same
+trail as the service's and the command line's, under a caller name of its own::
+
+    with identmatch.Index.open("known.duckdb") as index:
+        with index.audited(caller="api:casework") as reads:
+            hits = reads.search({"surname": "Smyth"}, purpose="case 2026-0142")
+
+The trail holds no record values: the ids read, the purpose and a keyed fingerprint of what
+was searched for. Anyone who can open the file can also read it without this class: it
+makes honest programs accountable, it does not stop a dishonest one (see docs/service.md).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from identmatch._exceptions import ConfigError
+from identmatch._index.audit import AuditLog
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from identmatch._batch.decisions import Decisions
+    from identmatch._index.index import Index
+    from identmatch._index.queue import ReviewQueue
+    from identmatch._index.search import Hit
+
+__all__ = ["AuditedIndex", "default_caller"]
+
+_CALLER = re.compile(r"[A-Za-z0-9 ._@:-]{1,100}")
+
+
+def default_caller(prefix: str = "api") -> str:
+    """``prefix:`` and the operating-system user (its uid when it has no name)."""
+    try:
+        return f"{prefix}:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid
+        return f"{prefix}:{os.getuid()}"
+
+
+def _purpose(purpose: str) -> str:
+    text = purpose.strip() if isinstance(purpose, str) else ""
+    if not 3 <= len(text) <= 500:
+        msg = "purpose must be 3 to 500 characters: a case reference or a reason"
+        raise ConfigError(msg)
+    return text
+
+
+class AuditedIndex:
+    """An index's reads, each with a stated purpose and an audit entry committed before it
+    returns. Make one with :meth:`Index.audited`; close it (or use ``with``) when done.
+
+    Raises:
+        ConfigError: the index is read-only, the chain key is missing or wrong for a chained
+            trail, or ``caller`` is not 1-100 letters, digits, space or ``. _ @ : -``.
+    """
+
+    def __init__(
+        self, index: Index, *, caller: str | None = None, chain_key: bytes | None = None
+    ) -> None:
+        name = caller if caller is not None else default_caller()
+        if not _CALLER.fullmatch(name):
+            msg = "caller must be 1-100 letters, digits, spaces or . _ @ : -"
+            raise ConfigError(msg)
+        self.index = index
+        self.caller = name
+        """The key id written in each entry."""
+        self.log = AuditLog(index, chain_key=chain_key)
+
+    def __enter__(self) -> AuditedIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Commit what is queued (every read has already waited for its own entry)."""
+        self.log.close()
+
+    def search(self, person: Mapping[str, Any], *, purpose: str, top: int = 5) -> list[Hit]:
+        """:meth:`Index.search`, audited as ``search`` with the query's fingerprint."""
+        why = _purpose(purpose)
+        hits = self.index.search(person, top=top)
+        self.log.write(
+            key_id=self.caller,
+            action="search",
+            purpose=why,
+            fingerprint=self.log.fingerprint(dict(person)),
+            entity_ids=[hit.entity_id for hit in hits],
+        )
+        return hits
+
+    def search_many(
+        self,
+        queries: Any,
+        *,
+        purpose: str,
+        columns: Mapping[str, str] | None = None,
+        top: int = 5,
+    ) -> pd.DataFrame:
+        """:meth:`Index.search_many`, audited as one ``search`` naming every entity found."""
+        why = _purpose(purpose)
+        found = self.index.search_many(queries, columns=columns, top=top)
+        returned = found["entity_id"].dropna().astype(str)
+        self.log.write(
+            key_id=self.caller,
+            action="search",
+            purpose=why,
+            entity_ids=list(dict.fromkeys(e for e in returned if e)),
+            detail=f"{found['record_id'].nunique()} queries from a file",
+        )
+        return found
+
+    def entity(self, entity_id: str, *, purpose: str) -> pd.DataFrame:
+        """:meth:`Index.entity`, audited as ``entity`` with the records read."""
+        why = _purpose(purpose)
+        frame = self.index.entity(entity_id)
+        self.log.write(
+            key_id=self.caller,
+            action="entity",
+            purpose=why,
+            entity_ids=[entity_id],
+            record_ids=frame["record_id"].astype(str).tolist(),
+        )
+        return frame
+
+    def household(self, entity_id: str, *, purpose: str, limit: int = 20) -> pd.DataFrame:
+        """:meth:`Index.household`, audited as ``entity`` naming everyone listed."""
+        why = _purpose(purpose)
+        frame = self.index.household(entity_id, limit=limit)
+        self.log.write(
+            key_id=self.caller,
+            action="entity",
+            purpose=why,
+            entity_ids=[entity_id, *frame["entity_id"].astype(str)],
+            detail="household",
+        )
+        return frame
+
+    def export(self, *, purpose: str) -> pd.DataFrame:
+        """:meth:`Index.export`, audited as ``export`` with the count."""
+        why = _purpose(purpose)
+        frame = self.index.export()
+        self.log.write(
+            key_id=self.caller, action="export", purpose=why, detail=f"{len(frame)} records"
+        )
+        return frame
+
+    def review_queue(self, *, purpose: str, limit: int = 50) -> ReviewQueue:
+        """:meth:`Index.review_queue`, audited as ``queue`` with every entity and record shown."""
+        why = _purpose(purpose)
+        queue = self.index.review_queue(limit=limit)
+        entities = [e for p in queue.pairs for e in p.entity_ids]
+        entities += [e.entity_id for e in queue.entities]
+        records = [r for p in queue.pairs for r in p.record_ids]
+        records += [r for e in queue.entities for r in e.record_ids]
+        self.log.write(
+            key_id=self.caller,
+            action="queue",
+            purpose=why,
+            entity_ids=list(dict.fromkeys(entities)),
+            record_ids=list(dict.fromkeys(records)),
+        )
+        return queue
+
+    def decisions(self, *, purpose: str) -> Decisions:
+        """:meth:`Index.decisions`, audited as ``export`` with the count."""
+        why = _purpose(purpose)
+        found = self.index.decisions()
+        self.log.write(
+            key_id=self.caller,
+            action="export",
+            purpose=why,
+            detail=f"{len(found.frame)} decisions",
+        )
+        return found

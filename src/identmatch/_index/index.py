@@ -1,0 +1,561 @@
+"""A persistent known-person index in one DuckDB file: resolve once, then search and add.
+
+The file holds the model, the standardised records with their entity ids, every record's
+blocking keys, term-frequency counts, the entities and a log of merges. Opening it needs
+nothing else. Adds run in one transaction: a crash leaves the index as it was before the
+add or after it. Searches read through their own cursor, so they see a consistent state
+while an add is in progress in another thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+from pydantic import ValidationError
+
+from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
+from identmatch._candidates.keys import hashed_keys
+from identmatch._config import STANDARD_COLUMNS, ModelConfig
+from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
+from identmatch._index.queue import ReviewQueue
+from identmatch._index.report import LabelReport
+from identmatch._index.review import DecisionOutcome
+from identmatch._index.schema import FORMAT_VERSION, upgrade
+from identmatch._index.search import Hit, SearchSettings, rank_candidates
+from identmatch._index.snapshot import Snapshot
+from identmatch._index.store import compact_file, connect_index, cursor, owner_only
+from identmatch._index.write import build_file
+from identmatch._model.explain import Explanation, explanation_from_score
+from identmatch._model.model import Model
+from identmatch._model.scoring import score_pair
+from identmatch._prepare.declared import AttributeSpec, Identifiers, declared_schema
+from identmatch._prepare.records import prepare_one
+from identmatch._types import DateOrder
+
+if TYPE_CHECKING:
+    from identmatch._index.audited import AuditedIndex
+
+__all__ = ["Index", "rows"]
+
+_WARM_FOR_QUERIES = 200
+"""search_many loads the index first for more queries than this (each is then ~1 ms)."""
+
+
+class Index:
+    """A known-person index: records resolved into entities, searchable in milliseconds.
+
+    Example::
+
+        index = identmatch.Index.build(records, "known.duckdb")
+        hits = index.search({"forename": "Bill", "surname": "Smyth", "dob": "1985-04-03"})
+        hits[0].entity_id, hits[0].verdict, hits[0].explanation
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            msg = f"{self.path}: no such index file; build one with Index.build"
+            raise ConfigError(msg)
+        self._connection = connect_index(self.path, read_only=read_only)
+        self._write_lock = threading.Lock()
+        meta = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format_version") != FORMAT_VERSION:
+            msg = f"{self.path.name}: not an identmatch index of format {FORMAT_VERSION}"
+            raise ConfigError(msg)
+        if not read_only:
+            owner_only(self.path)
+            upgrade(self._connection)
+        try:
+            self.model = Model.model_validate_json(meta["model"])
+            self.config = ModelConfig.model_validate_json(meta["config"])
+        except (ValidationError, KeyError) as exc:
+            self._connection.close()
+            why = invalid_fields(exc) if isinstance(exc, ValidationError) else "missing"
+            msg = f"{self.path.name}: the model or settings kept in the index are unusable ({why})"
+            raise ConfigError(msg) from None
+        self.date_order: DateOrder = meta.get("date_order", "DMY")
+        self._loaded: Snapshot | None = None
+        self._load_lock = threading.Lock()
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def build(
+        cls,
+        records: Any,
+        path: str | Path,
+        *,
+        columns: Mapping[str, str] | None = None,
+        date_order: DateOrder = "DMY",
+        model: Model | str | Path | None = None,
+        config: ModelConfig | None = None,
+        identifiers: Identifiers | None = None,
+        attributes: Sequence[str | AttributeSpec] | None = None,
+        decisions: Decisions | str | Path | pd.DataFrame | None = None,
+    ) -> Index:
+        """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
+
+        The file is written beside ``path`` and renamed into place, so a failed build never
+        leaves a half-written index. ``identifiers`` and ``attributes`` are declared as for
+        :func:`identmatch.dedupe`; searches and adds then take them as fields too.
+        ``decisions`` (e.g. a file from ``identmatch decisions export``) are obeyed by the
+        build and kept in the index, so every later add obeys them too.
+
+        Raises:
+            ConfigError: ``path`` already exists.
+        """
+        target = Path(path)
+        if target.exists():
+            msg = f"{target}: already exists; remove it or add records to it instead"
+            raise ConfigError(msg)
+        tmp = target.with_name(target.name + ".building")
+        tmp.unlink(missing_ok=True)
+        try:
+            build_file(
+                records,
+                tmp,
+                columns=columns,
+                date_order=date_order,
+                model=model,
+                config=config or ModelConfig(),
+                schema=declared_schema(identifiers, attributes),
+                decisions=read_decisions(decisions),
+            )
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        owner_only(tmp)
+        tmp.replace(target)
+        return cls(target)
+
+    @classmethod
+    def compact(cls, path: str | Path, *, encrypt: bool = False) -> tuple[int, int]:
+        """Rewrite an index file so that what was removed is gone from its bytes too.
+
+        DuckDB reuses the space of deleted rows but does not wipe it: after
+        :meth:`remove` (and a checkpoint) a removed person's values can still be read from
+        the file with a byte editor. This copies every table into a new file, which holds
+        only live rows, and renames it over ``path``. Run it with no service holding the
+        file, and after every removal whose erasure must be complete; backups taken before
+        it still hold the values.
+
+        With an index key set (``IDENTMATCH_INDEX_KEY_FILE``) the copy is encrypted under
+        it; ``encrypt=True`` reads a file that is not encrypted yet, to encrypt it.
+
+        Returns:
+            The file's size in bytes before and after.
+
+        Raises:
+            ConfigError: ``path`` is not an index, another process holds it, or
+                ``encrypt`` is asked without an index key.
+        """
+        return compact_file(Path(path), encrypt=encrypt)
+
+    @classmethod
+    def open(cls, path: str | Path, *, read_only: bool = False) -> Index:
+        """Open an index file written by :meth:`build`."""
+        return cls(path, read_only=read_only)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._connection.close()
+
+    def checkpoint(self) -> None:
+        """Write every committed change into the index file itself (out of its ``.wal``).
+
+        DuckDB does this on :meth:`close`; a process that may be ended before it closes
+        (a service stopped by a signal) calls this first. Waits for a change in progress.
+        """
+        with self._write_lock, self._cursor() as cursor:
+            cursor.execute("CHECKPOINT")
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ reading
+    def _cursor(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return cursor(self._connection)
+
+    def warm(self) -> Index:
+        """Load the in-memory search state now; otherwise the first search loads it.
+
+        On a million records this takes some tens of seconds and about 1.45 GiB.
+        """
+        _ = self._snapshot
+        return self
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the in-memory search state is loaded (see :meth:`warm`)."""
+        return self._loaded is not None
+
+    @property
+    def _snapshot(self) -> Snapshot:
+        snapshot = self._loaded
+        if snapshot is None:
+            with self._load_lock:
+                if self._loaded is None:
+                    self._refresh()
+                snapshot = self._loaded
+        assert snapshot is not None
+        return snapshot
+
+    @_snapshot.setter
+    def _snapshot(self, snapshot: Snapshot) -> None:
+        self._loaded = snapshot  # one assignment: searches see the old or the new state
+
+    def _refresh(self) -> None:
+        """Reload the in-memory snapshot (records, keys, term frequencies) from the file."""
+        with self._cursor() as cursor:
+            snapshot = Snapshot.load(cursor)
+        self._snapshot = snapshot
+
+    def _view(self, hashes: list[int], record_ids: list[str] | None = None) -> Snapshot:
+        """The loaded snapshot; or, before :meth:`warm`, just the part these keys reach."""
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._cursor() as cursor:
+            return Snapshot.around(
+                cursor,
+                hashes,
+                record_ids or (),
+                max_block_size=self.model.candidates.max_block_size,
+            )
+
+    def __len__(self) -> int:
+        if self._loaded is not None:
+            return len(self._loaded)
+        with self._cursor() as cursor:
+            return int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
+
+    def __contains__(self, record_id: object) -> bool:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded.row_of(str(record_id)) is not None
+        with self._cursor() as cursor:
+            found = cursor.execute(
+                "SELECT 1 FROM records WHERE record_id = ?", [str(record_id)]
+            ).fetchall()
+        return bool(found)
+
+    def search(self, person: Mapping[str, Any], *, top: int = 5) -> list[Hit]:
+        """Rank the index's entities against one person, best first.
+
+        Args:
+            person: standard fields (``forename``, ``surname``, ``dob``, ``postcode``,
+                ``aliases``, ...). Standardised exactly as records are.
+            top: at most this many entities.
+
+        Returns:
+            Hits with ``entity_id``, ``match_probability``, ``verdict``, ``explanation`` and
+            ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
+        """
+        query = self._prepare_one(person)
+        keys = hashed_keys(query, self.model.blocking_rules)
+        snapshot = self._view([hashed for _, hashed in keys])
+        candidates = snapshot.candidates(keys, self.model.blocking_rules, self.model.candidates)
+        settings = self._settings()
+        hits = rank_candidates(query, candidates, self.model, snapshot.tf, settings, top=top)
+        if hits:
+            members = snapshot.members(hit.entity_id for hit in hits)
+            hits = [hit.with_records(members) for hit in hits]
+        return hits
+
+    def search_many(
+        self, queries: Any, *, columns: Mapping[str, str] | None = None, top: int = 5
+    ) -> pd.DataFrame:
+        """Search every record of ``queries`` (a file or DataFrame with ``record_id``).
+
+        Returns:
+            One row per (query ``record_id``, ``rank``) with ``entity_id``,
+            ``match_probability`` and ``verdict``; a query with no hit at the possible level
+            gets one row with an empty ``entity_id`` and verdict ``no match``.
+        """
+        from identmatch._config import ReadConfig
+        from identmatch._prepare.read import read_records
+
+        config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
+        frame = read_records(queries, config, name="queries")
+        known = (*STANDARD_COLUMNS, *self.model.declared.columns)
+        fields = [c for c in known if c in frame.columns and c != "record_id"]
+        if len(frame) > _WARM_FOR_QUERIES:
+            self.warm()
+        rows: list[dict[str, Any]] = []
+        for query in frame.to_dict("records"):
+            person = {k: query[k] for k in fields}
+            hits = self.search(person, top=top)
+            if not hits:
+                rows.append({"record_id": query["record_id"], "rank": 1, "verdict": "no match"})
+            for rank, hit in enumerate(hits, start=1):
+                rows.append(
+                    {
+                        "record_id": query["record_id"],
+                        "rank": rank,
+                        "entity_id": hit.entity_id,
+                        "match_probability": hit.match_probability,
+                        "verdict": hit.verdict,
+                    }
+                )
+        return pd.DataFrame(
+            rows, columns=["record_id", "rank", "entity_id", "match_probability", "verdict"]
+        )
+
+    def score(self, person: Mapping[str, Any], record_id: str) -> Explanation:
+        """Why ``person`` scores as it does against one indexed record (weights in bits).
+
+        Raises:
+            SchemaError: the record id is not in the index.
+        """
+        query = self._prepare_one(person)
+        snapshot = self._view([], [record_id])
+        row = snapshot.row_of(record_id)
+        if row is None:
+            msg = f"record_id {record_id} is not in the index"
+            raise SchemaError(msg)
+        record = snapshot.record(row)
+        scored = score_pair(self.model, query, record, snapshot.tf)
+        return explanation_from_score(self.model, scored, "query", record_id)
+
+    def _settings(self) -> SearchSettings:
+        return SearchSettings(match=self.config.threshold, possible=0.5)
+
+    def _prepare_one(self, person: Mapping[str, Any]) -> dict[str, Any]:
+        declared = self.model.declared
+        unknown = set(person) - set(STANDARD_COLUMNS) - set(declared.columns)
+        if unknown:
+            known = (*STANDARD_COLUMNS, *declared.columns)
+            allowed = ", ".join(c for c in known if c != "record_id")
+            msg = f"unknown search field(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
+            raise SchemaError(msg)
+        return prepare_one(person, date_order=self.date_order, schema=declared)
+
+    def export(self) -> pd.DataFrame:
+        """``record_id`` and ``entity_id`` for every record, in the order added."""
+        with self._cursor() as cursor:
+            return cursor.execute(
+                "SELECT record_id, entity_id, source FROM records ORDER BY seq"
+            ).fetch_df()
+
+    def entity(self, entity_id: str) -> pd.DataFrame:
+        """The records of one entity (empty if there is none)."""
+        with self._cursor() as cursor:
+            return cursor.execute(
+                "SELECT record_id, source, forename, middle_names, surname, dob_given, dob, "
+                "aliases FROM records WHERE entity_id = ? ORDER BY seq",
+                [entity_id],
+            ).fetch_df()
+
+    def audited(self, *, caller: str | None = None, chain_key: bytes | None = None) -> AuditedIndex:
+        """This index's reads, each needing a purpose and leaving an audit entry.
+
+        Use it wherever people's data is read for a person (a case system, a notebook
+        answering a request): the entries join the service's and the command line's in the
+        index's trail. ``caller`` is the key id written (default ``api:`` and the OS user);
+        ``chain_key`` the audit chain key (:meth:`AuditLog.read_key`) once the trail is
+        chained. The index must be open writable.
+        """
+        from identmatch._index.audited import AuditedIndex
+
+        return AuditedIndex(self, caller=caller, chain_key=chain_key)
+
+    def household(self, entity_id: str, *, limit: int = 20) -> pd.DataFrame:
+        """The other people known at the entity's addresses: the "others in the household".
+
+        Another entity is listed when one of its records has a postcode of one of this
+        entity's records: ``basis`` is ``address`` when both records also give the same
+        address line, else ``postcode`` (a postcode covers a street or a block, so those are
+        neighbours at most). Same-address people come first, then by how many of their
+        records share the postcode.
+
+        Returns:
+            At most ``limit`` rows: ``entity_id``, ``basis``, ``records`` (how many of its
+            records are there), ``name``, ``dob``, ``sources`` (a list) and ``postcode``.
+        """
+        if not 1 <= limit <= 1_000:
+            msg = f"limit must be between 1 and 1000, got {limit}"
+            raise ConfigError(msg)
+        with self._cursor() as cursor:
+            return cursor.execute(
+                """
+                WITH here AS (
+                    SELECT DISTINCT postcode_std, address_std FROM records
+                    WHERE entity_id = ? AND postcode_std IS NOT NULL
+                ),
+                there AS (
+                    SELECT r.entity_id, r.seq, r.forename, r.middle_names, r.surname, r.dob,
+                           r.source, r.postcode_std,
+                           bool_or(h.address_std IS NOT NULL
+                                   AND h.address_std = r.address_std) AS same_address
+                    FROM records r JOIN here h USING (postcode_std)
+                    WHERE r.entity_id <> ?
+                    GROUP BY ALL
+                )
+                SELECT entity_id,
+                       CASE WHEN bool_or(same_address) THEN 'address' ELSE 'postcode' END
+                           AS basis,
+                       count(*) AS records,
+                       arg_min(concat_ws(' ', forename, middle_names, surname), seq) AS name,
+                       arg_min(dob, seq) AS dob,
+                       list_sort(list_distinct(list(source) FILTER (source IS NOT NULL)))
+                           AS sources,
+                       min(postcode_std) AS postcode
+                FROM there GROUP BY entity_id
+                ORDER BY basis, records DESC, entity_id
+                LIMIT ?
+                """,
+                [entity_id, entity_id, limit],
+            ).fetch_df()
+
+    # ------------------------------------------------------------------ writing
+    def add(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Add records; each joins the entity it matches, or starts a new one.
+
+        A record matching several entities joins the oldest, and the others are merged into
+        it (recorded in the index's merge log); existing entity ids are never renamed.
+        All of it happens in one transaction.
+
+        Returns:
+            One row per added record: ``record_id``, ``entity_id``, ``action`` (``joined``,
+            ``new`` or ``merged``).
+
+        Raises:
+            SchemaError: a record id is already in the index.
+        """
+        from identmatch._index.add import add_records
+
+        with self._write_lock:
+            outcome, written = add_records(self, records, columns=columns)
+            loaded = self._loaded
+            if written is not None and loaded is not None:
+                with self._cursor() as cursor:
+                    self._snapshot = loaded.extended(cursor, *written)
+        return outcome
+
+    def remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
+        """Remove records (data retention); their entities are re-resolved without them.
+
+        If a removed record was the only link between parts of its entity, the entity
+        splits: the largest part (the oldest on a tie) keeps its id and each other part gets
+        a new one (logged in the index's ``splits`` table). All in one transaction.
+
+        Returns:
+            One row per removed record (``action`` ``removed``, with the entity it left) and
+            one per record moved to a split-off entity (``action`` ``split``, new entity).
+
+        Raises:
+            SchemaError: a record id is not in the index (nothing is removed).
+
+        The removed values leave every table at once, but their bytes stay in the file's
+        free space until :meth:`compact` rewrites it.
+        """
+        from identmatch._index.remove import remove_records
+
+        with self._write_lock:
+            outcome = remove_records(self, record_ids)
+            if self._loaded is not None:
+                self._refresh()  # searches use the old state until the reload is done
+        return outcome
+
+    # ------------------------------------------------------------------ review
+    def decide(
+        self,
+        record_ids: Sequence[str],
+        decision: DecisionKind,
+        *,
+        reason: str = "",
+        purpose: str = "",
+        decided_by: str = "",
+    ) -> DecisionOutcome:
+        """Record a person's decision about two records, and apply it at once.
+
+        ``different`` is a must-not-link: if the two records share an entity it splits now
+        (its records re-resolved with the two kept apart; the largest part keeps the id, the
+        split is logged), and no later add, removal or rebuild with the exported decisions
+        joins them again, directly or through a chain. ``same`` is a must-link: records of
+        two entities are merged into the older. ``unsure`` changes nothing but takes the pair
+        out of the review queue. The latest decision about a pair is the one that holds.
+
+        Raises:
+            SchemaError: a record id is not in the index, or both are the same.
+            DecisionError: ``same`` would join records decided to be different people.
+        """
+        from identmatch._index.review import decide
+
+        ids = [str(r) for r in record_ids]
+        if len(ids) != 2:
+            msg = f"a decision is about exactly two records, got {len(ids)}"
+            raise SchemaError(msg)
+        if decision not in DECISION_KINDS:
+            msg = f"decision must be one of {', '.join(DECISION_KINDS)}"
+            raise SchemaError(msg)
+        with self._write_lock:
+            outcome, moved = decide(
+                self,
+                (ids[0], ids[1]),
+                decision,
+                reason=reason,
+                purpose=purpose,
+                decided_by=decided_by,
+            )
+            loaded = self._loaded
+            if moved and loaded is not None:
+                self._snapshot = loaded.regrouped(moved)
+        return outcome
+
+    def decisions(self) -> Decisions:
+        """Every decision recorded in the index, oldest first (``.frame`` to export)."""
+        from identmatch._index.review import load_decisions
+
+        with self._cursor() as cursor:
+            return load_decisions(cursor)
+
+    def review_queue(self, *, limit: int = 50) -> ReviewQueue:
+        """What a person should look at: uncertain pairs and suspicious entities.
+
+        Pairs scored (by the build or an add) with a match probability in
+        ``ModelConfig.review_band``, closest to the threshold first, and entities that look
+        wrong (possible twins, conflicting identifiers, very large, a weak bridge), each
+        with the pair to decide on and its explanation. Pairs already decided are left out.
+        """
+        from identmatch._index.queue import review_queue
+
+        if not 1 <= limit <= 1_000:
+            msg = f"limit must be between 1 and 1000, got {limit}"
+            raise ConfigError(msg)
+        return review_queue(self, limit=limit)
+
+    def report(self, *, threshold: float | None = None) -> LabelReport:
+        """Precision and recall estimated from the decisions, with intervals and advice.
+
+        Every ``same`` / ``different`` decision in force about records still here is a label
+        for the pair's score now; see ``identmatch report``.
+        """
+        from identmatch._index.report import label_report
+
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            msg = f"threshold must be a match probability in (0, 1), got {threshold}"
+            raise ConfigError(msg)
+        return label_report(self, threshold=threshold)
+
+    def match_weight_histogram(self) -> list[tuple[float, float, int]]:
+        """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""
+        from identmatch._index.review import weight_histogram
+
+        with self._cursor() as cursor:
+            return weight_histogram(cursor)
+
+
+def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    """Run a query with bound parameters; every row as a dict (lists stay lists)."""
+    result = cursor.execute(sql, params)
+    names = [str(d[0]) for d in result.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

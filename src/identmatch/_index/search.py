@@ -1,0 +1,115 @@
+"""Search: score one query against its candidates in process, and rank entities.
+
+Candidates are the index's records sharing a blocking key with the query (the same keys the
+batch run pairs on). Each is scored with the model's m and u and the index's term
+frequencies, exactly as :mod:`identmatch._model.scoring` scores a batch pair; an entity ranks by
+its best-scoring record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
+
+from identmatch._model.explain import Explanation, explanation_from_score
+from identmatch._model.model import Model
+from identmatch._model.scoring import TermFrequencies, score_pair
+from identmatch._types import Verdict
+
+__all__ = ["Hit", "KnownRecord", "SearchSettings", "rank_candidates"]
+
+
+class SearchSettings(NamedTuple):
+    """Match probabilities at which a hit is called a match, or possible."""
+
+    match: float
+    possible: float
+
+
+class KnownRecord(BaseModel, frozen=True, extra="forbid"):
+    """One record of an entity, as the index knows it."""
+
+    record_id: str
+    source: str | None
+    name: str | None
+    dob: str | None
+    dob_given: str | None
+    aliases: tuple[str, ...] = ()
+
+
+class Hit(BaseModel, frozen=True, extra="forbid"):
+    """One entity found by a search."""
+
+    entity_id: str
+    match_probability: float
+    match_weight: float
+    verdict: Verdict
+    best_record_id: str
+    """The entity's record that scored best against the query."""
+    explanation: Explanation
+    records: tuple[KnownRecord, ...] = ()
+
+    def with_records(self, members: list[dict[str, Any]]) -> Hit:
+        """A copy carrying the entity's records (rows of the index's records table)."""
+        records = []
+        for row in members:
+            if row["entity_id"] != self.entity_id:
+                continue
+            parts = [row.get("forename"), row.get("middle_names"), row.get("surname")]
+            name = " ".join(str(p) for p in parts if p) or None
+            records.append(
+                KnownRecord.model_construct(
+                    record_id=str(row["record_id"]),
+                    source=row.get("source"),
+                    name=name,
+                    dob=row.get("dob"),
+                    dob_given=row.get("dob_given"),
+                    aliases=tuple(row.get("aliases") or ()),
+                )
+            )
+        return self.model_copy(update={"records": tuple(records)})
+
+
+def verdict(probability: float, settings: SearchSettings) -> Verdict:
+    """``match`` at or above the match threshold, ``possible`` above the lower one."""
+    if probability >= settings.match:
+        return "match"
+    if probability >= settings.possible:
+        return "possible"
+    return "no match"
+
+
+def rank_candidates(
+    query: Mapping[str, Any],
+    candidates: list[dict[str, Any]],
+    model: Model,
+    tf: TermFrequencies,
+    settings: SearchSettings,
+    *,
+    top: int = 5,
+) -> list[Hit]:
+    """Score every candidate record, keep each entity's best, rank and cut at ``top``."""
+    best: dict[str, tuple[float, str, Any]] = {}
+    for record in candidates:
+        score = score_pair(model, query, record, tf)
+        entity = str(record["entity_id"])
+        if entity not in best or score.match_weight > best[entity][0]:
+            best[entity] = (score.match_weight, str(record["record_id"]), score)
+    ranked = sorted(best.items(), key=lambda item: -item[1][0])
+    hits = []
+    for entity, (_, record_id, score) in ranked[:top]:
+        if score.match_probability < settings.possible:
+            break
+        hits.append(
+            Hit.model_construct(  # every value typed already; a search builds several
+                entity_id=entity,
+                match_probability=score.match_probability,
+                match_weight=score.match_weight,
+                verdict=verdict(score.match_probability, settings),
+                best_record_id=record_id,
+                explanation=explanation_from_score(model, score, "query", record_id),
+            )
+        )
+    return hits

@@ -1,0 +1,413 @@
+"""An in-memory, read-only view of an index for millisecond searches.
+
+Blocking keys are held as sorted arrays of 64-bit hashes with the row each belongs to, so
+finding a query's candidates is a few binary searches. Each record is held as one tuple of
+shared (interned) values, in column order: reading a candidate touches one small block of
+memory rather than one list per column (on a million records, every column lookup is a
+cache miss), and a value that many records share (a year, a forename, a list of name keys)
+is stored once.
+
+A snapshot is never changed: after a write a new one replaces it, so a search always sees one
+consistent state. After an add, :meth:`Snapshot.extended` builds the new snapshot from the old
+one and the added rows alone (new keys go to a small sorted "delta" array that is folded into
+the main one when it grows), so an add costs time in proportion to the records added.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from identmatch._candidates.blocking import BlockingRule, CandidateSettings
+from identmatch._candidates.choose import rank_query_candidates
+from identmatch._model.scoring import TfShares
+from identmatch._sql import quote_identifier
+
+__all__ = ["Snapshot", "load_tf"]
+
+KeyArrays = tuple[np.ndarray, np.ndarray]
+"""Sorted key hashes (uint64) and the row of each (int64)."""
+Rows = list[tuple[Any, ...]]
+"""Records, one tuple of values per row, in the order of the snapshot's column names."""
+
+FOLD_AT = 100_000
+"""Delta keys are folded into the main arrays beyond this many (plus 5% of the main ones)."""
+
+
+def _arrow(
+    cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> pa.Table:
+    table = cursor.sql(sql, params=params or None).to_arrow_table()
+    if table is None:  # pragma: no cover - a SELECT always returns a table
+        msg = "the index query returned no result"
+        raise RuntimeError(msg)
+    return table
+
+
+def _sorted(hashes: np.ndarray, rows: np.ndarray) -> KeyArrays:
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], rows[order]
+
+
+def _interned(values: list[Any], pool: dict[Any, Any]) -> list[Any]:
+    """Values with equal ones shared; lists become tuples (hashable, and smaller)."""
+    out = []
+    for value in values:
+        if isinstance(value, list):
+            value = tuple(value)
+        out.append(pool.setdefault(value, value) if value is not None else None)
+    return out
+
+
+def _rows(columns: Mapping[str, list[Any]], names: Iterable[str]) -> Rows:
+    """Column lists (all of one length) as row tuples, values in the order of ``names``."""
+    return list(zip(*(columns[name] for name in names), strict=True))
+
+
+def _settle() -> None:
+    """Move everything allocated so far out of the cyclic garbage collector's reach.
+
+    A loaded index is tens of millions of Python objects that never form cycles; without
+    this, every full collection walks all of them (about a second on a million records),
+    which would land in the middle of some search. They are still freed by reference
+    counting when the index is closed or replaced.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def load_tf(cursor: duckdb.DuckDBPyConnection) -> dict[str, TfShares]:
+    """Term-frequency counts from the index's ``tf`` table."""
+    counts: dict[str, dict[Any, int]] = {}
+    for column, value, n in cursor.execute("SELECT column_name, value, n FROM tf").fetchall():
+        counts.setdefault(str(column), {})[value] = int(n)
+    return {column: TfShares(values) for column, values in counts.items()}
+
+
+def _tf_for(
+    cursor: duckdb.DuckDBPyConnection, columns: Mapping[str, list[Any]]
+) -> dict[str, TfShares]:
+    """Counts of just the values in ``columns``, with each tf column's whole total."""
+    totals = dict(
+        cursor.execute("SELECT column_name, sum(n) FROM tf GROUP BY column_name").fetchall()
+    )
+    out: dict[str, TfShares] = {}
+    for column, total in totals.items():
+        values = sorted({v for v in columns.get(str(column), ()) if v is not None})
+        found = cursor.execute(
+            "SELECT value, n FROM tf WHERE column_name = ? "
+            "AND value IN (SELECT unnest(?::VARCHAR[]))",
+            [column, values],
+        ).fetchall()
+        out[str(column)] = TfShares({v: int(n) for v, n in found}, int(total))
+    return out
+
+
+class Snapshot:
+    """Records, key hashes, entity membership and term frequencies of an index."""
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        records: Rows,
+        keys: KeyArrays,
+        delta: KeyArrays,
+        tf: dict[str, TfShares],
+        members: dict[str, list[int]],
+        by_id: dict[str, int],
+        changed: tuple[dict[str, list[int]], dict[int, str]] | None = None,
+        total: int | None = None,
+    ) -> None:
+        self._names = names
+        self._records = records
+        self._entity_at = names.index("entity_id")
+        self._id_at = names.index("record_id")
+        self._hashes, self._rows = keys
+        self._delta_hashes, self._delta_rows = delta
+        self.tf = tf
+        self._members = members
+        # Entities changed since the base dicts were built: their member rows, and the new
+        # entity of rows merged away (both small; folded into the base when they grow).
+        self._members_new, self._entity_new = changed or ({}, {})
+        self._by_id = by_id
+        self._n = len(records)
+        self._total = total
+
+    @classmethod
+    def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
+        """Everything, read from an index connection (one column at a time, to bound memory)."""
+        names = [
+            str(row[0])
+            for row in cursor.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'records' ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+        seq = _arrow(cursor, "SELECT seq FROM records ORDER BY seq").column(0).to_numpy()
+        columns: dict[str, list[Any]] = {}
+        for name in names:
+            sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
+            values = _arrow(cursor, sql).column(0).to_pylist()
+            columns[name] = values if name == "record_id" else _interned(values, {})
+        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys")
+        rows = np.searchsorted(seq, keys.column("seq").to_numpy())
+        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
+        del keys
+        members: dict[str, list[int]] = {}
+        for row, entity in enumerate(columns["entity_id"]):
+            members.setdefault(entity, []).append(row)
+        by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
+        records = _rows(columns, names)
+        del columns
+        empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
+        tf = load_tf(cursor)
+        snapshot = cls(tuple(names), records, _sorted(hashes, rows), empty, tf, members, by_id)
+        _settle()
+        return snapshot
+
+    @classmethod
+    def around(
+        cls,
+        cursor: duckdb.DuckDBPyConnection,
+        hashes: Iterable[int],
+        record_ids: Iterable[str] = (),
+        *,
+        max_block_size: int | None = None,
+    ) -> Snapshot:
+        """The part of the index a search or an add for these key hashes can reach.
+
+        Every record sharing one of the keys (or named in ``record_ids``), every record of
+        those records' entities, and
+        the term frequencies of their values (with whole-column totals), read straight from
+        the file: a search on an index that has not been loaded, in some tens of
+        milliseconds rather than a full load. Its rows are numbered within the part. With
+        ``max_block_size``, keys that many records share already are left out: candidate
+        choice would not use them, and a common name token would read thousands of records.
+        """
+        wanted = sorted({int(h) for h in hashes})
+        keys = _arrow(
+            cursor,
+            "SELECT key_hash, seq FROM keys WHERE key_hash IN (SELECT unnest(?::UBIGINT[]))",
+            [wanted],
+        )
+        if max_block_size is not None and keys.num_rows:
+            # A key that this many records share already is never used (with the record
+            # searched for or added, its block would be over the cap): leave its records out.
+            found = keys.column("key_hash").to_numpy().astype(np.uint64)
+            values, counts = np.unique(found, return_counts=True)
+            usable = values[counts < max_block_size]
+            keys = keys.filter(pa.array(np.isin(found, usable)))
+        seqs = sorted(set(keys.column("seq").to_pylist()))
+        records = _arrow(
+            cursor,
+            "SELECT * FROM records WHERE entity_id IN (SELECT entity_id FROM records "
+            "WHERE seq IN (SELECT unnest(?::BIGINT[])) "
+            "OR record_id IN (SELECT unnest(?::VARCHAR[]))) ORDER BY seq",
+            [seqs, [str(r) for r in record_ids]],
+        )
+        seq = records.column("seq").to_numpy()
+        rows = np.searchsorted(seq, keys.column("seq").to_numpy())
+        hashes_found = keys.column("key_hash").to_numpy().astype(np.uint64)
+        columns = {
+            name: _interned(records.column(name).to_pylist(), {}) for name in records.column_names
+        }
+        members: dict[str, list[int]] = {}
+        for row, entity in enumerate(columns["entity_id"]):
+            members.setdefault(entity, []).append(row)
+        by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
+        empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
+        tf = _tf_for(cursor, columns)
+        names = tuple(records.column_names)
+        keys_found = _sorted(hashes_found, rows)
+        total = int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
+        return cls(names, _rows(columns, names), keys_found, empty, tf, members, by_id, total=total)
+
+    def extended(
+        self,
+        cursor: duckdb.DuckDBPyConnection,
+        first_seq: int,
+        merged_into: Mapping[str, str],
+        tf_added: Mapping[str, Mapping[Any, int]],
+    ) -> Snapshot:
+        """This snapshot plus the rows an add committed (``seq >= first_seq``).
+
+        Args:
+            cursor: a connection to the index, after the add committed.
+            first_seq: the first sequence number the add wrote.
+            merged_into: entity ids the add merged away, each to the id it kept.
+            tf_added: term-frequency counts of the added records, per column.
+        """
+        new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
+        base = self._n
+        # Rows are appended to in place: this snapshot never reads past its own rows, and
+        # only the latest snapshot is ever extended. Entity ids that merges change are kept
+        # in a small overlay, so nothing of size N is copied.
+        records = self._records
+        if len(records) != base:  # pragma: no cover
+            msg = "only the latest snapshot can be extended"
+            raise RuntimeError(msg)
+        added = {name: _interned(new.column(name).to_pylist(), {}) for name in self._names}
+        records.extend(_rows(added, self._names))
+        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
+        rows = base + np.searchsorted(new.column("seq").to_numpy(), keys.column("seq").to_numpy())
+        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
+        delta = _sorted(
+            np.concatenate([self._delta_hashes, hashes]),
+            np.concatenate([self._delta_rows, rows]),
+        )
+        main = (self._hashes, self._rows)
+        if len(delta[0]) > FOLD_AT + len(main[0]) // 20:
+            main = _sorted(np.concatenate([main[0], delta[0]]), np.concatenate([main[1], delta[1]]))
+            delta = (np.empty(0, np.uint64), np.empty(0, np.int64))
+
+        def final(entity: str) -> str:
+            while entity in merged_into:
+                entity = merged_into[entity]
+            return entity
+
+        members, members_new = self._members, dict(self._members_new)
+        entity_new = dict(self._entity_new)
+
+        def rows_of(entity: str) -> list[int]:
+            return members_new[entity] if entity in members_new else members.get(entity, [])
+
+        for gone in merged_into:
+            kept = final(gone)
+            moved = rows_of(gone)
+            members_new[gone] = []
+            for row in moved:
+                entity_new[row] = kept
+            members_new[kept] = sorted([*rows_of(kept), *moved])
+        by_id = self._by_id  # shared too: row_of ignores rows past a snapshot's own
+        for row in range(base, len(records)):
+            entity = records[row][self._entity_at]
+            members_new[entity] = [*rows_of(entity), row]
+            by_id[str(records[row][self._id_at])] = row
+        if len(members_new) + len(entity_new) > FOLD_AT:
+            members = {**members, **members_new}
+            members = {e: rows for e, rows in members.items() if rows}
+            records = list(records)
+            for row, e in entity_new.items():
+                fixed = list(records[row])
+                fixed[self._entity_at] = e
+                records[row] = tuple(fixed)
+            members_new, entity_new = {}, {}
+        tf = dict(self.tf)
+        for column, counts in tf_added.items():
+            tf[column] = (tf.get(column) or TfShares({})).plus(counts)
+        changed = (members_new, entity_new)
+        snapshot = Snapshot(self._names, records, main, delta, tf, members, by_id, changed)
+        gc.freeze()  # what this add allocated (see _settle); no full collection here
+        return snapshot
+
+    def regrouped(self, moved: Mapping[str, str]) -> Snapshot:
+        """This snapshot with some records in other entities (a decision's split or merge).
+
+        Shares everything of size N with this one; the moves go into the small overlay.
+        """
+        members_new = dict(self._members_new)
+        entity_new = dict(self._entity_new)
+
+        def rows_of(entity: str) -> list[int]:
+            return members_new[entity] if entity in members_new else self._members.get(entity, [])
+
+        for record_id, entity in moved.items():
+            row = self.row_of(record_id)
+            if row is None:
+                continue
+            old = str(self.record(row)["entity_id"]) if row not in entity_new else entity_new[row]
+            if old == entity:
+                continue
+            members_new[old] = [r for r in rows_of(old) if r != row]
+            members_new[entity] = sorted([*rows_of(entity), row])
+            entity_new[row] = entity
+        changed = (members_new, entity_new)
+        keys = (self._hashes, self._rows)
+        delta = (self._delta_hashes, self._delta_rows)
+        return Snapshot(
+            self._names,
+            self._records,
+            keys,
+            delta,
+            self.tf,
+            self._members,
+            self._by_id,
+            changed,
+            total=self._total,
+        )
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def records_total(self) -> int:
+        """Records in the whole index (a part read by :meth:`around` holds fewer)."""
+        return self._n if self._total is None else self._total
+
+    def row_of(self, record_id: str) -> int | None:
+        """The row of a record id, or None."""
+        row = self._by_id.get(str(record_id))
+        return row if row is not None and row < self._n else None
+
+    def record(self, row: int) -> dict[str, Any]:
+        """One record by row: column name -> value (list columns as tuples)."""
+        out = dict(zip(self._names, self._records[row], strict=True))
+        if row in self._entity_new:
+            out["entity_id"] = self._entity_new[row]
+        return out
+
+    def member_rows(self, entity_id: str) -> list[int]:
+        """Rows of one entity's records, in the order they were added."""
+        if entity_id in self._members_new:
+            return self._members_new[entity_id]
+        return self._members.get(entity_id, [])
+
+    def sharing(self, hashes: Iterable[int]) -> dict[int, np.ndarray]:
+        """Key hash -> rows sharing it, for each of ``hashes`` that any row holds."""
+        wanted = np.fromiter(hashes, dtype=np.uint64)
+        out: dict[int, np.ndarray] = {}
+        for sorted_hashes, owners in (
+            (self._hashes, self._rows),
+            (self._delta_hashes, self._delta_rows),
+        ):
+            if not sorted_hashes.size or not wanted.size:
+                continue
+            starts = np.searchsorted(sorted_hashes, wanted, side="left").tolist()
+            ends = np.searchsorted(sorted_hashes, wanted, side="right").tolist()
+            for hashed, start, end in zip(wanted.tolist(), starts, ends, strict=True):
+                if end > start:
+                    rows = owners[start:end]
+                    out[hashed] = np.concatenate([out[hashed], rows]) if hashed in out else rows
+        return out
+
+    def candidates(
+        self,
+        keys: Iterable[tuple[int, int]],
+        rules: Sequence[BlockingRule],
+        settings: CandidateSettings,
+        *,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The best candidates for a record with these ``(rule, key hash)`` keys.
+
+        Chosen as a batch run chooses them
+        (:func:`identmatch._candidates.choose.rank_query_candidates`):
+        keys shared by too many records are not used, and candidates rank by the rarity of
+        the keys they share.
+        """
+        keys = list(keys)
+        found = self.sharing(hashed for _, hashed in keys)
+        rows_of = {hashed: rows.tolist() for hashed, rows in found.items()}
+        total = self.records_total + 1
+        rows = rank_query_candidates(keys, rows_of, rules, total, settings, limit=limit)
+        return [self.record(row) for row in rows]
+
+    def members(self, entity_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The records of the given entities, in the order they were added."""
+        rows = sorted(row for e in entity_ids for row in self.member_rows(e))
+        return [self.record(row) for row in rows]

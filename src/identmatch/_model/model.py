@@ -1,0 +1,295 @@
+"""The Fellegi-Sunter model: comparisons with their m and u, blocking rules and the prior.
+
+A :class:`Model` is plain data. Its levels carry their m and u probabilities, so the same
+object drives Splink on any backend (it is compiled fresh for each run) and in-process
+scoring. Training runs Splink's estimators (u by random sampling, m by EM) and reads the
+estimates back into a new Model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from identmatch._candidates.blocking import BlockingRule, CandidateSettings, compile_blocking_rule
+from identmatch._candidates.choose import CANDIDATE_COLUMN
+from identmatch._config import ModelConfig
+from identmatch._exceptions import ModelError, backend_errors
+from identmatch._model.level_sql import compile_comparison
+from identmatch._model.levels import ComparisonSpec
+from identmatch._model.run_config import RunConfig
+from identmatch._prepare.declared import DeclaredSchema
+
+__all__ = ["Model", "TrainingSummary", "build_settings", "train_model"]
+
+logger = logging.getLogger("identmatch")
+
+_FORMAT = "identmatch-model"
+_FORMAT_VERSION = 1
+
+SplinkLinkType = Literal["dedupe_only", "link_only"]
+
+
+class TrainingSummary(BaseModel, frozen=True, extra="forbid"):
+    """What was estimated from data and what kept its documented default."""
+
+    records: int = Field(ge=0)
+    prior: Literal["estimated", "default"]
+    u: Literal["estimated", "default"]
+    m: Literal["estimated", "default"]
+    em_blocking_rules: tuple[str, ...] = ()
+
+
+class Model(BaseModel, frozen=True, extra="forbid"):
+    """A matching model. Weights are in bits: ``log2(m / u)`` per level.
+
+    Create one by training (``identmatch.dedupe`` does it) or load a saved one with
+    :meth:`load`. The default levels' m and u are the documented priors used when the
+    input is too small to train on.
+    """
+
+    comparisons: tuple[ComparisonSpec, ...]
+    blocking_rules: tuple[BlockingRule, ...]
+    """Candidate keys (see :mod:`identmatch._candidates.choose`)."""
+    candidates: CandidateSettings = CandidateSettings()
+    """How candidates are chosen among the records sharing keys, in batch and in search."""
+    probability_two_random_records_match: float = Field(gt=0.0, lt=1.0)
+    training: TrainingSummary | None = None
+    declared: DeclaredSchema = DeclaredSchema()
+    """Identifiers and attributes declared beyond the standard columns: how they are
+    standardised and compared. Model files written before there were any lack it, and load
+    with none."""
+    run_config: RunConfig | None = None
+    """The config file (``identmatch.toml``) of the run that saved the model, if any."""
+
+    def level_weight(self, comparison: str, level: int) -> float:
+        """Match weight (bits) of a level, without term-frequency adjustment; 0 for null."""
+        spec = self.comparison(comparison)
+        lv = spec.levels[level]
+        if lv.kind == "null":
+            return 0.0
+        return math.log2(lv.m / lv.u)
+
+    def comparison(self, name: str) -> ComparisonSpec:
+        """The comparison called ``name``.
+
+        Raises:
+            KeyError: no comparison has that name.
+        """
+        for spec in self.comparisons:
+            if spec.name == name:
+                return spec
+        msg = f"the model has no comparison named {name!r}"
+        raise KeyError(msg)
+
+    @property
+    def tf_columns(self) -> list[str]:
+        """Columns whose exact-match weight is adjusted for how common the value is."""
+        return sorted(
+            {lv.column for spec in self.comparisons for lv in spec.levels if lv.tf and lv.column}
+        )
+
+    @property
+    def prior_weight(self) -> float:
+        """Match weight (bits) of the prior probability that two random records match."""
+        p = self.probability_two_random_records_match
+        return math.log2(p / (1.0 - p))
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON; written to a temporary file, then renamed into place."""
+        target = Path(path)
+        payload = {"format": _FORMAT, "format_version": _FORMAT_VERSION, **self.model_dump()}
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        tmp.replace(target)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """Read a model saved by :meth:`save`.
+
+        Raises:
+            ModelError: the file is missing, not JSON, or not an identmatch model.
+        """
+        source = Path(path)
+        try:
+            payload = json.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            msg = f"{source}: no such model file"
+            raise ModelError(msg) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            msg = f"{source.name}: not a model file (expected JSON written by identmatch)"
+            raise ModelError(msg) from exc
+        if not isinstance(payload, dict) or payload.pop("format", None) != _FORMAT:
+            msg = f"{source.name}: not an identmatch model file"
+            raise ModelError(msg)
+        version = payload.pop("format_version", None)
+        if version != _FORMAT_VERSION:
+            msg = (
+                f"{source.name}: model format version {version} is not supported; "
+                f"this identmatch reads version {_FORMAT_VERSION}"
+            )
+            raise ModelError(msg)
+        try:
+            return cls.model_validate(payload)
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:3])
+            msg = f"{source.name}: the model file is damaged or incomplete (fields: {fields})"
+            raise ModelError(msg) from None
+
+
+def build_settings(
+    model: Model,
+    link_type: SplinkLinkType,
+    dialect: str = "duckdb",
+    *,
+    max_iterations: int = 25,
+    blocking: Literal["candidates", "keys"] = "candidates",
+) -> Any:
+    """Splink settings for ``model``, its custom levels written for ``dialect``.
+
+    The model itself is dialect-neutral: the same saved file compiles for DuckDB or Spark.
+    ``max_iterations`` caps each EM session (``ModelConfig.em_max_iterations``).
+    ``blocking="candidates"`` pairs the records that the candidate generator chose (inputs
+    need their ``candidate_pairs`` column); ``"keys"`` pairs every two records sharing any
+    of the model's keys, for Splink's own one-record paths (``predict_between``).
+    """
+    from splink import SettingsCreator
+
+    rules = (
+        [compile_blocking_rule((f"{CANDIDATE_COLUMN}[]",))]
+        if blocking == "candidates"
+        else [compile_blocking_rule(rule) for rule in model.blocking_rules]
+    )
+
+    return SettingsCreator(
+        link_type=link_type,
+        comparisons=[compile_comparison(spec, dialect) for spec in model.comparisons],
+        # The chosen pairs (identmatch._candidates.choose): two records share an element of
+        # this list exactly when they are a candidate pair.
+        blocking_rules_to_generate_predictions=rules,
+        probability_two_random_records_match=model.probability_two_random_records_match,
+        max_iterations=max_iterations,
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+_PRIOR_RULES: tuple[BlockingRule, ...] = (
+    ("forename_std", "surname_joined", "dob"),
+    ("nhs_std",),
+)
+_PRIOR_RECALL = 0.7  # share of true matches the deterministic rules above are taken to find
+
+_EM_RULES: tuple[BlockingRule, ...] = (
+    ("dob",),
+    ("forename_ph", "surname_ph"),
+    ("postcode_std",),
+)
+
+
+def train_model(
+    make_linker: Callable[[Model], Any],
+    model: Model,
+    *,
+    records: int,
+    available: set[str],
+    config: ModelConfig,
+) -> Model:
+    """Estimate the prior, u and m with Splink, and return the trained Model.
+
+    The estimates are read back after every step. If an EM session fails (no usable pairs
+    under its blocking rule), Splink's linker may be left mid-session, so training goes on
+    with a fresh linker built from the last good estimates.
+
+    Args:
+        make_linker: builds a Splink Linker for a model (``build_settings`` on the inputs).
+        model: the untrained model (its m and u are the defaults).
+        records: number of input records.
+        available: prepared columns holding any values.
+        config: training settings.
+    """
+    if config.train == "never":
+        return model.model_copy(
+            update={
+                "training": TrainingSummary(
+                    records=records, prior="default", u="default", m="default"
+                )
+            }
+        )
+    train_m = config.train == "always" or records >= config.min_records_to_train
+    prior_state: Literal["estimated", "default"] = "default"
+    m_state: Literal["estimated", "default"] = "default"
+    em_used: list[str] = []
+    with backend_errors("training the model"):
+        linker = make_linker(model)
+        prior_rules = [
+            r
+            for r in (*_PRIOR_RULES, *((s.prepared,) for s in model.declared.identifiers))
+            if set(r) <= available
+        ]
+        if train_m and prior_rules:
+            try:
+                linker.training.estimate_probability_two_random_records_match(
+                    [compile_blocking_rule(r) for r in prior_rules], recall=_PRIOR_RECALL
+                )
+                prior_state = "estimated"
+            except Exception:
+                logger.info("prior kept at its default: too few exact matches to estimate it")
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=config.max_pairs_for_u, seed=config.seed
+        )
+        trained = _read_back(linker, model)
+        if train_m:
+            for rule in _EM_RULES:
+                if not set(rule) <= available:
+                    continue
+                try:
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        compile_blocking_rule(rule)
+                    )
+                    trained = _read_back(linker, trained)
+                except Exception:
+                    logger.info("EM skipped for one blocking rule: no usable pairs")
+                    linker = make_linker(trained)
+                    continue
+                em_used.append(" + ".join(rule))
+            m_state = "estimated" if em_used else "default"
+    summary = TrainingSummary(
+        records=records,
+        prior=prior_state,
+        u="estimated",
+        m=m_state,
+        em_blocking_rules=tuple(em_used),
+    )
+    return trained.model_copy(update={"training": summary})
+
+
+def _read_back(linker: Any, model: Model) -> Model:
+    """Copy Splink's estimates into the model's levels, keeping defaults where none exist."""
+    settings = linker.misc.save_model_to_json(out_path=None)
+    by_name = {c["output_column_name"]: c for c in settings["comparisons"]}
+    comparisons = []
+    for spec in model.comparisons:
+        levels = by_name[spec.name]["comparison_levels"]
+        new_levels = []
+        for level, estimated in zip(spec.levels, levels, strict=True):
+            update: dict[str, float] = {}
+            for key, field in (("m_probability", "m"), ("u_probability", "u")):
+                value = estimated.get(key)
+                if value is not None and 0.0 < float(value) < 1.0 and level.kind != "null":
+                    update[field] = float(value)
+            new_levels.append(level.model_copy(update=update))
+        comparisons.append(spec.model_copy(update={"levels": tuple(new_levels)}))
+    prior = float(settings["probability_two_random_records_match"])
+    return model.model_copy(
+        update={
+            "comparisons": tuple(comparisons),
+            "probability_two_random_records_match": min(max(prior, 1e-12), 0.5),
+        }
+    )

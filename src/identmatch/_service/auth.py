@@ -1,0 +1,91 @@
+"""Who is calling: the key behind a request, the role a route needs, the config's limits."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+import identmatch
+from identmatch._service.asgi import Scope
+from identmatch._service.schemas import SearchRequest
+from identmatch._service.state import ServiceState
+
+__all__ = [
+    "Auditor",
+    "Reader",
+    "Reviewer",
+    "Writer",
+    "caller",
+    "check_limit",
+    "check_search_limits",
+    "header",
+]
+
+_logger = logging.getLogger("identmatch.server")
+
+
+bearer = HTTPBearer(auto_error=False, description="An API key: Authorization: Bearer KEY")
+
+
+# Dependencies are async: a sync one would be run in a worker thread on every request.
+async def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> identmatch.ApiKey:
+    service: ServiceState = request.app.state.service
+    token = credentials.credentials if credentials is not None else None
+    key = service.config.authenticate(token) if token else None
+    if key is None:
+        client = request.client.host if request.client else "-"
+        _logger.warning("%s %s: no valid key (from %s)", request.method, request.url.path, client)
+        raise HTTPException(401, "unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    return key
+
+
+async def writer(key: Annotated[identmatch.ApiKey, Depends(caller)]) -> identmatch.ApiKey:
+    if key.role != "write":
+        _logger.warning("key %s (role %s) refused a write", key.id, key.role)
+        raise HTTPException(403, "forbidden")
+    return key
+
+
+async def auditor(key: Annotated[identmatch.ApiKey, Depends(caller)]) -> identmatch.ApiKey:
+    if key.role != "audit":
+        raise HTTPException(403, "forbidden")
+    return key
+
+
+async def reviewer(key: Annotated[identmatch.ApiKey, Depends(caller)]) -> identmatch.ApiKey:
+    if key.role not in ("review", "write"):
+        raise HTTPException(403, "forbidden")
+    return key
+
+
+Reader = Annotated[identmatch.ApiKey, Depends(caller)]
+Reviewer = Annotated[identmatch.ApiKey, Depends(reviewer)]
+Writer = Annotated[identmatch.ApiKey, Depends(writer)]
+Auditor = Annotated[identmatch.ApiKey, Depends(auditor)]
+
+
+def check_limit(field: str, value: int, limit: int, what: str) -> None:
+    """422 naming ``field`` when ``value`` is over the config's ``limit``."""
+    if value > limit:
+        errors = [{"loc": ("body", field), "msg": f"at most {limit} {what}", "type": "too_long"}]
+        raise RequestValidationError(errors)
+
+
+def check_search_limits(request: SearchRequest, limits: identmatch.ServiceLimits) -> None:
+    check_limit("people", len(request.persons()), limits.max_batch, "people per request")
+    check_limit("top", request.top, limits.max_top, "entities per person")
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (names are lower case in ASGI), as Starlette reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

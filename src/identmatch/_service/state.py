@@ -1,0 +1,99 @@
+"""The index, its audit log, the config and the budgets the routes share."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import identmatch
+from identmatch._service.guard import RateLimiter, Refusals
+from identmatch._service.schemas import Person, RecordIn, RecordMove, RecordOutcome
+
+__all__ = ["ServiceState"]
+
+_logger = logging.getLogger("identmatch.server")
+
+
+class ServiceState:
+    """The index, its audit log and the config, shared by the routes."""
+
+    def __init__(self, index: identmatch.Index, config: identmatch.ServiceConfig) -> None:
+        self.index = index
+        self.config = config
+        chain_key = (
+            identmatch.AuditLog.read_key(config.audit_key_file)
+            if config.audit_key_file is not None
+            else None
+        )
+        self.audit = identmatch.AuditLog(index, chain_key=chain_key)
+        self.changes = threading.Lock()  # an update is remove + add: one change at a time
+        limits = config.limits
+        self.lookups = RateLimiter(
+            [(limits.lookups_per_minute, 60.0), (limits.lookups_per_day, 86_400.0)]
+        )
+        self.entity_reads = RateLimiter([(limits.entity_reads_per_hour, 3_600.0)])
+        self.refusals = Refusals(self.audit)
+
+    def search(self, people: list[Person], top: int) -> list[list[identmatch.Hit]]:
+        return [self.index.search(person.fields(), top=top) for person in people]
+
+    def upsert(self, records: list[RecordIn]) -> tuple[list[RecordOutcome], list[str]]:
+        import pandas as pd
+
+        rows = []
+        for record in records:
+            row = record.fields()
+            row["record_id"] = record.record_id
+            if record.source is not None:
+                row["source"] = record.source
+            rows.append(row)
+        frame = pd.DataFrame(rows)
+        for column in self.index.model.declared.columns:  # a record may leave one out
+            if column not in frame.columns:
+                frame[column] = None
+        touched: list[str] = []
+        with self.changes:
+            replace = [r.record_id for r in records if r.record_id in self.index]
+            if replace:
+                removed = self.index.remove(replace)
+                touched += removed["entity_id"].astype(str).tolist()
+            added = self.index.add(frame)
+        replaced = set(replace)
+        outcomes = [
+            RecordOutcome.model_validate({**row, "replaced": str(row["record_id"]) in replaced})
+            for row in added.astype(str).to_dict("records")
+        ]
+        touched += [o.entity_id for o in outcomes]
+        return outcomes, list(dict.fromkeys(touched))
+
+    def decide(
+        self, pair: tuple[str, str], decision: Any, reason: str, purpose: str, key_id: str
+    ) -> identmatch.DecisionOutcome:
+        with self.changes:
+            return self.index.decide(
+                pair, decision, reason=reason, purpose=purpose, decided_by=key_id
+            )
+
+    def shutdown(self) -> None:
+        """Commit the queued audit entries, then fold the write-ahead log into the file.
+
+        After this the index file alone (without its ``.wal``) holds every change and every
+        audit entry, so a copy or a backup of it is complete.
+        """
+        self.audit.close()
+        with self.changes:
+            self.index.checkpoint()
+        stats = self.audit.commit_stats()
+        _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
+        _logger.info("index checkpointed; shut down cleanly")
+
+    def remove(self, record_id: str) -> tuple[str, list[RecordMove]]:
+        with self.changes:
+            outcome = self.index.remove([record_id])
+        left = str(outcome.loc[outcome["action"] == "removed", "entity_id"].iloc[0])
+        moved = [
+            RecordMove(record_id=str(r.record_id), entity_id=str(r.entity_id))
+            for r in outcome[outcome["action"] == "split"].itertuples()
+        ]
+        return left, moved
