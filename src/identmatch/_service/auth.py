@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 import identmatch
 from identmatch._service.asgi import Scope
+from identmatch._service.guard import KEY_STATE
 from identmatch._service.schemas import SearchRequest
-from identmatch._service.state import ServiceState
 
 __all__ = [
     "Auditor",
@@ -22,6 +22,7 @@ __all__ = [
     "caller",
     "check_limit",
     "check_search_limits",
+    "gate_key",
     "header",
 ]
 
@@ -31,14 +32,20 @@ _logger = logging.getLogger("identmatch.server")
 bearer = HTTPBearer(auto_error=False, description="An API key: Authorization: Bearer KEY")
 
 
+def gate_key(scope: Scope) -> identmatch.ApiKey | None:
+    """The key :class:`~identmatch._service.guard.Gate` authenticated for this request."""
+    state = scope.get("state")
+    key = state.get(KEY_STATE) if isinstance(state, dict) else None
+    return key if isinstance(key, identmatch.ApiKey) else None
+
+
 # Dependencies are async: a sync one would be run in a worker thread on every request.
 async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> identmatch.ApiKey:
-    service: ServiceState = request.app.state.service
-    token = credentials.credentials if credentials is not None else None
-    key = service.config.authenticate(token) if token else None
+    """The key the gate authenticated (``credentials`` only documents the scheme)."""
+    key = gate_key(request.scope)
     if key is None:
         client = request.client.host if request.client else "-"
         _logger.warning("%s %s: no valid key (from %s)", request.method, request.url.path, client)

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from identmatch._index.audit import AuditLog
     from identmatch._service.config import ApiKey, ServiceConfig
 
-__all__ = ["Gate", "RateLimiter", "Refusal", "Refusals", "bearer_token", "route_of"]
+__all__ = ["KEY_STATE", "Gate", "RateLimiter", "Refusal", "Refusals", "bearer_token", "route_of"]
 
+
+KEY_STATE = "identmatch.api_key"
+"""Where the gate leaves the authenticated key in the request scope's ``state``."""
 
 _ROUTES = (
     ("POST", re.compile(r"/v1/search"), "/v1/search", "search"),
@@ -190,6 +193,8 @@ class Gate:
             return
         refusal, key = self.check(scope)
         if refusal is None:
+            # The one authentication: the routes read the key from here, never from the header.
+            scope.setdefault("state", {})[KEY_STATE] = key
             await self.app(scope, receive, send)
             return
         await self.refuse(scope, send, refusal, key)

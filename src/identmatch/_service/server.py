@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import identmatch
-from identmatch._service.guard import Gate, bearer_token
+from identmatch._service.guard import Gate
 from identmatch.standardisers import is_missing
 
 try:
@@ -53,6 +53,7 @@ from identmatch._service.auth import (
     Writer,
     check_limit,
     check_search_limits,
+    gate_key,
     header,
 )
 from identmatch._service.connections import (
@@ -227,8 +228,7 @@ def create_app(
         (before any work is done) and goes to FastAPI, which answers it as documented.
         FastAPI's machinery costs more CPU than the search itself.
         """
-        token = bearer_token(header(scope, b"authorization"))
-        key = service.config.authenticate(token) if token else None
+        key = gate_key(scope)
         kind = header(scope, b"content-type")
         if key is None or kind is None or kind.split(";")[0].strip().lower() != "application/json":
             return None
