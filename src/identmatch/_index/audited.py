@@ -158,16 +158,13 @@ class AuditedIndex:
         """:meth:`Index.review_queue`, audited as ``queue`` with every entity and record shown."""
         why = _purpose(purpose)
         queue = self.index.review_queue(limit=limit)
-        entities = [e for p in queue.pairs for e in p.entity_ids]
-        entities += [e.entity_id for e in queue.entities]
-        records = [r for p in queue.pairs for r in p.record_ids]
-        records += [r for e in queue.entities for r in e.record_ids]
+        entities, records = queue.shown()
         self.log.write(
             key_id=self.caller,
             action="queue",
             purpose=why,
-            entity_ids=list(dict.fromkeys(entities)),
-            record_ids=list(dict.fromkeys(records)),
+            entity_ids=entities,
+            record_ids=records,
         )
         return queue
 

@@ -98,6 +98,15 @@ class ReviewQueue(BaseModel, frozen=True, extra="forbid"):
     pairs: tuple[ReviewPair, ...] = ()
     entities: tuple[ReviewEntity, ...] = ()
 
+    def shown(self) -> tuple[list[str], list[str]]:
+        """Every entity id and record id the queue shows, each once, in order: what a read
+        of it is audited with."""
+        entities = [e for p in self.pairs for e in p.entity_ids]
+        entities += [e.entity_id for e in self.entities]
+        records = [r for p in self.pairs for r in p.record_ids]
+        records += [r for e in self.entities for r in e.record_ids]
+        return list(dict.fromkeys(entities)), list(dict.fromkeys(records))
+
 
 def _text(value: Any) -> str | None:
     return to_text(value)

@@ -75,17 +75,14 @@ def add_review_routes(
         """Uncertain pairs and suspicious entities for a person to decide (role ``review``
         or ``write``; audited with every entity it shows)."""
         queue = await run_in_threadpool(service.index.review_queue, limit=limit)
-        entities = [e for p in queue.pairs for e in p.entity_ids]
-        entities += [e.entity_id for e in queue.entities]
-        records = [r for p in queue.pairs for r in p.record_ids]
-        records += [r for e in queue.entities for r in e.record_ids]
+        entities, records = queue.shown()
         audit_id = await asyncio.wrap_future(
             service.audit.submit(
                 key_id=key.id,
                 action="queue",
                 purpose=purpose,
-                entity_ids=list(dict.fromkeys(entities)),
-                record_ids=list(dict.fromkeys(records)),
+                entity_ids=entities,
+                record_ids=records,
             )
         )
         return QueueResponse(pairs=queue.pairs, entities=queue.entities, audit_id=audit_id)
