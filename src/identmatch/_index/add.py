@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -186,7 +187,12 @@ Written = tuple[int, dict[str, str], dict[str, dict[str, int]]]
 
 
 def add_records(
-    index: Index, records: Any, *, columns: Mapping[str, str] | None
+    index: Index,
+    records: Any,
+    *,
+    columns: Mapping[str, str] | None,
+    connection: duckdb.DuckDBPyConnection,
+    loaded: Snapshot | None,
 ) -> tuple[pd.DataFrame, Written | None]:
     """Add ``records`` to ``index`` (see :meth:`identmatch.Index.add`).
 
@@ -197,7 +203,7 @@ def add_records(
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
     prepared, _ = prepare_records(raw, date_order=index.date_order, schema=index.model.declared)
-    with transaction(index._connection) as cursor:
+    with transaction(connection) as cursor:
         check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
         meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
         columns_np = {str(c): prepared[c].to_numpy() for c in prepared.columns}
@@ -206,7 +212,7 @@ def add_records(
             record = {c: values[i] for c, values in columns_np.items()}
             record["record_id"] = str(record["unique_id"])
             new.append(record)
-        snapshot = index._loaded
+        snapshot = loaded
         if snapshot is None:  # not loaded: read just what these records can reach
             hashes = {
                 hashed

@@ -131,7 +131,7 @@ class AuditLog:
             ConfigError: the index is read-only, or ``chain_key`` is missing or wrong for a
                 chained trail.
         """
-        self._connection = index._connection
+        self._connection = index._connection  # the trail lives in the index file itself
         with self._cursor() as cursor:
             found = cursor.execute("SELECT value FROM meta WHERE key = 'audit_key'").fetchall()
             read_only = cursor.execute(

@@ -433,7 +433,9 @@ class Index:
         from identmatch._index.add import add_records
 
         with self._write_lock:
-            outcome, written = add_records(self, records, columns=columns)
+            outcome, written = add_records(
+                self, records, columns=columns, connection=self._connection, loaded=self._loaded
+            )
             loaded = self._loaded
             if written is not None and loaded is not None:
                 with self._cursor() as cursor:
@@ -460,7 +462,7 @@ class Index:
         from identmatch._index.remove import remove_records
 
         with self._write_lock:
-            outcome = remove_records(self, record_ids)
+            outcome = remove_records(self, record_ids, connection=self._connection)
             if self._loaded is not None:
                 self._refresh()  # searches use the old state until the reload is done
         return outcome
@@ -505,6 +507,7 @@ class Index:
                 reason=reason,
                 purpose=purpose,
                 decided_by=decided_by,
+                connection=self._connection,
             )
             loaded = self._loaded
             if moved and loaded is not None:
@@ -531,7 +534,7 @@ class Index:
         if not 1 <= limit <= 1_000:
             msg = f"limit must be between 1 and 1000, got {limit}"
             raise ConfigError(msg)
-        return review_queue(self, limit=limit)
+        return review_queue(self, limit=limit, connection=self._connection)
 
     def report(self, *, threshold: float | None = None) -> LabelReport:
         """Precision and recall estimated from the decisions, with intervals and advice.
@@ -544,7 +547,7 @@ class Index:
         if threshold is not None and not 0.0 < threshold < 1.0:
             msg = f"threshold must be a match probability in (0, 1), got {threshold}"
             raise ConfigError(msg)
-        return label_report(self, threshold=threshold)
+        return label_report(self, threshold=threshold, connection=self._connection)
 
     def match_weight_histogram(self) -> list[tuple[float, float, int]]:
         """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""

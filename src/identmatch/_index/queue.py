@@ -24,6 +24,7 @@ from identmatch._index.review import (
     pair_key,
 )
 from identmatch._index.snapshot import Snapshot
+from identmatch._index.store import cursor as cursor_of
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import TermFrequencies, score_pair
@@ -127,10 +128,12 @@ def _review_record(record: Mapping[str, Any]) -> ReviewRecord:
     )
 
 
-def review_queue(index: Index, *, limit: int = 50) -> ReviewQueue:
+def review_queue(
+    index: Index, *, limit: int = 50, connection: duckdb.DuckDBPyConnection
+) -> ReviewQueue:
     """The review queue now (see :meth:`identmatch.Index.review_queue`)."""
     model, config = index.model, index.config
-    with index._cursor() as cursor:
+    with cursor_of(connection) as cursor:
         if not has_review_tables(cursor):
             return ReviewQueue()
         decided = {pair_key(a, b) for (_, a, _, b) in load_decisions(cursor).latest}

@@ -34,10 +34,12 @@ __all__ = ["remove_records"]
 _logger = logging.getLogger("identmatch.index")
 
 
-def remove_records(index: Index, record_ids: Iterable[str]) -> pd.DataFrame:
+def remove_records(
+    index: Index, record_ids: Iterable[str], *, connection: duckdb.DuckDBPyConnection
+) -> pd.DataFrame:
     """Remove records from ``index`` (see :meth:`identmatch.Index.remove`)."""
     ids = list(dict.fromkeys(str(r) for r in record_ids))
-    with transaction(index._connection) as cursor:
+    with transaction(connection) as cursor:
         # The removed records and every record of their entities, with the term frequencies
         # of their values, read in the transaction.
         snapshot = Snapshot.around(cursor, [], ids)

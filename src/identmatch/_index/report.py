@@ -20,9 +20,11 @@ import itertools
 import math
 from typing import TYPE_CHECKING
 
+import duckdb
 from pydantic import BaseModel
 
 from identmatch._index.snapshot import Snapshot
+from identmatch._index.store import cursor as cursor_of
 from identmatch._model.scoring import score_pair
 
 if TYPE_CHECKING:
@@ -119,14 +121,16 @@ class LabelReport(BaseModel, frozen=True, extra="forbid"):
         return "\n".join(lines)
 
 
-def label_report(index: Index, *, threshold: float | None = None) -> LabelReport:
+def label_report(
+    index: Index, *, threshold: float | None = None, connection: duckdb.DuckDBPyConnection
+) -> LabelReport:
     """Precision and recall from the decisions in ``index`` (see :meth:`Index.report`)."""
     cut = index.config.threshold if threshold is None else threshold
     decisions = index.decisions()
     latest = {(a, b): d for (_, a, _, b), d in decisions.latest.items()}
     unsure = sum(1 for d in latest.values() if d == "unsure")
     wanted = sorted({r for (a, b), d in latest.items() if d != "unsure" for r in (a, b)})
-    with index._cursor() as cursor:
+    with cursor_of(connection) as cursor:
         snapshot = Snapshot.around(cursor, [], wanted)
     scored: list[tuple[float, bool]] = []
     skipped = 0

@@ -183,6 +183,7 @@ def decide(
     reason: str,
     purpose: str,
     decided_by: str,
+    connection: duckdb.DuckDBPyConnection,
 ) -> tuple[DecisionOutcome, dict[str, str]]:
     """Record a decision and apply it (see :meth:`identmatch.Index.decide`).
 
@@ -193,7 +194,7 @@ def decide(
     if a == b:
         msg = "a decision is about two different records"
         raise SchemaError(msg)
-    with transaction(index._connection) as cursor:
+    with transaction(connection) as cursor:
         snapshot = Snapshot.around(cursor, [], [a, b])
         missing = [r for r in (a, b) if snapshot.row_of(r) is None]
         if missing:
