@@ -202,6 +202,10 @@ def test_search_shows_ranked_people_and_the_evidence(
     evidence = first.locator("ul.evidence").inner_text()
     assert "surname: the same" in evidence
     assert "evidence for one person" in evidence
+    # No postcode was given: it weighs nothing, is named under the chart and not drawn.
+    assert "Weighing nothing" in evidence
+    assert "postcode: missing on one side" in evidence
+    assert "postcode: missing" not in (chart.text_content() or "")
     shot(page, tmp_path / "search.png")
     # What was typed went in POST bodies only, never in a URL.
     for value in (person["forename"], person["surname"], person["dob"]):

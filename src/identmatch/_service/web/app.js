@@ -10,7 +10,7 @@
 (function () {
   const KEY = "identmatch.key";
   const SVG = "http://www.w3.org/2000/svg";
-  const state = { role: null, purpose: "", hits: [], model: null };
+  const state = { role: null, purpose: "", hits: [], model: null, queueLimit: 20 };
 
   // ------------------------------------------------------------------ building blocks
   function el(tag, attrs, ...children) {
@@ -135,6 +135,7 @@
     state.role = null;
     state.hits = [];
     state.model = null;
+    state.queueLimit = 20;
     for (const id of ["results", "entity", "queue", "model", "q-declared"]) clear(document.getElementById(id));
     document.getElementById("search-form").reset();
     document.getElementById("nav").hidden = true;
@@ -294,8 +295,12 @@
   }
 
   function waterfall(explanation, title) {
+    // Fields that weigh nothing (missing on one side, no sign of relatives) are named in one
+    // line under the chart instead of drawn as empty bars.
+    const weighed = explanation.contributions.filter((c) => Math.abs(c.weight) >= 0.05);
+    const silent = explanation.contributions.filter((c) => Math.abs(c.weight) < 0.05);
     const steps = [{ label: "Starting point: two records picked at random", weight: explanation.prior_weight }];
-    for (const c of explanation.contributions) steps.push({ label: c.label, weight: c.weight });
+    for (const c of weighed) steps.push({ label: c.label, weight: c.weight });
     let total = 0;
     let low = 0;
     let high = 0;
@@ -306,12 +311,14 @@
       high = Math.max(high, from, total);
       return { ...s, from, to: total };
     });
+    total = explanation.match_weight;
     spans.push({ label: "Total: the match weight", weight: total, from: 0, to: total, total: true });
-    const chart = barChart(spans, low, high, title + ": total " + signed(explanation.match_weight) + " bits, probability " + percent(explanation.match_probability), (s) => signed(s.weight) + " bits");
+    const chart = barChart(spans, Math.min(low, total), Math.max(high, total), title + ": total " + signed(explanation.match_weight) + " bits, probability " + percent(explanation.match_probability), (s) => signed(s.weight) + " bits");
     const words = el("ul", { class: "evidence" },
-      explanation.contributions.map((c) => el("li", {},
+      weighed.map((c) => el("li", {},
         el("strong", { text: c.label }), ": " + strength(c.weight) + " (" + signed(c.weight) + " bits" +
-        (Math.abs(c.term_frequency_adjustment || 0) >= 0.05 ? ", " + (c.term_frequency_adjustment > 0 ? "a rarer" : "a more common") + " value than most" : "") + ")")));
+        (Math.abs(c.term_frequency_adjustment || 0) >= 0.05 ? ", " + (c.term_frequency_adjustment > 0 ? "a rarer" : "a more common") + " value than most" : "") + ")")),
+      silent.length ? el("li", { class: "silent" }, el("strong", { text: "Weighing nothing" }), ": " + silent.map((c) => c.label).join("; ")) : null);
     return el("figure", { class: "why" }, el("figcaption", { text: title }), chart, words);
   }
 
@@ -382,7 +389,7 @@
     }
     say("Reading the queue\u2026");
     try {
-      const queue = await call("GET", "/v1/review/queue" + query({ purpose, limit: 20 }));
+      const queue = await call("GET", "/v1/review/queue" + query({ purpose, limit: state.queueLimit }));
       renderQueue(queue, purpose);
       const n = queue.pairs.length + queue.entities.length;
       say(n ? n + " items to review." : "Nothing to review.");
@@ -458,6 +465,13 @@
       if (entity.records.length > 2) item.append(recordsTable(entity.records, "All " + entity.records.length + " records of the group"));
       box.append(item);
       index += 1;
+    }
+    const full = queue.pairs.length >= state.queueLimit || queue.entities.length >= state.queueLimit;
+    if (full && state.queueLimit < 200) {
+      box.append(el("button", { type: "button", class: "quiet", on: { click: () => {
+        state.queueLimit = Math.min(200, state.queueLimit + 20);
+        loadQueue();
+      } } }, "Show more of the queue"));
     }
   }
 
