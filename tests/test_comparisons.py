@@ -463,3 +463,32 @@ def test_declared_identifier_silences_the_family_guard(
     a["id_case_swaps"], b["id_case_swaps"] = swaps(left_id), swaps(right_id)
     level = ic.evaluate_level(spec, a, b) if path == "python" else sql_level(spec, a, b)
     assert spec.levels[level].label == label
+
+
+@pytest.mark.parametrize(
+    ("kind", "threshold"),
+    [
+        ("jaro_winkler", 1.5),
+        ("jaro_winkler", -0.1),
+        ("levenshtein", 1.5),
+        ("levenshtein", -1),
+        ("array_intersect", 0),
+    ],
+)
+def test_a_threshold_must_fit_its_kind(kind: str, threshold: float) -> None:
+    """One field, three meanings: each kind's threshold is checked for what it means."""
+    from pydantic import ValidationError
+
+    from identmatch._model.levels import LevelSpec
+
+    with pytest.raises(ValidationError, match="threshold is a"):
+        LevelSpec(kind=kind, column="x", threshold=threshold, label="x", m=0.5, u=0.5)  # type: ignore[arg-type]
+
+
+def test_threshold_readings() -> None:
+    from identmatch._model.levels import LevelSpec
+
+    jw = LevelSpec(kind="jaro_winkler", column="x", threshold=0.92, label="x", m=0.5, u=0.5)
+    lev = LevelSpec(kind="levenshtein", column="x", threshold=2, label="x", m=0.5, u=0.5)
+    both = LevelSpec(kind="array_intersect", column="x", label="x", m=0.5, u=0.5)
+    assert (jw.similarity_floor, lev.max_edits, both.min_shared) == (0.92, 2, 1)

@@ -50,7 +50,7 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
     if level.kind in _TWO_COLUMN_KINDS:
         return _two_column_holds(level, left, right)
     if level.kind == "reversed_similar":
-        return _reversed_similar_holds(left, right, level.threshold or 0.0)
+        return _reversed_similar_holds(left, right, level.similarity_floor)
     if level.kind in _DATE_KINDS:
         return _date_holds(level.kind, left, right)
     if level.kind in ("twins_pattern", "parent_child_pattern"):
@@ -69,11 +69,11 @@ def _level_holds(level: LevelSpec, left: Mapping[str, Any], right: Mapping[str, 
     if level.kind == "exact":
         return bool(a == b)
     if level.kind == "jaro_winkler":
-        return jaro_winkler(str(a), str(b)) >= (level.threshold or 0.0)
+        return jaro_winkler(str(a), str(b)) >= level.similarity_floor
     if level.kind == "levenshtein":
-        return Levenshtein.distance(str(a), str(b)) <= (level.threshold or 0)
+        return Levenshtein.distance(str(a), str(b)) <= level.max_edits
     if level.kind == "array_intersect":
-        return len(set(a or ()) & set(b or ())) >= (level.threshold or 1)
+        return len(set(a or ()) & set(b or ())) >= level.min_shared
     return False
 
 

@@ -58,7 +58,7 @@ def _custom_sql(level: LevelSpec, sql: Dialect) -> str:
             f"{sql.lists_overlap}({col(a, 'r')}, {col(b, 'l')}))"
         )
     if level.kind == "reversed_similar":
-        return _reversed_similar_sql(sql, float(level.threshold or 0.0))
+        return _reversed_similar_sql(sql, level.similarity_floor)
     year_l, year_r = col("dob_year", "l"), col("dob_year", "r")
     md_l, md_r = col("dob_md", "l"), col("dob_md", "r")
     if level.kind == "day_month_swapped":
@@ -186,13 +186,13 @@ def _compile_level(level: LevelSpec, cll: Any, sql: Dialect) -> Any:
         # SparkEngine, gives DuckDB's scores.
         assert column is not None
         similarity = jaro_winkler_sql(sql, sql.column(f"{column}_l"), sql.column(f"{column}_r"))
-        creator = cll.CustomLevel(f"{similarity} >= {float(level.threshold or 0.0)!r}")
+        creator = cll.CustomLevel(f"{similarity} >= {level.similarity_floor!r}")
     elif level.kind == "jaro_winkler":
-        creator = cll.JaroWinklerLevel(column, level.threshold)
+        creator = cll.JaroWinklerLevel(column, level.similarity_floor)
     elif level.kind == "levenshtein":
-        creator = cll.LevenshteinLevel(column, int(level.threshold or 0))
+        creator = cll.LevenshteinLevel(column, level.max_edits)
     elif level.kind == "array_intersect":
-        creator = cll.ArrayIntersectLevel(column, int(level.threshold or 1))
+        creator = cll.ArrayIntersectLevel(column, level.min_shared)
     elif level.kind == "else":
         creator = cll.ElseLevel()
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 __all__ = [
     "SWAPPED_RESPELLED",
@@ -49,7 +49,9 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
     """One level of a comparison: a condition on a column, and its default m and u.
 
     ``threshold`` is a similarity floor in [0, 1] for ``jaro_winkler``, a maximum number
-    of edits for ``levenshtein`` and a minimum shared-item count for ``array_intersect``.
+    of edits for ``levenshtein`` and a minimum shared-item count for ``array_intersect``
+    (checked for each kind); the evaluators read it as :attr:`similarity_floor`,
+    :attr:`max_edits` and :attr:`min_shared`. The model file keeps the one field.
     Kinds comparing two columns (``contains``, ``cross_equal``, ``reversed``,
     ``lists_overlap``) read ``column`` on one side against ``other`` on the other side, in
     both directions, so every level is symmetric. ``reversed_similar`` always reads
@@ -78,6 +80,40 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
     """Family guard patterns only: (identifier column, list column of its values with two
     adjacent characters swapped) pairs; the pattern does not fire when one record's value is
     among the other's swapped values (``2283032`` / ``2283023``)."""
+
+    @model_validator(mode="after")
+    def _threshold_fits_the_kind(self) -> LevelSpec:
+        value = self.threshold
+        if value is None:
+            return self
+        if self.kind in _FLOOR_KINDS and not 0.0 <= value <= 1.0:
+            msg = f"{self.kind} level {self.label!r}: threshold is a similarity in [0, 1]"
+            raise ValueError(msg)
+        if self.kind in _COUNT_KINDS and (value != int(value) or value < _COUNT_KINDS[self.kind]):
+            least = _COUNT_KINDS[self.kind]
+            msg = f"{self.kind} level {self.label!r}: threshold is a whole number >= {least}"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def similarity_floor(self) -> float:
+        """``jaro_winkler`` and ``reversed_similar``: the least similarity that holds."""
+        return float(self.threshold or 0.0)
+
+    @property
+    def max_edits(self) -> int:
+        """``levenshtein``: the most character edits that hold."""
+        return int(self.threshold or 0)
+
+    @property
+    def min_shared(self) -> int:
+        """``array_intersect``: the fewest shared items that hold."""
+        return int(self.threshold or 1)
+
+
+_FLOOR_KINDS = frozenset({"jaro_winkler", "reversed_similar"})
+_COUNT_KINDS = {"levenshtein": 0, "array_intersect": 1}
+"""Kinds whose ``threshold`` is a count, and the least count allowed."""
 
 
 class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
