@@ -249,3 +249,44 @@ def test_compact_refuses_a_held_index(tmp_path: Path, built: Path) -> None:
         holder.communicate("")
     assert path.read_bytes() == content
     assert not (tmp_path / "k.duckdb.compacting").exists()
+
+
+class TestUpsert:
+    """``Index.upsert``: known ids are replaced (removed, then added), new ids are added."""
+
+    def test_replaces_known_records_and_adds_new_ones(self, tmp_path: Path) -> None:
+        from identmatch.testing import generate_records
+
+        records = generate_records(300, seed=13).drop(columns=["error_type", "hard_negative"])
+        with identmatch.Index.build(records, tmp_path / "i.duckdb") as index:
+            before = index.export().set_index("record_id")["entity_id"]
+            sizes = before.value_counts()
+            member = next(r for r, e in before.items() if sizes[e] >= 2)
+            changed = records[records["record_id"] == member].copy()
+            changed["forename"], changed["surname"] = "Quintessa", "Vexworth-Marlowe"
+            changed["dob"], changed["nhs_number"] = "1901-02-03", None
+            fresh = changed.assign(record_id="NEW-1")
+            outcome = index.upsert(pd.concat([changed, fresh], ignore_index=True))
+            rows = outcome.set_index("record_id")
+            assert bool(rows.loc[member, "replaced"]) is True
+            assert rows.loc[member, "left"] == before[member]
+            assert rows.loc[member, "entity_id"] != before[member]  # no longer that person
+            assert bool(rows.loc["NEW-1", "replaced"]) is False
+            assert pd.isna(rows.loc["NEW-1", "left"])
+            assert rows.loc["NEW-1", "entity_id"] == rows.loc[member, "entity_id"]
+            after = index.export()
+            assert len(after) == len(records) + 1
+            assert after["record_id"].is_unique
+            stored = index.entity(str(rows.loc[member, "entity_id"]))
+            assert set(stored["surname"]) == {"Vexworth-Marlowe"}
+
+    def test_nothing_known_is_an_add(self, tmp_path: Path) -> None:
+        from identmatch.testing import generate_records
+
+        records = generate_records(120, seed=3).drop(columns=["error_type", "hard_negative"])
+        with identmatch.Index.build(records.iloc[:100], tmp_path / "i.duckdb") as index:
+            outcome = index.upsert(records.iloc[100:])
+            assert not outcome["replaced"].any()
+            assert outcome["left"].isna().all()
+            assert set(outcome["action"]) <= {"joined", "new", "merged"}
+            assert len(index.export()) == 120

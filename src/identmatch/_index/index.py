@@ -63,7 +63,7 @@ class Index:
             msg = f"{self.path}: no such index file; build one with Index.build"
             raise ConfigError(msg)
         self._connection = connect_index(self.path, read_only=read_only)
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()  # upsert holds it across a removal and an add
         meta = dict(self._connection.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("format_version") != FORMAT_VERSION:
             msg = f"{self.path.name}: not an identmatch index of format {FORMAT_VERSION}"
@@ -466,6 +466,51 @@ class Index:
             if self._loaded is not None:
                 self._refresh()  # searches use the old state until the reload is done
         return outcome
+
+    def upsert(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Add records, replacing any whose ``record_id`` is already indexed (an update).
+
+        The earlier versions are removed first, as :meth:`remove` does (their entities are
+        re-resolved without them, and may split), then every record is added as :meth:`add`
+        does. No other change of this index runs in between; the two are two transactions,
+        so a crash between them leaves the earlier versions removed and the new ones not yet
+        added (send the update again).
+
+        Returns:
+            One row per record given: ``record_id``, ``entity_id``, ``action`` (``joined``,
+            ``new`` or ``merged``), ``replaced`` and ``left`` (the entity its earlier version
+            was in; missing when it is new); then one row per record the removals moved to a
+            split-off entity (``action`` ``split``, its new entity).
+        """
+        from identmatch._config import ReadConfig
+        from identmatch._prepare.read import read_records
+
+        config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
+        frame = read_records(records, config, name="records")
+        ids = frame["record_id"].astype(str).tolist()
+        left: dict[str, str] = {}
+        split = pd.DataFrame()
+        with self._write_lock:
+            with self._cursor() as cursor:
+                known = [
+                    str(row[0])
+                    for row in cursor.execute(
+                        "SELECT record_id FROM records WHERE record_id IN (SELECT unnest(?))",
+                        [ids],
+                    ).fetchall()
+                ]
+            if known:
+                removed = self.remove(known)
+                gone = removed[removed["action"] == "removed"]
+                left = dict(
+                    zip(gone["record_id"].astype(str), gone["entity_id"].astype(str), strict=True)
+                )
+                split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
+            added = self.add(frame)
+        replaced = added["record_id"].astype(str).isin(left)
+        added["replaced"] = replaced
+        added["left"] = [left.get(str(r)) for r in added["record_id"]]
+        return pd.concat([added, split], ignore_index=True) if len(split) else added
 
     # ------------------------------------------------------------------ review
     def decide(

@@ -52,19 +52,20 @@ class ServiceState:
         for column in self.index.model.declared.columns:  # a record may leave one out
             if column not in frame.columns:
                 frame[column] = None
-        touched: list[str] = []
         with self.changes:
-            replace = [r.record_id for r in records if r.record_id in self.index]
-            if replace:
-                removed = self.index.remove(replace)
-                touched += removed["entity_id"].astype(str).tolist()
-            added = self.index.add(frame)
-        replaced = set(replace)
+            outcome = self.index.upsert(frame)
+        given = outcome[outcome["action"] != "split"]
         outcomes = [
-            RecordOutcome.model_validate({**row, "replaced": str(row["record_id"]) in replaced})
-            for row in added.astype(str).to_dict("records")
+            RecordOutcome(
+                record_id=str(row["record_id"]),
+                entity_id=str(row["entity_id"]),
+                action=row["action"],
+                replaced=bool(row["replaced"]),
+            )
+            for row in given.to_dict("records")
         ]
-        touched += [o.entity_id for o in outcomes]
+        touched = [str(e) for e in outcome["left"] if isinstance(e, str)]
+        touched += [str(e) for e in outcome["entity_id"]]
         return outcomes, list(dict.fromkeys(touched))
 
     def decide(
