@@ -383,37 +383,10 @@ class Index:
         if not 1 <= limit <= 1_000:
             msg = f"limit must be between 1 and 1000, got {limit}"
             raise ConfigError(msg)
+        from identmatch._index.search import household
+
         with self._cursor() as cursor:
-            return cursor.execute(
-                """
-                WITH here AS (
-                    SELECT DISTINCT postcode_std, address_std FROM records
-                    WHERE entity_id = ? AND postcode_std IS NOT NULL
-                ),
-                there AS (
-                    SELECT r.entity_id, r.seq, r.forename, r.middle_names, r.surname, r.dob,
-                           r.source, r.postcode_std,
-                           bool_or(h.address_std IS NOT NULL
-                                   AND h.address_std = r.address_std) AS same_address
-                    FROM records r JOIN here h USING (postcode_std)
-                    WHERE r.entity_id <> ?
-                    GROUP BY ALL
-                )
-                SELECT entity_id,
-                       CASE WHEN bool_or(same_address) THEN 'address' ELSE 'postcode' END
-                           AS basis,
-                       count(*) AS records,
-                       arg_min(concat_ws(' ', forename, middle_names, surname), seq) AS name,
-                       arg_min(dob, seq) AS dob,
-                       list_sort(list_distinct(list(source) FILTER (source IS NOT NULL)))
-                           AS sources,
-                       min(postcode_std) AS postcode
-                FROM there GROUP BY entity_id
-                ORDER BY basis, records DESC, entity_id
-                LIMIT ?
-                """,
-                [entity_id, entity_id, limit],
-            ).fetch_df()
+            return household(cursor, entity_id, limit)
 
     # ------------------------------------------------------------------ writing
     def add(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+import duckdb
+import pandas as pd
 from pydantic import BaseModel
 
 from identmatch._model.explain import Explanation, explanation_from_score
@@ -18,7 +20,7 @@ from identmatch._model.model import Model
 from identmatch._model.scoring import TermFrequencies, score_pair
 from identmatch._types import Verdict
 
-__all__ = ["Hit", "KnownRecord", "SearchSettings", "rank_candidates"]
+__all__ = ["Hit", "KnownRecord", "SearchSettings", "household", "rank_candidates"]
 
 
 class SearchSettings(NamedTuple):
@@ -113,3 +115,37 @@ def rank_candidates(
             )
         )
     return hits
+
+
+def household(cursor: duckdb.DuckDBPyConnection, entity_id: str, limit: int) -> pd.DataFrame:
+    """The others known at the entity's postcodes (see :meth:`identmatch.Index.household`)."""
+    return cursor.execute(
+        """
+        WITH here AS (
+            SELECT DISTINCT postcode_std, address_std FROM records
+            WHERE entity_id = ? AND postcode_std IS NOT NULL
+        ),
+        there AS (
+            SELECT r.entity_id, r.seq, r.forename, r.middle_names, r.surname, r.dob,
+                   r.source, r.postcode_std,
+                   bool_or(h.address_std IS NOT NULL
+                           AND h.address_std = r.address_std) AS same_address
+            FROM records r JOIN here h USING (postcode_std)
+            WHERE r.entity_id <> ?
+            GROUP BY ALL
+        )
+        SELECT entity_id,
+               CASE WHEN bool_or(same_address) THEN 'address' ELSE 'postcode' END
+                   AS basis,
+               count(*) AS records,
+               arg_min(concat_ws(' ', forename, middle_names, surname), seq) AS name,
+               arg_min(dob, seq) AS dob,
+               list_sort(list_distinct(list(source) FILTER (source IS NOT NULL)))
+                   AS sources,
+               min(postcode_std) AS postcode
+        FROM there GROUP BY entity_id
+        ORDER BY basis, records DESC, entity_id
+        LIMIT ?
+        """,
+        [entity_id, entity_id, limit],
+    ).fetch_df()
