@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import NamedTuple
 
-__all__ = ["Dialect", "dialect", "jaro_winkler_sql", "logged", "quote_identifier"]
+__all__ = ["Dialect", "dialect", "jaro_winkler_sql", "logged", "path_literal", "quote_identifier"]
 
 _sql_logger = logging.getLogger("identmatch.sql")
 
@@ -90,3 +90,9 @@ def jaro_winkler_sql(sql: Dialect, left: str, right: str) -> str:
     input is NULL and 0.0 when either is empty.
     """
     return f"{sql.jaro_winkler}({left}, {right})"
+
+
+def path_literal(path: object) -> str:
+    """A file path as an SQL string literal: ``ATTACH`` takes no parameter for it. A path is
+    the operator's, never a record value."""
+    return "'" + str(path).replace("'", "''") + "'"

@@ -35,6 +35,7 @@ import duckdb
 
 from identmatch._exceptions import ConfigError
 from identmatch._index.audit_chain import read_key_file
+from identmatch._sql import path_literal
 
 __all__ = [
     "INDEX_KEY_ENV",
@@ -83,9 +84,8 @@ def attach_clause(path: Path, alias: str, key: str, *, read_only: bool = False) 
     if not _HEX_KEY.fullmatch(key):  # never anything that could break out of the literal
         msg = "the index key must be 64 hex characters"
         raise ConfigError(msg)
-    where = "'" + str(path).replace("'", "''") + "'"
     mode = ", READ_ONLY" if read_only else ""
-    return f"ATTACH {where} AS {alias} (ENCRYPTION_KEY '{key}'{mode})"
+    return f"ATTACH {path_literal(path)} AS {alias} (ENCRYPTION_KEY '{key}'{mode})"
 
 
 def enable_writing(connection: duckdb.DuckDBPyConnection) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from identmatch._exceptions import ConfigError
-from identmatch._sql import quote_identifier
+from identmatch._sql import path_literal, quote_identifier
 
 __all__ = [
     "compact_file",
@@ -153,7 +153,7 @@ def compact_file(target: Path, *, encrypt: bool = False) -> tuple[int, int]:
         source.execute("CHECKPOINT")
         name = str(source.execute("SELECT current_database()").fetchall()[0][0])
         if key is None:
-            source.execute(f"ATTACH {_literal(str(tmp))} AS __compacted")
+            source.execute(f"ATTACH {path_literal(tmp)} AS __compacted")
         else:
             if encrypt:  # the source was opened plain, without the means to encrypt
                 enable_writing(source)
@@ -170,8 +170,3 @@ def compact_file(target: Path, *, encrypt: bool = False) -> tuple[int, int]:
     owner_only(tmp)
     tmp.replace(target)
     return before, target.stat().st_size
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal (for a file path, which ATTACH cannot take as a parameter)."""
-    return "'" + text.replace("'", "''") + "'"

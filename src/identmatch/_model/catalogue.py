@@ -22,7 +22,6 @@ from identmatch._model.levels import (
 )
 
 __all__ = [
-    "CLOSE_DATES",
     "close_date_levels",
     "related_forename_levels",
     "ComparisonSpec",
@@ -571,10 +570,10 @@ def close_date_levels() -> tuple[LevelSpec, ...]:
     digit often enough that reading such pairs as twins cost more true pairs than it saved.
     """
     levels = date_of_birth_comparison().levels
-    return tuple(level for level in levels if level.column == "dob" and level.kind in CLOSE_DATES)
+    return tuple(level for level in levels if level.column == "dob" and level.kind in _CLOSE_DATES)
 
 
-CLOSE_DATES = frozenset({"exact", "day_month_swapped"})
+_CLOSE_DATES = frozenset({"exact", "day_month_swapped"})
 
 
 def related_forename_levels() -> tuple[LevelSpec, ...]:
