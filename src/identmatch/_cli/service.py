@@ -43,6 +43,14 @@ from identmatch._cli.group import cli
 )
 @click.option("--ssl-certfile", type=click.Path(path_type=Path), help="Serve HTTPS: certificate.")
 @click.option("--ssl-keyfile", type=click.Path(path_type=Path), help="Serve HTTPS: private key.")
+@click.option(
+    "--workers",
+    type=click.IntRange(0, 64),
+    default=0,
+    show_default=True,
+    help="Search worker processes, each with its own copy of the index in memory (about "
+    "2 GiB a million records); 0 searches in the service process itself.",
+)
 def serve(
     index_path: Path,
     config_path: Path,
@@ -52,6 +60,7 @@ def serve(
     docs: bool,
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
+    workers: int,
 ) -> None:
     """Serve --index over HTTP, with the API keys and limits in --config.
 
@@ -70,6 +79,7 @@ def serve(
         docs=docs,
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        workers=workers,
     )
 
 

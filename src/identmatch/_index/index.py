@@ -10,8 +10,9 @@ while an add is in progress in another thread.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,28 +21,29 @@ import pandas as pd
 from pydantic import ValidationError
 
 from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
-from identmatch._candidates.keys import hashed_keys
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.queue import ReviewQueue
 from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
 from identmatch._index.schema import FORMAT_VERSION, upgrade
-from identmatch._index.search import Hit, SearchSettings, rank_candidates
-from identmatch._index.snapshot import Snapshot
+from identmatch._index.search import Hit, Searcher, SearchSettings
+from identmatch._index.snapshot import Change, Loader, Snapshot, read_tables, tf_rows
 from identmatch._index.store import compact_file, connect_index, cursor, owner_only
 from identmatch._index.write import build_file
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import score_pair
 from identmatch._prepare.declared import AttributeSpec, Identifiers, declared_schema
-from identmatch._prepare.records import prepare_one
 from identmatch._types import DateOrder
 
 if TYPE_CHECKING:
     from identmatch._index.audited import AuditedIndex
 
 __all__ = ["Index", "rows"]
+
+_logger = logging.getLogger("identmatch.index")
+
 
 _WARM_FOR_QUERIES = 200
 """search_many loads the index first for more queries than this (each is then ~1 ms)."""
@@ -82,6 +84,7 @@ class Index:
         self.date_order: DateOrder = meta.get("date_order", "DMY")
         self._loaded: Snapshot | None = None
         self._load_lock = threading.Lock()
+        self._followers: list[Callable[[Change], None]] = []
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -163,7 +166,38 @@ class Index:
 
     def close(self) -> None:
         """Close the file."""
+        self._followers.clear()
         self._connection.close()
+
+    def follow(self, load: Loader, change: Callable[[Change], None]) -> Callable[[], None]:
+        """Keep a copy of the search state elsewhere (a search worker process) in step.
+
+        ``load`` is given the state as it is now; then ``change`` is given every later
+        committed change, in commit order, before the write that made it returns. Both are
+        called with writes held off, so they must only hand the data on (to a queue).
+        Returns the function that stops following.
+        """
+        with self._write_lock, self._cursor() as cursor:
+            names, column, keys = read_tables(cursor)
+            load(names, column, keys, tf_rows(cursor))
+            self._followers.append(change)
+
+        def stop() -> None:
+            with self._write_lock, contextlib.suppress(ValueError):
+                self._followers.remove(change)
+
+        return stop
+
+    def _changed(self, change: Change) -> None:
+        """Apply a committed change to the loaded snapshot and hand it to the followers."""
+        loaded = self._loaded
+        if loaded is not None:
+            self._snapshot = loaded.applied(change)
+        for follower in list(self._followers):
+            try:
+                follower(change)
+            except Exception as exc:  # the change is committed: never fail the write now
+                _logger.error("a follower of the index failed: %s", type(exc).__name__)
 
     def checkpoint(self) -> None:
         """Write every committed change into the index file itself (out of its ``.wal``).
@@ -259,16 +293,11 @@ class Index:
             Hits with ``entity_id``, ``match_probability``, ``verdict``, ``explanation`` and
             ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
         """
-        query = self._prepare_one(person)
-        keys = hashed_keys(query, self.model.blocking_rules)
+        searcher = self._searcher
+        query = searcher.prepare(person)
+        keys = searcher.keys(query)
         snapshot = self._view([hashed for _, hashed in keys])
-        candidates = snapshot.candidates(keys, self.model.blocking_rules, self.model.candidates)
-        settings = self._settings()
-        hits = rank_candidates(query, candidates, self.model, snapshot.tf, settings, top=top)
-        if hits:
-            members = snapshot.members(hit.entity_id for hit in hits)
-            hits = [hit.with_records(members) for hit in hits]
-        return hits
+        return searcher.search(snapshot, query, keys, top=top)
 
     def search_many(
         self, queries: Any, *, columns: Mapping[str, str] | None = None, top: int = 5
@@ -315,7 +344,7 @@ class Index:
         Raises:
             SchemaError: the record id is not in the index.
         """
-        query = self._prepare_one(person)
+        query = self._searcher.prepare(person)
         snapshot = self._view([], [record_id])
         row = snapshot.row_of(record_id)
         if row is None:
@@ -325,18 +354,9 @@ class Index:
         scored = score_pair(self.model, query, record, snapshot.tf)
         return explanation_from_score(self.model, scored, "query", record_id)
 
-    def _settings(self) -> SearchSettings:
-        return SearchSettings(match=self.config.threshold, possible=0.5)
-
-    def _prepare_one(self, person: Mapping[str, Any]) -> dict[str, Any]:
-        declared = self.model.declared
-        unknown = set(person) - set(STANDARD_COLUMNS) - set(declared.columns)
-        if unknown:
-            known = (*STANDARD_COLUMNS, *declared.columns)
-            allowed = ", ".join(c for c in known if c != "record_id")
-            msg = f"unknown search field(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
-            raise SchemaError(msg)
-        return prepare_one(person, date_order=self.date_order, schema=declared)
+    @property
+    def _searcher(self) -> Searcher:
+        return Searcher(self.model, self.date_order, SearchSettings(self.config.threshold, 0.5))
 
     def export(self) -> pd.DataFrame:
         """``record_id`` and ``entity_id`` for every record, in the order added."""
@@ -409,10 +429,10 @@ class Index:
             outcome, written = add_records(
                 self, records, columns=columns, connection=self._connection, loaded=self._loaded
             )
-            loaded = self._loaded
-            if written is not None and loaded is not None:
+            if written is not None and (self._loaded is not None or self._followers):
                 with self._cursor() as cursor:
-                    self._snapshot = loaded.extended(cursor, *written)
+                    change = Change.extend(cursor, *written)
+                self._changed(change)
         return outcome
 
     def remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
@@ -435,9 +455,8 @@ class Index:
         from identmatch._index.remove import remove_records
 
         with self._write_lock:
-            outcome = remove_records(self, record_ids, connection=self._connection)
-            if self._loaded is not None:
-                self._refresh()  # searches use the old state until the reload is done
+            outcome, change = remove_records(self, record_ids, connection=self._connection)
+            self._changed(change)
         return outcome
 
     def upsert(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
@@ -527,9 +546,8 @@ class Index:
                 decided_by=decided_by,
                 connection=self._connection,
             )
-            loaded = self._loaded
-            if moved and loaded is not None:
-                self._snapshot = loaded.regrouped(moved)
+            if moved:
+                self._changed(Change("regroup", moved=dict(moved)))
         return outcome
 
     def decisions(self) -> Decisions:

@@ -23,7 +23,7 @@ import pandas as pd
 from identmatch._batch.cluster import entity_id
 from identmatch._exceptions import SchemaError
 from identmatch._index.review import load_decisions, resolve_parts
-from identmatch._index.snapshot import Snapshot
+from identmatch._index.snapshot import Change, Snapshot
 from identmatch._index.store import transaction
 
 if TYPE_CHECKING:
@@ -36,8 +36,12 @@ _logger = logging.getLogger("identmatch.index")
 
 def remove_records(
     index: Index, record_ids: Iterable[str], *, connection: duckdb.DuckDBPyConnection
-) -> pd.DataFrame:
-    """Remove records from ``index`` (see :meth:`identmatch.Index.remove`)."""
+) -> tuple[pd.DataFrame, Change]:
+    """Remove records from ``index`` (see :meth:`identmatch.Index.remove`).
+
+    Returns:
+        The outcome per record, and the change for the in-memory snapshots.
+    """
     ids = list(dict.fromkeys(str(r) for r in record_ids))
     with transaction(connection) as cursor:
         # The removed records and every record of their entities, with the term frequencies
@@ -76,16 +80,34 @@ def remove_records(
                 splits.append((entity, new, min(int(r["seq"]) for r in part)))
                 reassign.extend((str(r["record_id"]), new) for r in part)
                 outcome.extend((str(r["record_id"]), new, "split") for r in part)
-        _write(cursor, index, removed, reassign, splits, next_entity)
+        tf_removed = _tf_removed(removed, index.model.tf_columns)
+        _write(cursor, removed, tf_removed, reassign, splits, next_entity)
     for old, new, _ in splits:
         _logger.info("entity %s split: %s now holds part of its records", old, new)
-    return pd.DataFrame(outcome, columns=["record_id", "entity_id", "action"])
+    change = Change(
+        "remove",
+        removed=tuple(str(r["record_id"]) for r in removed),
+        moved=dict(reassign),
+        tf={c: {v: -n for v, n in counts.items()} for c, counts in tf_removed.items()},
+    )
+    return pd.DataFrame(outcome, columns=["record_id", "entity_id", "action"]), change
+
+
+def _tf_removed(removed: list[dict[str, Any]], columns: list[str]) -> dict[str, dict[str, int]]:
+    """Per term-frequency column, how many of each value the removed records held."""
+    out: dict[str, dict[str, int]] = {}
+    for column in columns:
+        values = [str(r[column]) for r in removed if r.get(column) is not None]
+        if values:
+            counts = pd.Series(values).value_counts()
+            out[column] = {str(v): int(n) for v, n in counts.items()}
+    return out
 
 
 def _write(
     cursor: duckdb.DuckDBPyConnection,
-    index: Index,
     removed: list[dict[str, Any]],
+    tf_removed: dict[str, dict[str, int]],
     reassign: list[tuple[str, str]],
     splits: list[tuple[str, str, int]],
     next_entity: int,
@@ -99,15 +121,11 @@ def _write(
         "OR record_id_r IN (SELECT unnest(?::VARCHAR[]))",
         [gone, gone],
     )
-    for column in index.model.tf_columns:
-        values = [str(r[column]) for r in removed if r.get(column) is not None]
-        if not values:
-            continue
-        counts = pd.Series(values).value_counts()
+    for column, counts in tf_removed.items():
         cursor.execute(
             "UPDATE tf SET n = tf.n - c.n FROM (SELECT unnest(?::VARCHAR[]) AS value, "
             "unnest(?::BIGINT[]) AS n) AS c WHERE tf.column_name = ? AND tf.value = c.value",
-            [counts.index.tolist(), [int(n) for n in counts.to_numpy()], column],
+            [list(counts), list(counts.values()), column],
         )
     cursor.execute("DELETE FROM tf WHERE n <= 0")
     if reassign:

@@ -9,18 +9,25 @@ its best-scoring record.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
 import pandas as pd
 from pydantic import BaseModel
 
+from identmatch._candidates.keys import hashed_keys
+from identmatch._config import STANDARD_COLUMNS
+from identmatch._exceptions import SchemaError
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import TermFrequencies, score_pair
-from identmatch._types import Verdict
+from identmatch._prepare.records import prepare_one
+from identmatch._types import DateOrder, Verdict
 
-__all__ = ["Hit", "KnownRecord", "SearchSettings", "household", "rank_candidates"]
+if TYPE_CHECKING:
+    from identmatch._index.snapshot import Snapshot
+
+__all__ = ["Hit", "KnownRecord", "SearchSettings", "Searcher", "household", "rank_candidates"]
 
 
 class SearchSettings(NamedTuple):
@@ -115,6 +122,55 @@ def rank_candidates(
             )
         )
     return hits
+
+
+class Searcher:
+    """One search, step by step: the index's and a search worker's, so they agree.
+
+    :meth:`prepare` standardises the person as records are, :meth:`keys` gives the blocking
+    keys (to find the part of the index the search reaches) and :meth:`search` ranks the
+    snapshot's entities.
+    """
+
+    def __init__(self, model: Model, date_order: DateOrder, settings: SearchSettings) -> None:
+        self.model = model
+        self.date_order = date_order
+        self.settings = settings
+
+    def prepare(self, person: Mapping[str, Any]) -> dict[str, Any]:
+        """The person as a prepared record.
+
+        Raises:
+            SchemaError: a field is neither a standard column nor declared by the model.
+        """
+        declared = self.model.declared
+        unknown = set(person) - set(STANDARD_COLUMNS) - set(declared.columns)
+        if unknown:
+            known = (*STANDARD_COLUMNS, *declared.columns)
+            allowed = ", ".join(c for c in known if c != "record_id")
+            msg = f"unknown search field(s) {', '.join(sorted(unknown))}; allowed: {allowed}"
+            raise SchemaError(msg)
+        return prepare_one(person, date_order=self.date_order, schema=declared)
+
+    def keys(self, query: Mapping[str, Any]) -> list[tuple[int, int]]:
+        return hashed_keys(query, self.model.blocking_rules)
+
+    def search(
+        self,
+        snapshot: Snapshot,
+        query: Mapping[str, Any],
+        keys: list[tuple[int, int]],
+        *,
+        top: int,
+    ) -> list[Hit]:
+        """The snapshot's entities ranked against a prepared query, with their records."""
+        model = self.model
+        candidates = snapshot.candidates(keys, model.blocking_rules, model.candidates)
+        hits = rank_candidates(query, candidates, model, snapshot.tf, self.settings, top=top)
+        if hits:
+            members = snapshot.members(hit.entity_id for hit in hits)
+            hits = [hit.with_records(members) for hit in hits]
+        return hits
 
 
 def household(cursor: duckdb.DuckDBPyConnection, entity_id: str, limit: int) -> pd.DataFrame:

@@ -8,16 +8,24 @@ cache miss), and a value that many records share (a year, a forename, a list of 
 is stored once.
 
 A snapshot is never changed: after a write a new one replaces it, so a search always sees one
-consistent state. After an add, :meth:`Snapshot.extended` builds the new snapshot from the old
+consistent state. After an add, :meth:`Snapshot.applied` builds the new snapshot from the old
 one and the added rows alone (new keys go to a small sorted "delta" array that is folded into
-the main one when it grows), so an add costs time in proportion to the records added.
+the main one when it grows), so an add costs time in proportion to the records added. A
+removal or a decision's moves go into small overlays the same way (removed rows are kept, but
+dead), so no change reloads the index.
+
+Every change reaches a snapshot as a :class:`Change`, which names records by id and sequence
+number, never by row: a search worker process holding its own copy of the snapshot
+(``identmatch._service.workers``) applies the same changes in the same order and stays equal
+to the index's own.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -28,12 +36,17 @@ from identmatch._candidates.choose import rank_query_candidates
 from identmatch._model.scoring import TfShares
 from identmatch._sql import quote_identifier
 
-__all__ = ["Snapshot", "load_tf"]
+__all__ = ["Change", "Loader", "Snapshot", "load_tf", "read_tables", "tf_rows"]
 
 KeyArrays = tuple[np.ndarray, np.ndarray]
 """Sorted key hashes (uint64) and the row of each (int64)."""
 Rows = list[tuple[Any, ...]]
 """Records, one tuple of values per row, in the order of the snapshot's column names."""
+
+Loader = Callable[
+    [Sequence[str], Callable[[str], pa.Array], pa.Table, list[tuple[str, Any, int]]], None
+]
+"""Takes a copy of the search state: column names, a column reader, the keys, the tf rows."""
 
 FOLD_AT = 100_000
 """Delta keys are folded into the main arrays beyond this many (plus 5% of the main ones)."""
@@ -108,6 +121,77 @@ def _tf_for(
     return out
 
 
+def tf_rows(cursor: duckdb.DuckDBPyConnection) -> list[tuple[str, Any, int]]:
+    """The index's ``tf`` table: ``(column, value, count)`` rows."""
+    return [
+        (str(c), v, int(n))
+        for c, v, n in cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
+    ]
+
+
+def _tf_from_rows(rows: Iterable[tuple[str, Any, int]]) -> dict[str, TfShares]:
+    counts: dict[str, dict[Any, int]] = {}
+    for column, value, n in rows:
+        counts.setdefault(column, {})[value] = n
+    return {column: TfShares(values) for column, values in counts.items()}
+
+
+def read_tables(
+    cursor: duckdb.DuckDBPyConnection,
+) -> tuple[list[str], Callable[[str], pa.Array], pa.Table]:
+    """The records' column names, a reader of one column (in ``seq`` order), and the keys."""
+    names = [
+        str(row[0])
+        for row in cursor.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = 'records' ORDER BY ordinal_position"
+        ).fetchall()
+    ]
+
+    def column(name: str) -> pa.Array:
+        sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
+        return _arrow(cursor, sql).column(0).combine_chunks()
+
+    return names, column, _arrow(cursor, "SELECT key_hash, seq FROM keys")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change of an index, as a snapshot applies it.
+
+    Records are named by id (and added rows by sequence number), never by row number, so a
+    copy of the snapshot built elsewhere applies it the same way.
+    """
+
+    kind: Literal["extend", "regroup", "remove"]
+    records: pa.Table | None = None
+    """``extend``: the added rows of the records table, in ``seq`` order."""
+    keys: pa.Table | None = None
+    """``extend``: their blocking keys (``key_hash``, ``seq``)."""
+    merged_into: dict[str, str] = field(default_factory=dict)
+    """``extend``: entity ids the add merged away, each to the id it kept."""
+    tf: dict[str, dict[Any, int]] = field(default_factory=dict)
+    """Term-frequency counts added (``extend``) or taken away (``remove``, negative)."""
+    moved: dict[str, str] = field(default_factory=dict)
+    """``regroup`` and ``remove``: record id -> the entity it is in now."""
+    removed: tuple[str, ...] = ()
+    """``remove``: the record ids removed."""
+
+    @classmethod
+    def extend(
+        cls,
+        cursor: duckdb.DuckDBPyConnection,
+        first_seq: int,
+        merged_into: Mapping[str, str],
+        tf_added: Mapping[str, Mapping[Any, int]],
+    ) -> Change:
+        """What an add committed (``seq >= first_seq``), read back from the index."""
+        records = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
+        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
+        tf = {c: dict(counts) for c, counts in tf_added.items()}
+        return cls("extend", records=records, keys=keys, merged_into=dict(merged_into), tf=tf)
+
+
 class Snapshot:
     """Records, key hashes, entity membership and term frequencies of an index."""
 
@@ -122,6 +206,7 @@ class Snapshot:
         by_id: dict[str, int],
         changed: tuple[dict[str, list[int]], dict[int, str]] | None = None,
         total: int | None = None,
+        dead: frozenset[int] = frozenset(),
     ) -> None:
         self._names = names
         self._records = records
@@ -135,26 +220,33 @@ class Snapshot:
         # entity of rows merged away (both small; folded into the base when they grow).
         self._members_new, self._entity_new = changed or ({}, {})
         self._by_id = by_id
-        self._n = len(records)
+        self._n = len(records)  # rows, dead ones included: the next row's number
         self._total = total
+        # Rows of removed records: still in the arrays, never a candidate, member or id.
+        self._dead = dead
+        self._dead_rows = np.fromiter(sorted(dead), np.int64, len(dead))
 
     @classmethod
     def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
         """Everything, read from an index connection (one column at a time, to bound memory)."""
-        names = [
-            str(row[0])
-            for row in cursor.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_name = 'records' ORDER BY ordinal_position"
-            ).fetchall()
-        ]
-        seq = _arrow(cursor, "SELECT seq FROM records ORDER BY seq").column(0).to_numpy()
+        names, column, keys = read_tables(cursor)
+        return cls.from_columns(names, column, keys, tf_rows(cursor))
+
+    @classmethod
+    def from_columns(
+        cls,
+        names: Sequence[str],
+        column: Callable[[str], pa.Array],
+        keys: pa.Table,
+        tf: Iterable[tuple[str, Any, int]],
+    ) -> Snapshot:
+        """A snapshot from the records table's columns (each in ``seq`` order), read one at a
+        time through ``column``, its keys (``key_hash``, ``seq``) and its ``tf`` rows."""
+        seq = column("seq").to_numpy()
         columns: dict[str, list[Any]] = {}
         for name in names:
-            sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
-            values = _arrow(cursor, sql).column(0).to_pylist()
+            values = column(name).to_pylist()
             columns[name] = values if name == "record_id" else _interned(values, {})
-        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys")
         rows = np.searchsorted(seq, keys.column("seq").to_numpy())
         hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
         del keys
@@ -165,8 +257,8 @@ class Snapshot:
         records = _rows(columns, names)
         del columns
         empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
-        tf = load_tf(cursor)
-        snapshot = cls(tuple(names), records, _sorted(hashes, rows), empty, tf, members, by_id)
+        shares = _tf_from_rows(tf)
+        snapshot = cls(tuple(names), records, _sorted(hashes, rows), empty, shares, members, by_id)
         _settle()
         return snapshot
 
@@ -227,22 +319,20 @@ class Snapshot:
         total = int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
         return cls(names, _rows(columns, names), keys_found, empty, tf, members, by_id, total=total)
 
-    def extended(
-        self,
-        cursor: duckdb.DuckDBPyConnection,
-        first_seq: int,
-        merged_into: Mapping[str, str],
-        tf_added: Mapping[str, Mapping[Any, int]],
-    ) -> Snapshot:
-        """This snapshot plus the rows an add committed (``seq >= first_seq``).
+    def applied(self, change: Change) -> Snapshot:
+        """This snapshot with one committed change applied (this one is left as it is)."""
+        if change.kind == "extend":
+            return self._extended(change)
+        if change.kind == "remove":
+            return self._without(change)
+        return self._regrouped(change.moved)
 
-        Args:
-            cursor: a connection to the index, after the add committed.
-            first_seq: the first sequence number the add wrote.
-            merged_into: entity ids the add merged away, each to the id it kept.
-            tf_added: term-frequency counts of the added records, per column.
-        """
-        new = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
+    def _extended(self, change: Change) -> Snapshot:
+        """This snapshot plus the rows an add committed."""
+        new, new_keys = change.records, change.keys
+        assert new is not None
+        assert new_keys is not None
+        merged_into = change.merged_into
         base = self._n
         # Rows are appended to in place: this snapshot never reads past its own rows, and
         # only the latest snapshot is ever extended. Entity ids that merges change are kept
@@ -253,9 +343,9 @@ class Snapshot:
             raise RuntimeError(msg)
         added = {name: _interned(new.column(name).to_pylist(), {}) for name in self._names}
         records.extend(_rows(added, self._names))
-        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
-        rows = base + np.searchsorted(new.column("seq").to_numpy(), keys.column("seq").to_numpy())
-        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
+        seqs = new.column("seq").to_numpy()
+        rows = base + np.searchsorted(seqs, new_keys.column("seq").to_numpy())
+        hashes = new_keys.column("key_hash").to_numpy().astype(np.uint64)
         delta = _sorted(
             np.concatenate([self._delta_hashes, hashes]),
             np.concatenate([self._delta_rows, rows]),
@@ -270,89 +360,73 @@ class Snapshot:
                 entity = merged_into[entity]
             return entity
 
-        members, members_new = self._members, dict(self._members_new)
-        entity_new = dict(self._entity_new)
-
-        def rows_of(entity: str) -> list[int]:
-            return members_new[entity] if entity in members_new else members.get(entity, [])
-
+        overlay = _Overlay(self)
         for gone in merged_into:
             kept = final(gone)
-            moved = rows_of(gone)
-            members_new[gone] = []
-            for row in moved:
-                entity_new[row] = kept
-            members_new[kept] = sorted([*rows_of(kept), *moved])
+            for row in overlay.rows_of(gone):
+                overlay.move(row, gone, kept)
         by_id = self._by_id  # shared too: row_of ignores rows past a snapshot's own
         for row in range(base, len(records)):
             entity = records[row][self._entity_at]
-            members_new[entity] = [*rows_of(entity), row]
+            overlay.members_new[entity] = [*overlay.rows_of(entity), row]
             by_id[str(records[row][self._id_at])] = row
-        if len(members_new) + len(entity_new) > FOLD_AT:
-            members = {**members, **members_new}
-            members = {e: rows for e, rows in members.items() if rows}
-            records = list(records)
-            for row, e in entity_new.items():
-                fixed = list(records[row])
-                fixed[self._entity_at] = e
-                records[row] = tuple(fixed)
-            members_new, entity_new = {}, {}
-        tf = dict(self.tf)
-        for column, counts in tf_added.items():
-            tf[column] = (tf.get(column) or TfShares({})).plus(counts)
-        changed = (members_new, entity_new)
-        snapshot = Snapshot(self._names, records, main, delta, tf, members, by_id, changed)
+        snapshot = overlay.snapshot(records, main, delta, self._tf_plus(change.tf), None)
         gc.freeze()  # what this add allocated (see _settle); no full collection here
         return snapshot
 
-    def regrouped(self, moved: Mapping[str, str]) -> Snapshot:
-        """This snapshot with some records in other entities (a decision's split or merge).
+    def _tf_plus(self, counts: Mapping[str, Mapping[Any, int]]) -> dict[str, TfShares]:
+        tf = dict(self.tf)
+        for column, by_value in counts.items():
+            tf[column] = (tf.get(column) or TfShares({})).plus(by_value)
+        return tf
 
-        Shares everything of size N with this one; the moves go into the small overlay.
-        """
-        members_new = dict(self._members_new)
-        entity_new = dict(self._entity_new)
-
-        def rows_of(entity: str) -> list[int]:
-            return members_new[entity] if entity in members_new else self._members.get(entity, [])
-
-        for record_id, entity in moved.items():
+    def _without(self, change: Change) -> Snapshot:
+        """This snapshot without the removed records, and with the records that split off
+        their entity moved (the rows stay, dead: nothing of size N is copied)."""
+        overlay = _Overlay(self)
+        dead = set(self._dead)
+        for record_id in change.removed:
             row = self.row_of(record_id)
             if row is None:
                 continue
-            old = str(self.record(row)["entity_id"]) if row not in entity_new else entity_new[row]
-            if old == entity:
-                continue
-            members_new[old] = [r for r in rows_of(old) if r != row]
-            members_new[entity] = sorted([*rows_of(entity), row])
-            entity_new[row] = entity
-        changed = (members_new, entity_new)
+            entity = overlay.entity_of(row)
+            overlay.members_new[entity] = [r for r in overlay.rows_of(entity) if r != row]
+            dead.add(row)
+        overlay.dead = frozenset(dead)
+        for record_id, entity in change.moved.items():
+            row = self.row_of(record_id)
+            if row is not None and row not in dead:
+                overlay.move(row, overlay.entity_of(row), entity)
         keys = (self._hashes, self._rows)
         delta = (self._delta_hashes, self._delta_rows)
-        return Snapshot(
-            self._names,
-            self._records,
-            keys,
-            delta,
-            self.tf,
-            self._members,
-            self._by_id,
-            changed,
-            total=self._total,
-        )
+        total = None if self._total is None else self._total - (len(dead) - len(self._dead))
+        return overlay.snapshot(self._records, keys, delta, self._tf_plus(change.tf), total)
+
+    def _regrouped(self, moved: Mapping[str, str]) -> Snapshot:
+        """This snapshot with some records in other entities (a decision's split or merge)."""
+        overlay = _Overlay(self)
+        for record_id, entity in moved.items():
+            row = self.row_of(record_id)
+            if row is not None:
+                overlay.move(row, overlay.entity_of(row), entity)
+        keys = (self._hashes, self._rows)
+        delta = (self._delta_hashes, self._delta_rows)
+        return overlay.snapshot(self._records, keys, delta, self.tf, self._total)
 
     def __len__(self) -> int:
-        return self._n
+        return self._n - len(self._dead)
 
     @property
     def records_total(self) -> int:
         """Records in the whole index (a part read by :meth:`around` holds fewer)."""
-        return self._n if self._total is None else self._total
+        return len(self) if self._total is None else self._total
 
     def row_of(self, record_id: str) -> int | None:
         """The row of a record id, or None."""
         row = self._by_id.get(str(record_id))
-        return row if row is not None and row < self._n else None
+        if row is None or row >= self._n or row in self._dead:
+            return None
+        return row
 
     def record(self, row: int) -> dict[str, Any]:
         """One record by row: column name -> value (list columns as tuples)."""
@@ -382,6 +456,10 @@ class Snapshot:
             for hashed, start, end in zip(wanted.tolist(), starts, ends, strict=True):
                 if end > start:
                     rows = owners[start:end]
+                    if self._dead:
+                        rows = rows[~np.isin(rows, self._dead_rows)]
+                        if not rows.size:
+                            continue
                     out[hashed] = np.concatenate([out[hashed], rows]) if hashed in out else rows
         return out
 
@@ -411,3 +489,66 @@ class Snapshot:
         """The records of the given entities, in the order they were added."""
         rows = sorted(row for e in entity_ids for row in self.member_rows(e))
         return [self.record(row) for row in rows]
+
+
+class _Overlay:
+    """The small overlays of a snapshot being changed: entity members and moved rows.
+
+    Folded into new base dicts (a copy of size N, amortised) once they grow past
+    ``FOLD_AT``.
+    """
+
+    def __init__(self, base: Snapshot) -> None:
+        self.base = base
+        self.members_new = dict(base._members_new)
+        self.entity_new = dict(base._entity_new)
+        self.dead = base._dead
+
+    def rows_of(self, entity: str) -> list[int]:
+        if entity in self.members_new:
+            return self.members_new[entity]
+        return self.base._members.get(entity, [])
+
+    def entity_of(self, row: int) -> str:
+        return self.entity_new.get(row) or str(self.base._records[row][self.base._entity_at])
+
+    def move(self, row: int, old: str, new: str) -> None:
+        if old == new:
+            return
+        self.members_new[old] = [r for r in self.rows_of(old) if r != row]
+        self.members_new[new] = sorted([*self.rows_of(new), row])
+        self.entity_new[row] = new
+
+    def snapshot(
+        self,
+        records: Rows,
+        keys: KeyArrays,
+        delta: KeyArrays,
+        tf: dict[str, TfShares],
+        total: int | None,
+    ) -> Snapshot:
+        base = self.base
+        members, members_new, entity_new = base._members, self.members_new, self.entity_new
+        if len(members_new) + len(entity_new) > FOLD_AT:
+            members = {**members, **members_new}
+            members = {e: rows for e, rows in members.items() if rows}
+            records = list(records)
+            at = base._entity_at
+            for row, e in entity_new.items():
+                fixed = list(records[row])
+                fixed[at] = e
+                records[row] = tuple(fixed)
+            members_new, entity_new = {}, {}
+        changed = (members_new, entity_new)
+        return Snapshot(
+            base._names,
+            records,
+            keys,
+            delta,
+            tf,
+            members,
+            base._by_id,
+            changed,
+            total=total,
+            dead=self.dead,
+        )

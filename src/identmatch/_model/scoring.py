@@ -65,10 +65,18 @@ class TfShares(Mapping[Any, float]):
         return len(self._counts)
 
     def plus(self, counts: Mapping[Any, int]) -> TfShares:
-        """A new table with ``counts`` added (this one is left as it is)."""
+        """A new table with ``counts`` added (this one is left as it is).
+
+        Counts may be negative (records removed); a value whose count reaches 0 is dropped,
+        as the index's ``tf`` table drops it.
+        """
         merged = dict(self._counts)
         for value, n in counts.items():
-            merged[value] = merged.get(value, 0) + n
+            now = merged.get(value, 0) + n
+            if now > 0:
+                merged[value] = now
+            else:
+                merged.pop(value, None)
         return TfShares(merged, self._total + sum(counts.values()))
 
 

@@ -64,7 +64,6 @@ from identmatch._service.connections import (
 from identmatch._service.review_routes import add_review_routes
 from identmatch._service.schemas import (
     ERRORS,
-    SEARCH_REPLY,
     EntityRecord,
     EntityResponse,
     ExportedRecord,
@@ -76,10 +75,10 @@ from identmatch._service.schemas import (
     RemoveResponse,
     SearchRequest,
     SearchResponse,
-    SearchResult,
     Status,
 )
 from identmatch._service.state import ServiceState
+from identmatch._service.workers import WorkerPool
 
 __all__ = ["create_app", "plain_http_off_loopback", "serve"]
 
@@ -92,6 +91,7 @@ def create_app(
     *,
     docs: bool = False,
     config_path: str | Path | None = None,
+    workers: int = 0,
 ) -> Any:
     """The ASGI application serving ``index`` (opened writable) under ``config``.
 
@@ -100,6 +100,8 @@ def create_app(
             ``/redoc``); off by default, so a deployment does not advertise its API.
         config_path: where ``config`` came from; on SIGHUP its keys are read again (keys
             added, revoked or expired take effect without a restart; limits need one).
+        workers: search worker processes (``identmatch._service.workers``), started with
+            the application; until one is ready, searches run in this process.
     """
     service = ServiceState(index, config)
     limits = config.limits
@@ -116,8 +118,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
         if config_path is not None and hasattr(signal, "SIGHUP"):  # not on Windows
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
+            loop.add_signal_handler(signal.SIGHUP, reload)
+        if workers:
+            service.pool = WorkerPool(index, workers)
+            # Each worker's copy is read under the index's write lock; not on the loop.
+            threading.Thread(
+                target=service.pool.start, args=(loop,), name="identmatch-workers", daemon=True
+            ).start()
         yield
         # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once
         # it has shut down, which ends the process before any code after it runs.
@@ -169,32 +178,27 @@ def create_app(
         """
         if not index.loaded:
             return JSONResponse({"status": "loading"}, status_code=503)
+        if service.pool is not None:
+            return JSONResponse({"status": "ready", "workers": service.pool.ready})
         return JSONResponse({"status": "ready"})
 
     async def searched(request: SearchRequest, key: identmatch.ApiKey) -> bytes:
         """The JSON reply to a valid search within the limits, once its audit is committed."""
         people = request.persons()
-        if len(people) == 1:
-            # About a millisecond of CPU: cheaper inline than a hop to a worker thread.
-            found = service.search(people, request.top)
-        else:
-            found = await run_in_threadpool(service.search, people, request.top)
+        results, entity_ids = await service.search([p.fields() for p in people], request.top)
         futures = [
             service.audit.submit(
                 key_id=key.id,
                 action="search",
                 purpose=request.purpose,
                 fingerprint=service.audit.fingerprint(person.fields()),
-                entity_ids=[hit.entity_id for hit in hits],
+                entity_ids=ids,
             )
-            for person, hits in zip(people, found, strict=True)
+            for person, ids in zip(people, entity_ids, strict=True)
         ]
         audit_ids = [await asyncio.wrap_future(f) for f in futures]
-        reply = SearchResponse(
-            results=[SearchResult(hits=hits) for hits in found], audit_ids=audit_ids
-        )
-        # Serialised once, to bytes: no re-validation of the reply by FastAPI.
-        return SEARCH_REPLY.dump_json(reply)
+        # Spliced as bytes: the results were serialised once, here or in a worker.
+        return search_reply(results, audit_ids)
 
     async def denied(http: Request, key: identmatch.ApiKey, status: int) -> None:
         """Audit a call refused inside a route (the gate audits those it refuses itself)."""
@@ -390,6 +394,12 @@ def create_app(
     )
 
 
+def search_reply(results: bytes, audit_ids: list[int]) -> bytes:
+    """A :class:`SearchResponse` as JSON, from its results already serialised."""
+    ids = json.dumps(audit_ids, separators=(",", ":")).encode()
+    return b'{"results":' + results + b',"audit_ids":' + ids + b"}"
+
+
 def text_or_none(value: Any) -> str | None:
     return None if is_missing(value) else str(value)
 
@@ -410,8 +420,13 @@ def serve(
     docs: bool = False,
     ssl_certfile: str | Path | None = None,
     ssl_keyfile: str | Path | None = None,
+    workers: int = 0,
 ) -> None:
-    """Open the index writable and serve it until interrupted (one process, one worker).
+    """Open the index writable and serve it until interrupted.
+
+    With ``workers``, searches are answered by that many worker processes, each holding a
+    copy of the index in memory (see ``identmatch._service.workers``); everything else, and
+    every write, stays in this process, which alone holds the file.
 
     SIGTERM or SIGINT stop it cleanly (in-flight calls finish, the index is checkpointed);
     SIGHUP reloads the API keys from ``config_path``.
@@ -444,7 +459,7 @@ def serve(
     threading.Thread(target=index.warm, name="identmatch-warm", daemon=True).start()
     try:
         settings = uvicorn.Config(
-            create_app(index, config, docs=docs, config_path=config_path),
+            create_app(index, config, docs=docs, config_path=config_path, workers=workers),
             ssl_certfile=str(ssl_certfile) if ssl_certfile is not None else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
             host=host,
