@@ -28,7 +28,7 @@ from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
 from identmatch._index.schema import FORMAT_VERSION, upgrade
 from identmatch._index.search import Hit, Searcher, SearchSettings
-from identmatch._index.snapshot import Change, Loader, Snapshot, read_tables, tf_rows
+from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
 from identmatch._index.store import compact_file, connect_index, cursor, owner_only
 from identmatch._index.write import build_file
 from identmatch._model.explain import Explanation, explanation_from_score
@@ -172,14 +172,13 @@ class Index:
     def follow(self, load: Loader, change: Callable[[Change], None]) -> Callable[[], None]:
         """Keep a copy of the search state elsewhere (a search worker process) in step.
 
-        ``load`` is given the state as it is now; then ``change`` is given every later
+        ``load`` is given the index's tables as they are now; then ``change`` is given every later
         committed change, in commit order, before the write that made it returns. Both are
         called with writes held off, so they must only hand the data on (to a queue).
         Returns the function that stops following.
         """
         with self._write_lock, self._cursor() as cursor:
-            names, column, keys = read_tables(cursor)
-            load(names, column, keys, tf_rows(cursor))
+            load(FileTables(cursor))
             self._followers.append(change)
 
         def stop() -> None:

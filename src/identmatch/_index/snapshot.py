@@ -25,7 +25,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import duckdb
 import numpy as np
@@ -36,17 +36,15 @@ from identmatch._candidates.choose import rank_query_candidates
 from identmatch._model.scoring import TfShares
 from identmatch._sql import quote_identifier
 
-__all__ = ["Change", "Loader", "Snapshot", "load_tf", "read_tables", "tf_rows"]
+__all__ = ["Change", "FileTables", "Loader", "Snapshot", "Tables", "load_tf"]
 
 KeyArrays = tuple[np.ndarray, np.ndarray]
 """Sorted key hashes (uint64) and the row of each (int64)."""
 Rows = list[tuple[Any, ...]]
 """Records, one tuple of values per row, in the order of the snapshot's column names."""
 
-Loader = Callable[
-    [Sequence[str], Callable[[str], pa.Array], pa.Table, list[tuple[str, Any, int]]], None
-]
-"""Takes a copy of the search state: column names, a column reader, the keys, the tf rows."""
+Loader = Callable[["Tables"], None]
+"""Takes a copy of the search state, as the index's tables."""
 
 FOLD_AT = 100_000
 """Delta keys are folded into the main arrays beyond this many (plus 5% of the main ones)."""
@@ -121,14 +119,6 @@ def _tf_for(
     return out
 
 
-def tf_rows(cursor: duckdb.DuckDBPyConnection) -> list[tuple[str, Any, int]]:
-    """The index's ``tf`` table: ``(column, value, count)`` rows."""
-    return [
-        (str(c), v, int(n))
-        for c, v, n in cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
-    ]
-
-
 def _tf_from_rows(rows: Iterable[tuple[str, Any, int]]) -> dict[str, TfShares]:
     counts: dict[str, dict[Any, int]] = {}
     for column, value, n in rows:
@@ -136,23 +126,48 @@ def _tf_from_rows(rows: Iterable[tuple[str, Any, int]]) -> dict[str, TfShares]:
     return {column: TfShares(values) for column, values in counts.items()}
 
 
-def read_tables(
-    cursor: duckdb.DuckDBPyConnection,
-) -> tuple[list[str], Callable[[str], pa.Array], pa.Table]:
-    """The records' column names, a reader of one column (in ``seq`` order), and the keys."""
-    names = [
-        str(row[0])
-        for row in cursor.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'records' ORDER BY ordinal_position"
-        ).fetchall()
-    ]
+class Tables(Protocol):
+    """The index's tables as a snapshot is built from them: each column, the keys, the tf."""
 
-    def column(name: str) -> pa.Array:
+    @property
+    def names(self) -> Sequence[str]:
+        """The records table's columns, in order."""
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """One column of the records table, in ``seq`` order."""
+
+    def keys(self) -> pa.Table:
+        """The blocking keys: ``key_hash`` and ``seq``."""
+
+    def tf(self) -> list[tuple[str, Any, int]]:
+        """The ``tf`` table: ``(column, value, count)`` rows."""
+
+
+class FileTables:
+    """:class:`Tables` read from an index connection, one column at a time when asked."""
+
+    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._cursor = cursor
+        self.names = [
+            str(row[0])
+            for row in cursor.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_name = 'records' ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+
+    def column(self, name: str) -> pa.ChunkedArray:
         sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
-        return _arrow(cursor, sql).column(0).combine_chunks()
+        return _arrow(self._cursor, sql).column(0)
 
-    return names, column, _arrow(cursor, "SELECT key_hash, seq FROM keys")
+    def keys(self) -> pa.Table:
+        return _arrow(self._cursor, "SELECT key_hash, seq FROM keys")
+
+    def tf(self) -> list[tuple[str, Any, int]]:
+        return [
+            (str(c), v, int(n))
+            for c, v, n in self._cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
+        ]
 
 
 @dataclass(frozen=True)
@@ -229,35 +244,30 @@ class Snapshot:
     @classmethod
     def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
         """Everything, read from an index connection (one column at a time, to bound memory)."""
-        names, column, keys = read_tables(cursor)
-        return cls.from_columns(names, column, keys, tf_rows(cursor))
+        return cls.from_tables(FileTables(cursor))
 
     @classmethod
-    def from_columns(
-        cls,
-        names: Sequence[str],
-        column: Callable[[str], pa.Array],
-        keys: pa.Table,
-        tf: Iterable[tuple[str, Any, int]],
-    ) -> Snapshot:
-        """A snapshot from the records table's columns (each in ``seq`` order), read one at a
-        time through ``column``, its keys (``key_hash``, ``seq``) and its ``tf`` rows."""
-        seq = column("seq").to_numpy()
+    def from_tables(cls, tables: Tables) -> Snapshot:
+        """A snapshot built from the index's tables: the columns one at a time, then the keys
+        (read last, so that no two large tables are held at once)."""
+        names = tables.names
+        seq = tables.column("seq").to_numpy()
         columns: dict[str, list[Any]] = {}
         for name in names:
-            values = column(name).to_pylist()
+            values = tables.column(name).to_pylist()
             columns[name] = values if name == "record_id" else _interned(values, {})
-        rows = np.searchsorted(seq, keys.column("seq").to_numpy())
-        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
-        del keys
         members: dict[str, list[int]] = {}
         for row, entity in enumerate(columns["entity_id"]):
             members.setdefault(entity, []).append(row)
         by_id = {str(r): i for i, r in enumerate(columns["record_id"])}
         records = _rows(columns, names)
         del columns
+        keys = tables.keys()
+        rows = np.searchsorted(seq, keys.column("seq").to_numpy())
+        hashes = keys.column("key_hash").to_numpy().astype(np.uint64)
+        del keys
         empty = (np.empty(0, np.uint64), np.empty(0, np.int64))
-        shares = _tf_from_rows(tf)
+        shares = _tf_from_rows(tables.tf())
         snapshot = cls(tuple(names), records, _sorted(hashes, rows), empty, shares, members, by_id)
         _settle()
         return snapshot

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any
@@ -40,11 +40,11 @@ from pydantic import TypeAdapter
 
 import identmatch
 from identmatch._index.search import Searcher, SearchSettings
-from identmatch._index.snapshot import Change, Snapshot
+from identmatch._index.snapshot import Change, Snapshot, Tables
 from identmatch._model.model import Model
 from identmatch._service.schemas import SearchResult
 
-__all__ = ["WorkerGone", "WorkerPool", "results_json"]
+__all__ = ["WorkerGone", "WorkerPool", "results_json", "worker_environment"]
 
 _logger = logging.getLogger("identmatch.server")
 
@@ -76,10 +76,7 @@ def _serve(connection: Connection) -> None:
         Model.model_validate_json(model_json), date_order, SearchSettings(threshold, 0.5)
     )
     snapshot: Snapshot | None = None
-    names: list[str] = []
-    keys: Any = None
-    tf: list[tuple[str, Any, int]] = []
-    columns: dict[str, Any] = {}
+    received = _Received([])
     while True:
         try:
             message = connection.recv()
@@ -93,16 +90,35 @@ def _serve(connection: Connection) -> None:
             assert snapshot is not None
             snapshot = snapshot.applied(message[1])
         elif kind == "column":
-            columns[message[1]] = message[2]
+            received.columns[message[1]] = message[2]
         elif kind == "load":
-            _, names, keys, tf = message
-            columns = {}
+            received = _Received(message[1])
         elif kind == "loaded":
-            snapshot = Snapshot.from_columns(names, columns.__getitem__, keys, tf)
-            columns, keys, tf = {}, None, []
+            _, received.key_table, received.tf_rows = message
+            snapshot = Snapshot.from_tables(received)
+            received = _Received([])
             connection.send(("ready",))
         elif kind == "stop":
             return
+
+
+class _Received:
+    """The index's tables as the service process sent them (see ``Tables``)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.columns: dict[str, Any] = {}
+        self.key_table: Any = None
+        self.tf_rows: list[tuple[str, Any, int]] = []
+
+    def column(self, name: str) -> Any:
+        return self.columns[name]
+
+    def keys(self) -> Any:
+        return self.key_table
+
+    def tf(self) -> list[tuple[str, Any, int]]:
+        return self.tf_rows
 
 
 def _search(
@@ -150,9 +166,7 @@ class _Worker:
         self.pending: dict[int, asyncio.Future[Found]] = {}
         self.outbox: SimpleQueue[tuple[Any, ...] | None] = SimpleQueue()
         ours, theirs = socket.socketpair()
-        environment = {
-            k: v for k, v in os.environ.items() if not k.startswith("IDENTMATCH_INDEX_KEY")
-        }
+        environment = worker_environment(os.environ)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "identmatch._service.workers", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
@@ -174,17 +188,11 @@ class _Worker:
         # The state as it is now, then every change after it, in commit order.
         self.unfollow = index.follow(self._load, self._change)
 
-    def _load(
-        self,
-        names: Sequence[str],
-        column: Callable[[str], Any],
-        keys: Any,
-        tf: list[tuple[str, Any, int]],
-    ) -> None:
-        self.outbox.put(("load", list(names), keys, tf))
-        for name in dict.fromkeys(["seq", *names]):
-            self.outbox.put(("column", name, column(name)))
-        self.outbox.put(("loaded",))
+    def _load(self, tables: Tables) -> None:
+        self.outbox.put(("load", list(tables.names)))
+        for name in dict.fromkeys(["seq", *tables.names]):
+            self.outbox.put(("column", name, tables.column(name)))
+        self.outbox.put(("loaded", tables.keys(), tables.tf()))
 
     def _change(self, change: Change) -> None:
         self.outbox.put(("change", change))
@@ -253,6 +261,11 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def worker_environment(environment: Mapping[str, str]) -> dict[str, str]:
+    """What a worker is started with: this process's environment without the index key."""
+    return {k: v for k, v in environment.items() if not k.startswith("IDENTMATCH_INDEX_KEY")}
 
 
 def _settle(future: asyncio.Future[Found], result: Any) -> None:
