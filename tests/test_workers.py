@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 import identmatch
+from identmatch._service.workers import worker_environment
 from test_server_hardening import LIMITS, Server, built, person_of, records, start  # noqa: F401
 
 pytestmark = pytest.mark.slow
