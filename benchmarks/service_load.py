@@ -263,7 +263,30 @@ def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float) -> N
     raise RuntimeError(msg)
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def _wait_workers(port: int, workers: int, timeout: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as reply:
+            if json.loads(reply.read()).get("workers") == workers:
+                return
+        time.sleep(0.5)
+    msg = f"{workers} search workers were not ready within {timeout:.0f} s"
+    raise RuntimeError(msg)
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU of the service process and its search workers."""
+    total = _cpu_seconds(pid)
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(FileNotFoundError):
+                total += _cpu_seconds(int(child))
+    return total
+
+
+def run(args: argparse.Namespace, workers: int = 0) -> dict[str, Any]:
     import identmatch
 
     work: Path = args.work
@@ -304,19 +327,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     server = subprocess.Popen(
         [
             *(command, "serve", "--index", str(index), "--config", str(config)),
-            *("--port", str(plan["port"]), "--no-access-log"),
+            *("--port", str(plan["port"]), "--no-access-log", "--workers", str(workers)),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
         _wait_ready(plan["port"], server, timeout=args.ready_timeout)
+        if workers:
+            _wait_workers(plan["port"], workers, timeout=args.ready_timeout)
         ready_s = time.perf_counter() - started
         plan["pid"] = server.pid
         plan_file = work / "plan.json"
         plan_file.write_text(json.dumps(plan), encoding="utf-8")
         out_file = work / "client.json"
-        cpu_before = _cpu_seconds(server.pid)
+        cpu_before = _tree_cpu_seconds(server.pid)
         client_began = time.perf_counter()
         budget = args.seconds * (len(args.concurrency) + 1) + 120
         subprocess.run(
@@ -328,7 +353,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             timeout=budget,
         )
         wall = time.perf_counter() - client_began
-        server_cpu = _cpu_seconds(server.pid) - cpu_before
+        server_cpu = _tree_cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         try:
@@ -353,6 +378,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "add_batch": args.add_batch,
             "add_every_s": args.add_every,
             "startup_s": round(ready_s, 1),
+            "workers": workers,
             "server_cpu_share": round(server_cpu / wall, 2) if wall else None,
             "machine": machine.machine(),
             "source": machine.source(),
@@ -366,8 +392,10 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         "## HTTP service: search under load",
         "",
-        f"`identmatch serve` on an index of {results['records']:,} records (after the adds), "
-        f"one server process and one client process on loopback, "
+        f"`identmatch serve --workers {results.get('workers', 0)}` on an index of "
+        f"{results['records']:,} records (after the adds), "
+        f"one server process ({results.get('workers', 0)} search workers) and one client "
+        "process on loopback, "
         f"{results['machine']['cores (nproc)']} cores ({results['machine']['CPU']}). "
         f"{results['queries']:,} distinct people sampled from the index, "
         f"{results['seconds_per_phase']} s per phase; every search audited. "
@@ -423,6 +451,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--add-batch", type=int, default=20, help="records per add call")
     parser.add_argument("--add-every", type=float, default=1.0, help="seconds between adds")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="search worker counts to run the service with, one after another",
+    )
     parser.add_argument("--work", type=Path, default=WORK, help="copy of the index, logs")
     parser.add_argument("--out", type=Path, default=WORK, help="where to write the results")
     parser.add_argument("--ready-timeout", type=float, default=600.0)
@@ -440,17 +475,23 @@ def main(argv: list[str] | None = None) -> None:
     if args.index is None:
         parser.error("--index is required")
     started = time.perf_counter()
-    results = run(args)
+    runs = [run(args, workers) for workers in args.workers]
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "service_load.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    text = markdown(results)
+    payload = runs[0] if len(runs) == 1 else {"runs": runs}
+    (args.out / "service_load.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    texts = [markdown(results) for results in runs]
+    heads, bodies = zip(*(text.partition("\n\n")[::2] for text in texts), strict=True)
+    body = "\n\n".join(
+        f"### `--workers {r['workers']}`\n\n{b}" if len(runs) > 1 else b
+        for r, b in zip(runs, bodies, strict=True)
+    )
+    text = f"{heads[0]}\n\n{body}"
     (args.out / "SERVICE.md").write_text(text, encoding="utf-8")
     print(text)
     if args.publish:
         command = "python -m benchmarks.service_load " + " ".join(argv or sys.argv[1:])
-        head, _, body = text.partition("\n\n")
         provenance = sections.provenance(command, time.perf_counter() - started)
-        section = "\n\n".join([head, provenance, body])
+        section = "\n\n".join([heads[0], provenance, body])
         print(f"wrote {sections.publish('service', section)}")
 
 
