@@ -216,9 +216,12 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
 
 
 def _toml_value(value: Any) -> str:
-    """A TOML string (JSON's escapes are TOML's for these), number or key."""
+    """A TOML string (JSON's escapes are TOML's for these), number or key.
+
+    JSON leaves DEL (U+007F) as it is, which TOML does not allow in a string: it is escaped too.
+    """
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, int):
         return str(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
