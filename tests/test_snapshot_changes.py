@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import identmatch
-from identmatch._index.snapshot import Change, Snapshot, Tables
+from identmatch._index.snapshot import Change, HeldTables, Snapshot, Tables
 from identmatch.testing import generate_records
 
 pytestmark = pytest.mark.slow
@@ -67,25 +67,6 @@ def fields_of(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in FIELDS if isinstance(row[k], list) or pd.notna(row[k])}
 
 
-class Copied:
-    """The tables read once, whole, as a worker receives them."""
-
-    def __init__(self, tables: Tables) -> None:
-        self.names = list(tables.names)
-        self.columns = {name: tables.column(name) for name in self.names}
-        self.key_table = tables.keys()
-        self.tf_rows = tables.tf()
-
-    def column(self, name: str) -> Any:
-        return self.columns[name]
-
-    def keys(self) -> Any:
-        return self.key_table
-
-    def tf(self) -> list[tuple[str, Any, int]]:
-        return self.tf_rows
-
-
 class Follower:
     """A copy kept as a search worker keeps it: loaded through ``follow``, then changed."""
 
@@ -94,7 +75,7 @@ class Follower:
         self.changes: list[Change] = []
 
         def load(tables: Tables) -> None:
-            self.snapshot = Snapshot.from_tables(Copied(tables))
+            self.snapshot = Snapshot.from_tables(HeldTables.copy(tables))
 
         self.stop = index.follow(load, self.changes.append)
 

@@ -36,7 +36,7 @@ from identmatch._candidates.choose import rank_query_candidates
 from identmatch._model.scoring import TfShares
 from identmatch._sql import quote_identifier
 
-__all__ = ["Change", "FileTables", "Loader", "Snapshot", "Tables", "load_tf"]
+__all__ = ["Change", "FileTables", "HeldTables", "Loader", "Snapshot", "Tables"]
 
 KeyArrays = tuple[np.ndarray, np.ndarray]
 """Sorted key hashes (uint64) and the row of each (int64)."""
@@ -90,14 +90,6 @@ def _settle() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def load_tf(cursor: duckdb.DuckDBPyConnection) -> dict[str, TfShares]:
-    """Term-frequency counts from the index's ``tf`` table."""
-    counts: dict[str, dict[Any, int]] = {}
-    for column, value, n in cursor.execute("SELECT column_name, value, n FROM tf").fetchall():
-        counts.setdefault(str(column), {})[value] = int(n)
-    return {column: TfShares(values) for column, values in counts.items()}
 
 
 def _tf_for(
@@ -168,6 +160,34 @@ class FileTables:
             (str(c), v, int(n))
             for c, v, n in self._cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
         ]
+
+
+class HeldTables:
+    """:class:`Tables` held in memory: as a search worker receives them, one part at a time."""
+
+    def __init__(self, names: Sequence[str]) -> None:
+        self.names = list(names)
+        self.columns: dict[str, pa.ChunkedArray] = {}
+        self.key_table: pa.Table | None = None
+        self.tf_rows: list[tuple[str, Any, int]] = []
+
+    @classmethod
+    def copy(cls, tables: Tables) -> HeldTables:
+        """Every part of ``tables``, read now."""
+        held = cls(tables.names)
+        held.columns = {name: tables.column(name) for name in held.names}
+        held.key_table, held.tf_rows = tables.keys(), tables.tf()
+        return held
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        return self.columns[name]
+
+    def keys(self) -> pa.Table:
+        assert self.key_table is not None
+        return self.key_table
+
+    def tf(self) -> list[tuple[str, Any, int]]:
+        return self.tf_rows
 
 
 @dataclass(frozen=True)

@@ -122,10 +122,10 @@ def create_app(
         if config_path is not None and hasattr(signal, "SIGHUP"):  # not on Windows
             loop.add_signal_handler(signal.SIGHUP, reload)
         if workers:
-            service.pool = WorkerPool(index, workers)
+            service.pool = WorkerPool(index, workers, loop)
             # Each worker's copy is read under the index's write lock; not on the loop.
             threading.Thread(
-                target=service.pool.start, args=(loop,), name="identmatch-workers", daemon=True
+                target=service.pool.start, name="identmatch-workers", daemon=True
             ).start()
         yield
         # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once

@@ -40,7 +40,7 @@ from pydantic import TypeAdapter
 
 import identmatch
 from identmatch._index.search import Searcher, SearchSettings
-from identmatch._index.snapshot import Change, Snapshot, Tables
+from identmatch._index.snapshot import Change, HeldTables, Snapshot, Tables
 from identmatch._model.model import Model
 from identmatch._service.schemas import SearchResult
 
@@ -76,7 +76,7 @@ def _serve(connection: Connection) -> None:
         Model.model_validate_json(model_json), date_order, SearchSettings(threshold, 0.5)
     )
     snapshot: Snapshot | None = None
-    received = _Received([])
+    received = HeldTables([])
     while True:
         try:
             message = connection.recv()
@@ -92,33 +92,14 @@ def _serve(connection: Connection) -> None:
         elif kind == "column":
             received.columns[message[1]] = message[2]
         elif kind == "load":
-            received = _Received(message[1])
+            received = HeldTables(message[1])
         elif kind == "loaded":
             _, received.key_table, received.tf_rows = message
             snapshot = Snapshot.from_tables(received)
-            received = _Received([])
+            received = HeldTables([])
             connection.send(("ready",))
         elif kind == "stop":
             return
-
-
-class _Received:
-    """The index's tables as the service process sent them (see ``Tables``)."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.names = names
-        self.columns: dict[str, Any] = {}
-        self.key_table: Any = None
-        self.tf_rows: list[tuple[str, Any, int]] = []
-
-    def column(self, name: str) -> Any:
-        return self.columns[name]
-
-    def keys(self) -> Any:
-        return self.key_table
-
-    def tf(self) -> list[tuple[str, Any, int]]:
-        return self.tf_rows
 
 
 def _search(
@@ -282,7 +263,10 @@ class WorkerPool:
 
     RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
-    def __init__(self, index: identmatch.Index, count: int) -> None:
+    def __init__(
+        self, index: identmatch.Index, count: int, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """``loop``: the service's event loop, where searches await their answers."""
         if count < 1:
             msg = f"a pool needs at least one worker, got {count}"
             raise identmatch.ConfigError(msg)
@@ -293,11 +277,10 @@ class WorkerPool:
         self.closing = False
         self.restarts = 0
         self._jobs = itertools.count()
-        self.loop: asyncio.AbstractEventLoop = asyncio.get_event_loop_policy().get_event_loop()
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start the workers (each loads a copy of the index: seconds to a minute)."""
         self.loop = loop
+
+    def start(self) -> None:
+        """Start the workers (each loads a copy of the index: seconds to a minute)."""
         for number in range(self.count):
             self._start(number)
 
