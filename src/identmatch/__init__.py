@@ -14,6 +14,7 @@ from identmatch._batch.decisions import Decisions, read_decisions
 from identmatch._batch.pipeline import dedupe, link
 from identmatch._batch.result import Result
 from identmatch._batch.spark import spark_session
+from identmatch._batch.subgroups import Evaluation, GroupScores
 from identmatch._candidates.blocking import BlockingReport, RuleCount
 from identmatch._config import STANDARD_COLUMNS, ModelConfig, ReadConfig
 from identmatch._exceptions import (
@@ -64,7 +65,9 @@ __all__ = [
     "DecisionOutcome",
     "Decisions",
     "DeclaredSchema",
+    "Evaluation",
     "Explanation",
+    "GroupScores",
     "Hit",
     "IDENTIFIER_KINDS",
     "IdentMatchError",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,14 @@ import pandas as pd
 from identmatch._batch.cluster import DisjointSets, assign_entity_ids, constrained_components
 from identmatch._batch.decisions import Decisions
 from identmatch._batch.entity_names import entity_names
+from identmatch._batch.subgroups import (
+    AGE_AS_OF,
+    DEFAULT_BY,
+    RECALL_GAP,
+    Evaluation,
+    result_attributes,
+    subgroup_scores,
+)
 from identmatch._candidates.blocking import BlockingReport
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._model.explain import Explanation, explanation_from_row
@@ -324,6 +333,52 @@ class Result:
         ``recorded_as`` (``name`` or ``alias``), ``sources``, ``record_ids``, ``records``.
         """
         return entity_names(self.entities, self._prepared)
+
+    def evaluate(
+        self,
+        truth: str | Sequence[Any] | pd.Series[Any],
+        *,
+        by: Sequence[str] | None = None,
+        as_of: dt.date = AGE_AS_OF,
+        recall_gap: float = RECALL_GAP,
+    ) -> Evaluation:
+        """Precision and recall against known truth, overall and per group: who we miss.
+
+        Args:
+            truth: the column of the input holding each record's true person (e.g.
+                ``"person_id"``), or one label per row of ``entities``.
+            by: what to break down by: ``sex`` (standardised), ``age_band`` (of the
+                standardised date of birth at ``as_of``: under 18, 18-24, 25-34, 35-49,
+                50-64, 65+, unknown), or any column of the input (``source``, ``origin``).
+                None: sex, age band and, where the input has it, source.
+            as_of: the date ages are computed at (fixed, so reports repeat).
+            recall_gap: groups whose recall is more than this below the overall recall are
+                flagged (``Evaluation.flagged``).
+
+        For a link only pairs across the two inputs count. See
+        ``identmatch._batch.subgroups`` for which group a pair counts in.
+
+        Raises:
+            SchemaError: ``truth`` or a name in ``by`` is not a column of the input.
+        """
+        entities = self.entities
+        if isinstance(truth, str):
+            if truth not in entities.columns:
+                msg = f"the truth column {truth!r} is not a column of the input"
+                raise SchemaError(msg)
+            labels: Any = entities[truth]
+        else:
+            labels = truth
+        if by is None:
+            by = tuple(b for b in DEFAULT_BY if b != "source" or "source" in entities.columns)
+        attributes = result_attributes(entities, self._prepared, by, as_of=as_of)
+        return subgroup_scores(
+            entities["entity_id"],
+            labels,
+            attributes,
+            inputs=entities["input"] if self._linked else None,
+            recall_gap=recall_gap,
+        )
 
     def save_model(self, path: str | Path) -> None:
         """Save the model as JSON, to reuse with ``model=path`` or ``--model PATH``."""

@@ -471,7 +471,8 @@ def generate_records(
         Most people have one record, some up to ten, spread across ``sources``. ``aliases``
         is a list of "Forename Surname"; ``dob`` is ISO, DD/MM/YYYY or D-M-YYYY or None;
         ``error_type`` is "original" or the ``ErrorRates`` names applied, joined with "+";
-        ``person_id`` and ``hard_negative`` are the truth.
+        ``person_id``, ``hard_negative`` and ``origin`` (the name pool of the person,
+        one of ``names.ORIGINS``; None for ``people`` without that column) are the truth.
     """
     if n_records < 1:
         msg = f"n_records must be at least 1, got {n_records}"
@@ -518,7 +519,7 @@ def demo_files(seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _demo_view(records: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    out = records.drop(columns=["error_type", "hard_negative"])
+    out = records.drop(columns=["error_type", "hard_negative", "origin"])
     out["record_id"] = prefix + out["record_id"].str.slice(1)
     return out
 

@@ -43,6 +43,7 @@ RECORD_COLUMNS: Final = (
     "person_id",
     "error_type",
     "hard_negative",
+    "origin",
 )
 # Per source: share of records, chance a record holds the NHS number, chance it lists the
 # person's aliases. Police and probation rarely hold NHS numbers but keep "also known as" lists.
@@ -102,6 +103,10 @@ def object_array(values: list[str | None]) -> ObjArr:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+
+
+def _absent(n: int) -> ObjArr:
+    return np.full(n, None, dtype=object)
 
 
 def row_ids(prefix: str, n: int) -> ObjArr:
@@ -209,6 +214,8 @@ class _Records:
             "person_id": self.of_person("person_id"),
             "error_type": object_array([s[1:] or "original" for s in self.labels]),
             "hard_negative": self.of_person("hard_negative"),
+            # The pool the person's names were drawn from, for "who we miss" breakdowns.
+            "origin": self.of_person("origin") if "origin" in self.truth else _absent(n),
         }
         data = {name: pd.Series(values, dtype=object) for name, values in columns.items()}
         data["record_id"] = pd.Series(row_ids("R", n), dtype=object)
