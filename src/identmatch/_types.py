@@ -8,6 +8,7 @@ __all__ = [
     "AuditAction",
     "Backend",
     "DateOrder",
+    "ExplicitDateOrder",
     "LinkType",
     "Probability",
     "RecordId",
@@ -25,8 +26,12 @@ Probability: TypeAlias = float
 Backend = Literal["duckdb", "spark"]
 """Where pairs are formed and scored: DuckDB in process, or Splink's Spark backend."""
 
-DateOrder = Literal["DMY", "MDY", "YMD"]
-"""How to read ambiguous numeric dates such as ``04/03/1987`` (UK day-first is ``DMY``)."""
+ExplicitDateOrder = Literal["DMY", "MDY", "YMD"]
+"""An order to read ambiguous numeric dates such as ``04/03/1987`` in (UK day-first is ``DMY``)."""
+
+DateOrder = Literal["auto", "DMY", "MDY", "YMD"]
+"""How to read ambiguous numeric dates: an explicit order, or ``auto``: the order each source's
+unambiguous values show (``25/12/1980`` is day-first), day-first when they show none."""
 
 LinkType = Literal["dedupe", "link"]
 """``dedupe`` finds duplicates within one input; ``link`` finds the same people across two."""

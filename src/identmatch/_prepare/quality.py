@@ -1,13 +1,41 @@
 """The data-quality summary of a run: rows read, and per column what was missing or unusable.
 
-Counts only: no values, so a summary can be logged or returned over HTTP safely.
+Counts, row numbers and source names only: never a person's values, so a summary can be
+logged or returned over HTTP safely.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["ColumnQuality", "DataQuality"]
+from identmatch._types import ExplicitDateOrder
+
+__all__ = ["ColumnQuality", "DataQuality", "SourceQuality"]
+
+ROWS_SHOWN = 5
+"""Row numbers kept per source for the values left unread."""
+
+
+class SourceQuality(BaseModel, frozen=True, extra="forbid"):
+    """How one source's dates of birth were read, within one input.
+
+    Row numbers are 1-based data rows of the input (the header is not counted); no value is
+    ever kept.
+    """
+
+    input: str = "input"
+    """The input's name (a file name, or ``input``, ``left`` and ``right``)."""
+    source: str = ""
+    """The ``source`` column's value; empty when the input has none (or the cell is blank)."""
+    date_order: ExplicitDateOrder = "DMY"
+    """The order ambiguous numeric dates such as ``03/04/1980`` were read in."""
+    detected: bool = False
+    """Whether ``date_order`` was detected from this source's unambiguous values
+    (``date_order="auto"``), rather than given or fallen back on."""
+    unread: int = Field(default=0, ge=0)
+    """Dates present but not read (unreadable, impossible, in the future): set to missing."""
+    unread_rows: tuple[int, ...] = ()
+    """The first few (at most 5) row numbers of the unread dates."""
 
 
 class ColumnQuality(BaseModel, frozen=True, extra="forbid"):
@@ -21,6 +49,26 @@ class ColumnQuality(BaseModel, frozen=True, extra="forbid"):
     """Dates of birth that are known placeholders such as 1900-01-01: set to missing."""
     partial: int = Field(default=0, ge=0)
     """Dates of birth with only a year (or month and year): kept as a year."""
+    sources: tuple[SourceQuality, ...] = ()
+    """Dates of birth: per input and source, the date order read in and the unread values."""
+
+
+def _merged_sources(
+    first: tuple[SourceQuality, ...], second: tuple[SourceQuality, ...]
+) -> tuple[SourceQuality, ...]:
+    """One entry per input, source and order: counts added, the earliest rows kept."""
+    merged: dict[tuple[str, str, str, bool], SourceQuality] = {}
+    for entry in (*first, *second):
+        key = (entry.input, entry.source, entry.date_order, entry.detected)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = entry
+            continue
+        rows = sorted({*seen.unread_rows, *entry.unread_rows})[:ROWS_SHOWN]
+        merged[key] = seen.model_copy(
+            update={"unread": seen.unread + entry.unread, "unread_rows": tuple(rows)}
+        )
+    return tuple(merged.values())
 
 
 class DataQuality(BaseModel, frozen=True, extra="forbid"):
@@ -41,9 +89,22 @@ class DataQuality(BaseModel, frozen=True, extra="forbid"):
                 invalid=a.invalid + b.invalid,
                 placeholder=a.placeholder + b.placeholder,
                 partial=a.partial + b.partial,
+                sources=_merged_sources(a.sources, b.sources),
             )
         return DataQuality(rows=self.rows + other.rows, columns=merged)
 
     def as_rows(self) -> list[dict[str, int | str]]:
-        """One plain dict per column, for printing or a DataFrame."""
-        return [{"column": name, **counts.model_dump()} for name, counts in self.columns.items()]
+        """One plain dict of counts per column, for printing or a DataFrame.
+
+        The per-source detail of dates of birth is in each column's ``sources``.
+        """
+        return [
+            {"column": name, **counts.model_dump(exclude={"sources"})}
+            for name, counts in self.columns.items()
+        ]
+
+    def unread_dates(self) -> list[SourceQuality]:
+        """The inputs and sources with dates of birth left unread, most unread first."""
+        column = self.columns.get("dob")
+        entries = [] if column is None else [s for s in column.sources if s.unread]
+        return sorted(entries, key=lambda s: -s.unread)

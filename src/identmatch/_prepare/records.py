@@ -8,11 +8,12 @@ calls. The output columns are what blocking rules and comparisons read.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pandas as pd
 
+from identmatch._prepare.date_columns import order_for, read_dob_column
 from identmatch._prepare.declared import (
     DeclaredSchema,
     is_declared_column,
@@ -33,7 +34,8 @@ from identmatch._prepare.standardise import (
     standardise_postcode,
     standardise_sex,
 )
-from identmatch._types import DateOrder
+from identmatch._prepare.values import map_unique as _map_unique
+from identmatch._types import DateOrder, ExplicitDateOrder
 
 __all__ = [
     "LIST_COLUMNS",
@@ -103,15 +105,6 @@ def is_prepared_column(name: str) -> bool:
 def is_list_column(name: str) -> bool:
     """Tell whether the prepared column ``name`` holds a list of text."""
     return name in LIST_COLUMNS or is_declared_list_column(name)
-
-
-def _map_unique(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series[Any]:
-    """Apply ``func`` once per distinct value of ``series`` and map the results back."""
-    values = series.astype(object).where(series.notna(), None)
-    distinct: dict[Hashable, Any] = {}
-    for value in values.drop_duplicates():
-        distinct[value] = func(value)
-    return pd.Series([distinct[v] for v in values], index=series.index, dtype=object)
 
 
 def _each(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series[Any]:
@@ -206,20 +199,33 @@ def _alias_names(aliases: tuple[str, ...]) -> tuple[tuple[str, str | None, str |
 
 
 def prepare_records(
-    records: pd.DataFrame, *, date_order: DateOrder = "DMY", schema: DeclaredSchema | None = None
+    records: pd.DataFrame,
+    *,
+    date_order: DateOrder = "auto",
+    schema: DeclaredSchema | None = None,
+    known_orders: Mapping[str, ExplicitDateOrder] | None = None,
+    name: str = "input",
+    first_row: int = 1,
 ) -> tuple[pd.DataFrame, DataQuality]:
     """Standardise ``records`` (as returned by ``read_records``) for matching.
 
     Args:
         records: the records read.
-        date_order: how to read ambiguous numeric dates.
+        date_order: how to read ambiguous numeric dates: an explicit order, or ``auto`` to
+            detect one per source (``identmatch._prepare.date_columns``).
         schema: declared identifiers and attributes; their columns must be in ``records``.
+        known_orders: under ``auto``, the order per source to fall back on when a source's
+            own dates show none (e.g. the orders an index detected when it was built).
+        name: the input's name in the quality summary.
+        first_row: the input's data row number of the first record (for a chunk of a file),
+            for the row numbers of unread dates in the quality summary.
 
     Returns:
         The prepared frame (``PREPARED_COLUMNS``, then the schema's prepared columns, one row
         per input row, same order) and a data-quality summary counting missing and unusable
         values per standard or declared column (for an identifier, ``invalid`` counts values
-        failing its kind's format or check character; they are treated as missing).
+        failing its kind's format or check character; they are treated as missing; for
+        ``dob``, ``sources`` gives per source the date order and the unread rows).
     """
     n = len(records)
     records = records.reset_index(drop=True)
@@ -315,27 +321,27 @@ def prepare_records(
 
     raw_dob = column("dob")
     if raw_dob is None:
-        for name in ("dob", "dob_year", "dob_md", "dob_year_swapped", "dob_unordered"):
-            out[name] = _absent(n)
+        for dob_column in ("dob", "dob_year", "dob_md", "dob_year_swapped", "dob_unordered"):
+            out[dob_column] = _absent(n)
     else:
-        parsed = _map_unique(raw_dob, lambda v: parse_date(v, order=date_order))
+        parsed, quality["dob"] = read_dob_column(
+            raw_dob,
+            column("source"),
+            date_order=date_order,
+            known=known_orders,
+            name=name,
+            first_row=first_row,
+        )
         out["dob"] = _each(parsed, lambda p: p.date.isoformat() if p.date else None)
         out["dob_year"] = _each(parsed, lambda p: str(p.year) if p.year else None)
         out["dob_md"] = _each(out["dob"], lambda d: d[5:] if d else None)
         out["dob_year_swapped"] = _each(out["dob_year"], _swap_last_two)
         out["dob_unordered"] = _each(out["dob"], _unordered_dob)
-        status = _each(parsed, lambda p: p.status)
-        quality["dob"] = ColumnQuality(
-            missing=int((status == "missing").sum()),
-            invalid=int((status == "invalid").sum()),
-            placeholder=int((status == "placeholder").sum()),
-            partial=int((status == "partial").sum()),
-        )
 
     raw_postcode = column("postcode")
     if raw_postcode is None:
-        for name in ("postcode_std", "postcode_outward", "postcode_sector"):
-            out[name] = _absent(n)
+        for postcode_column in ("postcode_std", "postcode_outward", "postcode_sector"):
+            out[postcode_column] = _absent(n)
     else:
         postcodes = _map_unique(raw_postcode, standardise_postcode)
         out["postcode_std"] = _each(postcodes, lambda p: p.postcode)
@@ -408,14 +414,17 @@ def _declared_cells(
 def prepare_one(
     fields: Mapping[str, Any],
     *,
-    date_order: DateOrder = "DMY",
+    date_order: DateOrder = "auto",
     alias_separator: str = ";",
     schema: DeclaredSchema | None = None,
+    known_orders: Mapping[str, ExplicitDateOrder] | None = None,
 ) -> dict[str, Any]:
     """Standardise one record (a search query) without pandas; the twin of prepare_records.
 
     Gives the same prepared values as :func:`prepare_records` for a one-row input, which a
-    property test checks, so a search query is prepared exactly as batch records are.
+    property test checks, so a search query is prepared exactly as batch records are. One
+    value shows no date order, so under ``auto`` its source's ``known_orders`` entry is used
+    (else the one order they all share, else ``DMY``; see ``date_columns.order_for``).
     """
     from identmatch._prepare.read import _alias_list, read_text
 
@@ -445,7 +454,9 @@ def prepare_one(
     out["name_ph_sorted"] = _sorted_pair(_skeleton(first), _skeleton(out["surname_joined"]))
     out["name_tokens"] = _all_tokens(forename, middle, surname, aliases=names)
     raw_dob = fields.get("dob")
-    parsed = parse_date(None if raw_dob == "" else raw_dob, order=date_order)
+    source = read_text(fields.get("source")) or ""
+    order = order_for(source, date_order, known_orders)
+    parsed = parse_date(None if raw_dob == "" else raw_dob, order=order)
     out["dob"] = parsed.date.isoformat() if parsed.date else None
     out["dob_year"] = str(parsed.year) if parsed.year else None
     out["dob_md"] = out["dob"][5:] if out["dob"] else None

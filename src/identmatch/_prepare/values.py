@@ -8,12 +8,13 @@ what blank means for its field (usually missing), and prepared values are never 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["is_missing", "to_text"]
+__all__ = ["is_missing", "map_unique", "to_text"]
 
 
 def is_missing(value: object) -> bool:
@@ -45,3 +46,16 @@ def to_text(value: Any, *, strip: bool = False) -> str | None:
         text = text.strip()
         return text or None
     return text
+
+
+def map_unique(series: pd.Series[Any], func: Callable[[Any], Any]) -> pd.Series[Any]:
+    """Apply ``func`` once per distinct value of ``series`` and map the results back.
+
+    Missing values (NaN, ``pandas.NA``) reach ``func`` as ``None``; the result keeps
+    ``series``'s index and holds objects.
+    """
+    values = series.astype(object).where(series.notna(), None)
+    distinct: dict[Hashable, Any] = {}
+    for value in values.drop_duplicates():
+        distinct[value] = func(value)
+    return pd.Series([distinct[v] for v in values], index=series.index, dtype=object)
