@@ -137,6 +137,40 @@ class TestDedupe:
         assert (got.set_index("record_id")["entity_id"].reindex(raw.index) == raw).all()
 
 
+class TestTruth:
+    def test_dedupe_with_truth_prints_who_we_miss(self, tmp_path: Path) -> None:
+        """--truth with --by origin prints recall and precision per sex, age band, source and
+        name origin, naming each group; --by alone is refused before the run."""
+        from identmatch.testing import generate_records
+
+        records = generate_records(600, seed=9)
+        records.assign(aliases=records["aliases"].map(";".join)).to_csv(
+            tmp_path / "people.csv", index=False
+        )
+        done = run(
+            "dedupe",
+            "people.csv",
+            "--out",
+            "ent.csv",
+            "--truth",
+            "person_id",
+            "--by",
+            "origin",
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Who we miss" in done.stdout
+        rows = {tuple(line.split()[:2]) for line in done.stdout.splitlines() if line.strip()}
+        for group in [("sex", "F"), ("sex", "M"), ("age_band", "25-34"), ("source", "police")]:
+            assert group in rows, group
+        origins = {g for a, g in rows if a == "origin"}
+        assert origins == {"british", "irish", "eastern_european", "south_asian", "west_african"}
+
+        refused = run("dedupe", "people.csv", "--out", "x.csv", "--by", "origin", cwd=tmp_path)
+        assert refused.returncode == 2
+        assert "--truth" in refused.stderr
+
+
 class TestLink:
     def test_link_two_files(self, workdir: Path) -> None:
         """link tags each record with its input and shares entity ids across the two."""
@@ -246,6 +280,7 @@ class TestDemo:
         assert "precision" in done.stdout
         assert "recall" in done.stdout
         assert "starting point (prior)" in done.stdout
+        assert "Who we miss" in done.stdout
         assert (tmp_path / "demo.csv").exists()
 
     def test_version(self, tmp_path: Path) -> None:

@@ -11,10 +11,12 @@ import identmatch
 from identmatch._cli.common import (
     Reporter,
     backend_for,
+    check_truth,
     common_options,
     finish_run,
     parse_identifiers,
     parse_map,
+    print_evaluation,
     print_summary,
     run_settings,
     write_table,
@@ -42,10 +44,13 @@ def dedupe(
     spark_master: str | None,
     spark_partitions: int | None,
     decisions: Path | None,
+    truth: str | None,
+    by: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Find the records in RECORDS (CSV or Parquet, or a directory written by
     `identmatch prepare`) that are the same person."""
+    check_truth(truth, by)
     settings = run_settings(
         config_path,
         mapping=mapping,
@@ -71,6 +76,7 @@ def dedupe(
         decisions=decisions if decisions is not None else run.decisions,
     )
     finish_run(result, out, pairs, entities, settings, quiet)
+    print_evaluation(result, truth, by, quiet)
 
 
 @cli.command()
@@ -145,9 +151,12 @@ def link(
     spark_master: str | None,
     spark_partitions: int | None,
     decisions: Path | None,
+    truth: str | None,
+    by: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
+    check_truth(truth, by)
     settings = run_settings(
         config_path,
         mapping=mapping,
@@ -174,6 +183,7 @@ def link(
         decisions=decisions if decisions is not None else run.decisions,
     )
     finish_run(result, out, pairs, entities, settings, quiet)
+    print_evaluation(result, truth, by, quiet)
 
 
 @cli.command()
@@ -230,6 +240,8 @@ def demo(out: Path | None, n_explain: int, serve: bool, folder: Path, port: int)
         f"F1 {scores.f1:.3f}  ({scores.true_positives} of {scores.true_pairs} true pairs found, "
         f"{scores.false_positives} false)"
     )
+    click.echo("")
+    click.echo(str(result.evaluate("person_id")))
     click.echo("")
     click.echo("Some explained matches:")
     shown = result.pairs[result.pairs["match_probability"] >= result.threshold]

@@ -285,6 +285,22 @@ def common_options(func: Any) -> Any:
             help="spark.sql.shuffle.partitions with --backend spark (2-4 per core).",
         ),
         DECISIONS,
+        click.option(
+            "--truth",
+            "truth",
+            metavar="COLUMN",
+            help="A column holding each record's true person (test or synthetic data): print "
+            "recall and precision against it, overall and per group (sex, age band, source), "
+            "flagging groups we miss.",
+        ),
+        click.option(
+            "--by",
+            "by",
+            multiple=True,
+            metavar="COLUMN",
+            help="With --truth: also break recall and precision down by this input column "
+            "(repeatable), e.g. --by origin.",
+        ),
         click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
     ]
     for option in reversed(options):
@@ -299,6 +315,25 @@ def backend_for(backend: str, master: str | None, partitions: int | None) -> Any
             raise click.BadParameter(msg, param_hint="--backend")
         return backend
     return identmatch.spark_session(master, shuffle_partitions=partitions)
+
+
+def check_truth(truth: str | None, by: tuple[str, ...]) -> None:
+    """Refuse ``--by`` without ``--truth`` before the run, not after it."""
+    if by and truth is None:
+        msg = "--by breaks down the scores against --truth COLUMN; give --truth too"
+        raise click.UsageError(msg)
+
+
+def print_evaluation(
+    result: identmatch.Result, truth: str | None, by: tuple[str, ...], quiet: bool
+) -> None:
+    """With ``--truth``: recall and precision per group on stdout (sex, age band, source
+    where the input has it, then each ``--by``)."""
+    if truth is None or quiet:
+        return
+    defaults = ["sex", "age_band", *(["source"] if "source" in result.entities.columns else [])]
+    wanted = list(dict.fromkeys([*defaults, *by]))
+    click.echo(str(result.evaluate(truth, by=wanted)))
 
 
 def finish_run(
