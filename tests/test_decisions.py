@@ -452,6 +452,56 @@ class TestReport:
         assert "threshold" in found.advice
         assert found.precision.low <= (found.precision.value or 0) <= found.precision.high
 
+    def test_recall_and_precision_per_group(
+        self, index: identmatch.Index, batch: identmatch.Result
+    ) -> None:
+        """Per sex, age band and source, the report counts the labelled pairs a hand count
+        puts in each group (a pair in each of its records' groups)."""
+        from identmatch._batch.subgroups import UNKNOWN, result_attributes
+
+        queue = index.review_queue(limit=40).pairs
+        truth = {}
+        for i, pair in enumerate(queue):
+            decision = "same" if i % 3 else "different"
+            try:
+                index.decide(pair.record_ids, decision, reason="r", purpose="p")
+            except identmatch.DecisionError:
+                continue
+            truth[pair.record_ids] = (pair.match_probability, decision == "same")
+        by = ["sex", "age_band", "source"]
+        values = pd.DataFrame(result_attributes(batch.entities, batch._prepared, by))
+        values.index = batch.entities["record_id"].astype(str)
+        expected: dict[tuple[str, str], list[int]] = {}
+        cut = index.config.threshold
+        for (a, b), (p, same) in truth.items():
+            for name in by:
+                pair = [values.at[a, name], values.at[b, name]]
+                known = {str(v) for v in pair if isinstance(v, str) and v != UNKNOWN}
+                if name == "source":
+                    low, high = sorted(str(v) for v in pair)
+                    known = {low if low == high else f"{low} - {high}"}
+                for group in known or {UNKNOWN}:
+                    counts = expected.setdefault((name, group), [0, 0, 0, 0])
+                    counts[0] += same
+                    counts[1] += same and p >= cut
+                    counts[2] += p >= cut
+                    counts[3] += p >= cut and same
+        found = index.report()
+        got = {
+            (g.attribute, g.group): [
+                g.same,
+                g.recall.numerator,
+                g.precision.denominator,
+                g.precision.numerator,
+            ]
+            for g in found.groups
+        }
+        assert got == expected
+        assert {g.attribute for g in found.groups} == set(by)
+        sex_total = sum(g.same + g.different for g in found.groups if g.attribute == "source")
+        assert sex_total == found.labels
+        assert "by group" in str(found)
+
     def test_report_command(self, index: identmatch.Index) -> None:
         pair = index.review_queue(limit=1).pairs[0]
         index.decide(pair.record_ids, "different", reason="r", purpose="p")

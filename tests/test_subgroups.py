@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import identmatch
-from identmatch._batch.subgroups import UNKNOWN, age_bands
+from identmatch._batch.subgroups import UNKNOWN, age_band, age_bands
 from identmatch.testing import demo_files, generate_records, pairwise_scores, subgroup_scores
 
 # Eight records of four people. P2's two records are never joined (a missed link, origin b)
@@ -101,6 +101,18 @@ def test_age_bands() -> None:
     dobs = ["2008-01-02", "2008-01-01", "2001-06-30", "1991-01-01", "1960-12-31", None, "junk"]
     bands = age_bands(dobs, dt.date(2026, 1, 1))
     assert list(bands) == ["under 18", "18-24", "18-24", "35-49", "65+", UNKNOWN, UNKNOWN]
+
+
+@given(
+    st.one_of(
+        st.dates(dt.date(1900, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat),
+        st.sampled_from([None, "", "1990-02-30", "junk", "1990-1-1"]),
+    ),
+    st.dates(dt.date(2000, 1, 1), dt.date(2030, 12, 31)),
+)
+def test_age_band_one_and_many_agree(dob: str | None, as_of: dt.date) -> None:
+    """The scalar age band (report) and the columnar one (batch) agree on every input."""
+    assert age_band(dob, as_of) == age_bands([dob], as_of).iloc[0]
 
 
 def _oracle(

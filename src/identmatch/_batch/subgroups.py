@@ -23,6 +23,7 @@ both true and predicted).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,7 +48,9 @@ __all__ = [
     "UNKNOWN",
     "Evaluation",
     "GroupScores",
+    "age_band",
     "age_bands",
+    "group_order",
     "result_attributes",
     "subgroup_scores",
 ]
@@ -56,6 +59,7 @@ UNKNOWN: Final = "unknown"
 """The group of records whose value is missing."""
 AGE_BANDS: Final = ("under 18", "18-24", "25-34", "35-49", "50-64", "65+")
 _AGE_EDGES: Final = (18, 25, 35, 50, 65)
+_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 AGE_AS_OF: Final = dt.date(2026, 1, 1)
 """The fixed date ages are computed at, so a report reads the same whichever day it is run."""
 RECALL_GAP: Final = 0.03
@@ -185,9 +189,9 @@ def age_bands(dob: Sequence[Any] | pd.Series[Any], as_of: dt.date = AGE_AS_OF) -
     Bands are ``AGE_BANDS`` (under 18, 18-24, 25-34, 35-49, 50-64, 65+), whole years of age;
     ``unknown`` for a missing or unreadable date.
     """
-    days = pd.to_datetime(
-        pd.Series(np.asarray(dob, dtype=object)), format="%Y-%m-%d", errors="coerce"
-    )
+    text = pd.Series(np.asarray(dob, dtype=object))
+    iso = text.where(text.astype(str).str.fullmatch(_ISO_DATE.pattern), None)
+    days = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce")
     known = days.notna().to_numpy()
     year = days.dt.year.fillna(0).to_numpy(dtype=np.int64)
     month_day = (days.dt.month * 100 + days.dt.day).fillna(0).to_numpy(dtype=np.int64)
@@ -195,6 +199,25 @@ def age_bands(dob: Sequence[Any] | pd.Series[Any], as_of: dt.date = AGE_AS_OF) -
     bands = np.array(AGE_BANDS, dtype=object)[np.searchsorted(_AGE_EDGES, age, side="right")]
     bands[~known] = UNKNOWN
     return pd.Series(bands, dtype=object)
+
+
+def age_band(dob: object, as_of: dt.date = AGE_AS_OF) -> str:
+    """The age band at ``as_of`` of one ISO date of birth (``unknown`` if it is not one)."""
+    try:
+        iso = isinstance(dob, str) and _ISO_DATE.fullmatch(dob)
+        born = dt.date.fromisoformat(dob) if iso and isinstance(dob, str) else None
+    except ValueError:
+        born = None
+    if born is None:
+        return UNKNOWN
+    age = as_of.year - born.year - ((born.month, born.day) > (as_of.month, as_of.day))
+    return AGE_BANDS[sum(age >= edge for edge in _AGE_EDGES)]
+
+
+def group_order(group: str) -> tuple[bool, int, str]:
+    """Sort key of a group: age bands youngest first, others by name, ``unknown`` last."""
+    rank = AGE_BANDS.index(group) if group in AGE_BANDS else len(AGE_BANDS)
+    return (group == UNKNOWN, rank, group)
 
 
 def _text(values: Sequence[Any] | pd.Series[Any], n: int, name: str) -> ObjArr:
@@ -342,11 +365,6 @@ def _pair_groups(
     )
 
 
-def _order(attribute: str, group: str) -> tuple[bool, int, str]:
-    rank = AGE_BANDS.index(group) if group in AGE_BANDS else len(AGE_BANDS)
-    return (group == UNKNOWN, rank, group)
-
-
 def _scores(
     attribute: str,
     labels: Mapping[Any, str],
@@ -368,7 +386,7 @@ def _scores(
                 false_negatives=t - f,
             )
         )
-    return sorted(out, key=lambda g: _order(attribute, g.group))
+    return sorted(out, key=lambda g: group_order(g.group))
 
 
 def _codes(values: Sequence[Any] | pd.Series[Any], n: int, name: str) -> IntArr:

@@ -12,6 +12,11 @@ Both come with Wilson 95% intervals, and a threshold sweep over the labels says 
 threshold should move. Labels mostly come from the review queue, which asks about pairs near
 the threshold: the figures describe those pairs, where mistakes happen, not every pair of
 the index, and the report says so.
+
+The same figures are given per group (who we miss): by sex and age band (a labelled pair
+counts in the group of each of its two records' known values, ``unknown`` when neither
+record has one) and by source (``"police - probation"``, by both records). Only what the
+index keeps can group pairs: columns it does not store (a name origin) cannot.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING
 import duckdb
 from pydantic import BaseModel
 
+from identmatch._batch.subgroups import RECALL_GAP, UNKNOWN, age_band, group_order
 from identmatch._index.snapshot import Snapshot
 from identmatch._index.store import cursor as cursor_of
 from identmatch._model.scoring import score_pair
@@ -30,9 +36,11 @@ from identmatch._model.scoring import score_pair
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["LabelBin", "LabelReport", "Rate", "label_report", "wilson"]
+__all__ = ["LabelBin", "LabelGroup", "LabelReport", "Rate", "label_report", "wilson"]
 
 _BINS = (0.0, 0.5, 0.8, 0.95, 0.99, 1.0)
+_BY = ("sex", "age_band", "source")
+"""What labelled pairs are grouped by: what every indexed record keeps."""
 _MIN_LABELS_TO_MOVE = 20
 """Fewer labels than this are too few to move a threshold by."""
 
@@ -82,6 +90,19 @@ class LabelBin(BaseModel, frozen=True, extra="forbid"):
     different: int
 
 
+class LabelGroup(BaseModel, frozen=True, extra="forbid"):
+    """Precision and recall over the labelled pairs in one group (``attribute`` = ``group``)."""
+
+    attribute: str
+    group: str
+    same: int
+    different: int
+    precision: Rate
+    recall: Rate
+    flagged: bool
+    """Recall more than ``RECALL_GAP`` (0.03) below the recall over all labels."""
+
+
 class LabelReport(BaseModel, frozen=True, extra="forbid"):
     """What the decisions say about the model and its threshold."""
 
@@ -98,6 +119,8 @@ class LabelReport(BaseModel, frozen=True, extra="forbid"):
     best_threshold: float | None
     """The threshold with the best F1 on the labels (None: too few labels to say)."""
     advice: str
+    groups: tuple[LabelGroup, ...] = ()
+    """The same per sex, age band and source (see the module docstring)."""
 
     def __str__(self) -> str:
         lines = [
@@ -114,6 +137,17 @@ class LabelReport(BaseModel, frozen=True, extra="forbid"):
                 f"{item.different} different"
             )
         lines.append(self.advice)
+        if self.groups:
+            lines.append(
+                "by group (a labelled pair counts in each of its two records' groups; "
+                "<- marks recall more than 0.03 below the recall over all labels):"
+            )
+        for g in self.groups:
+            mark = "  <-" if g.flagged else ""
+            lines.append(
+                f"  {g.attribute} {g.group}: {g.same} same, {g.different} different; "
+                f"recall {_short(g.recall)}; precision {_short(g.precision)}{mark}"
+            )
         lines.append(
             "These labels come mostly from the review queue, which asks about pairs near the "
             "threshold: the figures describe those pairs, not every pair in the index."
@@ -133,6 +167,7 @@ def label_report(
     with cursor_of(connection) as cursor:
         snapshot = Snapshot.around(cursor, [], wanted)
     scored: list[tuple[float, bool]] = []
+    members: list[dict[str, set[str]]] = []
     skipped = 0
     for (a, b), decision in sorted(latest.items()):
         if decision == "unsure":
@@ -141,8 +176,10 @@ def label_report(
         if row_a is None or row_b is None:
             skipped += 1
             continue
-        score = score_pair(index.model, snapshot.record(row_a), snapshot.record(row_b), snapshot.tf)
+        record_a, record_b = snapshot.record(row_a), snapshot.record(row_b)
+        score = score_pair(index.model, record_a, record_b, snapshot.tf)
         scored.append((score.match_probability, decision == "same"))
+        members.append(_pair_groups(record_a, record_b))
     same = sum(1 for _, s in scored if s)
     predicted = [s for p, s in scored if p >= cut]
     precision = Rate.of(sum(predicted), len(predicted))
@@ -169,7 +206,68 @@ def label_report(
         bins=bins,
         best_threshold=best,
         advice=_advice(scored, cut, best),
+        groups=_groups(scored, members, cut, recall),
     )
+
+
+def _known(value: object) -> str | None:
+    text = str(value).strip() if value is not None else ""
+    return text if text and text != UNKNOWN else None
+
+
+def _pair_groups(a: dict[str, object], b: dict[str, object]) -> dict[str, set[str]]:
+    """The groups a labelled pair counts in, per attribute of ``_BY``."""
+    out: dict[str, set[str]] = {}
+    for name, values in (
+        ("sex", (a.get("sex_std"), b.get("sex_std"))),
+        ("age_band", (age_band(a.get("dob")), age_band(b.get("dob")))),
+    ):
+        known = {v for v in map(_known, values) if v is not None}
+        out[name] = known or {UNKNOWN}
+    low, high = sorted(_known(r.get("source")) or UNKNOWN for r in (a, b))
+    out["source"] = {low if low == high else f"{low} - {high}"}
+    return out
+
+
+def _groups(
+    scored: list[tuple[float, bool]],
+    members: list[dict[str, set[str]]],
+    cut: float,
+    overall: Rate,
+) -> tuple[LabelGroup, ...]:
+    tallies: dict[tuple[str, str], list[tuple[float, bool]]] = {}
+    for label, groups in zip(scored, members, strict=True):
+        for name in _BY:
+            for group in groups[name]:
+                tallies.setdefault((name, group), []).append(label)
+    out = []
+    for (name, group), labels in tallies.items():
+        same = sum(1 for _, s in labels if s)
+        predicted = [s for p, s in labels if p >= cut]
+        recall = Rate.of(sum(1 for p, s in labels if s and p >= cut), same)
+        flagged = (
+            recall.value is not None
+            and overall.value is not None
+            and recall.value < overall.value - RECALL_GAP - 1e-12
+        )
+        out.append(
+            LabelGroup(
+                attribute=name,
+                group=group,
+                same=same,
+                different=len(labels) - same,
+                precision=Rate.of(sum(predicted), len(predicted)),
+                recall=recall,
+                flagged=flagged,
+            )
+        )
+    return tuple(sorted(out, key=lambda g: (_BY.index(g.attribute), group_order(g.group))))
+
+
+def _short(rate: Rate) -> str:
+    if rate.value is None:
+        return "-"
+    return f"{rate.value:.3f} ({rate.numerator} of {rate.denominator})"
 
 
 def _in(p: float, low: float, high: float) -> bool:
