@@ -69,7 +69,7 @@ def dedupe(
     records: Any,
     *,
     columns: Mapping[str, str] | None = None,
-    date_order: DateOrder = "DMY",
+    date_order: DateOrder = "auto",
     threshold: float | None = None,
     model: Model | str | Path | None = None,
     config: ModelConfig | None = None,
@@ -87,7 +87,12 @@ def dedupe(
             directory of records prepared by :func:`prepare_parquet` (out of core), which
             Spark reads in parallel and which gives ``entities`` of ids only.
         columns: input column name -> standard column name, e.g. ``{"given_name": "forename"}``.
-        date_order: how to read ambiguous numeric dates (UK day-first ``DMY`` by default).
+        date_order: how to read ambiguous numeric dates such as ``03/04/1980``. ``auto`` (the
+            default) reads each source (each value of the ``source`` column, or the whole
+            input) in the order its unambiguous dates show (``25/12/1980`` is day-first,
+            ``12/25/1980`` month-first), UK day-first when they show none clearly;
+            ``DMY``, ``MDY`` or ``YMD`` read every value so. ``result.quality`` says which
+            order each source was read in.
         threshold: match probability in (0, 1) at which records join one entity;
             ``config.threshold`` (0.95) when not given.
         model: a trained :class:`Model` or the path of a saved one; trained on the input
@@ -135,7 +140,7 @@ def link(
     right: Any,
     *,
     columns: Mapping[str, str] | None = None,
-    date_order: DateOrder = "DMY",
+    date_order: DateOrder = "auto",
     threshold: float | None = None,
     model: Model | str | Path | None = None,
     config: ModelConfig | None = None,
@@ -334,8 +339,10 @@ def _run_inner(
     )
     with _stage(timings, "standardise", f"standardising {n_records:,} records", progress):
         prepared_and_quality = [
-            done if done is not None else _prepare(frame, read_config, declared)
-            for frame, done in zip(raw, ready, strict=True)
+            done
+            if done is not None
+            else _prepare(frame, read_config, declared, _display_name(src, name))
+            for src, name, frame, done in zip(sources, names, raw, ready, strict=True)
         ]
     prepared = [p for p, _ in prepared_and_quality]
     records = [
@@ -379,12 +386,16 @@ def _run_inner(
         blocking = blocking_report(chosen, model, n_records)
     from splink import Linker
 
-    def make_linker(m: Model, inputs: list[Any]) -> Any:
+    def make_linker(m: Model, inputs: list[Any], blocking: Any = "candidates") -> Any:
         with backend_errors("building the model"):
             return Linker(
                 inputs if linked else inputs[0],
                 build_settings(
-                    m, link_type, engine.dialect, max_iterations=config.em_max_iterations
+                    m,
+                    link_type,
+                    engine.dialect,
+                    max_iterations=config.em_max_iterations,
+                    blocking=blocking,
                 ),
                 log_level=None,
             )
@@ -393,11 +404,12 @@ def _run_inner(
         with _stage(timings, "train", "training the model (u by sampling, m by EM)", progress):
             training_inputs = training_sample(engine, prepared, names, sdfs, config)
             model = train_model(
-                lambda m: make_linker(m, training_inputs),
+                lambda m, blocking="candidates": make_linker(m, training_inputs, blocking),
                 model,
                 records=n_records,
                 available=available,
                 config=config,
+                pairs=_training_pairs([len(f) for f in prepared], linked, config),
             )
             if training_inputs is not sdfs:
                 _forget_intermediate_tables(engine)
@@ -453,6 +465,14 @@ _PAIR_KEYS = (
 )
 
 
+def _training_pairs(sizes: list[int], linked: bool, config: ModelConfig) -> float:
+    """Record pairs among the training inputs (all records, or the uniform sample)."""
+    total = sum(sizes)
+    fraction = min(1.0, config.max_records_to_train / total) if total else 1.0
+    n = [size * fraction for size in sizes]
+    return n[0] * n[1] if linked else n[0] * (n[0] - 1) / 2
+
+
 def _scored_pairs(engine: Engine | SparkEngine, predictions: Any) -> pd.DataFrame:
     """Splink's predictions without the records' own columns: ids, weights and the per-field
     levels and weights that explanations need (the ``_l``/``_r`` value columns would double
@@ -478,10 +498,10 @@ def _forget_intermediate_tables(engine: Engine | SparkEngine) -> None:
 
 
 def _prepare(
-    frame: pd.DataFrame | None, read_config: ReadConfig, schema: DeclaredSchema
+    frame: pd.DataFrame | None, read_config: ReadConfig, schema: DeclaredSchema, name: str
 ) -> tuple[pd.DataFrame, DataQuality]:
     assert frame is not None
-    return prepare_records(frame, date_order=read_config.date_order, schema=schema)
+    return prepare_records(frame, date_order=read_config.date_order, schema=schema, name=name)
 
 
 def _holds(prepared: DeclaredSchema, declared: DeclaredSchema) -> bool:

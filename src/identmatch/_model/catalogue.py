@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from identmatch._model.levels import (
+    IDENTIFIER_CLASH_FLOOR,
     SWAP_MIN_SIMILARITY,
     SWAPPED_RESPELLED,
     ComparisonSpec,
@@ -481,7 +482,9 @@ def nhs_number_comparison() -> ComparisonSpec:
         levels=(
             null_level("nhs_std", "NHS number"),
             LevelSpec(kind="exact", column="nhs_std", label="NHS number: the same", m=0.95, u=1e-6),
-            else_level("NHS number", m=0.05, u=0.999999),
+            else_level("NHS number", m=0.05, u=0.999999).model_copy(
+                update={"floor": IDENTIFIER_CLASH_FLOOR}
+            ),
         ),
     )
 

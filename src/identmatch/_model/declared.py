@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from identmatch._candidates.blocking import BlockingRule
-from identmatch._model.levels import ComparisonSpec, LevelSpec, else_level, null_level
+from identmatch._model.levels import (
+    IDENTIFIER_CLASH_FLOOR,
+    ComparisonSpec,
+    LevelSpec,
+    else_level,
+    null_level,
+)
 from identmatch._prepare.declared import AttributeSpec, DeclaredSchema, IdentifierSpec
 
 __all__ = [
@@ -100,7 +106,13 @@ def identifier_comparison(spec: IdentifierSpec) -> ComparisonSpec:
                 m=rest * 0.2,
                 u=1e-5,
             ),
-            LevelSpec(kind="else", label=clash, m=clash_m, u=1.0 - 1e-5 - 1e-5 - 1e-4 - 1e-5),
+            LevelSpec(
+                kind="else",
+                label=clash,
+                m=clash_m,
+                u=1.0 - 1e-5 - 1e-5 - 1e-4 - 1e-5,
+                floor=IDENTIFIER_CLASH_FLOOR,
+            ),
         ),
     )
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 __all__ = [
+    "IDENTIFIER_CLASH_FLOOR",
     "SWAPPED_RESPELLED",
     "SWAP_MIN_SIMILARITY",
     "ComparisonSpec",
@@ -72,6 +73,9 @@ class LevelSpec(BaseModel, frozen=True, extra="forbid"):
     """Adjust the weight by how common the value is (term-frequency adjustment)."""
     fixed: bool = False
     """Keep m and u as given: training never changes them (used for the family guard)."""
+    floor: float | None = None
+    """The least weight (bits) training may give this level, set by a person: an identifier
+    clash is strong evidence of two people, but wrong numbers are keyed every day."""
     unless_identifier: tuple[str, ...] = ()
     """Family guard patterns only: prepared identifier columns (the NHS number, declared
     identifiers) that, the same on both records or one character apart (a typo), mean one
@@ -138,6 +142,10 @@ class ComparisonSpec(BaseModel, frozen=True, extra="forbid"):
         )
         return tuple(dict.fromkeys(read))
 
+
+IDENTIFIER_CLASH_FLOOR = -10.0
+"""The least weight (bits) of two valid, different identifiers: strong evidence of two
+people, but bounded, because a wrong number keyed into one record is common."""
 
 SWAP_MIN_SIMILARITY = 0.85
 """Jaro-Winkler floor for the respelled half of a swapped name (Swamy/Swamie is 0.89)."""

@@ -13,18 +13,29 @@ import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from identmatch._candidates.blocking import BlockingRule, CandidateSettings, compile_blocking_rule
 from identmatch._candidates.choose import CANDIDATE_COLUMN
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ModelError, backend_errors
+from identmatch._model.estimate import (
+    LevelHealth,
+    MatchCounts,
+    Patterns,
+    em_on_patterns,
+    regularise,
+)
 from identmatch._model.level_sql import compile_comparison
 from identmatch._model.levels import ComparisonSpec
 from identmatch._model.run_config import RunConfig
 from identmatch._prepare.declared import DeclaredSchema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Model", "TrainingSummary", "build_settings", "train_model"]
 
@@ -44,6 +55,9 @@ class TrainingSummary(BaseModel, frozen=True, extra="forbid"):
     u: Literal["estimated", "default"]
     m: Literal["estimated", "default"]
     em_blocking_rules: tuple[str, ...] = ()
+    levels: tuple[LevelHealth, ...] = ()
+    """The model-health table: per level, the matching pairs EM saw, the raw and final
+    weights and what was constrained (:mod:`identmatch._model.estimate`)."""
 
 
 class Model(BaseModel, frozen=True, extra="forbid"):
@@ -87,6 +101,33 @@ class Model(BaseModel, frozen=True, extra="forbid"):
                 return spec
         msg = f"the model has no comparison named {name!r}"
         raise KeyError(msg)
+
+    def health(self) -> pd.DataFrame:
+        """The model-health table of the last training, one row per level (empty if untrained).
+
+        Columns: ``comparison``, ``label``, ``matches_seen`` (matching pairs EM saw in the
+        level), ``raw_weight`` (EM's maximum-likelihood estimate, bits; NaN where EM did
+        not see the comparison), ``weight`` (what the model uses), ``default_weight`` and
+        ``constrained`` (what changed the raw estimate, ``; ``-separated).
+        """
+        import pandas as pd
+
+        rows = [
+            {**row.model_dump(), "constrained": "; ".join(row.constrained)}
+            for row in (self.training.levels if self.training else ())
+        ]
+        columns = [
+            "comparison",
+            "label",
+            "matches_seen",
+            "raw_weight",
+            "weight",
+            "default_weight",
+            "constrained",
+        ]
+        frame = pd.DataFrame(rows, columns=columns)
+        frame["raw_weight"] = frame["raw_weight"].astype(float)
+        return frame
 
     @property
     def tf_columns(self) -> list[str]:
@@ -149,7 +190,7 @@ def build_settings(
     dialect: str = "duckdb",
     *,
     max_iterations: int = 25,
-    blocking: Literal["candidates", "keys"] = "candidates",
+    blocking: Literal["candidates", "keys"] | BlockingRule = "candidates",
 ) -> Any:
     """Splink settings for ``model``, its custom levels written for ``dialect``.
 
@@ -157,15 +198,18 @@ def build_settings(
     ``max_iterations`` caps each EM session (``ModelConfig.em_max_iterations``).
     ``blocking="candidates"`` pairs the records that the candidate generator chose (inputs
     need their ``candidate_pairs`` column); ``"keys"`` pairs every two records sharing any
-    of the model's keys, for Splink's own one-record paths (``predict_between``).
+    of the model's keys, for Splink's own one-record paths (``predict_between``); a
+    blocking rule (a tuple of columns) pairs the records equal on all of them, keeping only
+    the comparison levels of each pair (training counts their agreement patterns).
     """
     from splink import SettingsCreator
 
-    rules = (
-        [compile_blocking_rule((f"{CANDIDATE_COLUMN}[]",))]
-        if blocking == "candidates"
-        else [compile_blocking_rule(rule) for rule in model.blocking_rules]
-    )
+    if blocking == "candidates":
+        rules = [compile_blocking_rule((f"{CANDIDATE_COLUMN}[]",))]
+    elif blocking == "keys":
+        rules = [compile_blocking_rule(rule) for rule in model.blocking_rules]
+    else:
+        rules = [compile_blocking_rule(blocking)]
 
     return SettingsCreator(
         link_type=link_type,
@@ -194,38 +238,48 @@ _EM_RULES: tuple[BlockingRule, ...] = (
 
 
 def train_model(
-    make_linker: Callable[[Model], Any],
+    make_linker: Callable[..., Any],
     model: Model,
     *,
     records: int,
     available: set[str],
     config: ModelConfig,
+    pairs: float | None = None,
 ) -> Model:
-    """Estimate the prior, u and m with Splink, and return the trained Model.
+    """Estimate the prior, u and m, and return the trained Model with its health table.
 
-    The estimates are read back after every step. If an EM session fails (no usable pairs
-    under its blocking rule), Splink's linker may be left mid-session, so training goes on
-    with a fresh linker built from the last good estimates.
+    Splink estimates the prior (deterministic rules) and u (random sampling). m is estimated
+    by :mod:`identmatch._model.estimate`: EM with prior counts over the agreement patterns of
+    each EM block, then the order and bounds a person would accept. A block with no pairs is
+    skipped.
 
     Args:
-        make_linker: builds a Splink Linker for a model (``build_settings`` on the inputs).
+        make_linker: builds a Splink Linker for a model; ``make_linker(model, rule)`` pairs
+            the records equal on a blocking rule's columns (``build_settings(blocking=)``).
         model: the untrained model (its m and u are the defaults).
         records: number of input records.
         available: prepared columns holding any values.
         config: training settings.
+        pairs: record pairs in the training inputs (``n(n-1)/2`` for a dedupe, ``n_l n_r``
+            for a link). Given, the prior is estimated from the EM blocks (below).
+
+    The prior: each EM block on one column whose equality is a comparison's exact level
+    (date of birth, postcode) finds ``lambda_b * N_b`` matching pairs, which are the share
+    ``m(exact)`` of all matching pairs; so all matching pairs number ``lambda_b N_b /
+    m(exact)`` and the prior is that over ``pairs``. The median over such blocks is used;
+    without any, Splink's deterministic-rule estimate stays.
     """
     if config.train == "never":
-        return model.model_copy(
-            update={
-                "training": TrainingSummary(
-                    records=records, prior="default", u="default", m="default"
-                )
-            }
+        return _regularised(
+            model,
+            model,
+            MatchCounts(),
+            TrainingSummary(records=records, prior="default", u="default", m="default"),
         )
     train_m = config.train == "always" or records >= config.min_records_to_train
     prior_state: Literal["estimated", "default"] = "default"
-    m_state: Literal["estimated", "default"] = "default"
-    em_used: list[str] = []
+    counts = MatchCounts()
+    found: list[tuple[str, float]] = []  # (column, matching pairs in its block)
     with backend_errors("training the model"):
         linker = make_linker(model)
         prior_rules = [
@@ -244,30 +298,105 @@ def train_model(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=config.max_pairs_for_u, seed=config.seed
         )
-        trained = _read_back(linker, model)
+        estimated = _read_back(linker, model)
+        trained = _regularised(model, estimated, counts, None)
         if train_m:
             for rule in _EM_RULES:
                 if not set(rule) <= available:
                     continue
-                try:
-                    linker.training.estimate_parameters_using_expectation_maximisation(
-                        compile_blocking_rule(rule)
-                    )
-                    trained = _read_back(linker, trained)
-                except Exception:
+                patterns = _block_patterns(make_linker(trained, rule), trained)
+                if patterns is None:
                     logger.info("EM skipped for one blocking rule: no usable pairs")
-                    linker = make_linker(trained)
                     continue
-                em_used.append(" + ".join(rule))
-            m_state = "estimated" if em_used else "default"
+                train = {
+                    spec.name for spec in trained.comparisons if not set(spec.columns) & set(rule)
+                }
+                expected, share = em_on_patterns(patterns, trained.comparisons, train)
+                if len(rule) == 1:
+                    found.append((rule[0], share * float(patterns.counts.sum())))
+                for name, per_level in expected.items():
+                    counts.add(name, per_level)
+                counts.blocks.append(" + ".join(rule))
+                trained = _regularised(model, estimated, counts, None)
+    final = _regularised(model, estimated, counts, None)
+    prior = _prior_from_blocks(final, found, pairs)
+    if prior is not None:
+        estimated = estimated.model_copy(update={"probability_two_random_records_match": prior})
+        prior_state = "estimated"
     summary = TrainingSummary(
         records=records,
         prior=prior_state,
         u="estimated",
-        m=m_state,
-        em_blocking_rules=tuple(em_used),
+        m="estimated" if counts.blocks else "default",
+        em_blocking_rules=tuple(counts.blocks),
     )
-    return trained.model_copy(update={"training": summary})
+    return _regularised(model, estimated, counts, summary)
+
+
+def _prior_from_blocks(
+    model: Model, found: list[tuple[str, float]], pairs: float | None
+) -> float | None:
+    """The prior from EM blocks on one column (see :func:`train_model`), or None."""
+    if not pairs or pairs <= 0:
+        return None
+    estimates = []
+    for column, matches in found:
+        for spec in model.comparisons:
+            level = next((lv for lv in spec.levels if lv.kind != "null"), None)
+            if level is not None and level.kind == "exact" and level.column == column:
+                estimates.append(matches / level.m / pairs)
+    if not estimates:
+        return None
+    return float(min(max(np.median(estimates), 1e-12), 0.5))
+
+
+def _regularised(
+    defaults: Model, estimated: Model, counts: MatchCounts, summary: TrainingSummary | None
+) -> Model:
+    """``estimated`` (its u and prior) with m from ``counts``, ordered and bounded."""
+    comparisons = []
+    health: list[LevelHealth] = []
+    by_name = {spec.name: spec for spec in estimated.comparisons}
+    for spec in defaults.comparisons:
+        u = np.array([lv.u for lv in by_name[spec.name].levels], dtype=float)
+        final, rows = regularise(spec, u, counts.by_comparison.get(spec.name))
+        comparisons.append(final)
+        health.extend(rows)
+    update: dict[str, Any] = {"comparisons": tuple(comparisons)}
+    if summary is not None:
+        update["training"] = summary.model_copy(update={"levels": tuple(health)})
+    return estimated.model_copy(update=update)
+
+
+def _block_patterns(linker: Any, model: Model) -> Patterns | None:
+    """The distinct agreement patterns of a block's pairs and their counts, or None if none.
+
+    Splink compares the pairs; the patterns are counted in the backend, so only the small
+    table of distinct patterns reaches Python.
+    """
+    names = [spec.name for spec in model.comparisons]
+    gammas = ", ".join(f"gamma_{name}" for name in names)
+    try:
+        predictions = linker.inference.predict()
+        table = linker.misc.query_sql(
+            f"select {gammas}, count(*) as pairs from {predictions.physical_name} "
+            f"group by {gammas}",
+            output_type="pandas",
+        )
+        predictions.drop_table_from_database_and_remove_from_cache()
+    except Exception:
+        logger.info("no pairs to train on under one EM blocking rule", exc_info=True)
+        return None
+    if table.empty:
+        return None
+    sizes = np.array([len(spec.levels) for spec in model.comparisons])
+    gamma = table[[f"gamma_{name}" for name in names]].to_numpy(dtype=np.int64)
+    levels = np.where(gamma < 0, 0, sizes[None, :] - 1 - gamma)
+    return Patterns(
+        comparisons=tuple(names),
+        levels=levels,
+        counts=table["pairs"].to_numpy(dtype=float),
+    )
 
 
 def _read_back(linker: Any, model: Model) -> Model:

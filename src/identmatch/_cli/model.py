@@ -1,0 +1,75 @@
+"""Model commands: ``identmatch model health`` prints what training saw and kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+import identmatch
+from identmatch._cli.group import cli
+
+__all__ = ["print_health"]
+
+
+@cli.group()
+def model() -> None:
+    """Inspect a saved model (written by --save-model)."""
+
+
+@model.command("health")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--all",
+    "show_all",
+    is_flag=True,
+    help="List every level, not only those training constrained or left at their default.",
+)
+def health(path: Path, show_all: bool) -> None:
+    """Print the model-health table of the model file PATH: per level, the matching pairs
+    EM saw, the raw and final weights (bits) and what was constrained."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)  # a file or a pipe: no wrapping inside the cells
+    print_health(console, identmatch.Model.load(path), show_all=True if show_all else None)
+
+
+def print_health(console: Any, model: identmatch.Model, *, show_all: bool | None = None) -> None:
+    """The model-health table. ``show_all=None`` lists every level too (the default of
+    ``model health``); the batch commands pass False to list only levels that need a look."""
+    from rich.table import Table
+
+    levels = model.training.levels if model.training else ()
+    if not levels:
+        console.print("model health: the model was not trained (default m and u)")
+        return
+    constrained = sum(bool(row.constrained) for row in levels)
+    title = (
+        f"Model health: {len(levels)} levels, {constrained} constrained "
+        "(weights in bits; raw is EM's maximum-likelihood estimate)"
+    )
+    table = Table(title=title)
+    for heading in ("comparison", "level", "matches seen", "raw", "final", "default"):
+        table.add_column(heading, justify="left" if heading in ("comparison", "level") else "right")
+    table.add_column("constrained")
+    for row in levels:
+        if show_all is False and not row.constrained:
+            continue
+        table.add_row(
+            row.comparison,
+            row.label.split(": ", 1)[-1],
+            f"{row.matches_seen:,.0f}",
+            "-" if row.raw_weight is None else _bits(row.raw_weight),
+            f"{row.weight:+.1f}",
+            f"{row.default_weight:+.1f}",
+            "; ".join(row.constrained),
+        )
+    console.print(table)
+
+
+def _bits(value: float) -> str:
+    """A weight in bits; EM's collapsed estimates (m of 0) are stored as -999 and shown so."""
+    return "-inf (collapsed)" if value <= -999 else f"{value:+.1f}"
