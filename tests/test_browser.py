@@ -212,6 +212,31 @@ def test_search_shows_ranked_people_and_the_evidence(
         assert not [u for u in browser.requests if value.lower() in u.lower()]
 
 
+def test_weak_candidates_and_unread_fields_are_shown_apart(
+    demo: Demo, browser: Browser, tmp_path: Path
+) -> None:
+    """ "Jon Evens" with a date of birth that cannot be read: the page names the date as not
+    read (without repeating it) and lists Jonathan Evans apart, labelled weak, not ranked."""
+    page = browser.page
+    sign_in(page, demo.token)
+    search(page, {"First name": "Jon", "Last name": "Evens", "Date of birth": "31/13/1989"})
+    section = page.locator("section.weak")
+    section.wait_for()
+    notice = page.locator("#results .unread").inner_text()
+    assert "date of birth not read" in notice
+    assert "31/13/1989" not in page.locator("#results").inner_text()
+    assert page.locator("article.hit").count() == 0
+    assert "No one known matches" in page.locator("#results h2").first.inner_text()
+    candidate = section.locator("article.weak-candidate").first
+    text = candidate.inner_text()
+    assert "weak: " in candidate.locator(".badge.weak").inner_text()
+    expected = demo.people[demo.people["person_id"] == "P0000352"]
+    for record_id in expected["record_id"]:
+        assert record_id in text
+    assert "to look at" in page.locator("#status").inner_text()
+    shot(page, tmp_path / "weak.png")
+
+
 def test_entity_shows_records_names_and_household(
     demo: Demo, browser: Browser, tmp_path: Path
 ) -> None:

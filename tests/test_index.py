@@ -23,6 +23,7 @@ import identmatch
 import identmatch._index.snapshot as snapshot_module
 from identmatch._candidates.choose import rank_query_candidates
 from identmatch._candidates.keys import hashed_keys
+from identmatch._index.search import search_prior_weight
 from identmatch._index.snapshot import Snapshot
 from identmatch.testing import generate_records
 
@@ -171,13 +172,23 @@ class TestSearch:
         records: pd.DataFrame,
         position: int,
     ) -> None:
-        """For any pair batch dedupe scored, the search path gives the same match weight."""
+        """For any pair batch dedupe scored, the search path weighs the same evidence.
+
+        Search starts from its own prior (one of the index's entities, see
+        ``search_prior_weight``) where batch starts from the pairwise one, so the two
+        match weights differ by exactly the difference of priors: the evidence (match
+        weight minus prior) is compared, and each side's prior is checked to be its own.
+        """
         result, index = built
         pairs = result.pairs
         pair = pairs.iloc[position % len(pairs)]
         raw = records.set_index("record_id").loc[pair["record_id_l"]]
         explanation = index.score(fields_of(raw), pair["record_id_r"])
-        assert explanation.match_weight == pytest.approx(pair["match_weight"], abs=1e-6)
+        entities = index.export()["entity_id"].nunique()
+        assert explanation.prior_weight == search_prior_weight(0.5, entities)
+        evidence = explanation.match_weight - explanation.prior_weight
+        batch_evidence = pair["match_weight"] - result.model.prior_weight
+        assert evidence == pytest.approx(batch_evidence, abs=1e-6)
 
     def test_search_scores_every_pair_batch_compared(self, built: Built) -> None:
         """Search chooses candidates as batch does: each pair batch compared is among them.
@@ -405,3 +416,96 @@ def test_killed_add_leaves_index_before_or_after(tmp_path: Path, records: pd.Dat
         assert not exported["entity_id"].str.startswith("pending-").any()
     finally:
         index.close()
+
+
+class TestDatesAsWritten:
+    """An index built with ``date_order="auto"`` reads searches and adds as its build did."""
+
+    PEOPLE = (
+        ("Ann", "Smith", "03/04/1980"),
+        ("Brian", "Okafor", "12/25/1971"),
+        ("Carla", "Nowak", "01/13/1975"),
+        ("Dev", "Patel", "02/28/1990"),
+        ("Erin", "Walsh", "07/31/1966"),
+        ("Femi", "Adeyemi", "03/14/2001"),
+        ("Gus", "Lindqvist", "11/19/1958"),
+        ("Hana", "Sato", "10/30/1984"),
+    )
+
+    @pytest.fixture
+    def us_index(self, tmp_path: Path) -> Any:
+        records = pd.DataFrame(
+            [
+                {"record_id": f"u{i}", "source": "us", "forename": f, "surname": s, "dob": d}
+                for i, (f, s, d) in enumerate(self.PEOPLE)
+            ]
+        )
+        index = identmatch.Index.build(records, tmp_path / "us.duckdb")
+        yield index
+        index.close()
+
+    def test_the_build_keeps_the_detected_order(self, us_index: identmatch.Index) -> None:
+        """The build read the month-first source month-first, and keeps that order."""
+        assert us_index.date_order == "auto"
+        assert us_index.date_orders == {"us": "MDY"}
+        assert us_index.search_order == "MDY"
+        again = identmatch.Index.open(us_index.path)
+        assert (again.date_orders, again.search_order) == ({"us": "MDY"}, "MDY")
+        again.close()
+
+    @pytest.mark.parametrize(
+        "dob", ["03/04/1980", "1980-03-04", "19800304", "4th of March 1980", "March 4th, 1980"]
+    )
+    def test_search_reads_the_date_as_the_build_did(
+        self, us_index: identmatch.Index, dob: str
+    ) -> None:
+        """A search's ambiguous date is read in the index's order; written forms are read too."""
+        hits = us_index.search({"forename": "Ann", "surname": "Smith", "dob": dob})
+        assert hits, dob
+        (record,) = hits[0].records
+        assert (record.record_id, record.dob) == ("u0", "1980-03-04")
+        assert us_index._searcher.prepare({"dob": dob})["dob"] == "1980-03-04"
+
+    def test_search_reads_the_written_forms(self, tmp_path: Path) -> None:
+        """Searching an index reads "3rd of July 95", 19712506 and 10032019 as batch does."""
+        records = pd.DataFrame(
+            [
+                {"record_id": "a", "forename": "Ann", "surname": "Smith", "dob": "1995-07-03"},
+                {"record_id": "b", "forename": "Bo", "surname": "Berg", "dob": "25/06/1971"},
+                {"record_id": "c", "forename": "Cy", "surname": "Cole", "dob": "10/03/2019"},
+            ]
+        )
+        index = identmatch.Index.build(records, tmp_path / "uk.duckdb", date_order="DMY")
+        try:
+            assert (index.date_orders, index.search_order) == ({}, "DMY")
+            for forename, surname, dob, expected in [
+                ("Ann", "Smith", "3rd of July 95", "a"),
+                ("Ann", "Smith", "the 3rd of July 1995", "a"),
+                ("Bo", "Berg", "19712506", "b"),
+                ("Cy", "Cole", "10032019", "c"),
+            ]:
+                hits = index.search({"forename": forename, "surname": surname, "dob": dob})
+                assert hits, dob
+                assert hits[0].records[0].record_id == expected, dob
+                query = index._searcher.prepare({"dob": dob})
+                assert query["dob"] == hits[0].records[0].dob, dob
+        finally:
+            index.close()
+
+    def test_adds_read_ambiguous_dates_in_the_kept_order(self, us_index: identmatch.Index) -> None:
+        """A later add of the source, with no clear date of its own, is read as the build read."""
+        new = pd.DataFrame(
+            [
+                {
+                    "record_id": "n1",
+                    "source": "us",
+                    "forename": "Ivo",
+                    "surname": "Kral",
+                    "dob": "05/06/1970",
+                }
+            ]
+        )
+        us_index.add(new)
+        hits = us_index.search({"forename": "Ivo", "surname": "Kral", "dob": "1970-05-06"})
+        assert hits
+        assert hits[0].records[0].dob == "1970-05-06"

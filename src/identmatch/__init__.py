@@ -30,11 +30,11 @@ from identmatch._exceptions import (
 )
 from identmatch._index.audit import AuditEntry, AuditLog
 from identmatch._index.audited import AuditedIndex
+from identmatch._index.found import Hit, Hits, KnownRecord, UnreadField, WeakCandidate
 from identmatch._index.index import Index
 from identmatch._index.queue import ReviewEntity, ReviewPair, ReviewQueue, ReviewRecord
 from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
-from identmatch._index.search import Hit, KnownRecord
 from identmatch._model.explain import Contribution, Explanation
 from identmatch._model.model import Model, TrainingSummary
 from identmatch._model.run_config import RunConfig
@@ -69,6 +69,7 @@ __all__ = [
     "Explanation",
     "GroupScores",
     "Hit",
+    "Hits",
     "IDENTIFIER_KINDS",
     "IdentMatchError",
     "IdentifierSpec",
@@ -93,7 +94,10 @@ __all__ = [
     "SchemaError",
     "ServiceConfig",
     "ServiceLimits",
+    "SourceQuality",
     "TrainingSummary",
+    "UnreadField",
+    "WeakCandidate",
     "__version__",
     "create_api_key",
     "dedupe",

@@ -45,8 +45,10 @@ class ReadConfig(BaseModel, frozen=True, extra="forbid"):
 
     columns: dict[str, str] = Field(default_factory=dict)
     """Input column name -> standard column name (see ``STANDARD_COLUMNS``)."""
-    date_order: DateOrder = "DMY"
-    """How to read ambiguous numeric dates; UK day-first (``DMY``) by default."""
+    date_order: DateOrder = "auto"
+    """How to read ambiguous numeric dates: ``auto`` (the default) reads each source in the
+    order its unambiguous values show, day-first when they show none; or ``DMY``, ``MDY``,
+    ``YMD`` for every value."""
     alias_separator: str = ";"
     """Separator between names in a text ``aliases`` column."""
 
@@ -115,6 +117,13 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
     ``[low, high)``: those a person should look at. The default spans the threshold."""
     review_large: int = Field(default=20, ge=2)
     """An index entity with this many records or more is queued for review as very large."""
+    search_known: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """An index search's prior: the probability that the person searched for is known to the
+    index at all. Each of the index's N entities then starts at ``search_known / N``
+    (see "The search prior" in ``docs/index.md``)."""
+    search_weak_floor: float = Field(default=0.1, gt=0.0, lt=0.5)
+    """A search lists an entity below "possible" (0.5) as a weak candidate from this match
+    probability, as well as for the same full name, or the same surname and date of birth."""
 
     @field_validator("review_band")
     @classmethod

@@ -15,6 +15,7 @@ __all__ = [
     "Role",
     "SyntheticProfile",
     "Verdict",
+    "WeakReason",
 ]
 
 RecordId: TypeAlias = str
@@ -38,6 +39,11 @@ LinkType = Literal["dedupe", "link"]
 
 Verdict = Literal["match", "possible", "no match"]
 """A plain-words reading of a match probability against the configured thresholds."""
+
+WeakReason = Literal["same full name", "same surname and date of birth", "some evidence"]
+"""Why a search lists an entity below "possible" as a weak candidate: a name shared whole
+(forename and surname, or an alias), the surname and date of birth shared, or a match
+probability from the index's weak floor (``ModelConfig.search_weak_floor``) up."""
 
 AuditAction = Literal[
     "search", "entity", "add", "remove", "export", "denied", "purge", "queue", "decision"

@@ -42,6 +42,7 @@ DEFAULT_BLOCKING_RULES: tuple[BlockingRule, ...] = (
     ("name_tokens[]",),
     ("name_tokens[]", "dob_year"),
     ("name_tokens[]", "postcode_outward"),
+    ("forename_variants[]", "surname_ph"),
     ("forename_variants[]", "surname_ph", "dob_year"),
     ("dob",),
     ("dob", "postcode_std"),

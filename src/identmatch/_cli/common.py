@@ -486,29 +486,3 @@ def one_field(text: str | None) -> str | None:
     if text is None or text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
-def print_hits(hits: list[identmatch.Hit]) -> None:
-    """The hits, with every stored value's control characters escaped.
-
-    A stored value may hold terminal escape sequences (ESC [ ...) that would recolour,
-    move or rewrite what the operator sees; they are printed as ``\\x1b[...``.
-    """
-    if not hits:
-        click.echo("no match: nobody in the index scores at the possible level or above")
-        return
-    for rank, hit in enumerate(hits, start=1):
-        click.echo(
-            f"{rank}. {one_field(hit.entity_id)}  {hit.verdict}  match probability "
-            f"{hit.match_probability:.4f}  ({len(hit.records)} records)"
-        )
-        for record in hit.records:
-            fields = (
-                record.source or "-",
-                record.record_id,
-                record.name or "-",
-                record.dob or record.dob_given or "-",
-            )
-            click.echo("     " + "  ".join(one_field(f) or "-" for f in fields))
-        lines = str(hit.explanation).split("\n")
-        click.echo("\n".join("   " + (one_field(line) or "") for line in lines))

@@ -22,12 +22,12 @@ from identmatch._cli.common import (
     one_source,
     open_audit_log,
     parse_map,
-    print_hits,
     run_settings,
     with_declared_options,
     write_table,
 )
 from identmatch._cli.group import cli
+from identmatch._cli.hits import hits_from_reply, print_hits
 
 
 @cli.group()
@@ -39,7 +39,7 @@ def index() -> None:
 @click.argument("records", type=click.Path(path_type=Path))
 @click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
 @click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
-@click.option("--date-order", type=click.Choice(["DMY", "MDY", "YMD"]), default=None)
+@click.option("--date-order", type=click.Choice(["auto", "DMY", "MDY", "YMD"]), default=None)
 @click.option("--model", "model", type=click.Path(path_type=Path))
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
 @DECISIONS
@@ -343,7 +343,7 @@ def search(
         reply = call_service(
             url, "POST", "/v1/search", body={"purpose": purpose, "person": person, "top": top}
         )
-        print_hits([identmatch.Hit.model_validate(h) for h in reply["results"][0]["hits"]])
+        print_hits(hits_from_reply(reply["results"][0]))
         return
     if queries is not None and out is None:
         msg = "searching a file of queries needs --out for the results"

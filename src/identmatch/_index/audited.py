@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from identmatch._batch.decisions import Decisions
+    from identmatch._index.found import Hits
     from identmatch._index.index import Index
     from identmatch._index.queue import ReviewQueue
-    from identmatch._index.search import Hit
 
 __all__ = ["AuditedIndex", "default_caller"]
 
@@ -85,7 +85,7 @@ class AuditedIndex:
         """Commit what is queued (every read has already waited for its own entry)."""
         self.log.close()
 
-    def search(self, person: Mapping[str, Any], *, purpose: str, top: int = 5) -> list[Hit]:
+    def search(self, person: Mapping[str, Any], *, purpose: str, top: int = 5) -> Hits:
         """:meth:`Index.search`, audited as ``search`` with the query's fingerprint."""
         why = _purpose(purpose)
         hits = self.index.search(person, top=top)
@@ -94,7 +94,7 @@ class AuditedIndex:
             action="search",
             purpose=why,
             fingerprint=self.log.fingerprint(dict(person)),
-            entity_ids=[hit.entity_id for hit in hits],
+            entity_ids=hits.entity_ids,  # the weak candidates' too: every entity shown
         )
         return hits
 

@@ -21,16 +21,16 @@ import pandas as pd
 from pydantic import ValidationError
 
 from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
-from identmatch._config import STANDARD_COLUMNS, ModelConfig
+from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.queue import ReviewQueue
 from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
 from identmatch._index.schema import FORMAT_VERSION, upgrade
-from identmatch._index.search import Hit, Searcher, SearchSettings
+from identmatch._index.search import Hits, Searcher, search_settings
 from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
 from identmatch._index.store import compact_file, connect_index, cursor, owner_only
-from identmatch._index.write import build_file
+from identmatch._index.write import build_file, date_orders_in
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import score_pair
@@ -43,10 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["Index", "rows"]
 
 _logger = logging.getLogger("identmatch.index")
-
-
-_WARM_FOR_QUERIES = 200
-"""search_many loads the index first for more queries than this (each is then ~1 ms)."""
 
 
 class Index:
@@ -81,7 +77,7 @@ class Index:
             why = invalid_fields(exc) if isinstance(exc, ValidationError) else "missing"
             msg = f"{self.path.name}: the model or settings kept in the index are unusable ({why})"
             raise ConfigError(msg) from None
-        self.date_order: DateOrder = meta.get("date_order", "DMY")
+        self.date_order, self.date_orders, self.search_order = date_orders_in(meta)
         self._loaded: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._followers: list[Callable[[Change], None]] = []
@@ -94,7 +90,7 @@ class Index:
         path: str | Path,
         *,
         columns: Mapping[str, str] | None = None,
-        date_order: DateOrder = "DMY",
+        date_order: DateOrder = "auto",
         model: Model | str | Path | None = None,
         config: ModelConfig | None = None,
         identifiers: Identifiers | None = None,
@@ -105,7 +101,8 @@ class Index:
 
         The file is written beside ``path`` and renamed into place, so a failed build never
         leaves a half-written index. ``identifiers`` and ``attributes`` are declared as for
-        :func:`identmatch.dedupe`; searches and adds then take them as fields too.
+        :func:`identmatch.dedupe`; searches and adds then take them as fields too. Under
+        ``date_order="auto"`` adds and searches read dates as the build did (``docs/index.md``).
         ``decisions`` (e.g. a file from ``identmatch decisions export``) are obeyed by the
         build and kept in the index, so every later add obeys them too.
 
@@ -252,7 +249,8 @@ class Index:
         self._snapshot = snapshot
 
     def _view(self, hashes: list[int], record_ids: list[str] | None = None) -> Snapshot:
-        """The loaded snapshot; or, before :meth:`warm`, just the part these keys reach."""
+        """The loaded snapshot; or, before :meth:`warm`, just the part these keys reach
+        (with the whole index's number of entities, for the search prior)."""
         loaded = self._loaded
         if loaded is not None:
             return loaded
@@ -262,6 +260,7 @@ class Index:
                 hashes,
                 record_ids or (),
                 max_block_size=self.model.candidates.max_block_size,
+                count_entities=True,
             )
 
     def __len__(self) -> int:
@@ -280,23 +279,25 @@ class Index:
             ).fetchall()
         return bool(found)
 
-    def search(self, person: Mapping[str, Any], *, top: int = 5) -> list[Hit]:
+    def search(self, person: Mapping[str, Any], *, top: int = 5) -> Hits:
         """Rank the index's entities against one person, best first.
 
         Args:
             person: standard fields (``forename``, ``surname``, ``dob``, ``postcode``,
                 ``aliases``, ...). Standardised exactly as records are.
-            top: at most this many entities.
+            top: at most this many entities, weak candidates included.
 
         Returns:
-            Hits with ``entity_id``, ``match_probability``, ``verdict``, ``explanation`` and
-            ``records``; empty when no candidate scores at the "possible" level (0.5) or above.
+            A list of hits with ``entity_id``, ``match_probability``, ``verdict``,
+            ``explanation`` and ``records``; empty when no candidate scores at the
+            "possible" level (0.5) or above. Its ``weak`` lists entities below that worth a
+            look, labelled (``weak: same full name``), and ``unread`` the fields given that
+            could not be read. Probabilities start from the search prior (``docs/index.md``).
         """
         searcher = self._searcher
-        query = searcher.prepare(person)
-        keys = searcher.keys(query)
-        snapshot = self._view([hashed for _, hashed in keys])
-        return searcher.search(snapshot, query, keys, top=top)
+        query = searcher.query(person)
+        snapshot = self._view([hashed for _, hashed in query.keys])
+        return searcher.search(snapshot, query, top=top)
 
     def search_many(
         self, queries: Any, *, columns: Mapping[str, str] | None = None, top: int = 5
@@ -305,57 +306,37 @@ class Index:
 
         Returns:
             One row per (query ``record_id``, ``rank``) with ``entity_id``,
-            ``match_probability`` and ``verdict``; a query with no hit at the possible level
+            ``match_probability``, ``verdict`` and ``unread`` (the query's fields given but
+            not read, e.g. ``dob; nhs_number``); a query with no hit at the possible level
             gets one row with an empty ``entity_id`` and verdict ``no match``.
         """
-        from identmatch._config import ReadConfig
-        from identmatch._prepare.read import read_records
+        from identmatch._index.queries import search_queries
 
-        config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
-        frame = read_records(queries, config, name="queries")
-        known = (*STANDARD_COLUMNS, *self.model.declared.columns)
-        fields = [c for c in known if c in frame.columns and c != "record_id"]
-        if len(frame) > _WARM_FOR_QUERIES:
-            self.warm()
-        rows: list[dict[str, Any]] = []
-        for query in frame.to_dict("records"):
-            person = {k: query[k] for k in fields}
-            hits = self.search(person, top=top)
-            if not hits:
-                rows.append({"record_id": query["record_id"], "rank": 1, "verdict": "no match"})
-            for rank, hit in enumerate(hits, start=1):
-                rows.append(
-                    {
-                        "record_id": query["record_id"],
-                        "rank": rank,
-                        "entity_id": hit.entity_id,
-                        "match_probability": hit.match_probability,
-                        "verdict": hit.verdict,
-                    }
-                )
-        return pd.DataFrame(
-            rows, columns=["record_id", "rank", "entity_id", "match_probability", "verdict"]
-        )
+        return search_queries(self, queries, columns=columns, top=top)
 
     def score(self, person: Mapping[str, Any], record_id: str) -> Explanation:
-        """Why ``person`` scores as it does against one indexed record (weights in bits).
+        """Why ``person`` scores as it does against one indexed record (weights in bits),
+        from the search prior, as :meth:`search` scores it.
 
         Raises:
             SchemaError: the record id is not in the index.
         """
-        query = self._searcher.prepare(person)
+        searcher = self._searcher
+        query = searcher.prepare(person)
         snapshot = self._view([], [record_id])
         row = snapshot.row_of(record_id)
         if row is None:
             msg = f"record_id {record_id} is not in the index"
             raise SchemaError(msg)
-        record = snapshot.record(row)
-        scored = score_pair(self.model, query, record, snapshot.tf)
-        return explanation_from_score(self.model, scored, "query", record_id)
+        prior = searcher.prior_weight(snapshot)
+        scored = score_pair(
+            self.model, query, snapshot.record(row), snapshot.tf, prior_weight=prior
+        )
+        return explanation_from_score(self.model, scored, "query", record_id, prior_weight=prior)
 
     @property
     def _searcher(self) -> Searcher:
-        return Searcher(self.model, self.date_order, SearchSettings(self.config.threshold, 0.5))
+        return Searcher(self.model, self.search_order, search_settings(self.config))
 
     def export(self) -> pd.DataFrame:
         """``record_id`` and ``entity_id`` for every record, in the order added."""

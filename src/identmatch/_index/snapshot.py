@@ -23,9 +23,9 @@ to the index's own.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import duckdb
 import numpy as np
@@ -33,8 +33,8 @@ import pyarrow as pa
 
 from identmatch._candidates.blocking import BlockingRule, CandidateSettings
 from identmatch._candidates.choose import rank_query_candidates
+from identmatch._index.tables import FileTables, HeldTables, Loader, Tables, read_arrow
 from identmatch._model.scoring import TfShares
-from identmatch._sql import quote_identifier
 
 __all__ = ["Change", "FileTables", "HeldTables", "Loader", "Snapshot", "Tables"]
 
@@ -43,21 +43,8 @@ KeyArrays = tuple[np.ndarray, np.ndarray]
 Rows = list[tuple[Any, ...]]
 """Records, one tuple of values per row, in the order of the snapshot's column names."""
 
-Loader = Callable[["Tables"], None]
-"""Takes a copy of the search state, as the index's tables."""
-
 FOLD_AT = 100_000
 """Delta keys are folded into the main arrays beyond this many (plus 5% of the main ones)."""
-
-
-def _arrow(
-    cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
-) -> pa.Table:
-    table = cursor.sql(sql, params=params or None).to_arrow_table()
-    if table is None:  # pragma: no cover - a SELECT always returns a table
-        msg = "the index query returned no result"
-        raise RuntimeError(msg)
-    return table
 
 
 def _sorted(hashes: np.ndarray, rows: np.ndarray) -> KeyArrays:
@@ -118,78 +105,6 @@ def _tf_from_rows(rows: Iterable[tuple[str, Any, int]]) -> dict[str, TfShares]:
     return {column: TfShares(values) for column, values in counts.items()}
 
 
-class Tables(Protocol):
-    """The index's tables as a snapshot is built from them: each column, the keys, the tf."""
-
-    @property
-    def names(self) -> Sequence[str]:
-        """The records table's columns, in order."""
-
-    def column(self, name: str) -> pa.ChunkedArray:
-        """One column of the records table, in ``seq`` order."""
-
-    def keys(self) -> pa.Table:
-        """The blocking keys: ``key_hash`` and ``seq``."""
-
-    def tf(self) -> list[tuple[str, Any, int]]:
-        """The ``tf`` table: ``(column, value, count)`` rows."""
-
-
-class FileTables:
-    """:class:`Tables` read from an index connection, one column at a time when asked."""
-
-    def __init__(self, cursor: duckdb.DuckDBPyConnection) -> None:
-        self._cursor = cursor
-        self.names = [
-            str(row[0])
-            for row in cursor.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_name = 'records' ORDER BY ordinal_position"
-            ).fetchall()
-        ]
-
-    def column(self, name: str) -> pa.ChunkedArray:
-        sql = f"SELECT {quote_identifier(name)} FROM records ORDER BY seq"
-        return _arrow(self._cursor, sql).column(0)
-
-    def keys(self) -> pa.Table:
-        return _arrow(self._cursor, "SELECT key_hash, seq FROM keys")
-
-    def tf(self) -> list[tuple[str, Any, int]]:
-        return [
-            (str(c), v, int(n))
-            for c, v, n in self._cursor.execute("SELECT column_name, value, n FROM tf").fetchall()
-        ]
-
-
-class HeldTables:
-    """:class:`Tables` held in memory: as a search worker receives them, one part at a time."""
-
-    def __init__(self, names: Sequence[str]) -> None:
-        self.names = list(names)
-        self.columns: dict[str, pa.ChunkedArray] = {}
-        self.key_table: pa.Table | None = None
-        self.tf_rows: list[tuple[str, Any, int]] = []
-
-    @classmethod
-    def copy(cls, tables: Tables) -> HeldTables:
-        """Every part of ``tables``, read now."""
-        held = cls(tables.names)
-        held.columns = {name: tables.column(name) for name in held.names}
-        held.key_table, held.tf_rows = tables.keys(), tables.tf()
-        return held
-
-    def column(self, name: str) -> pa.ChunkedArray:
-        return self.columns[name]
-
-    def keys(self) -> pa.Table:
-        assert self.key_table is not None
-        return self.key_table
-
-    def tf(self) -> list[tuple[str, Any, int]]:
-        return self.tf_rows
-
-
 @dataclass(frozen=True)
 class Change:
     """One committed change of an index, as a snapshot applies it.
@@ -221,8 +136,10 @@ class Change:
         tf_added: Mapping[str, Mapping[Any, int]],
     ) -> Change:
         """What an add committed (``seq >= first_seq``), read back from the index."""
-        records = _arrow(cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq])
-        keys = _arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
+        records = read_arrow(
+            cursor, "SELECT * FROM records WHERE seq >= ? ORDER BY seq", [first_seq]
+        )
+        keys = read_arrow(cursor, "SELECT key_hash, seq FROM keys WHERE seq >= ?", [first_seq])
         tf = {c: dict(counts) for c, counts in tf_added.items()}
         return cls("extend", records=records, keys=keys, merged_into=dict(merged_into), tf=tf)
 
@@ -242,6 +159,7 @@ class Snapshot:
         changed: tuple[dict[str, list[int]], dict[int, str]] | None = None,
         total: int | None = None,
         dead: frozenset[int] = frozenset(),
+        entities: int | None = None,
     ) -> None:
         self._names = names
         self._records = records
@@ -260,6 +178,10 @@ class Snapshot:
         # Rows of removed records: still in the arrays, never a candidate, member or id.
         self._dead = dead
         self._dead_rows = np.fromiter(sorted(dead), np.int64, len(dead))
+        if entities is None and total is None and changed is None:
+            entities = len(members)  # the whole index, as loaded
+        # Entities in the whole index, kept up to date by the overlays (None: not counted).
+        self._entities = entities
 
     @classmethod
     def load(cls, cursor: duckdb.DuckDBPyConnection) -> Snapshot:
@@ -300,6 +222,7 @@ class Snapshot:
         record_ids: Iterable[str] = (),
         *,
         max_block_size: int | None = None,
+        count_entities: bool = False,
     ) -> Snapshot:
         """The part of the index a search or an add for these key hashes can reach.
 
@@ -310,9 +233,10 @@ class Snapshot:
         milliseconds rather than a full load. Its rows are numbered within the part. With
         ``max_block_size``, keys that many records share already are left out: candidate
         choice would not use them, and a common name token would read thousands of records.
+        With ``count_entities``, the part knows the whole index's number of entities.
         """
         wanted = sorted({int(h) for h in hashes})
-        keys = _arrow(
+        keys = read_arrow(
             cursor,
             "SELECT key_hash, seq FROM keys WHERE key_hash IN (SELECT unnest(?::UBIGINT[]))",
             [wanted],
@@ -325,7 +249,7 @@ class Snapshot:
             usable = values[counts < max_block_size]
             keys = keys.filter(pa.array(np.isin(found, usable)))
         seqs = sorted(set(keys.column("seq").to_pylist()))
-        records = _arrow(
+        records = read_arrow(
             cursor,
             "SELECT * FROM records WHERE entity_id IN (SELECT entity_id FROM records "
             "WHERE seq IN (SELECT unnest(?::BIGINT[])) "
@@ -347,7 +271,14 @@ class Snapshot:
         names = tuple(records.column_names)
         keys_found = _sorted(hashes_found, rows)
         total = int(cursor.execute("SELECT count(*) FROM records").fetchall()[0][0])
-        return cls(names, _rows(columns, names), keys_found, empty, tf, members, by_id, total=total)
+        entities = None
+        if count_entities:  # a search's prior needs it; some tens of ms on a million records
+            sql = "SELECT count(DISTINCT entity_id) FROM records"
+            entities = int(cursor.execute(sql).fetchall()[0][0])
+        part = _rows(columns, names)
+        return cls(
+            names, part, keys_found, empty, tf, members, by_id, total=total, entities=entities
+        )
 
     def applied(self, change: Change) -> Snapshot:
         """This snapshot with one committed change applied (this one is left as it is)."""
@@ -398,7 +329,7 @@ class Snapshot:
         by_id = self._by_id  # shared too: row_of ignores rows past a snapshot's own
         for row in range(base, len(records)):
             entity = records[row][self._entity_at]
-            overlay.members_new[entity] = [*overlay.rows_of(entity), row]
+            overlay.set_rows(entity, [*overlay.rows_of(entity), row])
             by_id[str(records[row][self._id_at])] = row
         snapshot = overlay.snapshot(records, main, delta, self._tf_plus(change.tf), None)
         gc.freeze()  # what this add allocated (see _settle); no full collection here
@@ -420,7 +351,7 @@ class Snapshot:
             if row is None:
                 continue
             entity = overlay.entity_of(row)
-            overlay.members_new[entity] = [r for r in overlay.rows_of(entity) if r != row]
+            overlay.set_rows(entity, [r for r in overlay.rows_of(entity) if r != row])
             dead.add(row)
         overlay.dead = frozenset(dead)
         for record_id, entity in change.moved.items():
@@ -445,6 +376,14 @@ class Snapshot:
 
     def __len__(self) -> int:
         return self._n - len(self._dead)
+
+    @property
+    def entities_total(self) -> int:
+        """Entities in the whole index (a part read by :meth:`around` counts them if asked)."""
+        if self._entities is None:
+            msg = "this part of the index was read without counting its entities"
+            raise RuntimeError(msg)
+        return self._entities
 
     @property
     def records_total(self) -> int:
@@ -533,6 +472,7 @@ class _Overlay:
         self.members_new = dict(base._members_new)
         self.entity_new = dict(base._entity_new)
         self.dead = base._dead
+        self.entities = base._entities
 
     def rows_of(self, entity: str) -> list[int]:
         if entity in self.members_new:
@@ -545,9 +485,15 @@ class _Overlay:
     def move(self, row: int, old: str, new: str) -> None:
         if old == new:
             return
-        self.members_new[old] = [r for r in self.rows_of(old) if r != row]
-        self.members_new[new] = sorted([*self.rows_of(new), row])
+        self.set_rows(old, [r for r in self.rows_of(old) if r != row])
+        self.set_rows(new, sorted([*self.rows_of(new), row]))
         self.entity_new[row] = new
+
+    def set_rows(self, entity: str, rows: list[int]) -> None:
+        """Set an entity's member rows, counting an entity that starts or ends."""
+        if self.entities is not None:
+            self.entities += bool(rows) - bool(self.rows_of(entity))
+        self.members_new[entity] = rows
 
     def snapshot(
         self,
@@ -581,4 +527,5 @@ class _Overlay:
             changed,
             total=total,
             dead=self.dead,
+            entities=self.entities,
         )

@@ -112,13 +112,19 @@ def _number(value: Any) -> float:
 
 
 def explanation_from_score(
-    model: Model, score: Any, record_id_l: str, record_id_r: str
+    model: Model,
+    score: Any,
+    record_id_l: str,
+    record_id_r: str,
+    *,
+    prior_weight: float | None = None,
 ) -> Explanation:
     """Build an explanation from an in-process :class:`identmatch._model.scoring.PairScore`.
 
     Built without validation (``model_construct``): every value comes typed from the model
     and the scorer, and a search builds several of these per query. A contribution without
     a term-frequency adjustment is the same object every time its level fires.
+    ``prior_weight``: the starting point the score was made from, when not the model's.
     """
     contributions = tuple(
         _contribution(spec.name, level, spec.levels[level].label, weight, tf)
@@ -131,7 +137,7 @@ def explanation_from_score(
         record_id_r=record_id_r,
         match_weight=score.match_weight,
         match_probability=score.match_probability,
-        prior_weight=model.prior_weight,
+        prior_weight=model.prior_weight if prior_weight is None else prior_weight,
         contributions=contributions,
     )
 

@@ -10,6 +10,7 @@ Example::
     decisions = "decisions.csv"      # from identmatch decisions export
     review_band = [0.5, 0.99]        # an index's review queue: pairs scored in [low, high)
     review_large = 20                # an index entity this large is queued for review
+    search_known = 0.5               # an index search's prior: P(the person is known at all)
 
     [columns]              # input column -> standard column
     given_name = "forename"
@@ -68,6 +69,9 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
     (``ModelConfig.review_band``; default ``[0.5, 0.99]``)."""
     review_large: int | None = Field(default=None, ge=2)
     """An index entity with this many records is queued as very large (default 20)."""
+    search_known: float | None = Field(default=None, gt=0.0, lt=1.0)
+    """An index's search prior: the probability that a person searched for is known at all
+    (``ModelConfig.search_known``; default 0.5)."""
 
     @field_validator("review_band")
     @classmethod
@@ -89,6 +93,8 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
             update["review_band"] = self.review_band
         if self.review_large is not None:
             update["review_large"] = self.review_large
+        if self.search_known is not None:
+            update["search_known"] = self.search_known
         if not update:
             return base
         return (base or ModelConfig()).model_copy(update=update)
@@ -183,7 +189,7 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
         """The settings as TOML that :meth:`loads` reads back to an equal config."""
         lines = []
         keys = ("date_order", "threshold", "model", "save_model", "backend", "decisions")
-        for key in (*keys, "review_large"):
+        for key in (*keys, "review_large", "search_known"):
             value = getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {_toml_value(value)}")

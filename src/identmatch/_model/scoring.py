@@ -138,7 +138,12 @@ def _tf_adjustment(
 
 
 def score_pair(
-    model: Model, left: Mapping[str, Any], right: Mapping[str, Any], tf: TermFrequencies
+    model: Model,
+    left: Mapping[str, Any],
+    right: Mapping[str, Any],
+    tf: TermFrequencies,
+    *,
+    prior_weight: float | None = None,
 ) -> PairScore:
     """Score two prepared records with ``model``.
 
@@ -147,8 +152,11 @@ def score_pair(
         left: a prepared record (columns of ``PREPARED_COLUMNS``).
         right: another prepared record.
         tf: term frequencies from :func:`term_frequencies` over the data being matched.
+        prior_weight: the starting point in bits; the model's pairwise prior by default (an
+            index search starts from its own, see ``identmatch._index.search``). The
+            per-comparison weights do not depend on it.
     """
-    total = model.prior_weight
+    total = model.prior_weight if prior_weight is None else prior_weight
     levels, weights, adjustments = [], [], []
     for spec in model.comparisons:
         index = evaluate_level(spec, left, right)

@@ -124,9 +124,17 @@ class RecordsRequest(BaseModel):
 
 
 class SearchResult(BaseModel):
-    """The ranked entities for one person, best first (empty: nobody at "possible")."""
+    """The ranked entities for one person, best first (empty: nobody at "possible"); the
+    weak candidates below "possible", labelled and apart; and the fields not read."""
 
     hits: list[identmatch.Hit]
+    weak: list[identmatch.WeakCandidate] = Field(default_factory=list)
+    """Entities below "possible" worth a look, each labelled ``weak: ...`` with its reasons
+    (same full name, same surname and date of birth, some evidence); never matches. At most
+    5, and at most ``top`` entities in all with the hits."""
+    unread: list[identmatch.UnreadField] = Field(default_factory=list)
+    """The person's fields that were given but could not be read (named, never echoed), so
+    the search went on without them."""
 
 
 class SearchResponse(BaseModel):

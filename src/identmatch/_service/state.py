@@ -52,7 +52,7 @@ class ServiceState:
             return results_json(self._search(people, top))
         return results_json(await run_in_threadpool(self._search, people, top))
 
-    def _search(self, people: list[dict[str, Any]], top: int) -> list[list[identmatch.Hit]]:
+    def _search(self, people: list[dict[str, Any]], top: int) -> list[identmatch.Hits]:
         return [self.index.search(person, top=top) for person in people]
 
     def upsert(self, records: list[RecordIn]) -> tuple[list[RecordOutcome], list[str]]:

@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 import identmatch
-from identmatch._index.search import Searcher, SearchSettings
+from identmatch._index.search import Searcher, search_settings
 from identmatch._index.snapshot import Change, HeldTables, Snapshot, Tables
 from identmatch._model.model import Model
 from identmatch._service.schemas import SearchResult
@@ -58,23 +58,27 @@ class WorkerGone(Exception):
     """The worker ended before it answered; the caller searches in process instead."""
 
 
-def results_json(found: Sequence[Sequence[identmatch.Hit]]) -> Found:
-    """The ``results`` of a search reply, as JSON bytes, and each person's entity ids.
+def results_json(found: Sequence[identmatch.Hits]) -> Found:
+    """The ``results`` of a search reply, as JSON bytes, and each person's entity ids (the
+    hits' and the weak candidates': every entity the reply shows).
 
     The one serialisation of search results, in process and in a worker alike.
     """
-    body = RESULTS.dump_json([SearchResult(hits=list(hits)) for hits in found])
-    return body, [[hit.entity_id for hit in hits] for hits in found]
+    body = RESULTS.dump_json(
+        [
+            SearchResult(hits=list(hits), weak=list(hits.weak), unread=list(hits.unread))
+            for hits in found
+        ]
+    )
+    return body, [hits.entity_ids for hits in found]
 
 
 # ------------------------------------------------------------------- the worker process
 def _serve(connection: Connection) -> None:
     """Answer the service process's messages until it says stop or the pipe closes."""
-    kind, model_json, threshold, date_order = connection.recv()
+    kind, model_json, settings, date_order = connection.recv()
     assert kind == "init"
-    searcher = Searcher(
-        Model.model_validate_json(model_json), date_order, SearchSettings(threshold, 0.5)
-    )
+    searcher = Searcher(Model.model_validate_json(model_json), date_order, settings)
     snapshot: Snapshot | None = None
     received = HeldTables([])
     while True:
@@ -110,8 +114,7 @@ def _search(
     try:
         found = []
         for person in people:
-            query = searcher.prepare(person)
-            found.append(searcher.search(snapshot, query, searcher.keys(query), top=top))
+            found.append(searcher.search(snapshot, searcher.query(person), top=top))
         body, ids = results_json(found)
     except identmatch.SchemaError as exc:
         return ("schema", job, str(exc))  # names fields and rules, never values
@@ -157,9 +160,8 @@ class _Worker:
         theirs.close()
         self.connection = Connection(ours.detach())
         index = pool.index
-        self.outbox.put(
-            ("init", index.model.model_dump_json(), index.config.threshold, index.date_order)
-        )
+        settings = search_settings(index.config)  # the index's own: one source for both
+        self.outbox.put(("init", index.model.model_dump_json(), settings, index.search_order))
         threading.Thread(
             target=self._write, name=f"identmatch-worker-{number}-out", daemon=True
         ).start()

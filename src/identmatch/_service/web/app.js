@@ -214,10 +214,13 @@
     try {
       const reply = await call("POST", "/v1/search", { purpose, person: who, top: 5 });
       state.purpose = purpose;
-      state.hits = reply.results[0].hits;
-      renderHits(state.hits);
+      const result = reply.results[0];
+      state.hits = result.hits;
+      renderHits(result);
       const n = state.hits.length;
-      say(n ? n + (n === 1 ? " person" : " people") + " found." : "Nobody known matches.");
+      const weak = (result.weak || []).length;
+      const also = weak ? " " + weak + " weak " + (weak === 1 ? "candidate" : "candidates") + " to look at." : "";
+      say((n ? n + (n === 1 ? " person" : " people") + " found." : "Nobody known matches.") + also);
     } catch (err) {
       say(err.message, "bad");
     }
@@ -244,31 +247,66 @@
     );
   }
 
-  function renderHits(hits) {
+  // What one known person looks like in the results: name, numbers, sources, names, dates.
+  function summary(found) {
+    const names = [...new Set(found.records.flatMap((r) => [r.name, ...(r.aliases || [])]).filter(Boolean))];
+    const dobs = [...new Set(found.records.map((r) => r.dob).filter(Boolean))];
+    const sources = [...new Set(found.records.map((r) => r.source).filter(Boolean))];
+    return {
+      names,
+      numbers: el("p", { class: "numbers", text: "Match probability " + percent(found.match_probability) + " (weight " + signed(found.match_weight) + " bits), entity " + found.entity_id }),
+      facts: el("dl", {},
+        el("dt", { text: "Known to" }), el("dd", { text: sources.join(", ") || "(no source given)" }),
+        el("dt", { text: "Recorded under the names" }), el("dd", { text: names.join("; ") }),
+        el("dt", { text: "Dates of birth recorded" }), el("dd", { text: dobs.join("; ") || "none" })),
+    };
+  }
+
+  const SEARCH_START = "Starting point: one known person picked at random";
+
+  function renderHits(result) {
+    const hits = result.hits;
+    const weak = result.weak || [];
+    const unread = result.unread || [];
     const box = clear(document.getElementById("results"));
     box.append(el("h2", { text: hits.length ? "Who he or she may be" : "No one known matches" }));
+    if (unread.length) {
+      box.append(el("div", { class: "unread", role: "note", "aria-labelledby": "unread-h" },
+        el("h3", { id: "unread-h", text: "Not read, so searched without" }),
+        el("ul", {}, unread.map((u) => el("li", { text: u.message })))));
+    }
     if (!hits.length) {
       box.append(el("p", { text: "Nobody in the index scores at \"possible\" or above. Try fewer or other details (a misspelt name, another date of birth)." }));
-      return;
     }
     hits.forEach((hit, rank) => {
-      const names = [...new Set(hit.records.flatMap((r) => [r.name, ...(r.aliases || [])]).filter(Boolean))];
-      const dobs = [...new Set(hit.records.map((r) => r.dob).filter(Boolean))];
-      const sources = [...new Set(hit.records.map((r) => r.source).filter(Boolean))];
+      const { names, numbers, facts } = summary(hit);
       const card = el("article", { class: "hit", "aria-labelledby": "hit-" + rank },
         el("h3", { id: "hit-" + rank },
           (rank + 1) + ". " + (names[0] || hit.entity_id) + " ", verdictBadge(hit.verdict)),
-        el("p", { class: "numbers", text: "Match probability " + percent(hit.match_probability) + " (weight " + signed(hit.match_weight) + " bits), entity " + hit.entity_id }),
-        el("dl", {},
-          el("dt", { text: "Known to" }), el("dd", { text: sources.join(", ") || "(no source given)" }),
-          el("dt", { text: "Recorded under the names" }), el("dd", { text: names.join("; ") }),
-          el("dt", { text: "Dates of birth recorded" }), el("dd", { text: dobs.join("; ") || "none" })),
-        waterfall(hit.explanation, "Why: the evidence for result " + (rank + 1)),
+        numbers, facts,
+        waterfall(hit.explanation, "Why: the evidence for result " + (rank + 1), SEARCH_START),
         recordsTable(hit.records, "Records of result " + (rank + 1) + ", by source"),
         el("button", { type: "button", on: { click: () => openEntity(hit.entity_id) } }, "Open this person's records and household"),
       );
       box.append(card);
     });
+    if (!weak.length) return;
+    // Weak candidates: apart from the results, never ranked with them, each labelled.
+    const section = el("section", { class: "weak", "aria-labelledby": "weak-h" },
+      el("h2", { id: "weak-h", text: "Weak candidates: not matches" }),
+      el("p", { text: "Below \"possible\". Listed only to look at, for the reason given beside each." }));
+    weak.forEach((candidate, n) => {
+      const { names, numbers, facts } = summary(candidate);
+      section.append(el("article", { class: "weak-candidate", "aria-labelledby": "weak-" + n },
+        el("h3", { id: "weak-" + n }, (names[0] || candidate.entity_id) + " ",
+          el("span", { class: "badge weak", text: candidate.label })),
+        numbers, facts,
+        waterfall(candidate.explanation, "Why: the evidence for weak candidate " + (n + 1), SEARCH_START),
+        recordsTable(candidate.records, "Records of weak candidate " + (n + 1) + ", by source"),
+        el("button", { type: "button", on: { click: () => openEntity(candidate.entity_id) } }, "Open this person's records and household"),
+      ));
+    });
+    box.append(section);
   }
 
   // ------------------------------------------------------------------------ waterfall
@@ -294,12 +332,12 @@
     return chart;
   }
 
-  function waterfall(explanation, title) {
+  function waterfall(explanation, title, start) {
     // Fields that weigh nothing (missing on one side, no sign of relatives) are named in one
     // line under the chart instead of drawn as empty bars.
     const weighed = explanation.contributions.filter((c) => Math.abs(c.weight) >= 0.05);
     const silent = explanation.contributions.filter((c) => Math.abs(c.weight) < 0.05);
-    const steps = [{ label: "Starting point: two records picked at random", weight: explanation.prior_weight }];
+    const steps = [{ label: start || "Starting point: two records picked at random", weight: explanation.prior_weight }];
     for (const c of weighed) steps.push({ label: c.label, weight: c.weight });
     let total = 0;
     let low = 0;
