@@ -91,10 +91,10 @@ def dedupe(
 )
 @click.option(
     "--date-order",
-    type=click.Choice(["DMY", "MDY", "YMD"]),
-    default="DMY",
+    type=click.Choice(["auto", "DMY", "MDY", "YMD"]),
+    default="auto",
     show_default=True,
-    help="How to read ambiguous dates like 04/03/1987.",
+    help="How to read ambiguous dates like 04/03/1987 (auto: each source as its dates show).",
 )
 @click.option(
     "--chunk-rows",

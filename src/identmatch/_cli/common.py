@@ -145,6 +145,7 @@ def print_summary(result: identmatch.Result, quiet: bool) -> None:
     for row in result.quality.as_rows():
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
     console.print(table)
+    print_dates(console, result.quality)
     if result.blocking is not None:
         print_blocking(console, result.blocking)
     n_entities = result.entities["entity_id"].nunique()
@@ -152,6 +153,38 @@ def print_summary(result: identmatch.Result, quiet: bool) -> None:
         f"{len(result.entities):,} records -> {n_entities:,} entities at match probability "
         f">= {result.threshold}"
     )
+
+
+_READ_AS = {"DMY": "day-first", "MDY": "month-first", "YMD": "year-first"}
+_SOURCES_SHOWN = 20
+
+
+def print_dates(console: Any, quality: identmatch.DataQuality) -> None:
+    """Per input and source: dates of birth left unread, with the first rows' numbers, and
+    any order other than day-first. Row numbers count data rows from 1; no value is shown."""
+    from rich.table import Table
+    from rich.text import Text  # input and source names are data: never read as markup
+
+    dob = quality.columns.get("dob")
+    shown = [s for s in (dob.sources if dob else ()) if s.unread or s.date_order != "DMY"]
+    if not shown:
+        return
+    table = Table(title="Dates of birth by source")
+    for heading in ("input", "source", "read as", "unread", "unread rows"):
+        table.add_column(heading, justify="right" if heading == "unread" else "left")
+    for entry in sorted(shown, key=lambda s: -s.unread)[:_SOURCES_SHOWN]:
+        rows = ", ".join(str(r) for r in entry.unread_rows)
+        read_as = _READ_AS[entry.date_order] + (" (detected)" if entry.detected else "")
+        table.add_row(
+            Text(one_field(entry.input) or "-"),
+            Text(one_field(entry.source) or "-"),
+            read_as,
+            f"{entry.unread:,}",
+            rows + (", ..." if entry.unread > len(entry.unread_rows) else ""),
+        )
+    if len(shown) > _SOURCES_SHOWN:
+        table.caption = f"and {len(shown) - _SOURCES_SHOWN:,} more sources"
+    console.print(table)
 
 
 def print_blocking(console: Any, blocking: identmatch.BlockingReport) -> None:
@@ -259,9 +292,11 @@ def common_options(func: Any) -> Any:
         ),
         click.option(
             "--date-order",
-            type=click.Choice(["DMY", "MDY", "YMD"]),
+            type=click.Choice(["auto", "DMY", "MDY", "YMD"]),
             default=None,
-            help="How to read ambiguous dates like 04/03/1987 [default: DMY].",
+            help="How to read ambiguous dates like 04/03/1987: auto reads each source in the "
+            "order its unambiguous dates show (25/12/1987 is day-first), else day-first "
+            "[default: auto].",
         ),
         *declared_options(),
         click.option(

@@ -202,7 +202,13 @@ def add_records(
 
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
-    prepared, _ = prepare_records(raw, date_order=index.date_order, schema=index.model.declared)
+    prepared, _ = prepare_records(
+        raw,
+        date_order=index.date_order,
+        schema=index.model.declared,
+        known_orders=index.date_orders,
+        name="new records",
+    )
     with transaction(connection) as cursor:
         check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
         meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())

@@ -9,6 +9,7 @@ filled in once clustering is done.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -26,14 +27,16 @@ from identmatch._exceptions import SchemaError
 from identmatch._index.schema import FORMAT_VERSION, new_file_sql
 from identmatch._index.store import create_index_file, owner_only
 from identmatch._model.model import Model
+from identmatch._prepare.date_columns import order_for
 from identmatch._prepare.declared import DeclaredSchema
+from identmatch._prepare.quality import DataQuality
 from identmatch._prepare.records import (
     LIST_COLUMNS,
     is_list_column,
     is_prepared_column,
 )
 from identmatch._sql import logged, quote_identifier
-from identmatch._types import DateOrder
+from identmatch._types import DateOrder, ExplicitDateOrder
 
 __all__ = [
     "LIST_COLUMNS",
@@ -281,6 +284,7 @@ def build_file(
             "model": result.model.model_dump_json(),
             "config": config.model_dump_json(),
             "date_order": date_order,
+            "date_orders": json.dumps(_orders_read(result.quality) if date_order == "auto" else {}),
             "next_entity": str(max(numbers, default=0) + 1),
             "next_seq": str(len(entities)),
         }
@@ -289,6 +293,29 @@ def build_file(
         connection.execute("CHECKPOINT")
     finally:
         writer.close()
+
+
+def _orders_read(quality: DataQuality) -> dict[str, ExplicitDateOrder]:
+    """The order each source's dates of birth were read in (detected, or fallen back on)."""
+    dob = quality.columns.get("dob")
+    return {} if dob is None else {entry.source: entry.date_order for entry in dob.sources}
+
+
+def date_orders_in(
+    meta: Mapping[str, Any],
+) -> tuple[DateOrder, dict[str, ExplicitDateOrder], ExplicitDateOrder]:
+    """An index's date order setting, the orders its sources were read in, and its searches'.
+
+    An index built with ``date_order="auto"`` keeps the order each source's dates of birth
+    were read in. Records added later are read as the build read them: each source in the
+    order its own new dates show, else in its kept order. A search has one date and, as a
+    rule, no source, so it reads an ambiguous date in the order all the kept sources share,
+    and day-first (``DMY``) when they differ. An index built before orders were kept reads
+    day-first, as it was built.
+    """
+    setting: DateOrder = meta.get("date_order", "DMY")
+    kept: dict[str, ExplicitDateOrder] = json.loads(meta.get("date_orders", "{}"))
+    return setting, kept, order_for("", setting, kept)
 
 
 def check_new_ids(connection: duckdb.DuckDBPyConnection, ids: list[str]) -> None:

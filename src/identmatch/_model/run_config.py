@@ -48,8 +48,9 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
 
     columns: dict[str, str] = Field(default_factory=dict)
     """Input column -> standard column (``--map``)."""
-    date_order: DateOrder = "DMY"
-    """How to read ambiguous numeric dates (``--date-order``)."""
+    date_order: DateOrder = "auto"
+    """How to read ambiguous numeric dates (``--date-order``): ``auto`` detects each source's
+    order from its unambiguous values."""
     identifiers: dict[str, str] = Field(default_factory=dict)
     """Input column -> identifier kind (``--identifier COLUMN:KIND``)."""
     attributes: tuple[str, ...] = ()

@@ -30,7 +30,7 @@ from identmatch._prepare.declared import AttributeSpec, DeclaredSchema, Identifi
 from identmatch._prepare.quality import DataQuality
 from identmatch._prepare.read import read_records
 from identmatch._prepare.records import PREPARED_COLUMNS, prepare_records
-from identmatch._types import DateOrder
+from identmatch._types import DateOrder, ExplicitDateOrder
 
 __all__ = [
     "is_prepared_directory",
@@ -53,7 +53,7 @@ def prepare_parquet(
     directory: str | Path,
     *,
     columns: Mapping[str, str] | None = None,
-    date_order: DateOrder = "DMY",
+    date_order: DateOrder = "auto",
     chunk_rows: int = 200_000,
     identifiers: Identifiers | None = None,
     attributes: Sequence[str | AttributeSpec] | None = None,
@@ -70,7 +70,9 @@ def prepare_parquet(
         source: a ``.csv`` or ``.parquet`` file with a ``record_id`` column.
         directory: where to write the parts; created if missing, and must hold no parts.
         columns: input column name -> standard column name, as for :func:`dedupe`.
-        date_order: how to read ambiguous numeric dates.
+        date_order: how to read ambiguous numeric dates; under ``auto`` each source's order
+            is detected from its unambiguous values chunk by chunk, and a chunk whose values
+            show none takes the order an earlier chunk showed.
         chunk_rows: records per chunk (and per part), at least 1,000; memory use is about
             2 KB per record of a chunk.
         identifiers: declared identifiers, as for :func:`dedupe`; kept with the parts
@@ -101,11 +103,21 @@ def prepare_parquet(
     quality: DataQuality | None = None
     declared = declared_schema(identifiers, attributes)
     schema = arrow_schema([*PREPARED_COLUMNS, *declared.prepared_columns])
+    known: dict[str, ExplicitDateOrder] = {}
+    first_row = 1
     for number, chunk in enumerate(_chunks(path, chunk_rows)):
         records = read_records(chunk, config, name=f"{path.name} (chunk {number + 1})")
         prepared, chunk_quality = prepare_records(
-            records, date_order=config.date_order, schema=declared
+            records,
+            date_order=config.date_order,
+            schema=declared,
+            known_orders=known,
+            name=path.name,
+            first_row=first_row,
         )
+        first_row += len(records)
+        dob = chunk_quality.columns.get("dob")
+        known.update({s.source: s.date_order for s in dob.sources if s.detected} if dob else {})
         table = pa.Table.from_pandas(prepared, schema=schema, preserve_index=False)
         pq.write_table(table, out / _PART.format(number))
         quality = chunk_quality if quality is None else quality.combine(chunk_quality)
