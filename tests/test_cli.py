@@ -344,6 +344,7 @@ class TestIndex:
             "entity_id",
             "match_probability",
             "verdict",
+            "unread",
         ]
         assert set(results["record_id"]) == set(pd.read_csv(children, dtype=str)["record_id"])
 
