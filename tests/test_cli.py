@@ -112,6 +112,33 @@ class TestDedupe:
         # A higher threshold can only split entities, never join more records.
         assert again["entity_id"].nunique() >= entities["entity_id"].nunique()
 
+    def test_unread_dates_by_source_with_row_numbers_not_values(self, tmp_path: Path) -> None:
+        """The summary names the unread dates of birth per source with their row numbers, says
+        which source was read month-first, and prints no value."""
+        adults = ["25/12/1980", "XYZZY not known", "13/01/1975", "1971-25-06", "3rd of July 95"]
+        adults += ["28/02/1990", "NOTADATE", "31/07/1966", "14/03/2001"]
+        kids = ["12/25/2010", "01/13/2012", "02/28/2015", "07/31/2016", "03/14/2019", "03/04/2020"]
+        rows = [("adults", dob) for dob in adults] + [("kids", dob) for dob in kids]
+        pd.DataFrame(
+            {
+                "record_id": [f"r{i}" for i in range(len(rows))],
+                "source": [source for source, _ in rows],
+                "forename": [f"Name{chr(65 + i)}" for i in range(len(rows))],
+                "surname": "Tester",
+                "dob": [dob for _, dob in rows],
+            }
+        ).to_csv(tmp_path / "people.csv", index=False)
+        done = run("dedupe", "people.csv", "--out", "e.csv", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        table = done.stderr[done.stderr.index("Dates of birth by source") :]
+        adults_line = next(line for line in table.splitlines() if "adults" in line)
+        assert "day-first (detected)" in adults_line
+        assert "2, 7" in adults_line  # rows 2 and 7: the two unread values
+        kids_line = next(line for line in table.splitlines() if "kids" in line)
+        assert "month-first (detected)" in kids_line
+        for value in ("XYZZY", "NOTADATE", "25/12/1980", "03/04/2020"):
+            assert value not in done.stderr
+
     def test_quiet_prints_nothing(self, workdir: Path) -> None:
         """--quiet leaves stdout and stderr empty on success."""
         done = run("dedupe", "dataset3.csv", "--out", "q.csv", "--quiet", *FEBRL_MAP, cwd=workdir)
