@@ -32,7 +32,13 @@ from identmatch._candidates.choose import (
 )
 from identmatch._config import ModelConfig, ReadConfig
 from identmatch._exceptions import ConfigError, SchemaError, backend_errors
-from identmatch._model.model import Model, SplinkLinkType, build_settings, train_model
+from identmatch._model.model import (
+    Model,
+    SplinkLinkType,
+    build_settings,
+    pair_completeness,
+    train_model,
+)
 from identmatch._prepare.declared import (
     AttributeSpec,
     DeclaredSchema,
@@ -410,6 +416,7 @@ def _run_inner(
                 available=available,
                 config=config,
                 pairs=_training_pairs([len(f) for f in prepared], linked, config),
+                present=pair_completeness(prepared, linked),
             )
             if training_inputs is not sdfs:
                 _forget_intermediate_tables(engine)

@@ -37,7 +37,7 @@ from identmatch._prepare.declared import DeclaredSchema
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Model", "TrainingSummary", "build_settings", "train_model"]
+__all__ = ["Model", "TrainingSummary", "build_settings", "pair_completeness", "train_model"]
 
 logger = logging.getLogger("identmatch")
 
@@ -245,6 +245,7 @@ def train_model(
     available: set[str],
     config: ModelConfig,
     pairs: float | None = None,
+    present: dict[str, float] | None = None,
 ) -> Model:
     """Estimate the prior, u and m, and return the trained Model with its health table.
 
@@ -262,12 +263,16 @@ def train_model(
         config: training settings.
         pairs: record pairs in the training inputs (``n(n-1)/2`` for a dedupe, ``n_l n_r``
             for a link). Given, the prior is estimated from the EM blocks (below).
+        present: per column, the share of record pairs with a value on both sides
+            (:func:`pair_completeness`).
 
     The prior: each EM block on one column whose equality is a comparison's exact level
     (date of birth, postcode) finds ``lambda_b * N_b`` matching pairs, which are the share
-    ``m(exact)`` of all matching pairs; so all matching pairs number ``lambda_b N_b /
-    m(exact)`` and the prior is that over ``pairs``. The median over such blocks is used;
-    without any, Splink's deterministic-rule estimate stays.
+    ``m(exact)`` of the matching pairs with a value on both sides, themselves the share
+    ``present`` of all matching pairs (missing values taken as independent of matching); so
+    all matching pairs number ``lambda_b N_b / (m(exact) present)`` and the prior is that
+    over ``pairs``. The median over such blocks is used; without any, Splink's
+    deterministic-rule estimate stays.
     """
     if config.train == "never":
         return _regularised(
@@ -319,7 +324,7 @@ def train_model(
                 counts.blocks.append(" + ".join(rule))
                 trained = _regularised(model, estimated, counts, None)
     final = _regularised(model, estimated, counts, None)
-    prior = _prior_from_blocks(final, found, pairs)
+    prior = _prior_from_blocks(final, found, pairs, present or {})
     if prior is not None:
         estimated = estimated.model_copy(update={"probability_two_random_records_match": prior})
         prior_state = "estimated"
@@ -333,18 +338,35 @@ def train_model(
     return _regularised(model, estimated, counts, summary)
 
 
+def pair_completeness(frames: list[pd.DataFrame], linked: bool) -> dict[str, float]:
+    """Per single-column EM blocking column, the share of record pairs holding a value on
+    both sides (a dedupe's one input, or a link's two)."""
+    out = {}
+    for (column,) in (rule for rule in _EM_RULES if len(rule) == 1):
+        shares = []
+        for frame in frames:
+            if column not in frame.columns or len(frame) < 2:
+                break
+            shares.append(float(frame[column].notna().mean()))
+        else:
+            if shares:
+                out[column] = shares[0] * shares[-1] if linked else shares[0] ** 2
+    return out
+
+
 def _prior_from_blocks(
-    model: Model, found: list[tuple[str, float]], pairs: float | None
+    model: Model, found: list[tuple[str, float]], pairs: float | None, present: dict[str, float]
 ) -> float | None:
     """The prior from EM blocks on one column (see :func:`train_model`), or None."""
     if not pairs or pairs <= 0:
         return None
     estimates = []
     for column, matches in found:
+        share = present.get(column, 1.0)
         for spec in model.comparisons:
             level = next((lv for lv in spec.levels if lv.kind != "null"), None)
-            if level is not None and level.kind == "exact" and level.column == column:
-                estimates.append(matches / level.m / pairs)
+            if level is not None and level.kind == "exact" and level.column == column and share:
+                estimates.append(matches / level.m / share / pairs)
     if not estimates:
         return None
     return float(min(max(np.median(estimates), 1e-12), 0.5))
