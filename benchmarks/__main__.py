@@ -104,7 +104,7 @@ def _status_word(why: str) -> str:
 
 def _generate(work: Path, specs: list[DatasetSpec]) -> None:
     """Generate (once) the synthetic sets a run needs, in a process of their own."""
-    from benchmarks.datasets import synthetic_paths
+    from benchmarks.datasets import synthetic_cached
     from benchmarks.prepare import set_argument
 
     missing = sorted(
@@ -113,7 +113,7 @@ def _generate(work: Path, specs: list[DatasetSpec]) -> None:
             for d in specs
             if d.source == "synthetic"
             and d.size
-            and not all(p.exists() for p in synthetic_paths(d.size, work, d.profile, d.people))
+            and not synthetic_cached(d.size, work, d.profile, d.people)
         }
     )
     if missing:

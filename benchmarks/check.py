@@ -74,4 +74,7 @@ def problems(text: str, jobs: Sequence[Job], *, require_ok: bool) -> list[str]:
     errors = [t for t in tables if "recall per error type" in t.heading]
     if synthetic and not errors:
         found.append("no recall-per-error-type table")
+    missed = [t for t in tables if t.heading.endswith(": who we miss")]
+    if synthetic and not missed:
+        found.append("no who-we-miss table (recall by name origin, sex and age band)")
     return found

@@ -27,6 +27,7 @@ __all__ = [
     "Dataset",
     "DatasetSpec",
     "load",
+    "synthetic_cached",
     "synthetic_paths",
     "write_synthetic",
 ]
@@ -130,6 +131,23 @@ def synthetic_paths(
     return work / f"{stem}.parquet", work / f"{stem}_people.parquet"
 
 
+_PEOPLE_KEPT = ["person_id", "hard_negative", "hard_negative_partner", "origin", "sex", "dob"]
+"""The people's columns cached: hard-negative partners, and who each person is (name origin,
+sex, true date of birth) for the who-we-miss tables."""
+
+
+def synthetic_cached(
+    size: int, work: Path, profile: Profile = "default", people: int | None = None
+) -> bool:
+    """Whether the set is cached with every people column (older caches lack some)."""
+    records_path, people_path = synthetic_paths(size, work, profile, people)
+    if not (records_path.exists() and people_path.exists()):
+        return False
+    import pyarrow.parquet as pq
+
+    return set(_PEOPLE_KEPT) <= set(pq.read_schema(people_path).names)
+
+
 def write_synthetic(
     size: int, work: Path, profile: Profile = "default", people: int | None = None
 ) -> tuple[Path, Path]:
@@ -139,14 +157,14 @@ def write_synthetic(
     drawn from (None: ``round(size / 1.8)``, the people ``generate_records`` makes itself).
     """
     records_path, people_path = synthetic_paths(size, work, profile, people)
-    if records_path.exists() and people_path.exists():
+    if synthetic_cached(size, work, profile, people):
         return records_path, people_path
     work.mkdir(parents=True, exist_ok=True)
     # The same people generate_records would make itself, kept for the hard-negative partners.
     n_people = people if people is not None else max(1, round(size / 1.8))
     truth = generate_people(n_people, seed=SYNTHETIC_SEED, profile=profile)
     records = generate_records(size, seed=SYNTHETIC_SEED, people=truth, profile=profile)
-    truth[["person_id", "hard_negative", "hard_negative_partner"]].to_parquet(people_path)
+    truth[_PEOPLE_KEPT].to_parquet(people_path)
     records.to_parquet(records_path)
     return records_path, people_path
 

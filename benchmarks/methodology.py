@@ -59,6 +59,13 @@ NOTES = (
     "pairs of two partner people (twins, father and son, brothers, two people of one common "
     "name), the share put in one entity; in brackets how many record pairs and how many pairs "
     "of people.",
+    "- **Who we miss** (synthetic sets): each true pair is in the group of its person, by the "
+    "person's name origin (the generator's name pool), sex and age band at 2026-01-01 (from "
+    "the true date of birth), read from the generator's people, not from the records; recall "
+    "per group over those true pairs (`identmatch.testing.subgroup_scores`, as "
+    "`Result.evaluate` and `--truth` do from the records). identmatch's precision per group "
+    "counts each predicted pair in the group of each of its records' people, so a false pair "
+    "across two groups counts against both.",
     "- **Hard synthetic sets** (`Synthetic hard ...`) use the generator's hard profile "
     '(`generate_records(..., profile="hard")`, `ErrorRates.hard()`, '
     "`PopulationRates.hard()`; same seed 2024): about 19% of records with no date of birth or "

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks import metrics
+from benchmarks import metrics, who_we_miss
 from benchmarks.clusters import cut, record_keys
 from benchmarks.datasets import Dataset, DatasetSpec, load
 from benchmarks.progress import note
@@ -109,6 +109,9 @@ def evaluate(dataset: Dataset, output: SystemOutput) -> dict[str, Any]:
         result["error_types"] = metrics.error_type_recall(records, entities, left, right)
     if dataset.people is not None:
         result["hard_negatives"] = metrics.hard_negative_rates(records, entities, dataset.people)
+        missed = who_we_miss.scores(records, entities, dataset.people)
+        if missed is not None:
+            result["who_we_miss"] = missed
     return result
 
 

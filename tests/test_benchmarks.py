@@ -7,8 +7,14 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
-from benchmarks import metrics, report
-from benchmarks.datasets import DatasetSpec, load, synthetic_paths, write_synthetic
+from benchmarks import check, metrics, report, who_we_miss
+from benchmarks.datasets import (
+    DatasetSpec,
+    load,
+    synthetic_cached,
+    synthetic_paths,
+    write_synthetic,
+)
 from benchmarks.plan import jobs
 from benchmarks.prepare import set_argument
 from benchmarks.run_one import _true_pairs_frame
@@ -159,3 +165,69 @@ class TestHardSets:
         assert frame["person_id"].nunique() <= 120
         assert dataset.people is not None
         assert len(dataset.people) == 120
+        assert {"origin", "sex", "dob"} <= set(dataset.people.columns)
+
+    def test_older_cache_without_the_people_attributes_is_rewritten(self, tmp_path: Path) -> None:
+        """A cache written before the people kept origin, sex and dob counts as missing."""
+        records_path, people_path = write_synthetic(200, tmp_path)
+        assert synthetic_cached(200, tmp_path)
+        pd.read_parquet(people_path)[["person_id", "hard_negative"]].to_parquet(people_path)
+        assert not synthetic_cached(200, tmp_path)
+        write_synthetic(200, tmp_path)
+        assert "origin" in pd.read_parquet(people_path).columns
+        assert records_path.exists()
+
+
+class TestWhoWeMiss:
+    # Two people of origin a (p1: 3 records, p3: 1) and one of origin b (p2: 2 records);
+    # the system finds p1's pairs, misses p2's, and wrongly joins p3 with one of p2's records.
+    RECORDS = records(
+        [
+            ("input", "r1", "p1"),
+            ("input", "r2", "p1"),
+            ("input", "r3", "p1"),
+            ("input", "r4", "p2"),
+            ("input", "r5", "p2"),
+            ("input", "r6", "p3"),
+        ]
+    )
+    ENTITIES = pd.Series(["e1", "e1", "e1", "e2", "e3", "e3"])
+    PEOPLE = pd.DataFrame(
+        {
+            "person_id": ["p1", "p2", "p3"],
+            "origin": ["a", "b", "a"],
+            "sex": ["M", "M", "F"],
+            "dob": ["2004-06-01", "1980-01-01", "1950-01-01"],
+        }
+    )
+
+    def test_recall_per_group_from_the_people(self) -> None:
+        """Groups come from the people's true attributes; recall and precision per group."""
+        found = who_we_miss.scores(self.RECORDS, self.ENTITIES, self.PEOPLE)
+        assert found is not None
+        groups = {(g["attribute"], g["group"]): g for g in found["groups"]}
+        assert found["overall"] == {"true_pairs": 4, "recall": 0.75}
+        assert (groups["origin", "a"]["true_pairs"], groups["origin", "a"]["recall"]) == (3, 1.0)
+        assert (groups["origin", "b"]["true_pairs"], groups["origin", "b"]["recall"]) == (1, 0.0)
+        assert groups["origin", "a"]["precision"] == 0.75  # the false pair p2-p3 counts here
+        young = groups["age_band", "18-24"]  # p1, 21 at 2026-01-01
+        assert (young["true_pairs"], young["recall"]) == (3, 1.0)
+        assert groups["sex", "F"]["true_pairs"] == 0
+        assert groups["sex", "F"]["precision"] == 0.0
+        assert who_we_miss.scores(self.RECORDS, self.ENTITIES, self.PEOPLE[["person_id"]]) is None
+
+    def test_table_in_the_report_and_checked(self) -> None:
+        """The report has a who-we-miss table per synthetic set; the check asks for one."""
+        plan = [j for j in jobs(smoke=True, skip_3m=True) if j.dataset.name == "synthetic_100k"]
+        name = plan[0].dataset.name
+        missed = who_we_miss.scores(self.RECORDS, self.ENTITIES, self.PEOPLE)
+        run = {"status": "ok", "who_we_miss": missed}
+        parts = who_we_miss.tables(
+            [(name, "Synthetic 500")], {("identmatch", name): run}, ["identmatch"]
+        )
+        text = "\n".join(parts)
+        assert "### Synthetic 500: who we miss" in text
+        assert "| origin | b | 1 | 0.0000 | 0.0000 | 0.7500 (missed more) |" in text
+        assert "no who-we-miss table (recall by name origin, sex and age band)" in check.problems(
+            "# x\n", plan, require_ok=False
+        )

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
     IntArr = npt.NDArray[np.int64]
     ObjArr = npt.NDArray[np.object_]
+    Labels = Sequence[Any] | pd.Series[Any] | npt.NDArray[Any]
+    """One value per record: a list, a pandas Series or a numpy array."""
 
 __all__ = [
     "AGE_AS_OF",
@@ -183,7 +185,7 @@ class Evaluation(BaseModel, frozen=True, extra="forbid"):
         return "\n".join(lines)
 
 
-def age_bands(dob: Sequence[Any] | pd.Series[Any], as_of: dt.date = AGE_AS_OF) -> pd.Series[Any]:
+def age_bands(dob: Labels, as_of: dt.date = AGE_AS_OF) -> pd.Series[Any]:
     """The age band at ``as_of`` of each ISO date of birth (``YYYY-MM-DD``).
 
     Bands are ``AGE_BANDS`` (under 18, 18-24, 25-34, 35-49, 50-64, 65+), whole years of age;
@@ -220,7 +222,7 @@ def group_order(group: str) -> tuple[bool, int, str]:
     return (group == UNKNOWN, rank, group)
 
 
-def _text(values: Sequence[Any] | pd.Series[Any], n: int, name: str) -> ObjArr:
+def _text(values: Labels, n: int, name: str) -> ObjArr:
     """Values as trimmed text, missing or blank ones ``unknown``."""
     raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     series = pd.Series(np.asarray(raw, dtype=object))
@@ -389,7 +391,7 @@ def _scores(
     return sorted(out, key=lambda g: group_order(g.group))
 
 
-def _codes(values: Sequence[Any] | pd.Series[Any], n: int, name: str) -> IntArr:
+def _codes(values: Labels, n: int, name: str) -> IntArr:
     """Integer codes of labels; a missing label is a code of its own (a person of its own)."""
     raw = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
     array = np.asarray(raw, dtype=object)
@@ -404,11 +406,11 @@ def _codes(values: Sequence[Any] | pd.Series[Any], n: int, name: str) -> IntArr:
 
 
 def subgroup_scores(
-    predicted: Sequence[Any] | pd.Series[Any],
-    truth: Sequence[Any] | pd.Series[Any],
-    attributes: Mapping[str, Sequence[Any] | pd.Series[Any]],
+    predicted: Labels,
+    truth: Labels,
+    attributes: Mapping[str, Labels],
     *,
-    inputs: Sequence[Any] | pd.Series[Any] | None = None,
+    inputs: Labels | None = None,
     pair_attributes: Collection[str] = PAIR_ATTRIBUTES,
     recall_gap: float = RECALL_GAP,
 ) -> Evaluation:
