@@ -148,6 +148,12 @@ def print_summary(result: identmatch.Result, quiet: bool) -> None:
     print_dates(console, result.quality)
     if result.blocking is not None:
         print_blocking(console, result.blocking)
+    training = result.model.training
+    if training is not None and training.levels:
+        from identmatch._cli.model import print_health
+
+        # Only the levels training constrained: `identmatch model health` lists them all.
+        print_health(console, result.model, show_all=False)
     n_entities = result.entities["entity_id"].nunique()
     console.print(
         f"{len(result.entities):,} records -> {n_entities:,} entities at match probability "

@@ -31,17 +31,17 @@ def health(path: Path, show_all: bool) -> None:
     EM saw, the raw and final weights (bits) and what was constrained."""
     from rich.console import Console
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)  # a file or a pipe: no wrapping inside the cells
-    print_health(console, identmatch.Model.load(path), show_all=True if show_all else None)
+    print_health(Console(), identmatch.Model.load(path), show_all=True if show_all else None)
 
 
 def print_health(console: Any, model: identmatch.Model, *, show_all: bool | None = None) -> None:
     """The model-health table. ``show_all=None`` lists every level too (the default of
     ``model health``); the batch commands pass False to list only levels that need a look."""
+    from rich.console import Console
     from rich.table import Table
 
+    if not console.is_terminal:
+        console = Console(file=console.file, width=160)  # a file or a pipe: no wrapping
     levels = model.training.levels if model.training else ()
     if not levels:
         console.print("model health: the model was not trained (default m and u)")

@@ -282,13 +282,13 @@ def regularise(
         w_raw = _weights(raw, u)
         for i in free:
             if abs(w[i] - w_raw[i]) > 0.5:
-                notes[i].append("shrunk toward its default (few matching pairs)")
+                notes[i].append("shrunk toward its default (few pairs)")
     pairs = seen if seen is not None else np.zeros(len(levels))
     for chain in _chains(spec, free):
         fitted = _pava([float(w[i]) for i in chain], [float(pairs[i]) + 1.0 for i in chain])
         for i, value in zip(chain, fitted, strict=True):
             if abs(value - w[i]) > 1e-9:
-                notes[i].append("pooled with a closer level (order)")
+                notes[i].append("pooled with a closer level")
                 w[i] = value
     top = _top(spec, free)
     if top is not None:
@@ -339,7 +339,10 @@ def regularise(
 
 
 def _finite(m: np.ndarray, u: np.ndarray, i: int) -> float:
-    return round(max(float(_weights(m, u)[i]), -999.0), 3)  # -999: m of 0, minus infinity
+    """A raw weight for the health table; -999 stands for minus infinity (m of 0)."""
+    if m[i] <= 0.0:
+        return -999.0
+    return round(max(float(_weights(m, u)[i]), -999.0), 3)
 
 
 def _level_weight(lv: LevelSpec) -> float:
