@@ -105,6 +105,12 @@ class TestDetectedOrder:
         read_dob_column(pd.Series([*DAY_FIRST, "03/04/1980"] * 50), None, date_order="auto")
         assert len(calls) == len(DAY_FIRST) + 1
 
+    def test_no_records(self) -> None:
+        """An empty column reads as nothing, with nothing unread."""
+        parsed, quality = read_dob_column(pd.Series([], dtype=object), None, date_order="auto")
+        assert parsed.empty
+        assert quality == ColumnQuality(missing=0)
+
 
 class TestUnreadInQuality:
     def test_unread_per_source_with_row_numbers_and_no_values(self) -> None:

@@ -103,9 +103,8 @@ def read_dob_column(
     detected = _detected(keys, map_unique(raw, date_order_hint)) if date_order == "auto" else {}
     orders = {key: detected.get(key) or order_for(key, date_order, known) for key in keys.unique()}
     row_orders = keys.map(orders)
-    parsed = pd.concat(
-        [_parsed(raw[row_orders == order], order) for order in row_orders.unique()]
-    ).sort_index()
+    parts = [_parsed(raw[row_orders == order], order) for order in row_orders.unique()]
+    parsed = pd.concat(parts).sort_index() if parts else pd.Series([], dtype=object)
     status = map_unique(parsed, lambda p: p.status)
     unread = (status == "invalid").to_numpy()
     return parsed, ColumnQuality(
