@@ -38,7 +38,7 @@ HISTORICAL = DATA / "historical_figures_with_errors_50k.parquet"
 SYNTHETIC_SEED = 2024
 """One seed for every synthetic set, so each size is one fixed frame."""
 
-Source = Literal["febrl3", "febrl4", "historical", "synthetic"]
+Source = Literal["febrl1", "febrl2", "febrl3", "febrl4", "historical", "synthetic"]
 Task = Literal["dedupe", "link"]
 Profile = Literal["default", "hard"]
 """The generator's profiles (``generate_records(profile=...)``)."""
@@ -171,8 +171,9 @@ def write_synthetic(
 
 def load(spec: DatasetSpec, work: Path) -> Dataset:
     """Load a dataset; synthetic sets must have been written with :func:`write_synthetic`."""
-    if spec.source == "febrl3":
-        return Dataset(spec, {"input": _first_groups(read_febrl("dataset3.csv"), spec.size)})
+    if spec.source in ("febrl1", "febrl2", "febrl3"):
+        name = f"dataset{spec.source[-1]}.csv"
+        return Dataset(spec, {"input": _first_groups(read_febrl(name), spec.size)})
     if spec.source == "febrl4":
         left = _first_groups(read_febrl("dataset4a.csv"), spec.size)
         right = read_febrl("dataset4b.csv")

@@ -152,6 +152,39 @@ def pairs_present(records: pd.DataFrame, pairs: pd.DataFrame, true_pairs: IntArr
     return int(np.isin(true_pairs, codes).sum())
 
 
+CALIBRATION_BINS = 10
+
+
+def calibration(records: pd.DataFrame, pairs: pd.DataFrame, true_pairs: IntArr) -> dict[str, Any]:
+    """Reliability of the match probabilities of every pair written (``pairs``).
+
+    Ten equal-width bins of the probability in [0, 1]; per bin the pairs, their mean
+    probability and the share that are the same person; the expected calibration error is
+    the pairs-weighted mean absolute gap over the bins.
+    """
+    index = pd.Index(record_keys(records))
+    left = index.get_indexer(record_keys(pairs, "_l")).astype(np.int64)
+    right = index.get_indexer(record_keys(pairs, "_r")).astype(np.int64)
+    known = (left >= 0) & (right >= 0)
+    codes = pair_codes(left[known], right[known], len(records))
+    same = np.isin(codes, true_pairs)
+    probability = pairs["match_probability"].to_numpy(dtype=float)[known]
+    which = np.clip((probability * CALIBRATION_BINS).astype(np.int64), 0, CALIBRATION_BINS - 1)
+    bins = []
+    gap = 0.0
+    for b in range(CALIBRATION_BINS):
+        inside = which == b
+        n = int(inside.sum())
+        if n == 0:
+            bins.append([b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS, 0, None, None])
+            continue
+        mean_p, share = float(probability[inside].mean()), float(same[inside].mean())
+        gap += n * abs(mean_p - share)
+        bins.append([b / CALIBRATION_BINS, (b + 1) / CALIBRATION_BINS, n, mean_p, share])
+    total = int(known.sum())
+    return {"ece": gap / total if total else None, "pairs": total, "bins": bins}
+
+
 PAIR_KEYS = ["input_l", "record_id_l", "input_r", "record_id_r"]
 """The columns naming one pair of records: each side's input and record id."""
 

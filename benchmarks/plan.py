@@ -29,6 +29,8 @@ def _datasets(smoke: bool, skip_3m: bool) -> list[DatasetSpec]:
     sizes = (500, 700, 900) if smoke else (100_000, 1_000_000, 3_000_000)
     hard_small, hard_large = ((400, 160), 600) if smoke else ((12_800, 5_000), 100_000)
     specs = [
+        DatasetSpec("febrl1", "FEBRL 1", "febrl1", "dedupe", size=febrl),
+        DatasetSpec("febrl2", "FEBRL 2", "febrl2", "dedupe", size=febrl),
         DatasetSpec("febrl3", "FEBRL 3", "febrl3", "dedupe", size=febrl),
         DatasetSpec("febrl3_ssid", "FEBRL 3 + soc_sec_id", "febrl3", "dedupe", True, febrl),
         DatasetSpec("febrl4", "FEBRL 4", "febrl4", "link", size=febrl),

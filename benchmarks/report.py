@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from benchmarks import calibration
 from benchmarks.plan import SYSTEMS, Job
 from benchmarks.tables import MISSING, gib, markdown, rate, ratio, score, seconds
 from benchmarks.targets import TARGET_HEADER, target_rows
@@ -341,6 +342,7 @@ def render(
         "",
     ]
     out += ["## Accuracy", "", markdown(ACCURACY_HEADER, _accuracy_rows(jobs, results)), ""]
+    out += [f"## {calibration.HEADING}", "", *calibration.section(jobs, results)]
     out += ["## Speed and memory", "", markdown(SPEED_HEADER, _speed_rows(jobs, results)), ""]
     out += [
         "## Scale: identmatch and Splink on synthetic records",

@@ -87,6 +87,7 @@ def evaluate(dataset: Dataset, output: SystemOutput) -> dict[str, Any]:
     )
     codes = metrics.pair_codes(left, right, len(records))
     kept = metrics.pairs_present(records, pairs, codes)
+    calibration = metrics.calibration(records, pairs, codes)
     recall_kind = "exact" if blocked is not None else "lower bound"
     result: dict[str, Any] = {
         "records": len(records),
@@ -104,7 +105,10 @@ def evaluate(dataset: Dataset, output: SystemOutput) -> dict[str, Any]:
         "kept_recall": kept / n_true if n_true else 1.0,
         "default_threshold": output.default_threshold,
         "entities": int(entities.nunique()),
+        "calibration": calibration,
     }
+    if output.model_health is not None:
+        result["model_health"] = output.model_health
     if "error_type" in records.columns:
         result["error_types"] = metrics.error_type_recall(records, entities, left, right)
     if dataset.people is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -51,6 +51,9 @@ class SystemOutput:
         release: frees what the system still holds (its database) once replayed.
         settings: the system's settings in words, for the report.
         versions: package versions the run used, when they differ from this process's.
+        model_health: identmatch only: the trained model's level weights checked (levels
+            below their comparison's "different", outside the bounds, raw estimates that
+            collapsed), from ``Model.health()``.
     """
 
     entities: pd.DataFrame
@@ -65,6 +68,7 @@ class SystemOutput:
     load_pairs: Callable[[], pd.DataFrame] | None = None
     release: Callable[[], None] | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    model_health: dict[str, Any] | None = None
 
 
 Runner = Callable[["Dataset", Path], SystemOutput]

@@ -43,6 +43,8 @@ SYNTHETIC_COLUMNS = {
     if column not in ("record_id", "address", "town")  # the generator makes no addresses
 }
 COLUMNS = {
+    "febrl1": FEBRL_COLUMNS,
+    "febrl2": FEBRL_COLUMNS,
     "febrl3": FEBRL_COLUMNS,
     "febrl4": FEBRL_COLUMNS,
     "historical": HISTORICAL_COLUMNS,
@@ -96,6 +98,45 @@ class _Candidates:
         self._result = None  # the result's database and frames are not needed any more
 
 
+def model_health(model: identmatch.Model) -> dict[str, Any]:
+    """The trained levels checked as issue 23 asks: none below its comparison's "different",
+    none outside the bounds unless a person fixed it; and how many raw EM estimates had
+    collapsed (below -15 bits) before the constraints."""
+    low, high = -15.0, 25.0
+    fixed = {(spec.name, lv.label) for spec in model.comparisons for lv in spec.levels if lv.fixed}
+    different = {
+        spec.name: model.level_weight(spec.name, i)
+        for spec in model.comparisons
+        for i, lv in enumerate(spec.levels)
+        if lv.kind == "else"
+    }
+    rows = [
+        row
+        for row in (model.training.levels if model.training else ())
+        if (row.comparison, row.label) not in fixed
+    ]
+    below = [
+        row
+        for row in rows
+        if row.comparison in different
+        and not row.label.endswith(": different")
+        and row.weight < different[row.comparison] - 1e-3
+    ]
+    return {
+        "levels": len(rows),
+        "constrained": sum(bool(row.constrained) for row in rows),
+        "below_different": len(below),
+        "outside_bounds": sum(not low <= row.weight <= high for row in rows),
+        "lowest": min((row.weight for row in rows), default=None),
+        "highest": max((row.weight for row in rows), default=None),
+        "raw_collapsed": sum(row.raw_weight is not None and row.raw_weight < low for row in rows),
+        "raw_lowest": min(
+            (row.raw_weight for row in rows if row.raw_weight is not None), default=None
+        ),
+        "prior_bits": model.prior_weight,
+    }
+
+
 def run(dataset: Dataset, work: Path) -> SystemOutput:
     """Dedupe or link ``dataset`` with identmatch's defaults."""
     del work  # identmatch needs no scratch files
@@ -129,6 +170,7 @@ def run(dataset: Dataset, work: Path) -> SystemOutput:
         name: float(result.timings.get(name, 0.0)) for name in ("train", "predict", "cluster")
     }
     candidates = _Candidates(result, tuple(dataset.inputs))
+    health = model_health(result.model)
     return SystemOutput(
         entities=entities[["input", "record_id", "entity_id"]].astype(str),
         pairs=pairs[PAIR_COLUMNS],
@@ -138,5 +180,6 @@ def run(dataset: Dataset, work: Path) -> SystemOutput:
         timings={**stages, "other": total - sum(stages.values()), "total": total},
         settings=SETTINGS,
         replay_blocking=candidates.replay,
+        model_health=health,
         release=candidates.release,
     )

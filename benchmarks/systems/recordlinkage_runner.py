@@ -43,7 +43,7 @@ def _string(column: str, method: str = "levenshtein") -> dict[str, Any]:
 
 def _model(source: str, with_ssid: bool) -> tuple[list[list[str]], list[dict[str, Any]], str]:
     """Blocking passes, comparisons and the settings in words, per source."""
-    if source in ("febrl3", "febrl4"):
+    if source in ("febrl1", "febrl2", "febrl3", "febrl4"):
         blocks = [["given_name"], ["surname"]] + ([["soc_sec_id"]] if with_ssid else [])
         comparisons = [
             _exact("given_name"),
@@ -125,7 +125,10 @@ def run(dataset: Dataset, work: Path) -> SystemOutput:
         raise FileNotFoundError(msg)
     work.mkdir(parents=True, exist_ok=True)
     blocks, comparisons, settings = _model(dataset.spec.source, dataset.spec.with_ssid)
-    if dataset.spec.source in ("febrl3", "febrl4") and not dataset.spec.with_ssid:
+    if (
+        dataset.spec.source in ("febrl1", "febrl2", "febrl3", "febrl4")
+        and not dataset.spec.with_ssid
+    ):
         dataset.inputs = {k: v.drop(columns=["soc_sec_id"]) for k, v in dataset.inputs.items()}
     job = {"inputs": _inputs(dataset, work), "blocks": blocks, "comparisons": comparisons}
     job_path = work / "rl_job.json"

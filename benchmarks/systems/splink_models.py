@@ -239,7 +239,7 @@ def _synthetic() -> SplinkModel:
 
 def model_for(source: str, with_ssid: bool) -> SplinkModel:
     """The Splink model for a dataset source."""
-    if source == "febrl3":
+    if source in ("febrl1", "febrl2", "febrl3"):  # one-file dedupes: the febrl3 demo
         return _febrl3(with_ssid)
     if source == "febrl4":
         return _febrl4(with_ssid)
@@ -250,7 +250,7 @@ def model_for(source: str, with_ssid: bool) -> SplinkModel:
 
 def prepare_sql(source: str, with_ssid: bool, table: str) -> str:
     """SQL that gives Splink its input table, as each demo prepares it."""
-    if source in ("febrl3", "febrl4"):
+    if source in ("febrl1", "febrl2", "febrl3", "febrl4"):
         # The demos trim and cast dates, ids and postcodes to text; ours are read as text.
         # Without soc_sec_id the column is dropped, so no rule can use it by mistake.
         ssid = "trim(soc_sec_id) as soc_sec_id, " if with_ssid else ""
