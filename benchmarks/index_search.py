@@ -179,7 +179,7 @@ def phase_search(args: argparse.Namespace) -> dict[str, Any]:
         outcomes.append(hits)
     rss_after = current_rss()
     known_total = known_right = unknown_total = unknown_match = unknown_possible = 0
-    known_match = 0
+    known_match = known_found = 0
     by_dob = {"with": [0, 0], "without": [0, 0]}  # [queries, right at rank 1]
     for (_, row), hits in zip(queries.iterrows(), outcomes, strict=True):
         if row["truth"] is None:
@@ -191,6 +191,8 @@ def phase_search(args: argparse.Namespace) -> dict[str, Any]:
             top = _majority_person(index, truth, hits[0].entity_id) if hits else None
             known_right += top == row["truth"]
             known_match += bool(hits and hits[0].verdict == "match" and top == row["truth"])
+            shown = [h.entity_id for h in hits] + [w.entity_id for w in getattr(hits, "weak", ())]
+            known_found += any(_majority_person(index, truth, e) == row["truth"] for e in shown)
             group = by_dob[
                 "without" if NO_DOB_ERRORS & set(row["error_type"].split("+")) else "with"
             ]
@@ -211,6 +213,7 @@ def phase_search(args: argparse.Namespace) -> dict[str, Any]:
         "known": known_total,
         "known_rank1": known_right / known_total if known_total else 0.0,
         "known_match_verdict": known_match / known_total if known_total else 0.0,
+        "known_found": known_found / known_total if known_total else 0.0,
         "known_with_dob": by_dob["with"][0],
         "known_with_dob_rank1": by_dob["with"][1] / by_dob["with"][0] if by_dob["with"][0] else 0.0,
         "known_without_dob": by_dob["without"][0],
@@ -387,6 +390,14 @@ def _render(
                         f"{search[f'known_{key}_dob']:,}",
                     ]
                 )
+        if "known_found" in search:
+            rows.append(
+                [
+                    "known people: right entity among the ranked or the weak candidates",
+                    ">= 99%",
+                    f"{100 * search['known_found']:.1f}% of {search['known']:,}",
+                ]
+            )
         rows.append(
             [
                 "unknown people: 'match' verdict",

@@ -163,7 +163,7 @@ def test_order_pools_a_closer_level_that_came_out_lower() -> None:
     seen[similar] = 3_000.0  # seen often
     final, rows = regularise(spec, u, seen)
     assert _weight(final, very) >= _weight(final, similar) - 1e-9
-    assert any("closer level" in note for note in rows[very - 1].constrained)
+    assert any("keep the order" in note for note in rows[very - 1].constrained)
 
 
 def test_training_reports_a_health_table_that_holds(tmp_path: Path) -> None:

@@ -288,7 +288,7 @@ def regularise(
         fitted = _pava([float(w[i]) for i in chain], [float(pairs[i]) + 1.0 for i in chain])
         for i, value in zip(chain, fitted, strict=True):
             if abs(value - w[i]) > 1e-9:
-                notes[i].append("pooled with a closer level")
+                notes[i].append("pooled with its neighbour to keep the order")
                 w[i] = value
     top = _top(spec, free)
     if top is not None:
