@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from identmatch._model.estimate import (
     regularise,
 )
 from identmatch._model.levels import ComparisonSpec
+from identmatch._model.model import block_pair_count
 from identmatch.testing import generate_records
 
 SPECS = (forename_comparison(), surname_comparison(), date_of_birth_comparison())
@@ -265,3 +267,33 @@ def test_the_command_shows_the_health_table(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "no such model file" in missing.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", "b", "c", None]), min_size=0, max_size=25),
+    st.lists(st.sampled_from(["a", "b", "d", None]), min_size=0, max_size=25),
+)
+def test_block_pair_count_counts_the_pairs_a_join_makes(left: list, right: list) -> None:
+    """Pairs equal on the column (missing pairs with nothing), as a self-join or a link."""
+    frames = [pd.DataFrame({"dob": left}), pd.DataFrame({"dob": right})]
+    dedupe = sum(
+        1 for i, j in itertools.combinations(range(len(left)), 2) if left[i] and left[i] == left[j]
+    )
+    link = sum(1 for a in left for b in right if a and a == b)
+    assert block_pair_count(frames[:1], ("dob",), linked=False) == dedupe
+    assert block_pair_count(frames, ("dob",), linked=True) == link
+    assert block_pair_count(frames[:1], ("dob",), linked=False, fraction=0.5) == dedupe / 4
+    assert block_pair_count(frames[:1], ("postcode_std",), linked=False) == 0
+
+
+def test_a_block_over_the_cap_is_skipped() -> None:
+    """A block of more training pairs than max_pairs_for_em is not trained on."""
+    records = generate_records(3_000, seed=4)
+    config = identmatch.ModelConfig(max_pairs_for_em=1_000)
+    trained = identmatch.dedupe(records, config=config).model.training
+    assert trained is not None
+    assert "postcode_std" not in trained.em_blocking_rules
+    uncapped = identmatch.dedupe(records).model.training
+    assert uncapped is not None
+    assert "postcode_std" in uncapped.em_blocking_rules

@@ -106,7 +106,12 @@ class ModelConfig(BaseModel, frozen=True, extra="forbid"):
     which leaves m, u and the prior unbiased and bounds training time."""
     max_pairs_for_u: int = Field(default=1_000_000, ge=1_000)
     """Random record pairs sampled to estimate u probabilities."""
-    em_max_iterations: int = Field(default=25, ge=1, le=200)
+    max_pairs_for_em: int = Field(default=20_000_000, ge=1_000)
+    """An EM block (records equal on a date of birth, a postcode, ...) of more training pairs
+    than this is skipped, so data with one dominant value cannot make training explode."""
+    em_max_iterations: int = Field(default=200, ge=1, le=1000)
+    """Iterations of each EM block at most (EM runs on the block's distinct agreement
+    patterns, so an iteration costs little)."""
     count_blocked_pairs: bool = True
     """Fill ``Result.blocking`` (the chosen pairs counted by the first rule whose key they
     share). The candidates are chosen either way; only the report is left out."""

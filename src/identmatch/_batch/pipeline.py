@@ -35,6 +35,7 @@ from identmatch._exceptions import ConfigError, SchemaError, backend_errors
 from identmatch._model.model import (
     Model,
     SplinkLinkType,
+    block_pair_count,
     build_settings,
     pair_completeness,
     train_model,
@@ -417,6 +418,9 @@ def _run_inner(
                 config=config,
                 pairs=_training_pairs([len(f) for f in prepared], linked, config),
                 present=pair_completeness(prepared, linked),
+                block_pairs=lambda rule: block_pair_count(
+                    prepared, rule, linked, _training_fraction(prepared, config)
+                ),
             )
             if training_inputs is not sdfs:
                 _forget_intermediate_tables(engine)
@@ -470,6 +474,11 @@ _PAIR_KEYS = (
     "match_weight",
     "match_probability",
 )
+
+
+def _training_fraction(prepared: list[pd.DataFrame], config: ModelConfig) -> float:
+    total = sum(len(frame) for frame in prepared)
+    return min(1.0, config.max_records_to_train / total) if total else 1.0
 
 
 def _training_pairs(sizes: list[int], linked: bool, config: ModelConfig) -> float:

@@ -146,6 +146,7 @@ def em_on_patterns(
     *,
     start_lambda: float = 0.1,
     prior_matches: float = PRIOR_MATCHES,
+    iterations: int = _EM_ITERATIONS,
 ) -> tuple[dict[str, np.ndarray], float]:
     """EM (maximum a posteriori) on one block's patterns: m and u of ``train`` estimated.
 
@@ -170,7 +171,7 @@ def em_on_patterns(
     trained = [s for s in order if _trainable(s)]
     lam = start_lambda
     expected: dict[str, np.ndarray] = {}
-    for _ in range(_EM_ITERATIONS):
+    for _ in range(iterations):
         weight = np.zeros(len(counts))
         for c, s in zip(columns, order, strict=True):
             level_weight = np.where(null[s.name], 0.0, _weights(m[s.name], u[s.name]))

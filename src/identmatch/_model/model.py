@@ -37,7 +37,14 @@ from identmatch._prepare.declared import DeclaredSchema
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Model", "TrainingSummary", "build_settings", "pair_completeness", "train_model"]
+__all__ = [
+    "Model",
+    "TrainingSummary",
+    "block_pair_count",
+    "build_settings",
+    "pair_completeness",
+    "train_model",
+]
 
 logger = logging.getLogger("identmatch")
 
@@ -246,6 +253,7 @@ def train_model(
     config: ModelConfig,
     pairs: float | None = None,
     present: dict[str, float] | None = None,
+    block_pairs: Callable[[BlockingRule], float] | None = None,
 ) -> Model:
     """Estimate the prior, u and m, and return the trained Model with its health table.
 
@@ -265,6 +273,8 @@ def train_model(
             for a link). Given, the prior is estimated from the EM blocks (below).
         present: per column, the share of record pairs with a value on both sides
             (:func:`pair_completeness`).
+        block_pairs: the training pairs an EM blocking rule makes; a block over
+            ``config.max_pairs_for_em`` is skipped.
 
     The prior: each EM block on one column whose equality is a comparison's exact level
     (date of birth, postcode) finds ``lambda_b * N_b`` matching pairs, which are the share
@@ -309,6 +319,9 @@ def train_model(
             for rule in _EM_RULES:
                 if not set(rule) <= available:
                     continue
+                if block_pairs is not None and block_pairs(rule) > config.max_pairs_for_em:
+                    logger.info("EM skipped for one blocking rule: too many pairs")
+                    continue
                 patterns = _block_patterns(make_linker(trained, rule), trained)
                 if patterns is None:
                     logger.info("EM skipped for one blocking rule: no usable pairs")
@@ -316,7 +329,9 @@ def train_model(
                 train = {
                     spec.name for spec in trained.comparisons if not set(spec.columns) & set(rule)
                 }
-                expected, share = em_on_patterns(patterns, trained.comparisons, train)
+                expected, share = em_on_patterns(
+                    patterns, trained.comparisons, train, iterations=config.em_max_iterations
+                )
                 if len(rule) == 1:
                     found.append((rule[0], share * float(patterns.counts.sum())))
                 for name, per_level in expected.items():
@@ -336,6 +351,22 @@ def train_model(
         em_blocking_rules=tuple(counts.blocks),
     )
     return _regularised(model, estimated, counts, summary)
+
+
+def block_pair_count(
+    frames: list[pd.DataFrame], rule: BlockingRule, linked: bool, fraction: float = 1.0
+) -> float:
+    """Record pairs equal on every column of ``rule`` (missing values pair with nothing),
+    scaled by ``fraction**2`` for a uniform sample of that fraction of the records."""
+    if any(column not in frame.columns for frame in frames for column in rule):
+        return 0.0
+    sizes = [frame.groupby(list(rule), dropna=True).size() for frame in frames]
+    if linked:
+        left, right = sizes[0], sizes[-1]
+        pairs = float((left * right.reindex(left.index, fill_value=0)).sum())
+    else:
+        pairs = float((sizes[0] * (sizes[0] - 1) / 2).sum())
+    return pairs * fraction**2
 
 
 def pair_completeness(frames: list[pd.DataFrame], linked: bool) -> dict[str, float]:
