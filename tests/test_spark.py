@@ -411,3 +411,29 @@ def test_declared_identifier_model_gives_duckdb_pairs_on_spark(
         assert len(merged) == len(on_duckdb.pairs) == len(on_spark.pairs) > 30
         assert (merged["match_weight_d"] - merged["match_weight_s"]).abs().max() < 1e-9
     assert {"case_ref", "team"} <= {spec.name for spec in on_spark.model.comparisons}
+
+
+def test_em_block_patterns_on_spark_equal_duckdb(spark: Any, on_duckdb: identmatch.Result) -> None:
+    """Training's EM reads each block's agreement patterns from the backend: Spark counts the
+    same patterns, pair for pair, as DuckDB for every EM block."""
+    from splink import Linker
+
+    from identmatch._batch.engine import Engine
+    from identmatch._batch.spark import SparkEngine
+    from identmatch._model.model import _EM_RULES, _block_patterns, build_settings
+
+    frame = on_duckdb._prepared[0]
+    model = on_duckdb.model
+    engines = {"duckdb": Engine(), "spark": SparkEngine(spark)}
+    for rule in _EM_RULES:
+        found = {}
+        for name, engine in engines.items():
+            table = engine.load_prepared(frame, f"em_{name}_{'_'.join(rule)}")
+            settings = build_settings(model, "dedupe_only", engine.dialect, blocking=rule)
+            patterns = _block_patterns(Linker(table, settings, log_level=None), model)
+            assert patterns is not None, (name, rule)
+            rows = pd.DataFrame(patterns.levels, columns=list(patterns.comparisons))
+            rows["pairs"] = patterns.counts
+            found[name] = rows.sort_values(list(rows.columns)).reset_index(drop=True)
+        assert found["duckdb"]["pairs"].sum() > 100, rule
+        pd.testing.assert_frame_equal(found["duckdb"], found["spark"], check_dtype=False)

@@ -431,11 +431,14 @@ def _block_patterns(linker: Any, model: Model) -> Patterns | None:
     gammas = ", ".join(f"gamma_{name}" for name in names)
     try:
         predictions = linker.inference.predict()
-        table = linker.misc.query_sql(
+        counted = linker.misc.query_sql(
             f"select {gammas}, count(*) as pairs from {predictions.physical_name} "
             f"group by {gammas}",
-            output_type="pandas",
+            output_type="splink_df",
         )
+        # Through Arrow on every backend (Spark's own pandas conversion warns under pandas 3).
+        table = counted.as_pyarrow_table().to_pandas()
+        counted.drop_table_from_database_and_remove_from_cache()
         predictions.drop_table_from_database_and_remove_from_cache()
     except Exception:
         logger.info("no pairs to train on under one EM blocking rule", exc_info=True)
