@@ -257,6 +257,21 @@ def test_the_command_shows_the_health_table(tmp_path: Path) -> None:
         assert match, row.label
         best = max(match, key=lambda c: len(c[1]))  # "swapped" and "swapped, ... respelled"
         assert best[4] == f"{row.weight:+.1f}", row.label
+    only = subprocess.run(
+        [_installed(), "model", "health", "m.json", "--constrained"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert only.returncode == 0, only.stderr
+    listed = [
+        line.split("│")[1].strip()
+        for line in only.stdout.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip()
+    ]
+    assert len(listed) == len(constrained)
     missing = subprocess.run(
         [_installed(), "model", "health", "nothing.json"],
         cwd=tmp_path,

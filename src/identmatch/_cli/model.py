@@ -21,22 +21,23 @@ def model() -> None:
 @model.command("health")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
-    "--all",
-    "show_all",
+    "--constrained",
+    "only_constrained",
     is_flag=True,
-    help="List every level, not only those training constrained or left at their default.",
+    help="List only the levels training constrained (as dedupe and link print them).",
 )
-def health(path: Path, show_all: bool) -> None:
+def health(path: Path, only_constrained: bool) -> None:
     """Print the model-health table of the model file PATH: per level, the matching pairs
     EM saw, the raw and final weights (bits) and what was constrained."""
     from rich.console import Console
 
-    print_health(Console(), identmatch.Model.load(path), show_all=True if show_all else None)
+    model = identmatch.Model.load(path)
+    print_health(Console(), model, show_all=not only_constrained)
 
 
-def print_health(console: Any, model: identmatch.Model, *, show_all: bool | None = None) -> None:
-    """The model-health table. ``show_all=None`` lists every level too (the default of
-    ``model health``); the batch commands pass False to list only levels that need a look."""
+def print_health(console: Any, model: identmatch.Model, *, show_all: bool = True) -> None:
+    """The model-health table: every level, or with ``show_all=False`` only the levels
+    training constrained (what dedupe and link print)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -56,7 +57,7 @@ def print_health(console: Any, model: identmatch.Model, *, show_all: bool | None
         table.add_column(heading, justify="left" if heading in ("comparison", "level") else "right")
     table.add_column("constrained")
     for row in levels:
-        if show_all is False and not row.constrained:
+        if not show_all and not row.constrained:
             continue
         table.add_row(
             row.comparison,
