@@ -379,7 +379,13 @@ class TestIndexAndService:
 
         _, token = identmatch.create_api_key(tmp_path / "s.toml", name="t", role="search")
         app = create_app(index, identmatch.ServiceConfig.load(tmp_path / "s.toml"))
-        body = {"purpose": "case 1", "person": {"identifiers": {"pnc": PNC_A}}}
+        # A surname with the PNC ID: the identifier alone, on an index this small, is only a
+        # weak candidate. Term frequencies count records in the index, which suits names but
+        # not an identifier unique in the population (docs/index.md, the search prior's limits).
+        body = {
+            "purpose": "case 1",
+            "person": {"surname": "Quennell", "identifiers": {"pnc": PNC_A}},
+        }
 
         async def post() -> httpx.Response:
             transport = httpx.ASGITransport(app=app)
@@ -392,20 +398,28 @@ class TestIndexAndService:
         assert reply.status_code == 200, reply.text
         results = reply.json()["results"][0]
         assert any(r["record_id"] == "a" for r in results["hits"][0]["records"])
+        labels = [c["label"] for c in results["hits"][0]["explanation"]["contributions"]]
+        assert "pnc: the same" in labels
 
 
 def test_declared_identifier_is_a_rule_for_the_prior() -> None:
-    """With no date of birth, the declared identifier alone lets training estimate the prior."""
+    """With no date of birth and no postcode (no EM block the prior can be counted from), the
+    declared identifier alone lets training estimate the prior; a postcode's EM block does too."""
     rows = _people(120).drop(columns=["dob"])
     twins = rows.assign(record_id=rows["record_id"] + "x", postcode=None)
     data = pd.concat([rows, twins], ignore_index=True)
     config = identmatch.ModelConfig(train="always")
-    with_id = identmatch.dedupe(data, identifiers={"pnc": "pnc_id"}, config=config)
+    no_postcode = data.drop(columns=["postcode"])
+    with_id = identmatch.dedupe(no_postcode, identifiers={"pnc": "pnc_id"}, config=config)
     assert with_id.model.training is not None
     assert with_id.model.training.prior == "estimated"
-    without = identmatch.dedupe(data.drop(columns=["pnc"]), config=config)
+    without = identmatch.dedupe(no_postcode.drop(columns=["pnc"]), config=config)
     assert without.model.training is not None
     assert without.model.training.prior == "default"
+    from_block = identmatch.dedupe(data.drop(columns=["pnc"]), config=config)
+    assert from_block.model.training is not None
+    assert "postcode_std" in from_block.model.training.em_blocking_rules
+    assert from_block.model.training.prior == "estimated"
 
 
 def test_prepared_parts_keep_the_declared_columns(tmp_path: Path) -> None:
