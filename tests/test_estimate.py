@@ -312,3 +312,37 @@ def test_a_block_over_the_cap_is_skipped() -> None:
     uncapped = identmatch.dedupe(records).model.training
     assert uncapped is not None
     assert "postcode_std" in uncapped.em_blocking_rules
+
+
+def _frame(patterns: Patterns | None) -> pd.DataFrame:
+    assert patterns is not None
+    rows = pd.DataFrame(patterns.levels, columns=list(patterns.comparisons))
+    rows["pairs"] = patterns.counts
+    return rows.sort_values(list(rows.columns)).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("linked", [False, True])
+def test_pattern_counts_in_one_query_equal_splinks_comparison(linked: bool) -> None:
+    """The patterns training counts in one aggregating query equal, pattern for pattern, those
+    of the pairs Splink compares for the same block (the reference), for a dedupe and a link."""
+    from splink import Linker
+
+    from identmatch._batch.engine import Engine
+    from identmatch._batch.pipeline import _count_patterns
+    from identmatch._model.model import _EM_RULES, _block_patterns, build_settings
+
+    records = generate_records(2_000, seed=8)
+    halves = [records.iloc[:1_000], records.iloc[1_000:]] if linked else [records]
+    result = (identmatch.link if linked else identmatch.dedupe)(*halves)
+    model, engine = result.model, Engine()
+    tables = [
+        engine.load_prepared(frame, f"t_{number}") for number, frame in enumerate(result._prepared)
+    ]
+    link_type = "link_only" if linked else "dedupe_only"
+    for rule in _EM_RULES:
+        settings = build_settings(model, link_type, "duckdb", blocking=rule)
+        linker = Linker(tables if linked else tables[0], settings, log_level=None)
+        reference = _frame(_block_patterns(linker, model))
+        counted = _frame(_count_patterns(engine, tables, model, rule))
+        assert reference["pairs"].sum() > 50, rule
+        pd.testing.assert_frame_equal(counted, reference, check_dtype=False)

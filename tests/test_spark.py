@@ -421,10 +421,12 @@ def test_declared_identifier_model_gives_duckdb_pairs_on_spark(
 
 def test_em_block_patterns_on_spark_equal_duckdb(spark: Any, on_duckdb: identmatch.Result) -> None:
     """Training's EM reads each block's agreement patterns from the backend: Spark counts the
-    same patterns, pair for pair, as DuckDB for every EM block."""
+    same patterns, pair for pair, as DuckDB for every EM block, both through Splink's own
+    comparison of the pairs and through the one aggregating query training uses."""
     from splink import Linker
 
     from identmatch._batch.engine import Engine
+    from identmatch._batch.pipeline import _count_patterns
     from identmatch._batch.spark import SparkEngine
     from identmatch._model.model import _EM_RULES, _block_patterns, build_settings
 
@@ -436,10 +438,14 @@ def test_em_block_patterns_on_spark_equal_duckdb(spark: Any, on_duckdb: identmat
         for name, engine in engines.items():
             table = engine.load_prepared(frame, f"em_{name}_{'_'.join(rule)}")
             settings = build_settings(model, "dedupe_only", engine.dialect, blocking=rule)
-            patterns = _block_patterns(Linker(table, settings, log_level=None), model)
-            assert patterns is not None, (name, rule)
-            rows = pd.DataFrame(patterns.levels, columns=list(patterns.comparisons))
-            rows["pairs"] = patterns.counts
-            found[name] = rows.sort_values(list(rows.columns)).reset_index(drop=True)
-        assert found["duckdb"]["pairs"].sum() > 100, rule
-        pd.testing.assert_frame_equal(found["duckdb"], found["spark"], check_dtype=False)
+            through_splink = _block_patterns(Linker(table, settings, log_level=None), model)
+            counted = _count_patterns(engine, [table], model, rule)
+            for way, patterns in (("splink", through_splink), ("query", counted)):
+                assert patterns is not None, (name, way, rule)
+                rows = pd.DataFrame(patterns.levels, columns=list(patterns.comparisons))
+                rows["pairs"] = patterns.counts
+                found[name, way] = rows.sort_values(list(rows.columns)).reset_index(drop=True)
+        reference = found["duckdb", "splink"]
+        assert reference["pairs"].sum() > 100, rule
+        for key in (("spark", "splink"), ("spark", "query"), ("duckdb", "query")):
+            pd.testing.assert_frame_equal(found[key], reference, check_dtype=False)

@@ -119,6 +119,13 @@ class Engine:
             ).fetchall()
         return out, pairs
 
+    def query_arrow(self, inputs: list[Any], sql: Callable[[list[str], list[str]], str]) -> Any:
+        """Run ``sql(tables, columns)`` over the Splink dataframes ``inputs`` (their quoted
+        table names and the columns the first holds) and return an Arrow table."""
+        tables = [quote_identifier(sdf.physical_name) for sdf in inputs]
+        columns = list(self.connection.table(inputs[0].physical_name).columns)
+        return self.connection.sql(logged(sql(tables, columns))).to_arrow_table()
+
     def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
         """The columns of Splink's predictions that ``keep`` accepts, as a pandas frame."""
         relation = predictions.as_duckdbpyrelation()

@@ -32,14 +32,17 @@ from identmatch._candidates.choose import (
 )
 from identmatch._config import ModelConfig, ReadConfig
 from identmatch._exceptions import ConfigError, SchemaError, backend_errors
+from identmatch._model.estimate import Patterns
 from identmatch._model.model import (
     Model,
     SplinkLinkType,
     block_pair_count,
     build_settings,
     pair_completeness,
+    patterns_from_levels,
     train_model,
 )
+from identmatch._model.patterns import pattern_counts_sql
 from identmatch._prepare.declared import (
     AttributeSpec,
     DeclaredSchema,
@@ -421,6 +424,7 @@ def _run_inner(
                 block_pairs=lambda rule: block_pair_count(
                     prepared, rule, linked, _training_fraction(prepared, config)
                 ),
+                count_patterns=lambda m, rule: _count_patterns(engine, training_inputs, m, rule),
             )
             if training_inputs is not sdfs:
                 _forget_intermediate_tables(engine)
@@ -474,6 +478,19 @@ _PAIR_KEYS = (
     "match_weight",
     "match_probability",
 )
+
+
+def _count_patterns(
+    engine: Engine | SparkEngine, inputs: list[Any], model: Model, rule: tuple[str, ...]
+) -> Patterns | None:
+    """An EM block's agreement patterns, counted by the backend in one query."""
+
+    def sql(tables: list[str], columns: list[str]) -> str:
+        return pattern_counts_sql(model.comparisons, rule, tables, columns, engine.dialect)
+
+    with backend_errors("counting agreement patterns for training"):
+        table = engine.query_arrow(inputs, sql).to_pandas()
+    return patterns_from_levels(model, table)
 
 
 def _training_fraction(prepared: list[pd.DataFrame], config: ModelConfig) -> float:

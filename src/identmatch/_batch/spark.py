@@ -225,6 +225,17 @@ class SparkEngine:
             frame.unpersist()
         return out, pairs
 
+    def query_arrow(self, inputs: list[Any], sql: Callable[[list[str], list[str]], str]) -> Any:
+        """Run ``sql(tables, columns)`` over the Splink dataframes ``inputs`` (their quoted
+        table names and the columns the first holds) and return an Arrow table."""
+        quote = dialect("spark").column
+        tables = [quote(sdf.physical_name) for sdf in inputs]
+        columns = list(self.spark.table(inputs[0].physical_name).columns)
+        frame = self.spark.sql(logged(sql(tables, columns)))
+        if hasattr(frame, "toArrow"):  # Spark 4
+            return frame.toArrow()
+        return pa.Table.from_pandas(frame.toPandas(), preserve_index=False)
+
     def scored_pairs(self, predictions: Any, keep: Callable[[str], bool]) -> pd.DataFrame:
         """The columns of Splink's predictions that ``keep`` accepts, collected to the driver."""
         spark_frame = predictions.as_spark_dataframe()

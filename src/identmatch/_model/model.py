@@ -43,6 +43,7 @@ __all__ = [
     "block_pair_count",
     "build_settings",
     "pair_completeness",
+    "patterns_from_levels",
     "train_model",
 ]
 
@@ -254,6 +255,7 @@ def train_model(
     pairs: float | None = None,
     present: dict[str, float] | None = None,
     block_pairs: Callable[[BlockingRule], float] | None = None,
+    count_patterns: Callable[[Model, BlockingRule], Patterns | None] | None = None,
 ) -> Model:
     """Estimate the prior, u and m, and return the trained Model with its health table.
 
@@ -275,6 +277,10 @@ def train_model(
             (:func:`pair_completeness`).
         block_pairs: the training pairs an EM blocking rule makes; a block over
             ``config.max_pairs_for_em`` is skipped.
+        count_patterns: counts a block's agreement patterns in the backend without holding
+            its pairs (:func:`patterns_from_levels` of
+            :func:`identmatch._model.patterns.pattern_counts_sql`); without it, Splink compares
+            the block's pairs (:func:`_block_patterns`, the reference a test holds it to).
 
     The prior: each EM block on one column whose equality is a comparison's exact level
     (date of birth, postcode) finds ``lambda_b * N_b`` matching pairs, which are the share
@@ -322,7 +328,11 @@ def train_model(
                 if block_pairs is not None and block_pairs(rule) > config.max_pairs_for_em:
                     logger.info("EM skipped for one blocking rule: too many pairs")
                     continue
-                patterns = _block_patterns(make_linker(trained, rule), trained)
+                patterns = (
+                    count_patterns(trained, rule)
+                    if count_patterns is not None
+                    else _block_patterns(make_linker(trained, rule), trained)
+                )
                 if patterns is None:
                     logger.info("EM skipped for one blocking rule: no usable pairs")
                     continue
@@ -419,6 +429,18 @@ def _regularised(
     if summary is not None:
         update["training"] = summary.model_copy(update={"levels": tuple(health)})
     return estimated.model_copy(update=update)
+
+
+def patterns_from_levels(model: Model, table: pd.DataFrame) -> Patterns | None:
+    """Patterns from a frame of ``level_<i>`` columns (level indices of the model's
+    comparisons, in order) and ``pairs``; None if it holds no pairs."""
+    if table.empty:
+        return None
+    names = [spec.name for spec in model.comparisons]
+    levels = table[[f"level_{i}" for i in range(len(names))]].to_numpy(dtype=np.int64)
+    return Patterns(
+        comparisons=tuple(names), levels=levels, counts=table["pairs"].to_numpy(dtype=float)
+    )
 
 
 def _block_patterns(linker: Any, model: Model) -> Patterns | None:
