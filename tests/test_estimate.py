@@ -328,7 +328,7 @@ def test_pattern_counts_in_one_query_equal_splinks_comparison(linked: bool) -> N
     from splink import Linker
 
     from identmatch._batch.engine import Engine
-    from identmatch._batch.pipeline import _count_patterns
+    from identmatch._batch.plan import count_patterns
     from identmatch._model.model import _EM_RULES, _block_patterns, build_settings
 
     records = generate_records(2_000, seed=8)
@@ -343,6 +343,6 @@ def test_pattern_counts_in_one_query_equal_splinks_comparison(linked: bool) -> N
         settings = build_settings(model, link_type, "duckdb", blocking=rule)
         linker = Linker(tables if linked else tables[0], settings, log_level=None)
         reference = _frame(_block_patterns(linker, model))
-        counted = _frame(_count_patterns(engine, tables, model, rule))
+        counted = _frame(count_patterns(engine, tables, model, rule))
         assert reference["pairs"].sum() > 50, rule
         pd.testing.assert_frame_equal(counted, reference, check_dtype=False)

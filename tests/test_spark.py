@@ -426,7 +426,7 @@ def test_em_block_patterns_on_spark_equal_duckdb(spark: Any, on_duckdb: identmat
     from splink import Linker
 
     from identmatch._batch.engine import Engine
-    from identmatch._batch.pipeline import _count_patterns
+    from identmatch._batch.plan import count_patterns
     from identmatch._batch.spark import SparkEngine
     from identmatch._model.model import _EM_RULES, _block_patterns, build_settings
 
@@ -439,7 +439,7 @@ def test_em_block_patterns_on_spark_equal_duckdb(spark: Any, on_duckdb: identmat
             table = engine.load_prepared(frame, f"em_{name}_{'_'.join(rule)}")
             settings = build_settings(model, "dedupe_only", engine.dialect, blocking=rule)
             through_splink = _block_patterns(Linker(table, settings, log_level=None), model)
-            counted = _count_patterns(engine, [table], model, rule)
+            counted = count_patterns(engine, [table], model, rule)
             for way, patterns in (("splink", through_splink), ("query", counted)):
                 assert patterns is not None, (name, way, rule)
                 rows = pd.DataFrame(patterns.levels, columns=list(patterns.comparisons))

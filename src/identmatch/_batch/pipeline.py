@@ -19,7 +19,10 @@ from identmatch._batch.plan import (
     blocking_report,
     candidate_frame,
     candidate_query,
+    count_patterns,
     default_model,
+    training_fraction,
+    training_pairs,
     training_sample,
 )
 from identmatch._batch.result import Result
@@ -32,17 +35,14 @@ from identmatch._candidates.choose import (
 )
 from identmatch._config import ModelConfig, ReadConfig
 from identmatch._exceptions import ConfigError, SchemaError, backend_errors
-from identmatch._model.estimate import Patterns
 from identmatch._model.model import (
     Model,
     SplinkLinkType,
     block_pair_count,
     build_settings,
     pair_completeness,
-    patterns_from_levels,
     train_model,
 )
-from identmatch._model.patterns import pattern_counts_sql
 from identmatch._prepare.declared import (
     AttributeSpec,
     DeclaredSchema,
@@ -419,12 +419,12 @@ def _run_inner(
                 records=n_records,
                 available=available,
                 config=config,
-                pairs=_training_pairs([len(f) for f in prepared], linked, config),
+                pairs=training_pairs(prepared, linked, config),
                 present=pair_completeness(prepared, linked),
                 block_pairs=lambda rule: block_pair_count(
-                    prepared, rule, linked, _training_fraction(prepared, config)
+                    prepared, rule, linked, training_fraction(prepared, config)
                 ),
-                count_patterns=lambda m, rule: _count_patterns(engine, training_inputs, m, rule),
+                count_patterns=lambda m, rule: count_patterns(engine, training_inputs, m, rule),
             )
             if training_inputs is not sdfs:
                 _forget_intermediate_tables(engine)
@@ -478,32 +478,6 @@ _PAIR_KEYS = (
     "match_weight",
     "match_probability",
 )
-
-
-def _count_patterns(
-    engine: Engine | SparkEngine, inputs: list[Any], model: Model, rule: tuple[str, ...]
-) -> Patterns | None:
-    """An EM block's agreement patterns, counted by the backend in one query."""
-
-    def sql(tables: list[str], columns: list[str]) -> str:
-        return pattern_counts_sql(model.comparisons, rule, tables, columns, engine.dialect)
-
-    with backend_errors("counting agreement patterns for training"):
-        table = engine.query_arrow(inputs, sql).to_pandas()
-    return patterns_from_levels(model, table)
-
-
-def _training_fraction(prepared: list[pd.DataFrame], config: ModelConfig) -> float:
-    total = sum(len(frame) for frame in prepared)
-    return min(1.0, config.max_records_to_train / total) if total else 1.0
-
-
-def _training_pairs(sizes: list[int], linked: bool, config: ModelConfig) -> float:
-    """Record pairs among the training inputs (all records, or the uniform sample)."""
-    total = sum(sizes)
-    fraction = min(1.0, config.max_records_to_train / total) if total else 1.0
-    n = [size * fraction for size in sizes]
-    return n[0] * n[1] if linked else n[0] * (n[0] - 1) / 2
 
 
 def _scored_pairs(engine: Engine | SparkEngine, predictions: Any) -> pd.DataFrame:

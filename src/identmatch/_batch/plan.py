@@ -27,7 +27,9 @@ from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, backend_errors
 from identmatch._model.catalogue import default_comparisons
 from identmatch._model.declared import declared_blocking_rules, declared_comparisons
-from identmatch._model.model import Model
+from identmatch._model.estimate import Patterns
+from identmatch._model.model import Model, patterns_from_levels
+from identmatch._model.patterns import pattern_counts_sql
 from identmatch._prepare.declared import (
     DeclaredSchema,
 )
@@ -36,7 +38,10 @@ __all__ = [
     "blocking_report",
     "candidate_frame",
     "candidate_query",
+    "count_patterns",
     "default_model",
+    "training_fraction",
+    "training_pairs",
     "training_sample",
 ]
 
@@ -139,3 +144,29 @@ def blocking_report(chosen: pd.DataFrame, model: Model, n_records: int) -> Block
         for number, rule in enumerate(model.blocking_rules)
     )
     return BlockingReport(records=n_records, pairs=len(chosen), rules=rules)
+
+
+def training_fraction(prepared: list[pd.DataFrame], config: ModelConfig) -> float:
+    """The share of the records training reads (all, or a uniform sample)."""
+    total = sum(len(frame) for frame in prepared)
+    return min(1.0, config.max_records_to_train / total) if total else 1.0
+
+
+def training_pairs(prepared: list[pd.DataFrame], linked: bool, config: ModelConfig) -> float:
+    """Record pairs among the training inputs (all records, or the uniform sample)."""
+    fraction = training_fraction(prepared, config)
+    n = [len(frame) * fraction for frame in prepared]
+    return n[0] * n[-1] if linked else n[0] * (n[0] - 1) / 2
+
+
+def count_patterns(
+    engine: Engine | SparkEngine, inputs: list[Any], model: Model, rule: tuple[str, ...]
+) -> Patterns | None:
+    """An EM block's agreement patterns, counted by the backend in one query."""
+
+    def sql(tables: list[str], columns: list[str]) -> str:
+        return pattern_counts_sql(model.comparisons, rule, tables, columns, engine.dialect)
+
+    with backend_errors("counting agreement patterns for training"):
+        table = engine.query_arrow(inputs, sql).to_pandas()
+    return patterns_from_levels(model, table)
