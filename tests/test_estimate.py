@@ -211,11 +211,14 @@ def test_the_prior_follows_the_data() -> None:
     assert truth / 2 <= estimated <= truth * 2
 
 
-def _installed() -> str:
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed identmatch command next to this interpreter."""
     candidate = Path(sys.executable).with_name("identmatch")
     found = str(candidate) if candidate.exists() else shutil.which("identmatch")
     assert found, "the identmatch command is not installed"
-    return found
+    return subprocess.run(
+        [found, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.mark.slow
@@ -223,28 +226,14 @@ def test_the_command_shows_the_health_table(tmp_path: Path) -> None:
     """dedupe lists the constrained levels; `identmatch model health` lists every level of
     the saved model, with what was constrained; the numbers are the model file's."""
     generate_records(3_000, seed=2).to_csv(tmp_path / "r.csv", index=False)
-    done = subprocess.run(
-        [_installed(), "dedupe", "r.csv", "--out", "e.csv", "--save-model", "m.json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = _run("dedupe", "r.csv", "--out", "e.csv", "--save-model", "m.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Model health:" in done.stderr
     model = identmatch.Model.load(tmp_path / "m.json")
     assert model.training is not None
     constrained = [row for row in model.training.levels if row.constrained]
     assert f"{len(constrained)} constrained" in done.stderr
-    shown = subprocess.run(
-        [_installed(), "model", "health", "m.json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    shown = _run("model", "health", "m.json", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     cells = [
         [cell.strip() for cell in line.split("│")[1:-1]]
@@ -257,14 +246,7 @@ def test_the_command_shows_the_health_table(tmp_path: Path) -> None:
         assert match, row.label
         best = max(match, key=lambda c: len(c[1]))  # "swapped" and "swapped, ... respelled"
         assert best[4] == f"{row.weight:+.1f}", row.label
-    only = subprocess.run(
-        [_installed(), "model", "health", "m.json", "--constrained"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    only = _run("model", "health", "m.json", "--constrained", cwd=tmp_path)
     assert only.returncode == 0, only.stderr
     listed = [
         line.split("│")[1].strip()
@@ -272,14 +254,7 @@ def test_the_command_shows_the_health_table(tmp_path: Path) -> None:
         if line.startswith("│") and line.split("│")[1].strip()
     ]
     assert len(listed) == len(constrained)
-    missing = subprocess.run(
-        [_installed(), "model", "health", "nothing.json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    missing = _run("model", "health", "nothing.json", cwd=tmp_path)
     assert missing.returncode == 2
     assert "no such model file" in missing.stderr
 

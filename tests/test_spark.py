@@ -21,6 +21,7 @@ import pytest
 import identmatch
 import identmatch.comparisons as ic
 from identmatch._batch.spark_functions import register_spark_functions
+from identmatch._model.patterns import level_case_sql
 from identmatch._model.similarity import jaro_winkler
 from identmatch._prepare.records import PREPARED_COLUMNS
 from identmatch._sql import dialect, jaro_winkler_sql
@@ -114,14 +115,7 @@ def test_every_level_runs_on_spark_and_assigns_the_table_level(spark: Any) -> No
     frame = spark.createDataFrame(_case_rows(), StructType(fields))
     expressions = ["spec", "label"]
     for number, spec in enumerate(ALL_SPECS):
-        compiled = ic.compile_comparison(spec, "spark").get_comparison("spark")
-        conditions = [level.sql_condition for level in compiled.comparison_levels]
-        cases = " ".join(
-            f"WHEN {condition} THEN {i}"
-            for i, condition in enumerate(conditions)
-            if condition != "ELSE"
-        )
-        expressions.append(f"CASE {cases} ELSE {len(conditions) - 1} END AS level_{number}")
+        expressions.append(f"{level_case_sql(spec, 'spark')} AS level_{number}")
     rows = frame.selectExpr(*expressions).collect()  # one Spark job for every spec
     checked = 0
     for row in rows:

@@ -396,7 +396,7 @@ def _run_inner(
         blocking = blocking_report(chosen, model, n_records)
     from splink import Linker
 
-    def make_linker(m: Model, inputs: list[Any], blocking: Any = "candidates") -> Any:
+    def make_linker(m: Model, inputs: list[Any]) -> Any:
         with backend_errors("building the model"):
             return Linker(
                 inputs if linked else inputs[0],
@@ -405,7 +405,6 @@ def _run_inner(
                     link_type,
                     engine.dialect,
                     max_iterations=config.em_max_iterations,
-                    blocking=blocking,
                 ),
                 log_level=None,
             )
@@ -414,7 +413,7 @@ def _run_inner(
         with _stage(timings, "train", "training the model (u by sampling, m by EM)", progress):
             training_inputs = training_sample(engine, prepared, names, sdfs, config)
             model = train_model(
-                lambda m, blocking="candidates": make_linker(m, training_inputs, blocking),
+                lambda m: make_linker(m, training_inputs),
                 model,
                 records=n_records,
                 available=available,

@@ -58,10 +58,9 @@ def training_sample(
     Sampling every input by the same fraction leaves the m and u probabilities and the prior
     (the share of record pairs that match) unbiased, and keeps EM's pair count bounded.
     """
-    total = sum(len(frame) for frame in prepared)
-    if total <= config.max_records_to_train:
+    fraction = training_fraction(prepared, config)
+    if fraction >= 1.0:
         return inputs
-    fraction = config.max_records_to_train / total
     sampled = []
     with backend_errors("sampling records for training"):
         for frame, name in zip(prepared, names, strict=True):

@@ -246,16 +246,16 @@ _EM_RULES: tuple[BlockingRule, ...] = (
 
 
 def train_model(
-    make_linker: Callable[..., Any],
+    make_linker: Callable[[Model], Any],
     model: Model,
     *,
     records: int,
     available: set[str],
     config: ModelConfig,
+    count_patterns: Callable[[Model, BlockingRule], Patterns | None],
     pairs: float | None = None,
     present: dict[str, float] | None = None,
     block_pairs: Callable[[BlockingRule], float] | None = None,
-    count_patterns: Callable[[Model, BlockingRule], Patterns | None] | None = None,
 ) -> Model:
     """Estimate the prior, u and m, and return the trained Model with its health table.
 
@@ -265,8 +265,8 @@ def train_model(
     skipped.
 
     Args:
-        make_linker: builds a Splink Linker for a model; ``make_linker(model, rule)`` pairs
-            the records equal on a blocking rule's columns (``build_settings(blocking=)``).
+        make_linker: builds a Splink Linker for a model (``build_settings`` on the inputs),
+            for the prior and u.
         model: the untrained model (its m and u are the defaults).
         records: number of input records.
         available: prepared columns holding any values.
@@ -279,8 +279,8 @@ def train_model(
             ``config.max_pairs_for_em`` is skipped.
         count_patterns: counts a block's agreement patterns in the backend without holding
             its pairs (:func:`patterns_from_levels` of
-            :func:`identmatch._model.patterns.pattern_counts_sql`); without it, Splink compares
-            the block's pairs (:func:`_block_patterns`, the reference a test holds it to).
+            :func:`identmatch._model.patterns.pattern_counts_sql`); tests hold it to Splink's
+            own comparison of the block's pairs (:func:`_block_patterns`).
 
     The prior: each EM block on one column whose equality is a comparison's exact level
     (date of birth, postcode) finds ``lambda_b * N_b`` matching pairs, which are the share
@@ -328,11 +328,7 @@ def train_model(
                 if block_pairs is not None and block_pairs(rule) > config.max_pairs_for_em:
                     logger.info("EM skipped for one blocking rule: too many pairs")
                     continue
-                patterns = (
-                    count_patterns(trained, rule)
-                    if count_patterns is not None
-                    else _block_patterns(make_linker(trained, rule), trained)
-                )
+                patterns = count_patterns(trained, rule)
                 if patterns is None:
                     logger.info("EM skipped for one blocking rule: no usable pairs")
                     continue

@@ -18,9 +18,22 @@ from identmatch._model.level_sql import compile_comparison
 from identmatch._model.levels import ComparisonSpec
 from identmatch._sql import dialect
 
-__all__ = ["pattern_counts_sql"]
+__all__ = ["level_case_sql", "pattern_counts_sql"]
 
 _ID = "unique_id"
+
+
+def level_case_sql(spec: ComparisonSpec, sql_dialect: str) -> str:
+    """A ``CASE`` giving the index of the level of ``spec`` a pair (``_l``/``_r`` columns)
+    falls into, from the conditions Splink scores with; the last level is ``else``."""
+    levels = compile_comparison(spec, sql_dialect).get_comparison(sql_dialect)
+    conditions = [level.sql_condition for level in levels.comparison_levels]
+    whens = " ".join(
+        f"WHEN {condition} THEN {index}"
+        for index, condition in enumerate(conditions)
+        if condition != "ELSE"
+    )
+    return f"CASE {whens} ELSE {len(conditions) - 1} END"
 
 
 def pattern_counts_sql(
@@ -51,16 +64,10 @@ def pattern_counts_sql(
     join = " AND ".join(f"l.{quote(c)} = r.{quote(c)}" for c in rule)
     if len(tables) == 1:
         join += f" AND l.{quote(_ID)} < r.{quote(_ID)}"
-    cases = []
-    for number, spec in enumerate(comparisons):
-        levels = compile_comparison(spec, sql_dialect).get_comparison(sql_dialect)
-        conditions = [level.sql_condition for level in levels.comparison_levels]
-        whens = " ".join(
-            f"WHEN {condition} THEN {index}"
-            for index, condition in enumerate(conditions)
-            if condition != "ELSE"
-        )
-        cases.append(f"CASE {whens} ELSE {len(conditions) - 1} END AS level_{number}")
+    cases = [
+        f"{level_case_sql(spec, sql_dialect)} AS level_{number}"
+        for number, spec in enumerate(comparisons)
+    ]
     groups = ", ".join(f"level_{number}" for number in range(len(comparisons)))
     return (
         f"WITH pairs AS (SELECT {', '.join(pair_columns)} "
