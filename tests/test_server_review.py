@@ -120,6 +120,73 @@ def test_different_splits_the_entity_and_holds_against_an_add(service: Service) 
     assert service.call("POST", "/v1/decisions", json=contradicting).status_code == 409
 
 
+def entities_now(service: Service) -> dict[str, str]:
+    exported = service.call("GET", "/v1/export", "write", params={"purpose": "check"}).json()
+    return {r["record_id"]: r["entity_id"] for r in exported["records"]}
+
+
+def test_undo_puts_a_split_and_a_merge_back(service: Service) -> None:
+    """Undo a "different" that split an entity: its parts rejoin under the old id. Undo a
+    "same" that merged two entities: they come apart again. Each undo is an "unsure" about
+    the pair naming the decision undone; only the decision still in force can be undone."""
+    before = entities_now(service)
+    members = pd.Series(before).groupby(pd.Series(before)).groups
+    group = next(sorted(ids) for ids in members.values() if len(ids) >= 3)
+    a, b = group[0], group[-1]
+    body = {"record_ids": [a, b], "decision": "different", "reason": "looked", "purpose": "rv 3"}
+    decided = service.call("POST", "/v1/decisions", json=body).json()
+    assert decided["split"]
+    undo = {"reason": "clicked the wrong button", "purpose": "rv 3"}
+    reply = service.call("POST", f"/v1/decisions/{decided['decision_id']}/undo", json=undo)
+    assert reply.status_code == 200, reply.text
+    undone = reply.json()
+    assert undone["decision"] == "unsure"
+    assert undone["decision_id"] > decided["decision_id"]
+    assert undone["entity_ids"] == [before[a], before[a]]
+    assert {m["record_id"] for m in undone["split"]} == {m["record_id"] for m in decided["split"]}
+    after = entities_now(service)
+    assert {r: after[r] for r in group} == {r: before[r] for r in group}
+    # It no longer holds, so it cannot be undone twice; the reversing row says what it undid.
+    again = service.call("POST", f"/v1/decisions/{decided['decision_id']}/undo", json=undo)
+    assert again.status_code == 409
+    assert "no longer holds" in again.json()["detail"]
+    held = service.call("GET", "/v1/decisions", params={"purpose": "check"}).json()["decisions"]
+    latest = [d for d in held if {d["record_id_l"], d["record_id_r"]} == {a, b}][-1]
+    assert latest["decision"] == "unsure"
+    assert latest["reason"] == f"undoes decision {decided['decision_id']}: clicked the wrong button"
+
+    # A "same" joining two entities, undone: apart again.
+    queue = service.call("GET", "/v1/review/queue", params={"purpose": "rv 4"}).json()
+    pair = next(p for p in queue["pairs"] if p["entity_ids"][0] != p["entity_ids"][1])
+    c, d = pair["record_ids"]
+    body = {"record_ids": [c, d], "decision": "same", "reason": "one person", "purpose": "rv 4"}
+    merged = service.call("POST", "/v1/decisions", json=body).json()
+    assert merged["entity_ids"][0] == merged["entity_ids"][1]
+    reply = service.call("POST", f"/v1/decisions/{merged['decision_id']}/undo", json=undo)
+    assert reply.status_code == 200, reply.text
+    apart = reply.json()["entity_ids"]
+    assert apart[0] != apart[1]
+    now = entities_now(service)
+    assert now[c] != now[d]
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "body", "status"),
+    [
+        ("search", "/v1/decisions/1/undo", {"reason": "r", "purpose": "ppp"}, 403),
+        ("review", "/v1/decisions/999999/undo", {"reason": "r", "purpose": "ppp"}, 404),
+        ("review", "/v1/decisions/1/undo", {"reason": "", "purpose": "ppp"}, 422),
+        ("review", "/v1/decisions/1/undo", {"reason": "r"}, 422),
+        ("review", "/v1/decisions/0/undo", {"reason": "r", "purpose": "ppp"}, 422),
+    ],
+)
+def test_bad_undos(
+    service: Service, role: str, path: str, body: dict[str, Any], status: int
+) -> None:
+    reply = service.call("POST", path, role, json=body)
+    assert reply.status_code == status, reply.text
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
@@ -170,6 +237,7 @@ def test_zz_decisions_are_audited(service: Service) -> None:
     assert decisions
     assert all(e.purpose for e in decisions)
     assert any("different" in e.detail for e in decisions)
+    assert any(e.detail.startswith("undo of decision ") for e in decisions)
     assert any(e.action == "queue" for e in entries)
     text = service.log.read_text(encoding="utf-8") + "".join(str(e) for e in entries)
     assert "brothers" not in text  # the reason stays with the decision, not in the trail

@@ -346,11 +346,12 @@ class Index:
             ).fetch_df()
 
     def entity(self, entity_id: str) -> pd.DataFrame:
-        """The records of one entity (empty if there is none)."""
+        """One entity's records (empty if none), with standardised postcode, address, town."""
         with self._cursor() as cursor:
             return cursor.execute(
                 "SELECT record_id, source, forename, middle_names, surname, dob_given, dob, "
-                "aliases FROM records WHERE entity_id = ? ORDER BY seq",
+                "aliases, postcode_std, address_std, town_std FROM records "
+                "WHERE entity_id = ? ORDER BY seq",
                 [entity_id],
             ).fetch_df()
 
@@ -526,6 +527,20 @@ class Index:
                 decided_by=decided_by,
                 connection=self._connection,
             )
+            if moved:
+                self._changed(Change("regroup", moved=dict(moved)))
+        return outcome
+
+    def undo_decision(
+        self, decision_id: int, *, reason: str = "", purpose: str = "", decided_by: str = ""
+    ) -> DecisionOutcome:
+        """Reverse a decision: ``unsure`` about its pair, and what it did put back (a split's
+        parts rejoin, a merge is re-resolved). SchemaError: no such decision or records;
+        DecisionError: a later decision about the pair holds, or a rejoin is blocked."""
+        from identmatch._index.review import undo
+
+        with self._write_lock:
+            outcome, moved = undo(self, decision_id, reason, purpose, decided_by, self._connection)
             if moved:
                 self._changed(Change("regroup", moved=dict(moved)))
         return outcome

@@ -52,6 +52,7 @@ __all__ = [
     "pair_key",
     "resolve_parts",
     "store_build_review",
+    "undo",
     "weight_histogram",
 ]
 
@@ -239,6 +240,113 @@ def decide(
         decision=decision,
         record_ids=(a, b),
         entity_ids=final,
+        moved=tuple(sorted(moved.items())),
+    )
+    return outcome, moved
+
+
+def undo(
+    index: Index,
+    decision_id: int,
+    reason: str,
+    purpose: str,
+    decided_by: str,
+    connection: duckdb.DuckDBPyConnection,
+) -> tuple[DecisionOutcome, dict[str, str]]:
+    """Reverse a decision (see :meth:`identmatch.Index.undo_decision`).
+
+    Records ``unsure`` about its pair (the reason names the decision undone), then puts back
+    what the decision did: the entities a ``different`` split off (logged with the decision's
+    time) rejoin the entity they left, and an entity a ``same`` merged is re-resolved without
+    the must-link (its records grouped as the scores and the other decisions have them).
+
+    Returns:
+        The reversing decision's outcome, and every record moved (record id -> entity id).
+    """
+    with transaction(connection) as cursor:
+        found = cursor.execute(
+            "SELECT record_id_l, record_id_r, decision, decided_at, "
+            "(SELECT max(decision_id) FROM decisions AS o WHERE o.record_id_l = d.record_id_l "
+            "AND o.record_id_r = d.record_id_r) FROM decisions AS d WHERE decision_id = ?",
+            [decision_id],
+        ).fetchall()
+        if not found:
+            msg = f"no decision {decision_id} in the index"
+            raise SchemaError(msg)
+        a, b, kind, when, latest = found[0]
+        if int(latest) != decision_id:
+            msg = (
+                f"decision {decision_id} no longer holds: decision {latest} about the same "
+                "records came after it; undo that one instead"
+            )
+            raise DecisionError(msg)
+        # The split it made, if any: logged in the same transaction, so at the same time.
+        split = cursor.execute(
+            "SELECT DISTINCT s.entity_id, s.new_entity_id FROM splits AS s JOIN records AS r "
+            "ON r.entity_id = s.new_entity_id WHERE s.split_at = ? ORDER BY 2",
+            [when],
+        ).fetchall()
+        kept = str(split[0][0]) if split else ""
+        parts = [str(new) for _, new in split]
+        wanted = cursor.execute(
+            "SELECT record_id FROM records WHERE entity_id IN (SELECT unnest(?::VARCHAR[]))",
+            [[kept, *parts]],
+        ).fetchall()
+        snapshot = Snapshot.around(cursor, [], [a, b, *(str(r) for (r,) in wanted)])
+        missing = [r for r in (a, b) if snapshot.row_of(r) is None]
+        if missing:
+            msg = f"record id(s) of decision {decision_id} no longer in the index: {missing}"
+            raise SchemaError(msg)
+        number = _next_decision_id(cursor)
+        cursor.execute(
+            "INSERT INTO decisions VALUES (?, current_timestamp::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+            [
+                number,
+                a,
+                b,
+                "unsure",
+                f"undoes decision {decision_id}: {reason}",
+                decided_by,
+                purpose,
+            ],
+        )
+        decisions = load_decisions(cursor)
+        entity_a = str(snapshot.record(snapshot.row_of(a) or 0)["entity_id"])
+        moved: dict[str, str] = {}
+        if kind == "different" and parts:
+            if not snapshot.members([kept]):
+                msg = f"entity {kept} has changed since decision {decision_id}; decide again"
+                raise DecisionError(msg)
+            ids = {str(r["record_id"]) for r in snapshot.members([kept, *parts])}
+            blocking = sorted(p for p in decisions.pairs("different") if set(p) <= ids)
+            if blocking:
+                msg = (
+                    f"records {' and '.join(blocking[0])} were decided to be different people; "
+                    f"undoing decision {decision_id} would put them together again"
+                )
+                raise DecisionError(msg)
+            # Back into the entity they left, whose id stays (whichever is older).
+            for part in parts:
+                cursor.execute("UPDATE records SET entity_id = ? WHERE entity_id = ?", [kept, part])
+                cursor.execute(
+                    "UPDATE entities SET merged_into = ? WHERE entity_id = ?", [kept, part]
+                )
+                cursor.execute("INSERT INTO merges (kept, merged) VALUES (?, ?)", [kept, part])
+                moved.update({str(r["record_id"]): kept for r in snapshot.members([part])})
+        elif kind == "same":
+            merged = cursor.execute(
+                "SELECT count(*) FROM merges WHERE merged_at = ? AND kept = ?", [when, entity_a]
+            ).fetchall()
+            if int(merged[0][0]):
+                moved = _split(index, cursor, snapshot, entity_a, decisions)
+    final = tuple(
+        moved.get(r, str(snapshot.record(snapshot.row_of(r) or 0)["entity_id"])) for r in (a, b)
+    )
+    outcome = DecisionOutcome(
+        decision_id=number,
+        decision="unsure",
+        record_ids=(str(a), str(b)),
+        entity_ids=(final[0], final[1]),
         moved=tuple(sorted(moved.items())),
     )
     return outcome, moved

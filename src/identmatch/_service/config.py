@@ -7,6 +7,9 @@
     max_batch = 100
     max_top = 20
 
+    [sources]
+    childrens_services = "Children's services"
+
     [[keys]]
     id = "k3f9a1c2e"
     name = "case-system"
@@ -29,10 +32,12 @@ import secrets
 import stat
 import tempfile
 import tomllib
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, field_validator
 
 from identmatch._exceptions import ConfigError
 from identmatch._types import Role
@@ -104,6 +109,12 @@ class ServiceLimits(BaseModel, frozen=True, extra="forbid"):
     """Open connections from one client address; one over it is closed at once."""
 
 
+SourceCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+"""A record source's code as records give it (``childrens_services``)."""
+SourceLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+"""A source's label on the page: 1-100 characters."""
+
+
 class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
     """Everything ``identmatch serve`` reads from ``service.toml``.
 
@@ -115,9 +126,23 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
 
     limits: ServiceLimits = ServiceLimits()
     keys: tuple[ApiKey, ...] = ()
+    sources: dict[SourceCode, SourceLabel] = Field(default_factory=dict)
+    """What each record source is called on the page, in plain words, by its code
+    (``childrens_services = "Children's services"``). A source without a label is shown as
+    its code in words (``Childrens services``)."""
     audit_key_file: str | None = None
     """The audit chain key's file (``identmatch audit new-key``), kept outside the index's
     directory; relative paths are from the config file's directory. None: unchained."""
+
+    @field_validator("sources")
+    @classmethod
+    def _printable(cls, value: dict[str, str]) -> dict[str, str]:
+        # Control and format characters (bidi controls reorder text) have no place in a label.
+        for code, label in value.items():
+            if any(unicodedata.category(c)[0] == "C" for c in code + label):
+                msg = f"source {code!r}: code and label may not hold control or format characters"
+                raise ValueError(msg)
+        return value
 
     @classmethod
     def load(cls, path: str | Path) -> ServiceConfig:
@@ -184,6 +209,10 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
         lines.append("[limits]")
         for name, value in self.limits.model_dump().items():
             lines.append(f"{name} = {json.dumps(value)}")
+        if self.sources:
+            lines += ["", "[sources]"]
+            # JSON strings are TOML basic strings (keys quoted the same way).
+            lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in self.sources.items()]
         for key in self.keys:
             lines += ["", "[[keys]]"]
             for name, value in key.model_dump().items():

@@ -39,6 +39,7 @@ _ROUTES = (
     ("GET", re.compile(r"/v1/audit"), "/v1/audit", "audit"),
     ("GET", re.compile(r"/v1/review/queue"), "/v1/review/queue", "review"),
     ("POST", re.compile(r"/v1/decisions"), "/v1/decisions", "review"),
+    ("POST", re.compile(r"/v1/decisions/[^/]+/undo"), "/v1/decisions/{id}/undo", "review"),
     ("GET", re.compile(r"/v1/decisions"), "/v1/decisions", "review"),
     ("GET", re.compile(r"/v1/model"), "/v1/model", "search"),
     ("GET", re.compile(r"/v1/session"), "/v1/session", "any"),

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -31,6 +32,7 @@ from identmatch._service.schemas import (
     RecordMove,
     SessionResponse,
     StoredDecision,
+    UndoRequest,
     WeightBin,
 )
 from identmatch._service.state import ServiceState
@@ -56,7 +58,13 @@ def add_review_routes(
     @app.get("/v1/session", tags=["health"])
     async def session(key: Reader) -> SessionResponse:
         """The calling key's id, name and role: what a client (the page) may offer."""
-        return SessionResponse(key_id=key.id, name=key.name, role=key.role, expires=key.expires)
+        return SessionResponse(
+            key_id=key.id,
+            name=key.name,
+            role=key.role,
+            expires=key.expires,
+            sources=service.config.sources,
+        )
 
     for path, (media, body) in page_files().items():
         app.add_api_route(path, static_file(media, body), methods=["GET"], include_in_schema=False)
@@ -124,14 +132,39 @@ def add_review_routes(
             )
         )
         _logger.info("key %s decided a pair: %s", key.id, outcome.decision)
-        return DecisionResponse(
-            decision_id=outcome.decision_id,
-            decision=outcome.decision,
-            record_ids=list(outcome.record_ids),
-            entity_ids=list(outcome.entity_ids),
-            split=[RecordMove(record_id=r, entity_id=e) for r, e in outcome.moved],
-            audit_id=audit_id,
+        return decision_response(outcome, audit_id)
+
+    @app.post(
+        "/v1/decisions/{decision_id}/undo",
+        tags=["review"],
+        responses={404: {"model": Problem}, 409: {"model": Problem}},
+    )
+    async def undo(
+        decision_id: Annotated[int, PathParam(ge=1)], request: UndoRequest, key: Reviewer
+    ) -> DecisionResponse:
+        """Undo a decision that still holds (the latest about its pair): ``unsure`` is recorded
+        about the pair, the reason naming the decision undone, and what it did is put back
+        (a split's parts rejoin, a merge is re-resolved). Role ``review`` or ``write``; audited."""
+        try:
+            outcome = await run_in_threadpool(
+                service.undo, decision_id, request.reason, request.purpose, key.id
+            )
+        except identmatch.DecisionError as exc:
+            raise HTTPException(409, str(exc)) from None
+        except identmatch.SchemaError:
+            raise HTTPException(404, "no such decision") from None
+        audit_id = await asyncio.wrap_future(
+            service.audit.submit(
+                key_id=key.id,
+                action="decision",
+                purpose=request.purpose,
+                entity_ids=list(dict.fromkeys(outcome.entity_ids)),
+                record_ids=list(outcome.record_ids),
+                detail=f"undo of decision {decision_id} (decision {outcome.decision_id})",
+            )
         )
+        _logger.info("key %s undid a decision", key.id)
+        return decision_response(outcome, audit_id)
 
     @app.get("/v1/decisions", tags=["review"])
     async def decisions(
@@ -165,6 +198,18 @@ def add_review_routes(
         )
         more = entries[-1].audit_id if len(entries) == limit else None
         return AuditPage(entries=entries, next_after=more)
+
+
+def decision_response(outcome: identmatch.DecisionOutcome, audit_id: int) -> DecisionResponse:
+    """The reply to a decision or an undo: ``split`` lists every record that moved."""
+    return DecisionResponse(
+        decision_id=outcome.decision_id,
+        decision=outcome.decision,
+        record_ids=list(outcome.record_ids),
+        entity_ids=list(outcome.entity_ids),
+        split=[RecordMove(record_id=r, entity_id=e) for r, e in outcome.moved],
+        audit_id=audit_id,
+    )
 
 
 def model_view(index: identmatch.Index) -> ModelResponse:

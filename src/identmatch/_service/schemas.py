@@ -187,6 +187,15 @@ class DecisionRequest(BaseModel):
     purpose: Purpose
 
 
+class UndoRequest(BaseModel):
+    """Why a decision is undone, and the purpose (both audited)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
+    purpose: Purpose
+
+
 class DecisionResponse(BaseModel):
     """The decision's id, each record's entity afterwards, and every record moved."""
 
@@ -232,6 +241,12 @@ class EntityRecord(BaseModel):
     dob_given: str | None
     """Date of birth as it was given."""
     aliases: list[str]
+    postcode: str | None = None
+    """Postcode, standardised (``SW1A 1AA``)."""
+    address: str | None = None
+    """Address line, standardised as the index compares it (upper case, no punctuation)."""
+    town: str | None = None
+    """Town, standardised as the index compares it."""
 
 
 class HouseholdMember(BaseModel):
@@ -300,12 +315,15 @@ class ModelResponse(BaseModel):
 
 
 class SessionResponse(BaseModel):
-    """Who the key is: its id, name and role (what the page may offer)."""
+    """Who the key is: its id, name and role (what the page may offer), and the names of
+    the record sources in plain words (the config's ``[sources]``)."""
 
     key_id: str
     name: str
     role: str
     expires: str
+    sources: dict[str, str] = Field(default_factory=dict)
+    """Each source's label by its code; a source missing here is shown as its code in words."""
 
 
 class ExportedRecord(BaseModel):

@@ -113,8 +113,10 @@ def create_app(
         except identmatch.ConfigError as exc:
             _logger.warning("SIGHUP: kept the running config; the file is unusable: %s", exc)
             return
-        service.config = service.config.model_copy(update={"keys": fresh.keys})
-        _logger.info("SIGHUP: reloaded the API keys (%d now)", len(fresh.keys))
+        service.config = service.config.model_copy(
+            update={"keys": fresh.keys, "sources": fresh.sources}
+        )
+        _logger.info("SIGHUP: reloaded the API keys (%d now) and source labels", len(fresh.keys))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -303,7 +305,8 @@ def create_app(
         key: Reader,
         purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> EntityResponse:
-        """The entity's records, names and dates of birth, for a stated purpose. Audited.
+        """The entity's records (names, dates of birth, postcode and address as the index
+        holds them), names and dates of birth, for a stated purpose. Audited.
 
         Only an entity the key's own search returned (or its own add or removal touched)
         in the last ``entity_read_hours``; any other id gets 403, whether it exists or not.
@@ -326,6 +329,9 @@ def create_app(
                 dob=text_or_none(row["dob"]),
                 dob_given=text_or_none(row["dob_given"]),
                 aliases=[str(a) for a in (list_or_empty(row["aliases"]))],
+                postcode=text_or_none(row["postcode_std"]),
+                address=text_or_none(row["address_std"]),
+                town=text_or_none(row["town_std"]),
             )
             for row in frame.to_dict("records")
         ]

@@ -93,6 +93,14 @@ class ServiceState:
                 pair, decision, reason=reason, purpose=purpose, decided_by=key_id
             )
 
+    def undo(
+        self, decision_id: int, reason: str, purpose: str, key_id: str
+    ) -> identmatch.DecisionOutcome:
+        with self.changes:
+            return self.index.undo_decision(
+                decision_id, reason=reason, purpose=purpose, decided_by=key_id
+            )
+
     def shutdown(self) -> None:
         """Commit the queued audit entries, then fold the write-ahead log into the file.
 
