@@ -2,12 +2,15 @@
 served by the installed command (`identmatch demo --serve`) on 127.0.0.1.
 
 Skipped, with the reason, where chromium or Playwright is missing; `.ci/run` installs
-chromium, so CI runs them. Screenshots of each screen go to the test's temporary folder.
+chromium, so CI runs them. Screenshots of each screen go to the test's temporary folder,
+and also to the folder named by ``IDENTMATCH_SCREENSHOTS`` when set: the documentation's
+pictures are made so (``IDENTMATCH_SCREENSHOTS=docs/images pytest tests/test_browser.py``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -164,6 +167,8 @@ def shot(page: Any, path: Path) -> None:
     page.screenshot(path=str(path), full_page=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000  # a drawn screen, not a blank one
+    if folder := os.environ.get("IDENTMATCH_SCREENSHOTS"):
+        shutil.copyfile(path, Path(folder) / path.name)
 
 
 def linked_person(demo: Demo) -> pd.Series:
@@ -194,8 +199,12 @@ def test_search_shows_ranked_people_and_the_evidence(
     assert "Same person (match)" in text or "Possibly the same person" in text
     for record_id in expected["record_id"]:
         assert record_id in text  # every record of the person, from each service
+    # Sources in plain words: the config's label, else the code in words; never the code.
+    assert "Children's services" in text
     for source in expected["source"].unique():
-        assert source in text
+        assert source not in text
+        if source != "childrens_services":
+            assert source.replace("_", " ").capitalize() in text
     chart = first.locator("figure.why svg[role=img]")
     assert "bits" in chart.get_attribute("aria-label")
     assert chart.locator("rect").count() >= 3
@@ -226,7 +235,9 @@ def test_weak_candidates_and_unread_fields_are_shown_apart(
     assert "date of birth not read" in notice
     assert "31/13/1989" not in page.locator("#results").inner_text()
     assert page.locator("article.hit").count() == 0
-    assert "No one known matches" in page.locator("#results h2").first.inner_text()
+    assert "No one known matches" in page.locator("#results > h2").inner_text()
+    searched = page.locator("#results section.case-file").inner_text()
+    assert "Date of birth: not read, searched without it" in searched
     candidate = section.locator("article.weak-candidate").first
     text = candidate.inner_text()
     assert "weak: " in candidate.locator(".badge.weak").inner_text()
@@ -257,11 +268,61 @@ def test_entity_shows_records_names_and_household(
     rows = page.locator("table.household tbody tr")
     assert rows.count() >= 1
     assert person["postcode"].replace(" ", "") in rows.all_inner_texts().__str__().replace(" ", "")
-    shot(page, tmp_path / "entity.png")
+    # Each record's postcode, in its own column (the demo's records give no address line).
+    records = page.locator("#entity table.records tbody tr")
+    assert records.count() == (demo.people["person_id"] == person["person_id"]).sum()
+    postcodes = records.locator("td[data-label=Postcode]").all_inner_texts()
+    assert person["postcode"] in postcodes
+    assert page.locator("#entity table.records thead th").all_inner_texts()[-3:] == [
+        "Postcode",
+        "Address",
+        "Town",
+    ]
+    shot(page, tmp_path / "person.png")
     rows.first.get_by_role("button", name="Search for this person").click()
     page.get_by_role("heading", name="Is this person known?").wait_for()
     assert page.locator("#q-postcode").input_value()
     assert page.locator("#q-purpose").input_value().startswith("case 2026-0142")
+
+
+def open_queue(page: Any, purpose: str) -> int:
+    """Open the review screen and read the queue; how many items it holds."""
+    page.get_by_role("button", name="Review").click()
+    page.locator("#r-purpose").fill(purpose)
+    page.get_by_role("button", name="Show the queue").click()
+    position = page.locator("#queue-position")
+    position.wait_for()
+    found = re.fullmatch(r"Item 1 of (\d+): .+", position.inner_text())
+    assert found, position.inner_text()
+    return int(found.group(1))
+
+
+def position(page: Any) -> tuple[int, int]:
+    found = re.match(r"Item (\d+) of (\d+)", page.locator("#queue-position").inner_text())
+    assert found
+    return int(found.group(1)), int(found.group(2))
+
+
+def item_in_one_entity(page: Any) -> tuple[str, str]:
+    """Move on with "Next item" to an undecided pair now in one entity; its record ids."""
+    while True:
+        item = page.locator("#queue article")
+        now = item.locator("table.pair tbody tr:has(th:text-is('Entity now')) td")
+        if item.locator("form.decide").count() and now.nth(0).inner_text() == now.nth(1).inner_text():
+            ids = item.locator("table.pair tbody tr:has(th:text-is('Record')) td")
+            return ids.nth(0).inner_text(), ids.nth(1).inner_text()
+        at, total = position(page)
+        assert at < total, "the demo queue has a pair inside one entity"
+        page.get_by_role("button", name="Next item").click()
+        page.locator("#queue-position").filter(has_text=f"Item {at + 1} of").wait_for()
+
+
+def entities(demo: Demo) -> dict[str, str]:
+    exported = demo.call("GET", "/v1/export", demo.keys["write"], params={"purpose": "check"})
+    return {r["record_id"]: r["entity_id"] for r in exported.json()["records"]}
+
+
+REASON = "Reason (required; do not write names)"
 
 
 def test_review_different_splits_the_entity(demo: Demo, browser: Browser, tmp_path: Path) -> None:
@@ -269,34 +330,66 @@ def test_review_different_splits_the_entity(demo: Demo, browser: Browser, tmp_pa
     and the service holds the decision."""
     page = browser.page
     sign_in(page, demo.token)
-    page.get_by_role("button", name="Review").click()
-    page.locator("#r-purpose").fill("weekly review 49")
-    page.get_by_role("button", name="Show the queue").click()
-    page.locator("#queue article").first.wait_for()
-    shot(page, tmp_path / "review.png")
-    chosen = None
-    for item in page.locator("#queue article").all():
-        row = item.locator("table.pair tbody tr:has(th:text-is('Entity now')) td")
-        if row.nth(0).inner_text() == row.nth(1).inner_text():
-            chosen = item
-            break
-    assert chosen is not None, "the demo queue has a pair inside one entity"
-    ids = chosen.locator("table.pair tbody tr:has(th:text-is('Record')) td")
-    pair = {ids.nth(0).inner_text(), ids.nth(1).inner_text()}
+    open_queue(page, "weekly review 49")
+    assert page.locator("#queue article").count() == 1  # one item at a time
+    pair = set(item_in_one_entity(page))
+    chosen = page.locator("#queue article")
     chosen.get_by_role("button", name="Different people").click()
     assert "Give a reason" in page.locator("#status").inner_text()  # none given yet
-    chosen.get_by_role("textbox", name="Reason (required; do not write names)").fill(
+    chosen.get_by_role("textbox", name=REASON).fill(
         "brothers: different NHS numbers on the case file"
     )
     chosen.get_by_role("button", name="Different people").click()
-    done = chosen.locator("p.done")
-    done.wait_for()
-    assert "They are now apart" in done.inner_text()
+    page.locator(".last-decision").wait_for()
+    assert "They are now apart" in page.locator(".last-decision").inner_text()
+    assert "They are now apart" in page.locator("#status").inner_text()
     held = demo.call("GET", "/v1/decisions", demo.token, params={"purpose": "check"}).json()
     assert any(
         {d["record_id_l"], d["record_id_r"]} == pair and d["decision"] == "different"
         for d in held["decisions"]
     )
+
+
+def test_review_is_paged_keeps_the_focus_and_undoes(
+    demo: Demo, browser: Browser, tmp_path: Path
+) -> None:
+    """One item at a time with its place in the queue; after a decision the next item's
+    reason has the focus; "Undo the last decision" puts the split back and the item again."""
+    page = browser.page
+    sign_in(page, demo.token)
+    total = open_queue(page, "weekly review 50")
+    assert total >= 3
+    shot(page, tmp_path / "review.png")
+    assert page.get_by_role("button", name="Previous item").is_disabled()
+    page.get_by_role("button", name="Next item").click()
+    assert position(page) == (2, total)
+    assert page.evaluate("document.activeElement.id") == "queue-position"
+    page.get_by_role("button", name="Previous item").click()
+    assert position(page) == (1, total)
+    a, b = item_in_one_entity(page)
+    at, _ = position(page)
+    before = entities(demo)
+    page.get_by_role("textbox", name=REASON).fill("different NHS numbers on file")
+    page.get_by_role("button", name="Different people").click()
+    page.locator(".last-decision").wait_for()
+    # The next item, with the focus on its first control (the reason).
+    after = at % total + 1
+    assert position(page) == (after, total)
+    assert page.evaluate("document.activeElement.id") == f"reason-{after - 1}"
+    assert page.locator("#queue article form.decide").count() == 1
+    split = entities(demo)
+    assert split[a] != split[b]
+    page.get_by_role("button", name="Undo the last decision").click()
+    page.locator("#status").filter(has_text="Undone").wait_for()
+    assert position(page) == (at, total)
+    assert page.evaluate("document.activeElement.id") == f"reason-{at - 1}"
+    assert page.locator(".last-decision").count() == 0
+    rejoined = entities(demo)
+    assert rejoined[a] == rejoined[b] == before[a]
+    held = demo.call("GET", "/v1/decisions", demo.token, params={"purpose": "check"}).json()
+    latest = [d for d in held["decisions"] if {d["record_id_l"], d["record_id_r"]} == {a, b}]
+    assert [d["decision"] for d in latest] == ["different", "unsure"]
+    assert latest[-1]["reason"].startswith("undoes decision ")
 
 
 def test_model_screen_draws_every_comparison(demo: Demo, browser: Browser, tmp_path: Path) -> None:
@@ -428,3 +521,115 @@ def test_an_audit_key_is_told_it_cannot_search(demo: Demo, browser: Browser) -> 
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text("cannot search").wait_for()
     assert page.get_by_role("heading", name="Sign in with an API key").is_visible()
+
+
+def visible_buttons(page: Any) -> int:
+    return int(
+        page.evaluate(
+            "[...document.querySelectorAll('button')].filter((b) => b.offsetParent !== null)"
+            ".length"
+        )
+    )
+
+
+def test_print_view_for_the_case_file(demo: Demo, browser: Browser, tmp_path: Path) -> None:
+    """A result and a person print with what was searched, by which key (its name), when,
+    why and the audit entry, and the evidence; without the navigation, the key id, the
+    form or any button."""
+    page = browser.page
+    sign_in(page, demo.token)
+    session = demo.call("GET", "/v1/session", demo.token).json()
+    person = linked_person(demo)
+    search(page, {"Last name": person["surname"], "Date of birth": person["dob"]})
+    page.locator("article.hit").first.wait_for()
+    record = page.locator("section.case-file").inner_text()
+    assert f"Last name: {person['surname']}; Date of birth: {person['dob']}" in record
+    assert f"the key named \u201c{session['name']}\u201d" in record
+    assert "case 2026-0142: new adult in household" in record
+    assert re.search(r"Audit entry\s+number \d+", record)
+    assert re.search(r"When\s+\d{1,2} \w+ \d{4}", record)
+    assert page.get_by_role("button", name="Print or save as PDF for the case file").is_visible()
+    page.emulate_media(media="print")
+    for hidden in ("header.bar", "#nav", "#who", "#search-form", "#status"):
+        assert not page.locator(hidden).is_visible(), hidden
+    printed = page.locator("body").inner_text()
+    assert session["key_id"] not in printed
+    assert demo.token not in printed
+    assert visible_buttons(page) == 0
+    assert page.locator("section.case-file").is_visible()
+    first = page.locator("article.hit").first
+    assert first.locator("ul.evidence").is_visible()
+    assert first.locator("figure.why").is_visible()
+    assert first.locator("table.records").is_visible()
+    shot(page, tmp_path / "print-search.png")
+    page.emulate_media(media="screen")
+    page.get_by_role("button", name="Open this person's records and household").first.click()
+    page.get_by_role("heading", name="Others known at the same address").wait_for()
+    page.emulate_media(media="print")
+    record = page.locator("#entity section.case-file").inner_text()
+    assert f"Read by\nthe key named \u201c{session['name']}\u201d" in record
+    assert f"Last name: {person['surname']}" in record
+    assert not page.locator("#nav").is_visible()
+    assert visible_buttons(page) == 0
+    assert session["key_id"] not in page.locator("body").inner_text()
+    assert page.locator("#entity table.records").is_visible()
+    shot(page, tmp_path / "print-person.png")
+
+
+def test_narrow_screen_never_scrolls_sideways(demo: Demo, browser: Browser, tmp_path: Path) -> None:
+    """At 400 px wide the results, a person and the review queue fit the width."""
+    page = browser.page
+    page.set_viewport_size({"width": 400, "height": 800})
+    width = "document.documentElement.scrollWidth"
+    sign_in(page, demo.token)
+    assert page.evaluate(width) <= 400
+    people = demo.people
+    shared = people.groupby("postcode")["person_id"].transform("nunique") >= 2
+    person = people[shared].iloc[0]
+    search(page, {"First name": person["forename"], "Last name": person["surname"]})
+    page.locator("article.hit").first.wait_for()
+    assert page.evaluate(width) <= 400
+    shot(page, tmp_path / "narrow-search.png")
+    page.get_by_role("button", name="Open this person's records and household").first.click()
+    page.get_by_role("heading", name="Others known at the same address").wait_for()
+    assert page.evaluate(width) <= 400
+    # Each record is a block of labelled lines, not a row of columns.
+    cell = page.locator("#entity table.records td[data-label=Postcode]").first
+    assert cell.evaluate("(c) => getComputedStyle(c).display") == "block"
+    shot(page, tmp_path / "narrow-person.png")
+    open_queue(page, "weekly review 51")
+    assert page.evaluate(width) <= 400
+    shot(page, tmp_path / "narrow-review.png")
+
+
+def test_invisible_characters_are_shown_escaped(demo: Demo, browser: Browser) -> None:
+    """Bidi controls and zero-width characters in a stored value are shown escaped, as the
+    command line prints them: "\\u202eevil", never "evil" drawn right to left as "live"."""
+    from identmatch._cli.common import one_field
+
+    forename, alias = "\u202eevil", "Ann\u200bMarie Quillbidi"
+    record = {
+        "record_id": "X-BIDI-1",
+        "source": "police",
+        "forename": forename,
+        "surname": "Quillbidi",
+        "aliases": [alias],
+        "dob": "1971-02-03",
+    }
+    added = demo.call(
+        "POST", "/v1/records", demo.keys["write"], json={"records": [record], "purpose": "test"}
+    )
+    assert added.status_code == 200, added.text
+    page = browser.page
+    sign_in(page, demo.token)
+    search(page, {"Last name": "Quillbidi", "Date of birth": "1971-02-03"})
+    hit = page.locator("article.hit").first
+    hit.wait_for()
+    text = hit.inner_text()
+    for value in (forename, alias):
+        assert one_field(value) in text
+    assert "\\u202eevil" in text
+    assert "Ann\\u200bMarie" in text
+    shown = page.locator("body").inner_text()
+    assert "\u202e" not in shown
+    assert "\u200b" not in shown

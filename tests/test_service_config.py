@@ -63,6 +63,34 @@ def test_missing_config_and_bad_name(tmp_path: Path) -> None:
         identmatch.create_api_key(tmp_path / "s.toml", name="a\nb", role="search")
 
 
+def test_source_labels_survive_new_keys(tmp_path: Path) -> None:
+    """``[sources]`` labels (the page's plain words) are kept when keys are added."""
+    path = tmp_path / "service.toml"
+    path.write_text(
+        '[sources]\nchildrens_services = "Children\'s services"\n"a b" = "Ward \\"A\\""\n',
+        encoding="utf-8",
+    )
+    identmatch.create_api_key(path, name="a", role="search")
+    config = identmatch.ServiceConfig.load(path)
+    assert config.sources == {"childrens_services": "Children's services", "a b": 'Ward "A"'}
+    assert len(config.keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[sources]\npolice = "\\u202eecilop"\n', "source 'police': .* format characters"),
+        ('[sources]\npolice = ""\n', "sources.police"),
+        ("[sources]\npolice = 3\n", "sources.police"),
+    ],
+)
+def test_bad_source_labels_are_refused(tmp_path: Path, text: str, match: str) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(identmatch.ConfigError, match=match):
+        identmatch.ServiceConfig.load(path)
+
+
 def test_round_trip(tmp_path: Path) -> None:
     """to_toml then load gives the same config."""
     path = tmp_path / "service.toml"

@@ -63,6 +63,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         )
         known = (built.model, built.match_weight_histogram(), built.config.threshold)
     config = base / "service.toml"
+    config.write_text('[sources]\npolice = "Police (custody records)"\n', encoding="utf-8")
     keys = {
         role: identmatch.create_api_key(config, name=role, role=role)[1]  # type: ignore[arg-type]
         for role in ("search", "review", "write", "audit")
@@ -138,7 +139,13 @@ def test_session_names_the_key(service: Service) -> None:
     for role in ("search", "review", "write", "audit"):
         body = service.call("GET", "/v1/session", role).json()
         key = next(k for k in config.keys if k.role == role)
-        assert body == {"key_id": key.id, "name": role, "role": role, "expires": ""}
+        assert body == {
+            "key_id": key.id,
+            "name": role,
+            "role": role,
+            "expires": "",
+            "sources": {"police": "Police (custody records)"},
+        }
     assert httpx.get(service.url + "/v1/session").status_code == 401
 
 
@@ -174,6 +181,12 @@ def test_entity_read_shows_the_household(service: Service) -> None:
     assert {r["record_id"] for r in hits[0]["records"]} == {"H-1", "H-2"}
     reply = service.call("GET", f"/v1/entities/{dean}", params={"purpose": "case 77"})
     assert reply.status_code == 200, reply.text
+    records = {r["record_id"]: r for r in reply.json()["records"]}
+    # Where each record puts the person, as the index compares it.
+    assert {r: (records[r]["postcode"], records[r]["address"]) for r in records} == {
+        "H-1": ("M1 1AE", "1 quay street"),
+        "H-2": ("M1 1AE", "1 quay st"),
+    }
     household = reply.json()["household"]
     kayla, ruth = service.entity["H-3"], service.entity["H-4"]
     assert [(m["entity_id"], m["basis"]) for m in household[:2]] == [

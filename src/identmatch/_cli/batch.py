@@ -265,7 +265,12 @@ def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
         click.echo(f"Indexing {adults.name} and {children.name} into {index_path}", err=True)
         both = pd.concat([pd.read_csv(p, dtype=str) for p in (adults, children)])
         identmatch.Index.build(both, index_path).close()
-    config_path.unlink(missing_ok=True)  # a throwaway config: only this run's key works
+    # A throwaway config (only this run's key works), naming one source in plain words; the
+    # others are shown as their codes in words ("mental_health": "Mental health").
+    config_path.unlink(missing_ok=True)
+    labels = identmatch.ServiceConfig(sources={"childrens_services": "Children's services"})
+    config_path.write_text(labels.to_toml(), encoding="utf-8")
+    config_path.chmod(0o600)
     _, token = identmatch.create_api_key(config_path, name="demo", role="review")
     click.echo(f"Serving the demo index on http://127.0.0.1:{port}/ (Ctrl-C stops it).")
     click.echo("Open that page and sign in with this key (role review: search, review, decide):")

@@ -244,7 +244,7 @@ class EntityRecord(BaseModel):
     postcode: str | None = None
     """Postcode, standardised (``SW1A 1AA``)."""
     address: str | None = None
-    """Address line, standardised as the index compares it (upper case, no punctuation)."""
+    """Address line, standardised as the index compares it (lower case, no punctuation)."""
     town: str | None = None
     """Town, standardised as the index compares it."""
 

@@ -1,7 +1,8 @@
 // identmatch's page: search, review and the model, over the service's own API.
 //
 // Rules kept throughout: every value from the service is put on the page as text
-// (textContent, or an SVG text node), never as markup; the key lives in sessionStorage;
+// (textContent, or an SVG text node), never as markup, with invisible characters shown
+// escaped (plain); the key lives in sessionStorage;
 // nothing a person types goes into a URL (searches and decisions are POST bodies; only
 // entity ids and the purpose travel as query parameters, and the service's log drops the
 // query string); nothing is fetched from anywhere but this service.
@@ -10,20 +11,39 @@
 (function () {
   const KEY = "identmatch.key";
   const SVG = "http://www.w3.org/2000/svg";
-  const state = { role: null, purpose: "", hits: [], model: null, queueLimit: 20 };
+  const state = { role: null, keyName: "", sources: {}, purpose: "", search: null, hits: [], model: null, queueLimit: 20 };
 
   // ------------------------------------------------------------------ building blocks
+  // Characters Python's str.isprintable() refuses (controls, format characters such as the
+  // bidi controls and zero-width spaces, separators other than the space, surrogates,
+  // private use, unassigned), shown escaped as the command line shows them: "\u202eevil",
+  // never "live" drawn right to left.
+  const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/gu;
+  const ESCAPES = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+  function plain(value) {
+    return String(value).replace(UNPRINTABLE, (c) => {
+      if (c === " ") return c;
+      if (ESCAPES[c]) return ESCAPES[c];
+      const code = c.codePointAt(0);
+      const hex = code.toString(16);
+      if (code < 0x100) return "\\x" + hex.padStart(2, "0");
+      if (code < 0x10000) return "\\u" + hex.padStart(4, "0");
+      return "\\U" + hex.padStart(8, "0");
+    });
+  }
+
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attrs || {})) {
       if (value === null || value === undefined || value === false) continue;
-      if (name === "text") node.textContent = String(value);
+      if (name === "text") node.textContent = plain(value);
       else if (name === "on") for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
       else node.setAttribute(name, value === true ? "" : String(value));
     }
     for (const child of children.flat()) {
       if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+      node.append(child instanceof Node ? child : document.createTextNode(plain(child)));
     }
     return node;
   }
@@ -44,6 +64,16 @@
     const status = document.getElementById("status");
     status.textContent = message || "";
     status.className = "status" + (kind ? " " + kind : "");
+  }
+
+  // A record source in plain words: the service's label, else its code in words
+  // ("childrens_services": "Childrens services").
+  function sourceLabel(code) {
+    if (code === null || code === undefined || code === "") return "(no source given)";
+    const label = state.sources[code];
+    if (label) return label;
+    const words = String(code).replace(/[_-]+/g, " ").trim();
+    return words ? words.charAt(0).toUpperCase() + words.slice(1) : String(code);
   }
 
   const fmt = (x, digits) => (x === null || x === undefined ? "" : Number(x).toFixed(digits));
@@ -133,9 +163,13 @@
   function signOut(message) {
     sessionStorage.removeItem(KEY);
     state.role = null;
+    state.keyName = "";
+    state.sources = {};
+    state.search = null;
     state.hits = [];
     state.model = null;
     state.queueLimit = 20;
+    Object.assign(review, { items: [], at: 0, purpose: "", last: null, full: false });
     for (const id of ["results", "entity", "queue", "model", "q-declared"]) clear(document.getElementById(id));
     document.getElementById("search-form").reset();
     document.getElementById("nav").hidden = true;
@@ -147,7 +181,9 @@
   async function signIn() {
     const session = await call("GET", "/v1/session");
     state.role = session.role;
-    document.getElementById("who").textContent = "Key " + session.key_id + " (" + session.role + ")";
+    state.keyName = session.name;
+    state.sources = session.sources || {};
+    document.getElementById("who").textContent = plain("Key " + session.key_id + " (" + session.role + ")");
     const nav = document.getElementById("nav");
     nav.hidden = false;
     const searcher = ["search", "review", "write"].includes(session.role);
@@ -214,7 +250,9 @@
     try {
       const reply = await call("POST", "/v1/search", { purpose, person: who, top: 5 });
       state.purpose = purpose;
+      state.search = { who, purpose, when: new Date(), auditId: reply.audit_ids[0] };
       const result = reply.results[0];
+      state.search.unread = result.unread || [];
       state.hits = result.hits;
       renderHits(result);
       const n = state.hits.length;
@@ -231,27 +269,39 @@
     return el("span", { class: "badge " + verdict, text: words[verdict] || verdict });
   }
 
-  function recordsTable(records, caption) {
-    const bySource = [...records].sort((a, b) => String(a.source || "").localeCompare(String(b.source || "")));
-    return el("table", { class: "records" },
+  // A table whose cells carry their column's name (data-label): on a narrow screen each
+  // row is shown as a block of "column: value" lines instead of scrolling sideways.
+  function table(kind, caption, headers, rows) {
+    return el("table", { class: "stack " + kind },
       el("caption", { text: caption }),
-      el("thead", {}, el("tr", {}, ["Source", "Record", "Name", "Date of birth", "As given", "Other names"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, bySource.map((r) => el("tr", {},
-        el("td", { text: r.source || "(none)" }),
-        el("td", { text: r.record_id }),
-        el("td", { text: r.name || [r.forename, r.middle_names, r.surname].filter(Boolean).join(" ") }),
-        el("td", { text: r.dob || "" }),
-        el("td", { text: r.dob_given || "" }),
-        el("td", { text: (r.aliases || []).join(", ") }),
-      ))),
+      el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows.map((cells) => el("tr", {},
+        cells.map((cell, i) => el("td", { "data-label": headers[i] || null, text: cell instanceof Node ? null : cell }, cell instanceof Node ? cell : null))))),
     );
+  }
+
+  // The records of a person, by source. With where=true (the person screen) also the
+  // postcode, address and town each record gives, as the index holds them.
+  function recordsTable(records, caption, where) {
+    const bySource = [...records].sort((a, b) => sourceLabel(a.source).localeCompare(sourceLabel(b.source)));
+    const headers = ["Source", "Record", "Name", "Date of birth", "As given", "Other names"];
+    if (where) headers.push("Postcode", "Address", "Town");
+    return table("records", caption, headers, bySource.map((r) => [
+      sourceLabel(r.source),
+      r.record_id,
+      r.name || [r.forename, r.middle_names, r.surname].filter(Boolean).join(" "),
+      r.dob || "",
+      r.dob_given || "",
+      (r.aliases || []).join(", "),
+      ...(where ? [r.postcode || "", r.address || "", r.town || ""] : []),
+    ]));
   }
 
   // What one known person looks like in the results: name, numbers, sources, names, dates.
   function summary(found) {
     const names = [...new Set(found.records.flatMap((r) => [r.name, ...(r.aliases || [])]).filter(Boolean))];
     const dobs = [...new Set(found.records.map((r) => r.dob).filter(Boolean))];
-    const sources = [...new Set(found.records.map((r) => r.source).filter(Boolean))];
+    const sources = [...new Set(found.records.map((r) => r.source).filter(Boolean).map(sourceLabel))];
     return {
       names,
       numbers: el("p", { class: "numbers", text: "Match probability " + percent(found.match_probability) + " (weight " + signed(found.match_weight) + " bits), entity " + found.entity_id }),
@@ -264,11 +314,59 @@
 
   const SEARCH_START = "Starting point: one known person picked at random";
 
+  // ------------------------------------------------------------------------- case file
+  // What a print (or a PDF) of a result carries for the case file: what was searched, by
+  // which key (its name, never the token), when, why, and the audit entry that holds it.
+  const FIELD_WORDS = { forename: "First name", middle_names: "Middle names", surname: "Last name", aliases: "Other names", dob: "Date of birth", sex: "Sex", postcode: "Postcode", nhs_number: "NHS number" };
+
+  // What was searched for, in words; a field the service could not read is named as such
+  // (the search went on without it), never repeated.
+  function searchedFor(who, unread) {
+    const skipped = new Set((unread || []).map((u) => u.field));
+    const given = (name, value) => (skipped.has(name) ? "not read, searched without it" : Array.isArray(value) ? value.join(", ") : value);
+    const parts = [];
+    for (const [name, value] of Object.entries(who)) {
+      if (name === "identifiers" || name === "attributes") {
+        for (const [k, v] of Object.entries(value)) parts.push(k.replace(/_/g, " ") + ": " + given(k, v));
+      } else {
+        parts.push((FIELD_WORDS[name] || name) + ": " + given(name, value));
+      }
+    }
+    return parts.join("; ");
+  }
+
+  function stamp(date) {
+    const local = date.toLocaleString("en-GB", { dateStyle: "long", timeStyle: "short" });
+    return local + " (" + date.toISOString().slice(0, 16).replace("T", " ") + " UTC)";
+  }
+
+  function caseFile(id, title, rows) {
+    return el("section", { class: "case-file", "aria-labelledby": id },
+      el("h2", { id, text: title }),
+      el("dl", {}, rows.flatMap(([term, value]) => [el("dt", { text: term }), el("dd", { text: value })])),
+      el("button", { type: "button", class: "quiet", on: { click: () => window.print() } }, "Print or save as PDF for the case file"));
+  }
+
+  function searchRecord(result) {
+    const search = state.search;
+    const n = result.hits.length;
+    const weak = (result.weak || []).length;
+    return caseFile("cf-search", "Search for the case file", [
+      ["Searched for", searchedFor(search.who, result.unread)],
+      ["Searched by", "the key named \u201c" + state.keyName + "\u201d"],
+      ["When", stamp(search.when)],
+      ["Purpose", search.purpose],
+      ["Result", (n ? n + (n === 1 ? " person" : " people") + " found" : "nobody known matches") + (weak ? "; " + weak + " weak " + (weak === 1 ? "candidate" : "candidates") + ", not matches" : "")],
+      ["Audit entry", "number " + search.auditId],
+    ]);
+  }
+
   function renderHits(result) {
     const hits = result.hits;
     const weak = result.weak || [];
     const unread = result.unread || [];
     const box = clear(document.getElementById("results"));
+    if (state.search) box.append(searchRecord(result));
     box.append(el("h2", { text: hits.length ? "Who he or she may be" : "No one known matches" }));
     if (unread.length) {
       box.append(el("div", { class: "unread", role: "note", "aria-labelledby": "unread-h" },
@@ -375,31 +473,41 @@
 
   function renderEntity(entity) {
     const box = clear(document.getElementById("entity"));
-    document.getElementById("entity-title").textContent = "Person " + entity.entity_id;
-    const sources = [...new Set(entity.records.map((r) => r.source || "(none)"))];
+    document.getElementById("entity-title").textContent = plain("Person " + entity.entity_id);
+    const sources = [...new Set(entity.records.map((r) => sourceLabel(r.source)))];
+    const postcodes = [...new Set(entity.records.map((r) => r.postcode).filter(Boolean))];
+    const search = state.search;
     box.append(
+      caseFile("cf-entity", "Person's records for the case file", [
+        ["Read by", "the key named \u201c" + state.keyName + "\u201d"],
+        ["When", stamp(new Date())],
+        ["Purpose", state.purpose],
+        ...(search ? [["Found by searching for", searchedFor(search.who, search.unread)]] : []),
+        ["Audit entry", "number " + entity.audit_id],
+      ]),
+      el("h2", { text: "What the records say" }),
       el("dl", {},
         el("dt", { text: "Known to" }), el("dd", { text: sources.join(", ") }),
         el("dt", { text: "Every name recorded" }), el("dd", { text: entity.names.join("; ") }),
-        el("dt", { text: "Every date of birth recorded" }), el("dd", { text: entity.dates_of_birth.join("; ") || "none" })),
-      recordsTable(entity.records, "Records, by source (" + entity.records.length + ")"),
+        el("dt", { text: "Every date of birth recorded" }), el("dd", { text: entity.dates_of_birth.join("; ") || "none" }),
+        el("dt", { text: "Every postcode recorded" }), el("dd", { text: postcodes.join("; ") || "none" })),
+      recordsTable(entity.records, "Records, by source (" + entity.records.length + ")", true),
+      el("p", { class: "numbers", text: "Postcodes, addresses and towns are shown as the index compares them (standardised). The index does not keep the date each record was made: the source service holds it." }),
       el("h2", { text: "Others known at the same address" }),
     );
     if (!entity.household.length) {
       box.append(el("p", { text: "Nobody else is known at this person's postcodes." }));
       return;
     }
-    box.append(el("table", { class: "household" },
-      el("caption", { text: "People with a record at one of these postcodes" }),
-      el("thead", {}, el("tr", {}, ["Name", "Date of birth", "Known to", "Where", ""].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, entity.household.map((m) => el("tr", {},
-        el("td", { text: m.name || "(no name)" }),
-        el("td", { text: m.dob || "" }),
-        el("td", { text: (m.sources || []).join(", ") }),
-        el("td", { text: (m.basis === "address" ? "same address, " : "same postcode, ") + (m.postcode || "") }),
-        el("td", {}, el("button", { type: "button", class: "quiet", on: { click: () => searchFor(m) } }, "Search for this person")),
-      ))),
-    ));
+    box.append(table("household", "People with a record at one of these postcodes",
+      ["Name", "Date of birth", "Known to", "Where", ""],
+      entity.household.map((m) => [
+        m.name || "(no name)",
+        m.dob || "",
+        (m.sources || []).map(sourceLabel).join(", "),
+        (m.basis === "address" ? "same address, " : "same postcode, ") + (m.postcode || ""),
+        el("button", { type: "button", class: "quiet", on: { click: () => searchFor(m) } }, "Search for this person"),
+      ])));
   }
 
   function searchFor(member) {
@@ -417,6 +525,11 @@
   }
 
   // --------------------------------------------------------------------------- review
+  // The queue one item at a time: where it is ("Item 3 of 15"), back and next, and the last
+  // decision undone. After a decision the next item to decide is shown and its first
+  // control (the reason) has the focus.
+  const review = { items: [], at: 0, purpose: "", last: null, full: false };
+
   async function loadQueue(event) {
     if (event) event.preventDefault();
     const purpose = document.getElementById("r-purpose").value.trim();
@@ -428,8 +541,16 @@
     say("Reading the queue\u2026");
     try {
       const queue = await call("GET", "/v1/review/queue" + query({ purpose, limit: state.queueLimit }));
-      renderQueue(queue, purpose);
-      const n = queue.pairs.length + queue.entities.length;
+      review.items = [
+        ...queue.pairs.map((data) => ({ kind: "pair", data })),
+        ...queue.entities.map((data) => ({ kind: "entity", data })),
+      ];
+      review.at = 0;
+      review.purpose = purpose;
+      review.last = null;
+      review.full = queue.pairs.length >= state.queueLimit || queue.entities.length >= state.queueLimit;
+      renderItem(false);
+      const n = review.items.length;
       say(n ? n + " items to review." : "Nothing to review.");
     } catch (err) {
       say(err.message, "bad");
@@ -444,14 +565,42 @@
       el("caption", { text: "The two records, side by side" }),
       el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Field" }), el("th", { scope: "col", text: "Record A" }), el("th", { scope: "col", text: "Record B" }))),
       el("tbody", {}, fields.map(([label, key]) => {
-        const values = pair.map((r) => (Array.isArray(r[key]) ? r[key].join(", ") : r[key] || ""));
+        const values = pair.map((r) => (key === "source" ? sourceLabel(r.source) : Array.isArray(r[key]) ? r[key].join(", ") : r[key] || ""));
         return el("tr", { class: values[0] && values[0] === values[1] ? "same" : null },
           el("th", { scope: "row", text: label }), el("td", { text: values[0] }), el("td", { text: values[1] }));
       })),
     );
   }
 
-  function decisionForm(ids, purpose, item, index) {
+  // What a decision (or an undo) did, in words.
+  function outcomeWords(decision, outcome) {
+    const moved = outcome.split.length;
+    if (decision === "different") {
+      return "Recorded: different people. " + (outcome.entity_ids[0] !== outcome.entity_ids[1] ? "They are now apart (entities " + outcome.entity_ids.join(" and ") + "); " + moved + " record(s) moved." : "");
+    }
+    return decision === "same" ? "Recorded: the same person (entity " + outcome.entity_ids[0] + ")." : "Recorded: not sure.";
+  }
+
+  // Keep every shown record's "Entity now" true after a decision or an undo moved records.
+  function moveRecords(outcome) {
+    const where = Object.fromEntries(outcome.record_ids.map((r, i) => [r, outcome.entity_ids[i]]));
+    for (const m of outcome.split) where[m.record_id] = m.entity_id;
+    for (const item of review.items) {
+      for (const r of item.data.records) if (r.record_id in where) r.entity_id = where[r.record_id];
+    }
+  }
+
+  function nextToDecide(from) {
+    const n = review.items.length;
+    for (let step = 1; step <= n; step += 1) {
+      const i = (from + step) % n;
+      if (!review.items[i].outcome) return i;
+    }
+    return null;
+  }
+
+  function decisionForm(item, index) {
+    const ids = item.data.record_ids;
     const reasonId = "reason-" + index;
     const form = el("form", { class: "decide", method: "post", action: "#", autocomplete: "off" },
       el("label", { for: reasonId, text: "Reason (required; do not write names)" }),
@@ -469,13 +618,15 @@
         return;
       }
       try {
-        const outcome = await call("POST", "/v1/decisions", { record_ids: ids, decision, reason, purpose });
-        const moved = outcome.split.length;
-        const words = decision === "different"
-          ? "Recorded: different people. " + (outcome.entity_ids[0] !== outcome.entity_ids[1] ? "They are now apart (entities " + outcome.entity_ids.join(" and ") + "); " + moved + " record(s) moved." : "")
-          : decision === "same" ? "Recorded: the same person (entity " + outcome.entity_ids[0] + ")." : "Recorded: not sure.";
-        clear(item).append(el("p", { class: "done", text: words }));
-        say(words, "good");
+        const outcome = await call("POST", "/v1/decisions", { record_ids: ids, decision, reason, purpose: review.purpose });
+        moveRecords(outcome);
+        item.outcome = outcomeWords(decision, outcome);
+        review.last = { decisionId: outcome.decision_id, index, words: item.outcome };
+        const next = nextToDecide(index);
+        review.at = next === null ? index : next;
+        renderItem(true);
+        const then = next === null ? " Every item in this queue is decided." : " Now item " + (next + 1) + " of " + review.items.length + ".";
+        say(item.outcome + then, "good");
       } catch (err) {
         say(err.message, "bad");
       }
@@ -483,34 +634,72 @@
     return form;
   }
 
-  function renderQueue(queue, purpose) {
+  async function undoLast() {
+    const last = review.last;
+    try {
+      const outcome = await call("POST", "/v1/decisions/" + encodeURIComponent(last.decisionId) + "/undo", { reason: "undone on the review page", purpose: review.purpose });
+      moveRecords(outcome);
+      delete review.items[last.index].outcome;
+      review.last = null;
+      review.at = last.index;
+      renderItem(true);
+      const moved = outcome.split.length;
+      say("Undone: item " + (last.index + 1) + " is undecided again" + (moved ? "; " + moved + " record(s) moved back" : "") + ". Decide it again.", "good");
+    } catch (err) {
+      say(err.message, "bad");
+    }
+  }
+
+  function itemView(item, index) {
+    const data = item.data;
+    const title = item.kind === "pair"
+      ? "Are these one person? Match probability " + percent(data.match_probability)
+      : data.kinds.map((k) => k.replace(/_/g, " ")).join(", ") + ": entity " + data.entity_id;
+    const article = el("article", { class: "item", "aria-labelledby": "item-" + index }, el("h3", { id: "item-" + index, text: title }));
+    if (item.kind === "entity") article.append(el("p", { text: data.why }));
+    if (item.outcome) article.append(el("p", { class: "done", text: item.outcome }));
+    article.append(sideBySide(data.records, data.record_ids));
+    article.append(waterfall(data.explanation, item.kind === "pair" ? "The evidence for this pair" : "The evidence for the pair to decide"));
+    if (!item.outcome) article.append(decisionForm(item, index));
+    if (item.kind === "entity" && data.records.length > 2) article.append(recordsTable(data.records, "All " + data.records.length + " records of the group"));
+    return article;
+  }
+
+  function go(index) {
+    review.at = index;
+    renderItem(false);
+    document.getElementById("queue-position").focus();
+  }
+
+  function renderItem(focus) {
     const box = clear(document.getElementById("queue"));
-    let index = 0;
-    box.append(el("h2", { text: "Pairs near the threshold (" + queue.pairs.length + ")" }));
-    for (const pair of queue.pairs) {
-      const item = el("article", { class: "item", "aria-labelledby": "item-" + index },
-        el("h3", { id: "item-" + index, text: "Are these one person? Match probability " + percent(pair.match_probability) }));
-      item.append(sideBySide(pair.records, pair.record_ids), waterfall(pair.explanation, "The evidence for this pair"), decisionForm(pair.record_ids, purpose, item, index));
-      box.append(item);
-      index += 1;
+    const total = review.items.length;
+    if (!total) {
+      box.append(el("p", { text: "Nothing to review." }));
+      return;
     }
-    box.append(el("h2", { text: "Groups that look wrong (" + queue.entities.length + ")" }));
-    for (const entity of queue.entities) {
-      const item = el("article", { class: "item", "aria-labelledby": "item-" + index },
-        el("h3", { id: "item-" + index, text: entity.kinds.map((k) => k.replace(/_/g, " ")).join(", ") + ": entity " + entity.entity_id }),
-        el("p", { text: entity.why }));
-      item.append(sideBySide(entity.records, entity.record_ids), waterfall(entity.explanation, "The evidence for the pair to decide"), decisionForm(entity.record_ids, purpose, item, index));
-      if (entity.records.length > 2) item.append(recordsTable(entity.records, "All " + entity.records.length + " records of the group"));
-      box.append(item);
-      index += 1;
+    const item = review.items[review.at];
+    const open = review.items.filter((i) => !i.outcome).length;
+    const kind = item.kind === "pair" ? "a pair near the threshold" : "a group that looks wrong";
+    box.append(
+      el("h2", { id: "queue-position", tabindex: -1, text: "Item " + (review.at + 1) + " of " + total + ": " + kind }),
+      el("p", { class: "numbers", text: open ? open + " still to decide." : "Every item in this queue is decided." }),
+      el("div", { class: "pager", role: "group", "aria-label": "Move through the queue" },
+        el("button", { type: "button", class: "quiet", disabled: review.at === 0, on: { click: () => go(review.at - 1) } }, "Previous item"),
+        el("button", { type: "button", class: "quiet", disabled: review.at === total - 1, on: { click: () => go(review.at + 1) } }, "Next item"),
+        review.full && review.at === total - 1 ? el("button", { type: "button", class: "quiet", on: { click: () => {
+          state.queueLimit = Math.min(200, state.queueLimit + 20);
+          loadQueue();
+        } } }, "Read more of the queue") : null),
+    );
+    if (review.last) {
+      box.append(el("div", { class: "last-decision" },
+        el("p", { text: "Last decision, item " + (review.last.index + 1) + ": " + review.last.words }),
+        el("button", { type: "button", class: "quiet", on: { click: undoLast } }, "Undo the last decision")));
     }
-    const full = queue.pairs.length >= state.queueLimit || queue.entities.length >= state.queueLimit;
-    if (full && state.queueLimit < 200) {
-      box.append(el("button", { type: "button", class: "quiet", on: { click: () => {
-        state.queueLimit = Math.min(200, state.queueLimit + 20);
-        loadQueue();
-      } } }, "Show more of the queue"));
-    }
+    const article = itemView(item, review.at);
+    box.append(article);
+    if (focus) (article.querySelector("textarea") || document.getElementById("queue-position")).focus();
   }
 
   // ---------------------------------------------------------------------------- model
