@@ -308,7 +308,8 @@ def item_in_one_entity(page: Any) -> tuple[str, str]:
     while True:
         item = page.locator("#queue article")
         now = item.locator("table.pair tbody tr:has(th:text-is('Entity now')) td")
-        if item.locator("form.decide").count() and now.nth(0).inner_text() == now.nth(1).inner_text():
+        one = now.nth(0).inner_text() == now.nth(1).inner_text()
+        if one and item.locator("form.decide").count():
             ids = item.locator("table.pair tbody tr:has(th:text-is('Record')) td")
             return ids.nth(0).inner_text(), ids.nth(1).inner_text()
         at, total = position(page)
@@ -526,8 +527,7 @@ def test_an_audit_key_is_told_it_cannot_search(demo: Demo, browser: Browser) -> 
 def visible_buttons(page: Any) -> int:
     return int(
         page.evaluate(
-            "[...document.querySelectorAll('button')].filter((b) => b.offsetParent !== null)"
-            ".length"
+            "[...document.querySelectorAll('button')].filter((b) => b.offsetParent !== null).length"
         )
     )
 
