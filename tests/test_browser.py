@@ -33,6 +33,7 @@ from _support import free_port
 pytestmark = pytest.mark.slow
 
 CHROMIUM = os.environ.get("IDENTMATCH_CHROMIUM") or shutil.which("chromium") or ""
+SCREENSHOTS = os.environ.get("IDENTMATCH_SCREENSHOTS", "")  # read before conftest clears it
 if not CHROMIUM:
     pytest.skip(
         "Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
@@ -167,8 +168,8 @@ def shot(page: Any, path: Path) -> None:
     page.screenshot(path=str(path), full_page=True)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert path.stat().st_size > 10_000  # a drawn screen, not a blank one
-    if folder := os.environ.get("IDENTMATCH_SCREENSHOTS"):
-        shutil.copyfile(path, Path(folder) / path.name)
+    if SCREENSHOTS:
+        shutil.copyfile(path, Path(SCREENSHOTS) / path.name)
 
 
 def linked_person(demo: Demo) -> pd.Series:

@@ -244,6 +244,46 @@ class TestIndex:
         # The refused decision was not stored.
         assert len(index.decisions()) == 2
 
+    def test_undo_rejoins_a_split_unless_another_decision_forbids_it(
+        self, index: identmatch.Index
+    ) -> None:
+        """Undoing a "different" rejoins the parts under the old id, in memory too; when a
+        later "different" stands between the parts, the undo is refused and nothing is
+        written; a replaced decision cannot be undone; an unknown one is a SchemaError."""
+        index.warm()
+        group = big_entities(index.export())[0]
+        a, b = group[0], group[-1]
+        before = entity_of(index.export())
+        first = index.decide((a, b), "different", reason="brothers", purpose="r 1")
+        split = entity_of(index.export())
+        beside, across = next(
+            (x, y)
+            for x in group
+            for y in group
+            if split[x] == split[a] and split[y] != split[a] and {x, y} != {a, b}
+        )
+        # A "different" across the parts forbids the rejoin.
+        index.decide((beside, across), "different", reason="twins", purpose="r 2")
+        with pytest.raises(identmatch.DecisionError, match="different people"):
+            index.undo_decision(first.decision_id, reason="oops", purpose="r 3")
+        assert len(index.decisions()) == 2  # the refused undo wrote nothing
+        index.decide((beside, across), "unsure", reason="not sure now", purpose="r 4")
+        undone = index.undo_decision(first.decision_id, reason="oops", purpose="r 5")
+        assert undone.decision == "unsure"
+        assert undone.entity_ids == (before[a], before[a])
+        assert entity_of(index.export()) == before
+        row = index._snapshot.row_of(b)
+        assert index._snapshot.record(row or 0)["entity_id"] == before[a]  # in memory too
+        frame = index.decisions().frame
+        assert frame["reason"].iloc[-1] == f"undoes decision {first.decision_id}: oops"
+        # Replaced by a later decision about the same pair: not undoable.
+        second = index.decide((a, b), "different", reason="brothers after all", purpose="r 6")
+        third = index.decide((a, b), "unsure", reason="asked the GP", purpose="r 7")
+        with pytest.raises(identmatch.DecisionError, match=f"decision {third.decision_id}"):
+            index.undo_decision(second.decision_id, reason="oops", purpose="r 8")
+        with pytest.raises(identmatch.SchemaError, match="no decision 999"):
+            index.undo_decision(999, reason="x", purpose="p")
+
     def test_bad_decisions_are_refused_and_nothing_is_written(
         self, index: identmatch.Index
     ) -> None:
