@@ -5,7 +5,9 @@ real browser, is tested in tests/test_browser.py."""
 from __future__ import annotations
 
 import math
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,3 +221,16 @@ def test_household_in_python(tmp_path: Path) -> None:
         assert list(near["records"]) == [2, 1]
         with pytest.raises(identmatch.ConfigError, match="limit"):
             index.household(str(out["H-3"]), limit=0)
+
+
+def test_source_labels_are_read_again_on_sighup(service: Service) -> None:
+    """A label added to ``[sources]`` reaches the page on SIGHUP, like a new key."""
+    path = service.index.with_name("service.toml")
+    config = identmatch.ServiceConfig.load(path)
+    sources = {**config.sources, "mental_health": "Mental health services"}
+    path.write_text(config.model_copy(update={"sources": sources}).to_toml(), encoding="utf-8")
+    service.process.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while service.call("GET", "/v1/session").json()["sources"] != sources:
+        assert time.monotonic() < deadline, "the labels were not reloaded"
+        time.sleep(0.05)
