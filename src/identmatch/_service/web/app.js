@@ -70,8 +70,7 @@
   // ("childrens_services": "Childrens services").
   function sourceLabel(code) {
     if (code === null || code === undefined || code === "") return "(no source given)";
-    const label = state.sources[code];
-    if (label) return label;
+    if (Object.hasOwn(state.sources, code)) return String(state.sources[code]);
     const words = String(code).replace(/[_-]+/g, " ").trim();
     return words ? words.charAt(0).toUpperCase() + words.slice(1) : String(code);
   }
@@ -583,10 +582,10 @@
 
   // Keep every shown record's "Entity now" true after a decision or an undo moved records.
   function moveRecords(outcome) {
-    const where = Object.fromEntries(outcome.record_ids.map((r, i) => [r, outcome.entity_ids[i]]));
-    for (const m of outcome.split) where[m.record_id] = m.entity_id;
+    const where = new Map(outcome.record_ids.map((r, i) => [r, outcome.entity_ids[i]]));
+    for (const m of outcome.split) where.set(m.record_id, m.entity_id);
     for (const item of review.items) {
-      for (const r of item.data.records) if (r.record_id in where) r.entity_id = where[r.record_id];
+      for (const r of item.data.records) if (where.has(r.record_id)) r.entity_id = where.get(r.record_id);
     }
   }
 
