@@ -18,15 +18,17 @@ def write_index_charts(index: identmatch.Index, folder: Path) -> list[Path]:
     """Write each chart the index can draw into ``folder``; say which it cannot and why.
 
     ``match_weights``, ``parameters``, ``cluster_sizes``, ``completeness``, ``threshold``
-    (from the decisions) and ``waterfall`` (the pair at the head of the review queue).
+    (from the decisions) and ``waterfall`` (the pair at the head of the review queue,
+    else of its first entity).
     """
 
     def waterfall() -> Any:
         queue = index.review_queue(limit=1)
-        if not queue.pairs:
+        found = [p.explanation for p in queue.pairs] + [e.explanation for e in queue.entities]
+        if not found:
             msg = "the review queue holds no pair to draw"
             raise identmatch.ConfigError(msg)
-        return queue.pairs[0].explanation.waterfall_chart(threshold=index.config.threshold)
+        return found[0].waterfall_chart(threshold=index.config.threshold)
 
     charts: dict[str, Callable[[], Any]] = {
         "match_weights": index.match_weight_chart,
