@@ -76,7 +76,8 @@ def test_match_weight_chart_counts_every_pair(linked: identmatch.Result) -> None
     rule = _layer_data(chart, 1)
     assert rule["at"].iloc[0] == pytest.approx(_weight(linked.threshold))
     svg = render.to_svg(chart)
-    assert svg.startswith("<svg") and "threshold 0.95" in svg
+    assert svg.startswith("<svg")
+    assert "threshold 0.95" in svg
 
 
 def test_waterfall_chart_adds_up_to_the_pair(linked: identmatch.Result) -> None:
@@ -219,3 +220,21 @@ def test_index_charts_and_report_command(tmp_path: Path) -> None:
         assert (out / f"{name}.png").read_bytes().startswith(PNG)
         _offline((out / f"{name}.html").read_text(encoding="utf-8"))
     assert f"{2 * len(names)} chart files written" in done.stderr
+
+
+def test_text_xml_cannot_hold_is_drawn_replaced() -> None:
+    """A control character or an unpaired surrogate in a label (a source name, a declared
+    comparison's label) is replaced, not passed to the renderer, which would abort."""
+    explanation = identmatch.Explanation(
+        record_id_l="R\x011",
+        record_id_r="R2\ud83a",
+        match_weight=1.0,
+        match_probability=0.6,
+        prior_weight=-3.0,
+        contributions=(
+            identmatch.Contribution(comparison="x", level=0, label="bad\x11label", weight=4.0),
+        ),
+    )
+    svg = render.to_svg(explanation.waterfall_chart())
+    assert "bad\ufffdlabel" in svg
+    assert render.to_png(explanation.waterfall_chart()).startswith(PNG)

@@ -89,14 +89,18 @@ def level_parameters(rows: Sequence[Mapping[str, object]]) -> pd.DataFrame:
 
 
 def waterfall_steps(
-    prior_weight: float, contributions: Sequence[tuple[str, float]], match_weight: float
+    prior_weight: float,
+    contributions: Sequence[tuple[str, float]],
+    match_weight: float,
+    start: str = "Starting point (prior)",
 ) -> pd.DataFrame:
     """A pair's weight built step by step: ``step``, ``label``, ``weight``, ``start``, ``end``,
     ``kind`` (``prior``, ``for``, ``against``, ``total``).
 
-    Steps weighing (nearly) nothing are kept, so every comparison is named once.
+    Steps weighing (nearly) nothing are kept, so every comparison is named once. ``start``
+    names the first step (a search starts from its own prior).
     """
-    rows = [("Starting point (prior)", prior_weight, "prior")]
+    rows = [(start, prior_weight, "prior")]
     rows += [
         (label, weight, "for" if weight >= 0 else "against") for label, weight in contributions
     ]

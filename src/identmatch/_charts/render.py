@@ -8,13 +8,18 @@ browser with no network and fetches nothing from a CDN.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from identmatch._exceptions import MissingDependencyError
 
-__all__ = ["save_chart", "to_html", "to_png", "to_svg"]
+__all__ = ["NOT_XML", "clean_text", "save_chart", "to_html", "to_png", "to_svg"]
+
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML cannot hold. vl-convert aborts the whole process (a Rust panic that cannot
+unwind) on a control character in a text mark, so every string is cleaned before rendering."""
 
 _HINT = (
     "rendering charts needs vl-convert: pip install 'identmatch[charts]' "
@@ -30,8 +35,20 @@ def _vl_convert() -> ModuleType:
     return vl_convert
 
 
+def clean_text(value: Any) -> Any:
+    """``value`` with every string in it (keys too) stripped of characters XML cannot hold
+    (each becomes U+FFFD)."""
+    if isinstance(value, str):
+        return NOT_XML.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean_text(k): clean_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_text(v) for v in value]
+    return value
+
+
 def _spec(chart: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = chart.to_dict()
+    spec: dict[str, Any] = clean_text(chart.to_dict())
     return spec
 
 

@@ -65,11 +65,14 @@ class Explanation(BaseModel, frozen=True, extra="forbid"):
             lines.append(f"  {item.label}: {item.weight:+.2f}{note}")
         return "\n".join(lines)
 
-    def waterfall_chart(self, threshold: float | None = None) -> alt.LayerChart:
+    def waterfall_chart(
+        self, threshold: float | None = None, *, start: str = "Starting point (prior)"
+    ) -> alt.LayerChart:
         """A chart of this pair's match weight, built from the prior and each comparison.
 
         Args:
             threshold: a match probability to mark (dashed) on the weight axis; None: none.
+            start: the first bar's label (the prior the pair starts from).
 
         The chart's ``data`` holds one row per step: ``label``, ``weight``, ``start``,
         ``end`` and ``kind`` (``prior``, ``for``, ``against``, ``total``).
@@ -84,6 +87,7 @@ class Explanation(BaseModel, frozen=True, extra="forbid"):
             self.prior_weight,
             [(c.label, c.weight) for c in self.contributions],
             self.match_weight,
+            start,
         )
         weight = None if threshold is None else probability_to_weight(threshold)
         title = (

@@ -332,32 +332,66 @@
     return chart;
   }
 
+  // --------------------------------------------------------------------------- charts
+  // The library's own charts (the ones a report holds), drawn by the service as SVG and
+  // shown here as an image from a blob: URL: no chart code runs on the page, and the image
+  // is fetched with the key like any other call.
+  function serverChart(method, path, body, alt) {
+    const slot = el("div", { class: "chart" }, el("p", { class: "drawing", text: "Drawing the chart\u2026" }));
+    (async () => {
+      const key = sessionStorage.getItem(KEY);
+      const headers = { Authorization: "Bearer " + key };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      try {
+        const response = await fetch(path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          cache: "no-store",
+          credentials: "omit",
+          redirect: "error",
+          referrerPolicy: "no-referrer",
+        });
+        if (!response.ok) throw new Refused(response.status, problem(response.status, null, response));
+        const image = await response.blob();
+        if (image.type !== "image/svg+xml") throw new Refused(0, "The service sent no chart.");
+        const img = el("img", { class: "chart", alt });
+        const url = URL.createObjectURL(image);
+        img.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+        img.src = url;
+        clear(slot).append(img);
+      } catch (err) {
+        clear(slot).append(el("p", { class: "drawing", text: "The chart could not be drawn: " + (err.message || err) }));
+      }
+    })();
+    return slot;
+  }
+
   function waterfall(explanation, title, start) {
-    // Fields that weigh nothing (missing on one side, no sign of relatives) are named in one
-    // line under the chart instead of drawn as empty bars.
+    // Fields that weigh nothing (missing on one side, no sign of relatives) are drawn as
+    // empty rows and named again in the line under the chart.
     const weighed = explanation.contributions.filter((c) => Math.abs(c.weight) >= 0.05);
     const silent = explanation.contributions.filter((c) => Math.abs(c.weight) < 0.05);
-    const steps = [{ label: start || "Starting point: two records picked at random", weight: explanation.prior_weight }];
-    for (const c of weighed) steps.push({ label: c.label, weight: c.weight });
-    let total = 0;
-    let low = 0;
-    let high = 0;
-    const spans = steps.map((s) => {
-      const from = total;
-      total += s.weight;
-      low = Math.min(low, from, total);
-      high = Math.max(high, from, total);
-      return { ...s, from, to: total };
-    });
-    total = explanation.match_weight;
-    spans.push({ label: "Total: the match weight", weight: total, from: 0, to: total, total: true });
-    const chart = barChart(spans, Math.min(low, total), Math.max(high, total), title + ": total " + signed(explanation.match_weight) + " bits, probability " + percent(explanation.match_probability), (s) => signed(s.weight) + " bits");
+    const body = {
+      record_id_l: explanation.record_id_l,
+      record_id_r: explanation.record_id_r,
+      match_weight: explanation.match_weight,
+      match_probability: explanation.match_probability,
+      prior_weight: explanation.prior_weight,
+      contributions: explanation.contributions.map((c) => ({
+        comparison: c.comparison, level: c.level, label: c.label, weight: c.weight,
+        term_frequency_adjustment: c.term_frequency_adjustment || 0,
+      })),
+      start: start || "Starting point: two records picked at random",
+    };
+    const alt = title + ": total " + signed(explanation.match_weight) + " bits, probability " + percent(explanation.match_probability) + "; " + [body.start + " " + signed(explanation.prior_weight)].concat(weighed.map((c) => c.label + " " + signed(c.weight))).join(", ");
+    const picture = serverChart("POST", "/v1/charts/waterfall", body, alt);
     const words = el("ul", { class: "evidence" },
       weighed.map((c) => el("li", {},
         el("strong", { text: c.label }), ": " + strength(c.weight) + " (" + signed(c.weight) + " bits" +
         (Math.abs(c.term_frequency_adjustment || 0) >= 0.05 ? ", " + (c.term_frequency_adjustment > 0 ? "a rarer" : "a more common") + " value than most" : "") + ")")),
       silent.length ? el("li", { class: "silent" }, el("strong", { text: "Weighing nothing" }), ": " + silent.map((c) => c.label).join("; ")) : null);
-    return el("figure", { class: "why" }, el("figcaption", { text: title }), chart, words);
+    return el("figure", { class: "why" }, el("figcaption", { text: title }), picture, words);
   }
 
   // --------------------------------------------------------------------------- entity
@@ -538,18 +572,9 @@
       box.append(el("p", { text: "This index holds no distribution of match weights (built before it was kept)." }));
       return;
     }
-    const most = Math.max(...bins.map((b) => b.count));
-    const barW = Math.max(4, Math.floor(640 / bins.length));
-    const height = 180;
-    const chart = svg("svg", { class: "histogram", viewBox: "0 0 " + (bins.length * barW + 20) + " " + (height + 30), role: "img", "aria-label": "Histogram of match weights from " + fmt(bins[0].lower, 0) + " to " + fmt(bins[bins.length - 1].upper, 0) + " bits" });
-    bins.forEach((b, i) => {
-      const h = Math.max(1, (Math.sqrt(b.count) / Math.sqrt(most)) * height);
-      chart.append(svg("rect", { x: 10 + i * barW, y: height - h, width: barW - 1, height: h, class: b.lower >= model.threshold_weight ? "for" : "against" }, ""));
-      const tip = svg("title", {}, fmt(b.lower, 0) + " to " + fmt(b.upper, 0) + " bits: " + b.count + " pairs");
-      chart.lastChild.append(tip);
-      if (i % 5 === 0) chart.append(svg("text", { x: 10 + i * barW, y: height + 16, class: "tick" }, fmt(b.lower, 0)));
-    });
-    box.append(el("figure", {}, el("figcaption", { text: "Pairs by match weight in bits (bar height: square root of the count); at or above the threshold's weight (" + signed(model.threshold_weight) + ") in the match colour" }), chart));
+    const pairs = bins.reduce((n, b) => n + b.count, 0);
+    const alt = "Histogram of the " + pairs + " scored pairs by match weight, from " + fmt(bins[0].lower, 0) + " to " + fmt(bins[bins.length - 1].upper, 0) + " bits; the threshold at " + signed(model.threshold_weight) + " bits";
+    box.append(el("figure", { class: "histogram" }, el("figcaption", { text: "Pairs by match weight in bits (bar height on a symmetric log scale); at or above the threshold's weight (" + signed(model.threshold_weight) + ", the dashed line) in the match colour" }), serverChart("GET", "/v1/charts/match-weights", undefined, alt)));
   }
 
   // ----------------------------------------------------------------------------- start
