@@ -38,15 +38,16 @@ WIDTH = 520
 
 
 def _threshold_marks(
-    weight: float, text: str, *, y_top: bool = True
+    weight: float, text: str, *, y: int = 8, left: bool = False
 ) -> tuple[alt.Chart, alt.Chart]:
-    """A dashed rule at ``weight`` with its label, on a one-row table of their own."""
+    """A dashed rule at ``weight`` with its label (``y`` pixels from the top, on the rule's
+    left or right), on a one-row table of their own."""
     frame = pd.DataFrame({"at": [weight], "text": [text]})
     base = alt.Chart(frame)
     rule = base.mark_rule(strokeDash=[6, 4], color=TOTAL, size=2).encode(x="at:Q")
-    label = base.mark_text(align="left", dx=4, dy=8 if y_top else -8, color=TOTAL).encode(
-        x="at:Q", y=alt.value(0 if y_top else 300), text="text:N"
-    )
+    label = base.mark_text(
+        align="right" if left else "left", dx=-4 if left else 4, color=TOTAL
+    ).encode(x="at:Q", y=alt.value(y), text="text:N")
     return rule, label
 
 
@@ -179,7 +180,9 @@ def threshold_chart(sweep: pd.DataFrame, threshold: float, title: str) -> alt.La
             ],
         )
     )
-    rule, label = _threshold_marks(threshold, f"threshold in use {threshold:g}")
+    rule, label = _threshold_marks(
+        threshold, f"threshold in use {threshold:g}", y=245, left=threshold > 0.5
+    )
     return alt.LayerChart(layer=[lines, rule, label], data=sweep).properties(
         width=WIDTH, height=260, title=title
     )
