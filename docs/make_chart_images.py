@@ -35,7 +35,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     for name, chart in charts.items():
         (OUT / f"{name}.png").write_bytes(to_png(chart, scale=1.0))
-        print(OUT / f"{name}.png")
+        print(OUT / f"{name}.png")  # noqa: T201
 
 
 if __name__ == "__main__":
