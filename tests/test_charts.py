@@ -238,3 +238,22 @@ def test_text_xml_cannot_hold_is_drawn_replaced() -> None:
     svg = render.to_svg(explanation.waterfall_chart())
     assert "bad\ufffdlabel" in svg
     assert render.to_png(explanation.waterfall_chart()).startswith(PNG)
+
+
+def test_without_altair_the_error_gives_the_install_command() -> None:
+    """``import identmatch`` needs no Altair; drawing without it says what to install."""
+    code = (
+        "import sys\n"
+        "sys.modules['altair'] = None\n"
+        "import identmatch\n"
+        "e = identmatch.Explanation(record_id_l='a', record_id_r='b', match_weight=1.0,\n"
+        "    match_probability=0.6, prior_weight=-2.0, contributions=())\n"
+        "try:\n"
+        "    e.waterfall_chart()\n"
+        "except identmatch.MissingDependencyError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert "pip install 'identmatch[charts]'" in done.stdout
