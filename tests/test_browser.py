@@ -314,9 +314,20 @@ def test_model_screen_draws_every_comparison(demo: Demo, browser: Browser, tmp_p
     page.get_by_role("button", name="Model").click()
     page.get_by_role("heading", name="Match weights of the pairs the build scored").wait_for()
     model = demo.call("GET", "/v1/model", demo.token).json()
-    assert page.locator("figure.comparison").count() == len(model["comparisons"])
-    bars = page.locator("figure.comparison").first.locator("rect").count()
-    assert bars == sum(1 for lv in model["comparisons"][0]["levels"] if lv["weight"] is not None)
+    # Each comparison: the library's parameters chart of it, drawn by the service, its
+    # levels in words as the text alternative.
+    figures = page.locator("figure.comparison")
+    assert figures.count() == len(model["comparisons"])
+    for i, comparison in enumerate(model["comparisons"]):
+        image = figures.nth(i).locator("img.chart")
+        image.wait_for()
+        alt = image.get_attribute("alt") or ""
+        for level in comparison["levels"]:
+            assert (level["label"] in alt) == (level["weight"] is not None)
+    assert page.wait_for_function(
+        "() => [...document.querySelectorAll('figure.comparison img.chart')]"
+        ".every((img) => img.complete && img.naturalWidth > 200)"
+    )
     histogram = page.locator("figure.histogram img.chart")
     histogram.wait_for()
     assert f"{sum(b['count'] for b in model['histogram'])} scored pairs" in (

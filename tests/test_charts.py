@@ -174,6 +174,12 @@ def test_parameters_chart(linked: identmatch.Result) -> None:
     for _, row in params.iterrows():
         assert row.weight == pytest.approx(model.level_weight(row.comparison, row.level))
     assert params["row"].is_unique
+    name = model.comparisons[1].name
+    one = model.parameters_chart([name]).data
+    assert set(one["comparison"]) == {name}
+    assert len(one) == sum(1 for c, _ in levels if c == name)
+    with pytest.raises(KeyError, match="no comparison named"):
+        model.parameters_chart(["nope"])
     assert render.to_svg(model.parameters_chart()).startswith("<svg")
 
 

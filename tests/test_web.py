@@ -4,6 +4,7 @@ real browser, is tested in tests/test_browser.py."""
 
 from __future__ import annotations
 
+import html
 import math
 import subprocess
 from collections.abc import Iterator
@@ -176,6 +177,15 @@ def test_the_page_charts_are_the_library_charts(service: Service) -> None:
     assert "<script" not in svg
     assert "href=" not in svg
     assert service.call("GET", "/v1/charts/match-weights", "audit").status_code == 403
+    for spec in service.model.comparisons:
+        reply = service.call("GET", "/v1/charts/parameters", params={"comparison": spec.name})
+        assert reply.status_code == 200
+        text = html.unescape(reply.text)
+        for level in spec.levels:
+            assert (level.label in text) == (level.kind != "null")
+    assert (
+        service.call("GET", "/v1/charts/parameters", params={"comparison": "x"}).status_code == 404
+    )
     search = {"purpose": "case 12", "person": {"forename": "Dean", "surname": "Halvorsen"}}
     hit = service.call("POST", "/v1/search", json=search).json()["results"][0]["hits"][0]
     body = {**hit["explanation"], "start": "Starting point: one known person"}

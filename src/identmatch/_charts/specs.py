@@ -95,7 +95,12 @@ def parameters_chart(params: pd.DataFrame) -> alt.HConcatChart:
         .transform_fold(["m", "u"], as_=["parameter", "probability"])
         .mark_point(filled=True, size=60)
         .encode(
-            x=alt.X("probability:Q", scale=alt.Scale(type="log"), title="probability (log scale)"),
+            x=alt.X(
+                "probability:Q",
+                scale=alt.Scale(type="log"),
+                title="probability (log scale)",
+                axis=alt.Axis(values=[1e-10, 1e-8, 1e-6, 1e-4, 1e-2, 1], format="~e"),
+            ),
             y=alt.Y("row:N", sort=order, title=None, axis=None),
             color=alt.Color(
                 "parameter:N",

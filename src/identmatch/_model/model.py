@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -138,18 +138,27 @@ class Model(BaseModel, frozen=True, extra="forbid"):
         frame["raw_weight"] = frame["raw_weight"].astype(float)
         return frame
 
-    def parameters_chart(self) -> alt.HConcatChart:
+    def parameters_chart(self, comparisons: Sequence[str] | None = None) -> alt.HConcatChart:
         """A chart of each level's weight (bits) and its m and u probabilities.
+
+        Args:
+            comparisons: the comparisons to draw, by name; None: all of them.
 
         Null levels (a value missing) weigh nothing and are left out. The chart's ``data``
         holds ``comparison``, ``level``, ``label``, ``m``, ``u`` and ``weight`` per level.
 
         Raises:
+            KeyError: a name in ``comparisons`` is not a comparison of the model.
             MissingDependencyError: Altair is not installed (``identmatch[charts]``).
         """
         from identmatch._charts.data import level_parameters
         from identmatch._charts.specs import parameters_chart
 
+        specs = (
+            self.comparisons
+            if comparisons is None
+            else tuple(self.comparison(name) for name in comparisons)
+        )
         rows = [
             {
                 "comparison": spec.name,
@@ -159,7 +168,7 @@ class Model(BaseModel, frozen=True, extra="forbid"):
                 "m": lv.m,
                 "u": lv.u,
             }
-            for spec in self.comparisons
+            for spec in specs
             for i, lv in enumerate(spec.levels)
         ]
         return parameters_chart(level_parameters(rows))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
@@ -89,6 +89,27 @@ def add_chart_routes(app: FastAPI, service: ServiceState) -> None:
                 chart = service.index.match_weight_chart()
             except identmatch.ConfigError as exc:
                 raise HTTPException(404, str(exc)) from None
+            return _svg(chart)
+
+        return await run_in_threadpool(draw)
+
+    @app.get(
+        "/v1/charts/parameters",
+        tags=["search"],
+        response_class=Response,
+        responses={200: {"content": {"image/svg+xml": {}}}, 404: {"model": Problem}},
+    )
+    async def parameters(
+        key: Reader, comparison: Annotated[str | None, Query(max_length=100)] = None
+    ) -> Response:
+        """The model's levels (weights in bits, m and u), of one comparison or all: an SVG."""
+
+        def draw() -> Response:
+            names = None if comparison is None else [comparison]
+            try:
+                chart = service.index.model.parameters_chart(names)
+            except KeyError:
+                raise HTTPException(404, "the model has no comparison of that name") from None
             return _svg(chart)
 
         return await run_in_threadpool(draw)

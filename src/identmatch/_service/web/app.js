@@ -1,15 +1,15 @@
 // identmatch's page: search, review and the model, over the service's own API.
 //
 // Rules kept throughout: every value from the service is put on the page as text
-// (textContent, or an SVG text node), never as markup; the key lives in sessionStorage;
-// nothing a person types goes into a URL (searches and decisions are POST bodies; only
-// entity ids and the purpose travel as query parameters, and the service's log drops the
-// query string); nothing is fetched from anywhere but this service.
+// (textContent; charts are images the service drew), never as markup; the key lives in
+// sessionStorage; nothing a person types goes into a URL (searches and decisions are POST
+// bodies; only entity ids, comparison names and the purpose travel as query parameters,
+// and the service's log drops the query string); nothing is fetched from anywhere but
+// this service.
 "use strict";
 
 (function () {
   const KEY = "identmatch.key";
-  const SVG = "http://www.w3.org/2000/svg";
   const state = { role: null, purpose: "", hits: [], model: null, queueLimit: 20 };
 
   // ------------------------------------------------------------------ building blocks
@@ -25,13 +25,6 @@
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
-    return node;
-  }
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
-    if (text !== undefined) node.textContent = String(text);
     return node;
   }
 
@@ -309,29 +302,6 @@
     box.append(section);
   }
 
-  // ------------------------------------------------------------------------ waterfall
-  // Rows of [label above, bar below]: long labels are never cut. A row spans from..to on
-  // a scale from low to high (bits), with the zero line drawn.
-  function barChart(rows, low, high, label, value) {
-    const rowH = 34;
-    const width = 720;
-    const valueW = 190;
-    const chartW = width - valueW;
-    const height = rows.length * rowH + 22;
-    const x = (w) => ((w - low) / (high - low || 1)) * chartW;
-    const chart = svg("svg", { class: "bars", viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": label });
-    rows.forEach((r, i) => {
-      const y = i * rowH;
-      chart.append(svg("text", { x: 0, y: y + 12, class: "label" + (r.total ? " total" : "") }, r.label));
-      const kind = r.total ? "total" : r.weight >= 0 ? "for" : "against";
-      chart.append(svg("rect", { x: Math.min(x(r.from), x(r.to)), y: y + 16, width: Math.max(1, Math.abs(x(r.to) - x(r.from))), height: 12, class: kind }));
-      chart.append(svg("text", { x: chartW + 8, y: y + 27, class: "value" + (r.total ? " total" : "") }, value(r)));
-      chart.append(svg("line", { x1: x(0), x2: x(0), y1: y + 14, y2: y + 30, class: "axis" }));
-    });
-    chart.append(svg("text", { x: x(0), y: height - 4, "text-anchor": "middle", class: "tick" }, "0 bits"));
-    return chart;
-  }
-
   // --------------------------------------------------------------------------- charts
   // The library's own charts (the ones a report holds), drawn by the service as SVG and
   // shown here as an image from a blob: URL: no chart code runs on the page, and the image
@@ -559,12 +529,12 @@
     box.append(el("p", { text: "Each comparison's levels, most alike first. A level's weight is log2(m / u) bits: m is how often true matches look like that, u how often two different people do. The starting point is " + signed(model.prior_weight) + " bits; a pair is called a match at probability " + percent(model.threshold) + " or above." }));
     const small = (p) => (p >= 0.001 ? p.toFixed(3) : p.toExponential(1));
     for (const comparison of model.comparisons) {
+      // The library's parameters chart of this comparison (drawn by the service), its levels
+      // in words as the image's text alternative.
       const levels = comparison.levels.filter((l) => l.weight !== null);
-      const rows = levels.map((l) => ({ label: l.label, weight: l.weight, from: 0, to: l.weight, m: l.m, u: l.u }));
-      const low = Math.min(0, ...rows.map((r) => r.weight));
-      const high = Math.max(0, ...rows.map((r) => r.weight));
-      const chart = barChart(rows, low, high, "Weights of the " + comparison.name + " levels", (r) => signed(r.weight) + " bits (m " + small(r.m) + ", u " + small(r.u) + ")");
-      box.append(el("figure", { class: "comparison" }, el("figcaption", { text: comparison.name.replace(/_/g, " ") }), chart));
+      const alt = "Weights of the " + comparison.name + " levels: " + levels.map((l) => l.label + " " + signed(l.weight) + " bits (m " + small(l.m) + ", u " + small(l.u) + ")").join("; ");
+      const picture = serverChart("GET", "/v1/charts/parameters" + query({ comparison: comparison.name }), undefined, alt);
+      box.append(el("figure", { class: "comparison" }, el("figcaption", { text: comparison.name.replace(/_/g, " ") }), picture));
     }
     box.append(el("h2", { text: "Match weights of the pairs the build scored" }));
     const bins = model.histogram;
