@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # recordlinkage 0.16 needs pandas < 3, so the benchmark runs it from a venv of its own.
 RL_VENV := benchmarks/.venv-rl
 
-.PHONY: demo demo-serve test lint typecheck unit bench bench-smoke bench-venv clean
+.PHONY: demo demo-serve test lint typecheck unit docs bench bench-smoke bench-venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ demo: $(VENV)/.installed
 demo-serve: $(VENV)/.installed
 	$(BIN)/identmatch demo --serve
 
-## test: set everything up, then lint, type-check and run the test suite
-test: $(VENV)/.installed lint typecheck unit bench-smoke
+## test: set everything up, then lint, type-check, build the docs and run the test suite
+test: $(VENV)/.installed lint typecheck docs unit bench-smoke
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks
@@ -37,6 +37,11 @@ typecheck: $(VENV)/.installed
 
 unit: $(VENV)/.installed
 	$(BIN)/pytest
+
+## docs: build the documentation site (MkDocs Material, the API reference from the
+## docstrings) into .site/; any warning (a broken link, a bad docstring) fails it
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 ## bench: the full benchmark, one process per system and dataset (20-35 min on 2 cores);
 ## rewrites benchmarks/RESULTS.md. Pass flags with BENCH_ARGS, e.g. BENCH_ARGS=--skip-3m
@@ -57,4 +62,4 @@ $(RL_VENV)/.installed: benchmarks/requirements-rl.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(RL_VENV) benchmarks/_work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(RL_VENV) benchmarks/_work .pytest_cache .mypy_cache .ruff_cache .site

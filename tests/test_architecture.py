@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).parents[1] / "src" / "identmatch"
 
 LAYERS = (
     ("_types", "_exceptions", "_config", "_sql"),
+    ("_charts",),
     ("_prepare",),
     ("_candidates",),
     ("_model",),

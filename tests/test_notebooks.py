@@ -31,6 +31,10 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         os.chdir(cwd)
 
 
-def test_there_is_a_notebook() -> None:
-    """The analyst walk-through exists."""
-    assert any(p.stem == "known_person_search" for p in NOTEBOOKS)
+def test_there_is_a_notebook_per_user() -> None:
+    """The data team's, the integrator's and the analyst's walk-throughs exist."""
+    assert {p.stem for p in NOTEBOOKS} >= {
+        "dedupe_and_review",
+        "index_and_service",
+        "known_person_search",
+    }

@@ -72,6 +72,9 @@ class TestRateLimiter:
         ("GET", "/v1/records/R1", "other", None),
         ("POST", "/v1/search/Quatermain", "other", None),
         ("GET", "/v1/model", "/v1/model", "search"),
+        ("GET", "/v1/charts/match-weights", "/v1/charts/match-weights", "search"),
+        ("GET", "/v1/charts/parameters", "/v1/charts/parameters", "search"),
+        ("POST", "/v1/charts/waterfall", "/v1/charts/waterfall", "search"),
         ("GET", "/v1/session", "/v1/session", "any"),
         ("GET", "/v1/review/queue", "/v1/review/queue", "review"),
         ("GET", "/v1/export\n", "other", None),  # the whole path, not up to a line break

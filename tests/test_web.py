@@ -4,6 +4,7 @@ real browser, is tested in tests/test_browser.py."""
 
 from __future__ import annotations
 
+import html
 import math
 import signal
 import subprocess
@@ -169,6 +170,49 @@ def test_model_matches_the_index(service: Service) -> None:
     assert body["threshold_weight"] == pytest.approx(math.log2(threshold / (1 - threshold)))
     assert [(b["lower"], b["upper"], b["count"]) for b in body["histogram"]] == histogram
     assert sum(b["count"] for b in body["histogram"]) > 0
+
+
+def test_the_page_charts_are_the_library_charts(service: Service) -> None:
+    """The page's histogram and waterfall: the library's Vega-Lite charts as SVG, rendered by
+    the service (no script in them, nothing fetched), readable with a search key only."""
+    reply = service.call("GET", "/v1/charts/match-weights")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("image/svg+xml")
+    assert reply.headers["cache-control"] == "no-store"
+    assert "default-src 'none'" in reply.headers["content-security-policy"]
+    svg = reply.text
+    assert svg.startswith("<svg")
+    assert f"threshold {service.threshold:g}" in svg
+    assert "<script" not in svg
+    assert "href=" not in svg
+    assert service.call("GET", "/v1/charts/match-weights", "audit").status_code == 403
+    for spec in service.model.comparisons:
+        reply = service.call("GET", "/v1/charts/parameters", params={"comparison": spec.name})
+        assert reply.status_code == 200
+        text = html.unescape(reply.text)
+        for level in spec.levels:
+            assert (level.label in text) == (level.kind != "null")
+    assert (
+        service.call("GET", "/v1/charts/parameters", params={"comparison": "x"}).status_code == 404
+    )
+    search = {"purpose": "case 12", "person": {"forename": "Dean", "surname": "Halvorsen"}}
+    hit = service.call("POST", "/v1/search", json=search).json()["results"][0]["hits"][0]
+    body = {**hit["explanation"], "start": "Starting point: one known person"}
+    reply = service.call("POST", "/v1/charts/waterfall", json=body)
+    assert reply.status_code == 200, reply.text
+    svg = reply.text
+    assert svg.startswith("<svg")
+    assert "Starting point: one known person" in svg
+    for contribution in hit["explanation"]["contributions"]:
+        assert contribution["label"] in svg
+    assert f"{hit['explanation']['match_weight']:+.2f}".replace("-", "\u2212") in svg
+    # A control character would abort the renderer: refused, and the service still answers.
+    control = {**body, "start": "Starting\x11point"}
+    assert service.call("POST", "/v1/charts/waterfall", json=control).status_code == 422
+    assert service.call("POST", "/v1/charts/waterfall", json=body).status_code == 200
+    too_many = {**body, "contributions": body["contributions"] * 20}
+    assert service.call("POST", "/v1/charts/waterfall", json=too_many).status_code == 422
+    assert service.call("POST", "/v1/charts/waterfall", "audit", json=body).status_code == 403
 
 
 def test_entity_read_shows_the_household(service: Service) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,6 +35,9 @@ from identmatch._model.scoring import (
     term_frequencies,
 )
 from identmatch._prepare.quality import DataQuality
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = ["Result"]
 
@@ -383,3 +386,72 @@ class Result:
     def save_model(self, path: str | Path) -> None:
         """Save the model as JSON, to reuse with ``model=path`` or ``--model PATH``."""
         self.model.save(path)
+
+    # ------------------------------------------------------------------------ charts
+    # Each returns an Altair chart (``chart.save("x.html", inline=True)``, ``"x.png"``);
+    # its ``data`` is the table drawn. They need ``identmatch[charts]``.
+
+    def match_weight_chart(self) -> alt.LayerChart:
+        """The scored pairs by match weight (1-bit bins), with the threshold's weight marked.
+
+        The chart's ``data``: ``lower``, ``upper``, ``pairs``, ``side`` per bin.
+        """
+        from identmatch._charts import data, specs
+
+        bins = data.weight_bins(self.pairs["match_weight"], self.threshold)
+        weight = data.probability_to_weight(self.threshold)
+        return specs.match_weight_chart(bins, self.threshold, weight)
+
+    def waterfall_chart(self, record_id_l: str, record_id_r: str) -> alt.LayerChart:
+        """Why two records score as they do, drawn: :meth:`explain` as a waterfall."""
+        return self.explain(record_id_l, record_id_r).waterfall_chart(threshold=self.threshold)
+
+    def threshold_chart(
+        self, truth: str | Sequence[Any] | pd.Series[Any] | None = None
+    ) -> alt.LayerChart:
+        """Precision, recall and F1 at thresholds from 0.01 to 0.99, the one in use marked.
+
+        Args:
+            truth: the input column holding each record's true person, or one label per row
+                of ``entities``; recall counts every true pair, scored or not. None: the
+                run's decisions (``decisions=``) are the labels instead.
+
+        Raises:
+            SchemaError: ``truth`` is not a column, or has the wrong length.
+            ConfigError: no truth and no decisions.
+        """
+        from identmatch._batch.charts import threshold_chart
+
+        return threshold_chart(
+            entities=self.entities,
+            pairs=self.pairs,
+            decisions=self.decisions,
+            truth=truth,
+            threshold=self.threshold,
+            linked=self._linked,
+        )
+
+    def cluster_size_chart(self) -> alt.LayerChart:
+        """How many entities hold 1, 2, 3, ... records (``data``: size, entities, records)."""
+        from identmatch._charts import data, specs
+
+        return specs.cluster_size_chart(data.cluster_sizes(self.entities["entity_id"]))
+
+    def rule_pairs_chart(self) -> alt.LayerChart:
+        """Pairs each candidate rule brought that no earlier rule had (from ``blocking``).
+
+        Raises:
+            ConfigError: the run did not count them (``ModelConfig.count_blocked_pairs``).
+        """
+        from identmatch._batch.charts import rule_pairs_chart
+
+        return rule_pairs_chart(self.blocking)
+
+    def completeness_chart(self) -> alt.LayerChart:
+        """Share of records with a usable value (after standardising) per field and source.
+
+        Grouped by the ``source`` column when the input has one, else by input.
+        """
+        from identmatch._batch.charts import completeness_chart
+
+        return completeness_chart(self.entities, self._prepared, self._linked)

@@ -257,11 +257,22 @@ def decisions_add(
     help="Judge this threshold instead of the index's own.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def report(index_path: Path, threshold: float | None, as_json: bool) -> None:
+@click.option(
+    "--charts",
+    "charts",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the index's charts into this folder, as offline HTML and PNG.",
+)
+def report(index_path: Path, threshold: float | None, as_json: bool, charts: Path | None) -> None:
     """Estimate precision and recall from the decisions in --index, and judge the threshold."""
     opened = identmatch.Index.open(index_path, read_only=True)
     try:
         found = opened.report(threshold=threshold)
+        if charts is not None:
+            from identmatch._cli.charts import write_index_charts
+
+            written = write_index_charts(opened, charts)
+            click.echo(f"{len(written)} chart files written to {charts}", err=True)
     finally:
         opened.close()
     click.echo(found.model_dump_json(indent=2) if as_json else str(found))

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
+from identmatch._index.charts import IndexCharts
 from identmatch._index.queue import ReviewQueue
 from identmatch._index.report import LabelReport
 from identmatch._index.review import DecisionOutcome
@@ -45,7 +46,7 @@ __all__ = ["Index", "rows"]
 _logger = logging.getLogger("identmatch.index")
 
 
-class Index:
+class Index(IndexCharts):
     """A known-person index: records resolved into entities, searchable in milliseconds.
 
     Example::

@@ -36,7 +36,15 @@ from identmatch._model.scoring import score_pair
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["LabelBin", "LabelGroup", "LabelReport", "Rate", "label_report", "wilson"]
+__all__ = [
+    "LabelBin",
+    "LabelGroup",
+    "LabelReport",
+    "Rate",
+    "label_report",
+    "scored_labels",
+    "wilson",
+]
 
 _BINS = (0.0, 0.5, 0.8, 0.95, 0.99, 1.0)
 _BY = ("sex", "age_band", "source")
@@ -160,26 +168,7 @@ def label_report(
 ) -> LabelReport:
     """Precision and recall from the decisions in ``index`` (see :meth:`Index.report`)."""
     cut = index.config.threshold if threshold is None else threshold
-    decisions = index.decisions()
-    latest = {(a, b): d for (_, a, _, b), d in decisions.latest.items()}
-    unsure = sum(1 for d in latest.values() if d == "unsure")
-    wanted = sorted({r for (a, b), d in latest.items() if d != "unsure" for r in (a, b)})
-    with cursor_of(connection) as cursor:
-        snapshot = Snapshot.around(cursor, [], wanted)
-    scored: list[tuple[float, bool]] = []
-    members: list[dict[str, set[str]]] = []
-    skipped = 0
-    for (a, b), decision in sorted(latest.items()):
-        if decision == "unsure":
-            continue
-        row_a, row_b = snapshot.row_of(a), snapshot.row_of(b)
-        if row_a is None or row_b is None:
-            skipped += 1
-            continue
-        record_a, record_b = snapshot.record(row_a), snapshot.record(row_b)
-        score = score_pair(index.model, record_a, record_b, snapshot.tf)
-        scored.append((score.match_probability, decision == "same"))
-        members.append(_pair_groups(record_a, record_b))
+    scored, members, unsure, skipped = scored_labels(index, connection=connection)
     same = sum(1 for _, s in scored if s)
     predicted = [s for p, s in scored if p >= cut]
     precision = Rate.of(sum(predicted), len(predicted))
@@ -208,6 +197,34 @@ def label_report(
         advice=_advice(scored, cut, best),
         groups=_groups(scored, members, cut, recall),
     )
+
+
+def scored_labels(
+    index: Index, *, connection: duckdb.DuckDBPyConnection
+) -> tuple[list[tuple[float, bool]], list[dict[str, set[str]]], int, int]:
+    """Each same/different decision about records still indexed, scored now: ``(match
+    probability, same?)``, with the pair's groups; then the unsure and skipped counts."""
+    decisions = index.decisions()
+    latest = {(a, b): d for (_, a, _, b), d in decisions.latest.items()}
+    unsure = sum(1 for d in latest.values() if d == "unsure")
+    wanted = sorted({r for (a, b), d in latest.items() if d != "unsure" for r in (a, b)})
+    with cursor_of(connection) as cursor:
+        snapshot = Snapshot.around(cursor, [], wanted)
+    scored: list[tuple[float, bool]] = []
+    members: list[dict[str, set[str]]] = []
+    skipped = 0
+    for (a, b), decision in sorted(latest.items()):
+        if decision == "unsure":
+            continue
+        row_a, row_b = snapshot.row_of(a), snapshot.row_of(b)
+        if row_a is None or row_b is None:
+            skipped += 1
+            continue
+        record_a, record_b = snapshot.record(row_a), snapshot.record(row_b)
+        score = score_pair(index.model, record_a, record_b, snapshot.tf)
+        scored.append((score.match_probability, decision == "same"))
+        members.append(_pair_groups(record_a, record_b))
+    return scored, members, unsure, skipped
 
 
 def _known(value: object) -> str | None:

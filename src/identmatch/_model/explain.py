@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from identmatch._model.model import Model
+
+if TYPE_CHECKING:
+    import altair as alt
 
 __all__ = [
     "Contribution",
@@ -61,6 +64,37 @@ class Explanation(BaseModel, frozen=True, extra="forbid"):
                 note = f" (incl. {item.term_frequency_adjustment:+.2f}: {rarity} than average)"
             lines.append(f"  {item.label}: {item.weight:+.2f}{note}")
         return "\n".join(lines)
+
+    def waterfall_chart(
+        self, threshold: float | None = None, *, start: str = "Starting point (prior)"
+    ) -> alt.LayerChart:
+        """A chart of this pair's match weight, built from the prior and each comparison.
+
+        Args:
+            threshold: a match probability to mark (dashed) on the weight axis; None: none.
+            start: the first bar's label (the prior the pair starts from).
+
+        The chart's ``data`` holds one row per step: ``label``, ``weight``, ``start``,
+        ``end`` and ``kind`` (``prior``, ``for``, ``against``, ``total``).
+
+        Raises:
+            MissingDependencyError: Altair is not installed (``identmatch[charts]``).
+        """
+        from identmatch._charts.data import probability_to_weight, waterfall_steps
+        from identmatch._charts.specs import waterfall_chart
+
+        steps = waterfall_steps(
+            self.prior_weight,
+            [(c.label, c.weight) for c in self.contributions],
+            self.match_weight,
+            start,
+        )
+        weight = None if threshold is None else probability_to_weight(threshold)
+        title = (
+            f"Why {self.record_id_l} and {self.record_id_r} score "
+            f"{self.match_weight:+.1f} bits (probability {self.match_probability:.3f})"
+        )
+        return waterfall_chart(steps, weight, title)
 
 
 def level_index_from_gamma(levels: int, gamma: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +35,7 @@ from identmatch._model.run_config import RunConfig
 from identmatch._prepare.declared import DeclaredSchema
 
 if TYPE_CHECKING:
+    import altair as alt
     import pandas as pd
 
 __all__ = [
@@ -136,6 +137,41 @@ class Model(BaseModel, frozen=True, extra="forbid"):
         frame = pd.DataFrame(rows, columns=columns)
         frame["raw_weight"] = frame["raw_weight"].astype(float)
         return frame
+
+    def parameters_chart(self, comparisons: Sequence[str] | None = None) -> alt.HConcatChart:
+        """A chart of each level's weight (bits) and its m and u probabilities.
+
+        Args:
+            comparisons: the comparisons to draw, by name; None: all of them.
+
+        Null levels (a value missing) weigh nothing and are left out. The chart's ``data``
+        holds ``comparison``, ``level``, ``label``, ``m``, ``u`` and ``weight`` per level.
+
+        Raises:
+            KeyError: a name in ``comparisons`` is not a comparison of the model.
+            MissingDependencyError: Altair is not installed (``identmatch[charts]``).
+        """
+        from identmatch._charts.data import level_parameters
+        from identmatch._charts.specs import parameters_chart
+
+        specs = (
+            self.comparisons
+            if comparisons is None
+            else tuple(self.comparison(name) for name in comparisons)
+        )
+        rows = [
+            {
+                "comparison": spec.name,
+                "level": i,
+                "label": lv.label,
+                "kind": lv.kind,
+                "m": lv.m,
+                "u": lv.u,
+            }
+            for spec in specs
+            for i, lv in enumerate(spec.levels)
+        ]
+        return parameters_chart(level_parameters(rows))
 
     @property
     def tf_columns(self) -> list[str]:

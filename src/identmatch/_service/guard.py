@@ -42,6 +42,9 @@ _ROUTES = (
     ("POST", re.compile(r"/v1/decisions/[^/]+/undo"), "/v1/decisions/{id}/undo", "review"),
     ("GET", re.compile(r"/v1/decisions"), "/v1/decisions", "review"),
     ("GET", re.compile(r"/v1/model"), "/v1/model", "search"),
+    ("GET", re.compile(r"/v1/charts/match-weights"), "/v1/charts/match-weights", "search"),
+    ("GET", re.compile(r"/v1/charts/parameters"), "/v1/charts/parameters", "search"),
+    ("POST", re.compile(r"/v1/charts/waterfall"), "/v1/charts/waterfall", "search"),
     ("GET", re.compile(r"/v1/session"), "/v1/session", "any"),
 )
 _MAY = {

@@ -16,11 +16,12 @@ MEDIA = {
     ".css": "text/css; charset=utf-8",
 }
 PAGE_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 """The page's Content-Security-Policy: its own script and style only, no inline code, no
-other origin, no form submission (the script sends JSON), never framed."""
+other origin, no form submission (the script sends JSON), never framed. Images may also come
+from ``blob:`` URLs: the charts, SVGs the script fetched from the service with the key."""
 PAGE_HEADERS = {
     "content-security-policy": PAGE_POLICY,
     "x-content-type-options": "nosniff",

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 import identmatch
 from identmatch._service.auth import Auditor, Reader, Reviewer
+from identmatch._service.chart_routes import add_chart_routes
 from identmatch._service.page import PAGE_HEADERS, page_files, static_file
 from identmatch._service.schemas import (
     AuditPage,
@@ -54,6 +55,8 @@ def add_review_routes(
         """The index's model: every comparison level's m, u and weight in bits, the
         thresholds, and the distribution of the build's match weights (no record values)."""
         return await run_in_threadpool(model_view, service.index)
+
+    add_chart_routes(app, service)
 
     @app.get("/v1/session", tags=["health"])
     async def session(key: Reader) -> SessionResponse:

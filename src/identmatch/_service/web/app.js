@@ -1,16 +1,15 @@
 // identmatch's page: search, review and the model, over the service's own API.
 //
 // Rules kept throughout: every value from the service is put on the page as text
-// (textContent, or an SVG text node), never as markup, with invisible characters shown
-// escaped (plain); the key lives in sessionStorage;
-// nothing a person types goes into a URL (searches and decisions are POST bodies; only
-// entity ids and the purpose travel as query parameters, and the service's log drops the
-// query string); nothing is fetched from anywhere but this service.
+// (textContent; charts are images the service drew), never as markup, with invisible
+// characters shown escaped (plain); the key lives in sessionStorage; nothing a person
+// types goes into a URL (searches and decisions are POST bodies; only entity ids,
+// comparison names and the purpose travel as query parameters, and the service's log
+// drops the query string); nothing is fetched from anywhere but this service.
 "use strict";
 
 (function () {
   const KEY = "identmatch.key";
-  const SVG = "http://www.w3.org/2000/svg";
   const state = { role: null, keyName: "", sources: {}, purpose: "", search: null, hits: [], model: null, queueLimit: 20 };
 
   // ------------------------------------------------------------------ building blocks
@@ -45,13 +44,6 @@
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(plain(child)));
     }
-    return node;
-  }
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, String(value));
-    if (text !== undefined) node.textContent = String(text);
     return node;
   }
 
@@ -406,55 +398,66 @@
     box.append(section);
   }
 
-  // ------------------------------------------------------------------------ waterfall
-  // Rows of [label above, bar below]: long labels are never cut. A row spans from..to on
-  // a scale from low to high (bits), with the zero line drawn.
-  function barChart(rows, low, high, label, value) {
-    const rowH = 34;
-    const width = 720;
-    const valueW = 190;
-    const chartW = width - valueW;
-    const height = rows.length * rowH + 22;
-    const x = (w) => ((w - low) / (high - low || 1)) * chartW;
-    const chart = svg("svg", { class: "bars", viewBox: "0 0 " + width + " " + height, role: "img", "aria-label": label });
-    rows.forEach((r, i) => {
-      const y = i * rowH;
-      chart.append(svg("text", { x: 0, y: y + 12, class: "label" + (r.total ? " total" : "") }, r.label));
-      const kind = r.total ? "total" : r.weight >= 0 ? "for" : "against";
-      chart.append(svg("rect", { x: Math.min(x(r.from), x(r.to)), y: y + 16, width: Math.max(1, Math.abs(x(r.to) - x(r.from))), height: 12, class: kind }));
-      chart.append(svg("text", { x: chartW + 8, y: y + 27, class: "value" + (r.total ? " total" : "") }, value(r)));
-      chart.append(svg("line", { x1: x(0), x2: x(0), y1: y + 14, y2: y + 30, class: "axis" }));
-    });
-    chart.append(svg("text", { x: x(0), y: height - 4, "text-anchor": "middle", class: "tick" }, "0 bits"));
-    return chart;
+  // --------------------------------------------------------------------------- charts
+  // The library's own charts (the ones a report holds), drawn by the service as SVG and
+  // shown here as an image from a blob: URL: no chart code runs on the page, and the image
+  // is fetched with the key like any other call.
+  function serverChart(method, path, body, alt) {
+    const slot = el("div", { class: "chart" }, el("p", { class: "drawing", text: "Drawing the chart\u2026" }));
+    (async () => {
+      const key = sessionStorage.getItem(KEY);
+      const headers = { Authorization: "Bearer " + key };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      try {
+        const response = await fetch(path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          cache: "no-store",
+          credentials: "omit",
+          redirect: "error",
+          referrerPolicy: "no-referrer",
+        });
+        if (!response.ok) throw new Refused(response.status, problem(response.status, null, response));
+        const image = await response.blob();
+        if (image.type !== "image/svg+xml") throw new Refused(0, "The service sent no chart.");
+        const img = el("img", { class: "chart", alt });
+        const url = URL.createObjectURL(image);
+        img.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+        img.src = url;
+        clear(slot).append(img);
+      } catch (err) {
+        clear(slot).append(el("p", { class: "drawing", text: "The chart could not be drawn: " + (err.message || err) }));
+      }
+    })();
+    return slot;
   }
 
   function waterfall(explanation, title, start) {
-    // Fields that weigh nothing (missing on one side, no sign of relatives) are named in one
-    // line under the chart instead of drawn as empty bars.
+    // Fields that weigh nothing (missing on one side, no sign of relatives) are drawn as
+    // empty rows and named again in the line under the chart.
     const weighed = explanation.contributions.filter((c) => Math.abs(c.weight) >= 0.05);
     const silent = explanation.contributions.filter((c) => Math.abs(c.weight) < 0.05);
-    const steps = [{ label: start || "Starting point: two records picked at random", weight: explanation.prior_weight }];
-    for (const c of weighed) steps.push({ label: c.label, weight: c.weight });
-    let total = 0;
-    let low = 0;
-    let high = 0;
-    const spans = steps.map((s) => {
-      const from = total;
-      total += s.weight;
-      low = Math.min(low, from, total);
-      high = Math.max(high, from, total);
-      return { ...s, from, to: total };
-    });
-    total = explanation.match_weight;
-    spans.push({ label: "Total: the match weight", weight: total, from: 0, to: total, total: true });
-    const chart = barChart(spans, Math.min(low, total), Math.max(high, total), title + ": total " + signed(explanation.match_weight) + " bits, probability " + percent(explanation.match_probability), (s) => signed(s.weight) + " bits");
+    const body = {
+      record_id_l: explanation.record_id_l,
+      record_id_r: explanation.record_id_r,
+      match_weight: explanation.match_weight,
+      match_probability: explanation.match_probability,
+      prior_weight: explanation.prior_weight,
+      contributions: explanation.contributions.map((c) => ({
+        comparison: c.comparison, level: c.level, label: c.label, weight: c.weight,
+        term_frequency_adjustment: c.term_frequency_adjustment || 0,
+      })),
+      start: start || "Starting point: two records picked at random",
+    };
+    const alt = title + ": total " + signed(explanation.match_weight) + " bits, probability " + percent(explanation.match_probability) + "; " + [body.start + " " + signed(explanation.prior_weight)].concat(weighed.map((c) => c.label + " " + signed(c.weight))).join(", ");
+    const picture = serverChart("POST", "/v1/charts/waterfall", body, alt);
     const words = el("ul", { class: "evidence" },
       weighed.map((c) => el("li", {},
         el("strong", { text: c.label }), ": " + strength(c.weight) + " (" + signed(c.weight) + " bits" +
         (Math.abs(c.term_frequency_adjustment || 0) >= 0.05 ? ", " + (c.term_frequency_adjustment > 0 ? "a rarer" : "a more common") + " value than most" : "") + ")")),
       silent.length ? el("li", { class: "silent" }, el("strong", { text: "Weighing nothing" }), ": " + silent.map((c) => c.label).join("; ")) : null);
-    return el("figure", { class: "why" }, el("figcaption", { text: title }), chart, words);
+    return el("figure", { class: "why" }, el("figcaption", { text: title }), picture, words);
   }
 
   // --------------------------------------------------------------------------- entity
@@ -713,12 +716,12 @@
     box.append(el("p", { text: "Each comparison's levels, most alike first. A level's weight is log2(m / u) bits: m is how often true matches look like that, u how often two different people do. The starting point is " + signed(model.prior_weight) + " bits; a pair is called a match at probability " + percent(model.threshold) + " or above." }));
     const small = (p) => (p >= 0.001 ? p.toFixed(3) : p.toExponential(1));
     for (const comparison of model.comparisons) {
+      // The library's parameters chart of this comparison (drawn by the service), its levels
+      // in words as the image's text alternative.
       const levels = comparison.levels.filter((l) => l.weight !== null);
-      const rows = levels.map((l) => ({ label: l.label, weight: l.weight, from: 0, to: l.weight, m: l.m, u: l.u }));
-      const low = Math.min(0, ...rows.map((r) => r.weight));
-      const high = Math.max(0, ...rows.map((r) => r.weight));
-      const chart = barChart(rows, low, high, "Weights of the " + comparison.name + " levels", (r) => signed(r.weight) + " bits (m " + small(r.m) + ", u " + small(r.u) + ")");
-      box.append(el("figure", { class: "comparison" }, el("figcaption", { text: comparison.name.replace(/_/g, " ") }), chart));
+      const alt = "Weights of the " + comparison.name + " levels: " + levels.map((l) => l.label + " " + signed(l.weight) + " bits (m " + small(l.m) + ", u " + small(l.u) + ")").join("; ");
+      const picture = serverChart("GET", "/v1/charts/parameters" + query({ comparison: comparison.name }), undefined, alt);
+      box.append(el("figure", { class: "comparison" }, el("figcaption", { text: comparison.name.replace(/_/g, " ") }), picture));
     }
     box.append(el("h2", { text: "Match weights of the pairs the build scored" }));
     const bins = model.histogram;
@@ -726,18 +729,9 @@
       box.append(el("p", { text: "This index holds no distribution of match weights (built before it was kept)." }));
       return;
     }
-    const most = Math.max(...bins.map((b) => b.count));
-    const barW = Math.max(4, Math.floor(640 / bins.length));
-    const height = 180;
-    const chart = svg("svg", { class: "histogram", viewBox: "0 0 " + (bins.length * barW + 20) + " " + (height + 30), role: "img", "aria-label": "Histogram of match weights from " + fmt(bins[0].lower, 0) + " to " + fmt(bins[bins.length - 1].upper, 0) + " bits" });
-    bins.forEach((b, i) => {
-      const h = Math.max(1, (Math.sqrt(b.count) / Math.sqrt(most)) * height);
-      chart.append(svg("rect", { x: 10 + i * barW, y: height - h, width: barW - 1, height: h, class: b.lower >= model.threshold_weight ? "for" : "against" }, ""));
-      const tip = svg("title", {}, fmt(b.lower, 0) + " to " + fmt(b.upper, 0) + " bits: " + b.count + " pairs");
-      chart.lastChild.append(tip);
-      if (i % 5 === 0) chart.append(svg("text", { x: 10 + i * barW, y: height + 16, class: "tick" }, fmt(b.lower, 0)));
-    });
-    box.append(el("figure", {}, el("figcaption", { text: "Pairs by match weight in bits (bar height: square root of the count); at or above the threshold's weight (" + signed(model.threshold_weight) + ") in the match colour" }), chart));
+    const pairs = bins.reduce((n, b) => n + b.count, 0);
+    const alt = "Histogram of the " + pairs + " scored pairs by match weight, from " + fmt(bins[0].lower, 0) + " to " + fmt(bins[bins.length - 1].upper, 0) + " bits; the threshold at " + signed(model.threshold_weight) + " bits";
+    box.append(el("figure", { class: "histogram" }, el("figcaption", { text: "Pairs by match weight in bits (bar height on a symmetric log scale); at or above the threshold's weight (" + signed(model.threshold_weight) + ", the dashed line) in the match colour" }), serverChart("GET", "/v1/charts/match-weights", undefined, alt)));
   }
 
   // ----------------------------------------------------------------------------- start
