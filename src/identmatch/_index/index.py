@@ -29,7 +29,13 @@ from identmatch._index.review import DecisionOutcome
 from identmatch._index.schema import FORMAT_VERSION, upgrade
 from identmatch._index.search import Hits, Searcher, search_settings
 from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
-from identmatch._index.store import compact_file, connect_index, cursor, owner_only
+from identmatch._index.store import (
+    compact_file,
+    connect_index,
+    cursor,
+    owner_only,
+    transaction,
+)
 from identmatch._index.write import build_file, date_orders_in
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
@@ -444,9 +450,8 @@ class Index:
 
         The earlier versions are removed first, as :meth:`remove` does (their entities are
         re-resolved without them, and may split), then every record is added as :meth:`add`
-        does. No other change of this index runs in between; the two are two transactions,
-        so a crash between them leaves the earlier versions removed and the new ones not yet
-        added (send the update again).
+        does, all in one transaction: a crash at any point leaves either the earlier
+        versions or the new ones, never neither.
 
         Returns:
             One row per record given: ``record_id``, ``entity_id``, ``action`` (``joined``,
@@ -454,16 +459,16 @@ class Index:
             was in; missing when it is new); then one row per record the removals moved to a
             split-off entity (``action`` ``split``, its new entity).
         """
-        from identmatch._config import ReadConfig
-        from identmatch._prepare.read import read_records
+        from identmatch._index.add import add_in, read_new
+        from identmatch._index.remove import remove_in
 
-        config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
-        frame = read_records(records, config, name="records")
-        ids = frame["record_id"].astype(str).tolist()
+        raw, prepared = read_new(self, records, columns)
+        ids = prepared["unique_id"].astype(str).tolist()
         left: dict[str, str] = {}
         split = pd.DataFrame()
+        removal: Change | None = None
         with self._write_lock:
-            with self._cursor() as cursor:
+            with transaction(self._connection) as cursor:
                 known = [
                     str(row[0])
                     for row in cursor.execute(
@@ -471,14 +476,22 @@ class Index:
                         [ids],
                     ).fetchall()
                 ]
-            if known:
-                removed = self.remove(known)
-                gone = removed[removed["action"] == "removed"]
-                left = dict(
-                    zip(gone["record_id"].astype(str), gone["entity_id"].astype(str), strict=True)
+                if known:
+                    removed, removal = remove_in(self, known, cursor)
+                    gone = removed[removed["action"] == "removed"]
+                    left = dict(zip(gone["record_id"], gone["entity_id"], strict=True))
+                    split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
+                # After a removal the in-memory snapshot is behind this transaction: the
+                # add reads what its records can reach from the transaction instead.
+                added, written = add_in(
+                    self, raw, prepared, cursor, self._loaded if removal is None else None
                 )
-                split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
-            added = self.add(frame)
+            if removal is not None:
+                self._changed(removal)
+            if written is not None and (self._loaded is not None or self._followers):
+                with self._cursor() as cursor:
+                    change = Change.extend(cursor, *written)
+                self._changed(change)
         replaced = added["record_id"].astype(str).isin(left)
         added["replaced"] = replaced
         added["left"] = [left.get(str(r)) for r in added["record_id"]]

@@ -13,13 +13,14 @@ from typing import Annotated
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 import identmatch
 from identmatch._service.auth import Auditor, Reader, Reviewer
 from identmatch._service.page import PAGE_HEADERS, page_files, static_file
 from identmatch._service.schemas import (
     AuditPage,
+    DecisionConflict,
     DecisionRequest,
     DecisionResponse,
     DecisionsPage,
@@ -90,9 +91,10 @@ def add_review_routes(
     @app.post(
         "/v1/decisions",
         tags=["review"],
-        responses={404: {"model": Problem}, 409: {"model": Problem}},
+        response_model=DecisionResponse,
+        responses={404: {"model": Problem}, 409: {"model": DecisionConflict}},
     )
-    async def decide(request: DecisionRequest, key: Reviewer) -> DecisionResponse:
+    async def decide(request: DecisionRequest, key: Reviewer) -> DecisionResponse | JSONResponse:
         """Decide whether two records are one person; ``different`` splits their entity now
         and holds for every later add and rebuild (role ``review`` or ``write``; audited)."""
         a, b = request.record_ids
@@ -110,7 +112,10 @@ def add_review_routes(
                 service.decide, (a, b), request.decision, request.reason, request.purpose, key.id
             )
         except identmatch.DecisionError as exc:
-            raise HTTPException(409, str(exc)) from None
+            # The standing decisions to revisit, by id, beside the message.
+            return JSONResponse(
+                {"detail": str(exc), "decision_ids": list(exc.decision_ids)}, status_code=409
+            )
         except identmatch.SchemaError:
             raise HTTPException(404, "no such record") from None
         audit_id = await asyncio.wrap_future(

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 import identmatch
+from identmatch._types import RECORD_ID_CHARACTERS, RECORD_ID_MAX_LENGTH
 
 Name = Annotated[str, StringConstraints(max_length=200)]
 Short = Annotated[str, StringConstraints(max_length=40)]
@@ -14,8 +15,12 @@ DeclaredName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{
 Purpose = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=r"\S")
 ]
+RECORD_ID_PATTERN = f"^[{RECORD_ID_CHARACTERS}]+$"
+"""A record id: letters, digits and ``. _ : -`` (no ``#``, ``/``, ``?``, ``%``: an id is the
+same in a body and in a URL path)."""
 RecordId = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@#-]+$")
+    str,
+    StringConstraints(min_length=1, max_length=RECORD_ID_MAX_LENGTH, pattern=RECORD_ID_PATTERN),
 ]
 # Hard caps in the schema; the config's limits (never above these) are checked per request.
 MAX_BATCH = 10_000
@@ -334,6 +339,14 @@ class Status(BaseModel):
 
 class Problem(BaseModel):
     detail: Any
+
+
+class DecisionConflict(BaseModel):
+    """A decision refused (409): it contradicts the standing decisions named."""
+
+    detail: str
+    decision_ids: list[int]
+    """The decisions to revisit (``GET /v1/decisions`` lists them)."""
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

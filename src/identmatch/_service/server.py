@@ -35,6 +35,7 @@ from typing import Annotated, Any
 
 import identmatch
 from identmatch._service.guard import Gate
+from identmatch._types import RECORD_ID_MAX_LENGTH
 from identmatch.standardisers import is_missing
 
 try:
@@ -64,6 +65,7 @@ from identmatch._service.connections import (
 from identmatch._service.review_routes import add_review_routes
 from identmatch._service.schemas import (
     ERRORS,
+    RECORD_ID_PATTERN,
     EntityRecord,
     EntityResponse,
     ExportedRecord,
@@ -268,7 +270,10 @@ def create_app(
 
     @app.delete("/v1/records/{record_id}", tags=["records"], responses={404: {"model": Problem}})
     async def remove_record(
-        record_id: Annotated[str, PathParam(min_length=1, max_length=200)],
+        record_id: Annotated[
+            str,
+            PathParam(min_length=1, max_length=RECORD_ID_MAX_LENGTH, pattern=RECORD_ID_PATTERN),
+        ],
         key: Writer,
         purpose: Annotated[str | None, Query(max_length=500)] = None,
     ) -> RemoveResponse:
@@ -299,7 +304,7 @@ def create_app(
     )
     async def entity(
         http: Request,
-        entity_id: Annotated[str, PathParam(min_length=1, max_length=40)],
+        entity_id: Annotated[str, PathParam(min_length=1, max_length=40, pattern=r"^E\d+$")],
         key: Reader,
         purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> EntityResponse:
