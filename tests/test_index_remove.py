@@ -344,3 +344,33 @@ def test_kill_9_mid_upsert_leaves_old_or_new_records_never_neither(tmp_path: Pat
             assert len(stored) == 300
             assert index.search(fields_of(records.iloc[100]), top=1)
     assert versions  # updates did commit along the way
+
+
+@pytest.mark.parametrize("bad", ["PR-7#2", "PR 7", "PR/7", "PR-7?x", "%41", "x" * 201])
+def test_record_ids_outside_the_safe_set_are_refused_on_every_path(
+    tmp_path: Path, index: identmatch.Index, records: pd.DataFrame, bad: str
+) -> None:
+    """An id with ``#``, space, ``/``, ``?``, ``%`` or over 200 characters is refused by the
+    Python API and the command, naming the column and row (never the id); nothing is added."""
+    new = records.iloc[700:703].assign(record_id=["OK-1", bad, "OK-3"])
+    with pytest.raises(identmatch.SchemaError, match=r"record_id at data row 3 ") as refused:
+        index.add(new)
+    assert bad not in str(refused.value)
+    with pytest.raises(identmatch.SchemaError, match="A-Z a-z 0-9 . _ : -"):
+        index.upsert(new)
+    assert "OK-1" not in index
+    index.close()
+    new.to_csv(tmp_path / "new.csv", index=False)
+    command = str(Path(sys.executable).with_name("identmatch"))
+    added = subprocess.run(
+        [command, "index", "add", "new.csv", "--index", "k.duckdb", "--out", "a.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode != 0
+    assert "record_id at data row 3" in added.stderr
+    assert bad not in added.stderr
+    with identmatch.Index.open(tmp_path / "k.duckdb", read_only=True) as opened:
+        assert "OK-1" not in opened

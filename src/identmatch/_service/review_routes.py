@@ -77,6 +77,7 @@ def add_review_routes(
         or ``write``; audited with every entity it shows)."""
         queue = await run_in_threadpool(service.index.review_queue, limit=limit)
         entities, records = queue.shown()
+        service.shown.queued(key.id, records)
         audit_id = await asyncio.wrap_future(
             service.audit.submit(
                 key_id=key.id,
@@ -94,9 +95,16 @@ def add_review_routes(
         response_model=DecisionResponse,
         responses={404: {"model": Problem}, 409: {"model": DecisionConflict}},
     )
-    async def decide(request: DecisionRequest, key: Reviewer) -> DecisionResponse | JSONResponse:
+    async def decide(
+        http: Request, request: DecisionRequest, key: Reviewer
+    ) -> DecisionResponse | JSONResponse:
         """Decide whether two records are one person; ``different`` splits their entity now
-        and holds for every later add and rebuild (role ``review`` or ``write``; audited)."""
+        and holds for every later add and rebuild (role ``review`` or ``write``; audited).
+
+        Only about two records the key was shown (its review queue, its own searches) in the
+        last ``entity_read_hours`` (403 otherwise); each spends one of the key's decisions
+        (429 beyond). A decision contradicting standing ones is 409, naming them.
+        """
         a, b = request.record_ids
         if a == b:
             errors = [
@@ -107,6 +115,12 @@ def add_review_routes(
                 }
             ]
             raise RequestValidationError(errors)
+        if not service.shown.may_decide(key.id, (a, b)):
+            # Only a pair the key was shown: deciding on guessed ids would name their
+            # entities (and take the pair out of the queue) for anyone who asks.
+            await denied(http, key, 403)
+            _logger.warning("key %s refused a decision on records it was not shown", key.id)
+            raise HTTPException(403, "forbidden")
         try:
             outcome = await run_in_threadpool(
                 service.decide, (a, b), request.decision, request.reason, request.purpose, key.id

@@ -29,7 +29,6 @@ import signal
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -188,6 +187,7 @@ def create_app(
         """The JSON reply to a valid search within the limits, once its audit is committed."""
         people = request.persons()
         results, entity_ids = await service.search([p.fields() for p in people], request.top)
+        remember_shown(service, key.id, results)
         futures = [
             service.audit.submit(
                 key_id=key.id,
@@ -263,6 +263,8 @@ def create_app(
                 purpose=request.purpose,
                 entity_ids=touched,
                 record_ids=[r.record_id for r in request.records],
+                # An update is one change and one entry: the replaced records are named too.
+                detail=f"{sum(o.replaced for o in outcomes)} replaced",
             )
         )
         _logger.info("key %s added %d record(s)", key.id, len(outcomes))
@@ -310,11 +312,10 @@ def create_app(
     ) -> EntityResponse:
         """The entity's records, names and dates of birth, for a stated purpose. Audited.
 
-        Only an entity the key's own search returned (or its own add or removal touched)
+        Only an entity the key's own search returned as a hit (``match`` or ``possible``)
         in the last ``entity_read_hours``; any other id gets 403, whether it exists or not.
         """
-        since = datetime.now(UTC) - timedelta(hours=limits.entity_read_hours)
-        if not await run_in_threadpool(service.audit.returned, key.id, entity_id, since=since):
+        if not service.shown.may_read(key.id, entity_id):
             await denied(http, key, 403)
             _logger.warning("key %s refused an entity its searches did not return", key.id)
             raise HTTPException(403, "forbidden")
@@ -395,8 +396,26 @@ def create_app(
     guarded = BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
     # The key, its role and its budget are checked before the body is read.
     return Gate(
-        guarded, lambda: service.config, service.refusals, service.lookups, service.entity_reads
+        guarded,
+        lambda: service.config,
+        service.refusals,
+        service.lookups,
+        service.entity_reads,
+        service.decisions,
     )
+
+
+def remember_shown(service: ServiceState, key_id: str, results: bytes) -> None:
+    """Note what a search reply shows the key: its hits (readable entities), every record
+    it shows (for decisions), and whether anyone was found (for the guessing alert)."""
+    for result in json.loads(results):
+        hits = [hit["entity_id"] for hit in result["hits"]]
+        records = [
+            record["record_id"]
+            for shown in (*result["hits"], *result["weak"])
+            for record in (*shown.get("records", ()), {"record_id": shown["best_record_id"]})
+        ]
+        service.shown.searched(key_id, hits=hits, records=records, found=bool(hits))
 
 
 def search_reply(results: bytes, audit_ids: list[int]) -> bytes:
