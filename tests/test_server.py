@@ -65,7 +65,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     index = base / "known.duckdb"
     identmatch.Index.build(records.iloc[:600], index).close()
     config = base / "service.toml"
-    config.write_text("[limits]\nmax_body_bytes = 20000\nmax_batch = 5\n", encoding="utf-8")
+    # The module's traffic is two keys from one address: room beyond a case worker's day.
+    config.write_text(
+        "[limits]\nmax_body_bytes = 20000\nmax_batch = 5\nlookups_per_minute = 100000\n"
+        "lookups_per_day = 1000000\nentity_reads_per_hour = 100000\n",
+        encoding="utf-8",
+    )
     _, reader = identmatch.create_api_key(config, name="case-system", role="search")
     _, writer = identmatch.create_api_key(config, name="feed", role="write")
     port = _free_port()
@@ -248,6 +253,15 @@ class TestChanges:
         record = {"record_id": "GONE-1", "forename": "Zebulon", "surname": "Quatermain"}
         added = call(server, "POST", "/v1/records", key="writer", json={"records": [record]})
         entity_id = added.json()["records"][0]["entity_id"]
+        # An add does not open the entity to the key; its own search finding it does.
+        found = call(
+            server,
+            "POST",
+            "/v1/search",
+            key="writer",
+            json={"purpose": "case 8", "person": {"forename": "Zebulon", "surname": "Quatermain"}},
+        )
+        assert entity_id in [h["entity_id"] for h in found.json()["results"][0]["hits"]]
         assert call(server, "DELETE", "/v1/records/GONE-1", key="writer").status_code == 200
         gone = call(server, "GET", f"/v1/entities/{entity_id}", key="writer", params=purpose)
         assert gone.status_code == 404

@@ -266,6 +266,14 @@ def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
         both = pd.concat([pd.read_csv(p, dtype=str) for p in (adults, children)])
         identmatch.Index.build(both, index_path).close()
     config_path.unlink(missing_ok=True)  # a throwaway config: only this run's key works
+    # Synthetic people on loopback: the demo key gets room to explore (a deployment's keys
+    # keep the case-worker budgets unless their config says otherwise).
+    config_path.write_text(
+        "[limits]\nlookups_per_minute = 600\nlookups_per_day = 50000\n"
+        "entity_reads_per_hour = 600\ndecisions_per_minute = 600\ndecisions_per_day = 50000\n",
+        encoding="utf-8",
+    )
+    config_path.chmod(0o600)
     _, token = identmatch.create_api_key(config_path, name="demo", role="review")
     click.echo(f"Serving the demo index on http://127.0.0.1:{port}/ (Ctrl-C stops it).")
     click.echo("Open that page and sign in with this key (role review: search, review, decide):")
