@@ -227,6 +227,10 @@ class TestChanges:
         entity_id = outcome["entity_id"]
         again = call(server, "POST", "/v1/records", key="writer", json={"records": [record]})
         assert again.json()["records"][0]["replaced"] is True
+        # The reader opens the entity once its own search has found it.
+        body = {"purpose": "case 5", "person": person_of(row)}
+        found = call(server, "POST", "/v1/search", json=body).json()["results"][0]["hits"]
+        assert entity_id in [h["entity_id"] for h in found]
         shown = call(server, "GET", f"/v1/entities/{entity_id}", params={"purpose": "case 5"})
         assert shown.status_code == 200
         ids = [r["record_id"] for r in shown.json()["records"]]
@@ -315,6 +319,26 @@ class TestBadInput:
         assert call(server, "POST", "/v1/records", key="writer", json=many).status_code == 422
         twice = {"records": [{"record_id": "B1", "surname": "A"}, {"record_id": "B1"}]}
         assert call(server, "POST", "/v1/records", key="writer", json=twice).status_code == 422
+
+    @pytest.mark.parametrize("bad", ["PR-7#2", "PR 7", "PR/7", "PR-7?x=1", "PR%7", "x" * 201])
+    def test_record_ids_outside_the_safe_set_are_422(self, server: Server, bad: str) -> None:
+        """F8: an id with ``#`` (a URL fragment), ``/``, ``?``, ``%`` or a space, or over 200
+        characters, is refused naming the field: ``DELETE /v1/records/PR-7#2`` could only
+        ever reach ``PR-7``. Nothing is added, and PR-7 is still there."""
+        first = {"records": [{"record_id": "PR-7", "surname": "Smith"}]}
+        assert call(server, "POST", "/v1/records", key="writer", json=first).status_code == 200
+        body = {"records": [{"record_id": bad, "surname": "Smith"}]}
+        reply = call(server, "POST", "/v1/records", key="writer", json=body)
+        assert reply.status_code == 422, reply.text
+        assert ["body", "records", 0, "record_id"] in [e["loc"] for e in reply.json()["detail"]]
+        decided = {"record_ids": ["PR-7", bad], "decision": "same", "reason": "r", "purpose": "p 1"}
+        assert call(server, "POST", "/v1/decisions", key="writer", json=decided).status_code == 422
+        if "/" not in bad and "#" not in bad and "?" not in bad:  # those end the path
+            path = "/v1/records/" + httpx.URL("/" + bad).raw_path.decode()[1:]
+            assert call(server, "DELETE", path, key="writer").status_code == 422
+        exported = call(server, "GET", "/v1/export", key="writer", params={"purpose": "check"})
+        ids = {r["record_id"] for r in exported.json()["records"]}
+        assert "PR-7" in ids and bad not in ids
 
     def test_service_keeps_working_after_bad_input(self, server: Server) -> None:
         """After all the bad requests the service still answers searches."""

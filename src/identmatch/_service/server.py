@@ -415,7 +415,7 @@ def remember_shown(service: ServiceState, key_id: str, results: bytes) -> None:
             for shown in (*result["hits"], *result["weak"])
             for record in (*shown.get("records", ()), {"record_id": shown["best_record_id"]})
         ]
-        service.shown.searched(key_id, hits=hits, records=records, found=bool(hits))
+        service.shown.searched(key_id, hits=hits, records=records)
 
 
 def search_reply(results: bytes, audit_ids: list[int]) -> bytes:

@@ -67,18 +67,17 @@ class Shown:
                     del grants[gone]
         return seen
 
-    def searched(
-        self, key_id: str, *, hits: Iterable[str], records: Iterable[str], found: bool = True
-    ) -> None:
-        """One person searched by ``key_id``: the entities it returned as hits (readable),
-        the records the reply showed, and whether anyone was found at "possible" or above."""
+    def searched(self, key_id: str, *, hits: Iterable[str], records: Iterable[str]) -> None:
+        """One person searched by ``key_id``: the entities it returned as hits (readable; none:
+        nobody found at "possible" or above) and the records the reply showed."""
+        hits = list(hits)
         with self._lock:
             now = self._clock()
             seen = self._seen(key_id, now)
             until = now + self.seconds
             seen.entities.update(dict.fromkeys(hits, until))
             seen.records.update(dict.fromkeys(records, until))
-            seen.found.append(found)
+            seen.found.append(bool(hits))
             empty = seen.found.count(False)
             alert = (
                 len(seen.found) == _WINDOW
