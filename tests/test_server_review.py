@@ -197,11 +197,14 @@ def test_a_review_key_cannot_walk_the_index_with_decisions(service: Service) -> 
     after = service.call("GET", "/v1/decisions", "write", params={"purpose": "count"}).json()
     assert len(after["decisions"]) == len(before["decisions"])
     # A weak candidate of the key's own search is shown, not opened.
-    row = service.records.iloc[10]
-    person = {"forename": row["forename"], "surname": row["surname"], "dob": "1901-01-01"}
+    row = service.records.iloc[1]
+    person = {"forename": "Zed", "surname": row["surname"], "dob": row["dob"]}
     found = service.call("POST", "/v1/search", json={"purpose": "case 4", "person": person})
     result = found.json()["results"][0]
+    assert result["weak"]
     for weak in result["weak"]:
+        # It carries the record that scored best, not the person's every record.
+        assert [r["record_id"] for r in weak["records"]] == [weak["best_record_id"]]
         read = service.call(
             "GET", f"/v1/entities/{weak['entity_id']}", params={"purpose": "case 4"}
         )

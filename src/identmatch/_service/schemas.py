@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    TypeAdapter,
+    field_serializer,
+    model_validator,
+)
 
 import identmatch
 from identmatch._types import RECORD_ID_CHARACTERS, RECORD_ID_MAX_LENGTH
@@ -140,6 +149,20 @@ class SearchResult(BaseModel):
     unread: list[identmatch.UnreadField] = Field(default_factory=list)
     """The person's fields that were given but could not be read (named, never echoed), so
     the search went on without them."""
+
+    @field_serializer("weak", mode="wrap")
+    def _weak_shows_its_best_record(
+        self, weak: list[identmatch.WeakCandidate], handler: SerializerFunctionWrapHandler
+    ) -> Any:
+        """A weak candidate carries only the record that scored best: enough to see why it
+        is listed, not the person's every record (a hit carries those, and a weak candidate
+        is never opened by id)."""
+        shown = handler(weak)
+        for candidate in shown:
+            candidate["records"] = [
+                r for r in candidate["records"] if r["record_id"] == candidate["best_record_id"]
+            ]
+        return shown
 
 
 class SearchResponse(BaseModel):

@@ -302,8 +302,8 @@
           el("span", { class: "badge weak", text: candidate.label })),
         numbers, facts,
         waterfall(candidate.explanation, "Why: the evidence for weak candidate " + (n + 1), SEARCH_START),
-        recordsTable(candidate.records, "Records of weak candidate " + (n + 1) + ", by source"),
-        el("button", { type: "button", on: { click: () => openEntity(candidate.entity_id) } }, "Open this person's records and household"),
+        recordsTable(candidate.records, "The record that scored best for weak candidate " + (n + 1)),
+        el("p", { class: "note", text: "A weak candidate is shown, not opened: search with more details to find this person as a match." }),
       ));
     });
     box.append(section);
