@@ -169,6 +169,10 @@ class TestDecisionsFile:
             ("record_id_l,record_id_r,decision\nA,A,same\n", "line 2: .*two different records"),
             ("record_id_l,record_id_r,decision,colour\nA,B,same,red\n", "unknown column.*colour"),
             ("record_id_l,record_id_r,decision,input_l\nA,B,same,up\n", "input_l must be left"),
+            (
+                "record_id_l,record_id_r,decision\nA,B,same\nC,D#2,same\n",
+                "record_id_r at data row 3",
+            ),
         ],
     )
     def test_bad_rows_are_refused_by_line_and_column(
