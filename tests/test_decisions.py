@@ -264,6 +264,18 @@ class TestIndex:
         assert len(index.decisions()) == 2
         entity = entity_of(index.export())
         assert entity[a] == entity[b] == entity[c]
+        # The command says the same, in one line, and exits with code 2.
+        index.close()
+        command = [IDENTMATCH, "decisions", "add", a, c, "--index", str(index.path)]
+        refused_cli = subprocess.run(
+            [*command, "--decision", "different", "--reason", "r", "--purpose", "review 1"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert refused_cli.returncode == 2
+        assert "contradicts decision(s) 1, 2" in refused_cli.stderr
+        index = identmatch.Index.open(index.path)
         # A 'same' joining a chain to a record decided different from one end of it.
         index.decide((c, d), "different", reason="r", purpose="review 1")
         with pytest.raises(identmatch.DecisionError) as joined:
@@ -276,6 +288,7 @@ class TestIndex:
         assert (labels.same, labels.different, labels.unsure) == (1, 2, 1)
         entity = entity_of(index.export())
         assert entity[a] == entity[b] != entity[c]
+        index.close()
 
     def test_bad_decisions_are_refused_and_nothing_is_written(
         self, index: identmatch.Index
