@@ -126,6 +126,9 @@ class TestShown:
         clock.now = 3_601.0
         assert not shown.may_read("k1", "E000001")
         assert not shown.may_decide("k1", ("R1", "R2"))
+        shown.searched("k1", hits=["E000002"], records=[])  # a sweep drops what lapsed
+        assert shown._keys["k1"].entities.keys() == {"E000002"}
+        assert not shown._keys["k1"].records
 
     def test_mostly_empty_searches_raise_one_alert_per_hour(
         self, caplog: pytest.LogCaptureFixture

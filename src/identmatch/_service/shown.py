@@ -29,6 +29,8 @@ _EMPTY_SHARE = 0.8
 """The share of those finding nobody at "possible" or above that raises an alert."""
 _ALERT_EVERY = 3_600.0
 """Seconds between alerts about one key."""
+_PRUNE_EVERY = 600.0
+"""Seconds between sweeps of one key's lapsed grants (memory stays about one window's worth)."""
 
 
 class _Seen:
@@ -39,6 +41,7 @@ class _Seen:
         self.records: dict[str, float] = {}
         self.found: deque[bool] = deque(maxlen=_WINDOW)
         self.alerted = float("-inf")
+        self.pruned = 0.0
 
 
 class Shown:
@@ -61,8 +64,9 @@ class Shown:
 
     def _seen(self, key_id: str, now: float) -> _Seen:
         seen = self._keys.setdefault(key_id, _Seen())
-        for grants in (seen.entities, seen.records):
-            if len(grants) > 4_096:  # drop what has lapsed, now and then
+        if now - seen.pruned >= _PRUNE_EVERY:  # drop what has lapsed, now and then
+            seen.pruned = now
+            for grants in (seen.entities, seen.records):
                 for gone in [k for k, until in grants.items() if until < now]:
                     del grants[gone]
         return seen
