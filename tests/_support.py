@@ -42,11 +42,29 @@ def free_port() -> int:
 
 
 def start_service(index: Path, config: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    """`identmatch serve` (the installed command) on 127.0.0.1, once it is ready."""
+    """`identmatch serve` (the installed command) on 127.0.0.1, once it is ready.
+
+    A config that sets no ``[limits]`` of its own gets a test suite's budgets (the defaults
+    are a case worker's day, which one test module's traffic from one key outruns); the
+    budgets themselves are tested with their own configs.
+    """
     import sys
     import time
 
     import httpx
+
+    from identmatch._service.config import ServiceConfig, ServiceLimits, write_private
+
+    loaded = ServiceConfig.load(config)
+    if loaded.limits == ServiceLimits():
+        roomy = ServiceLimits(
+            lookups_per_minute=100_000,
+            lookups_per_day=10_000_000,
+            entity_reads_per_hour=100_000,
+            decisions_per_minute=100_000,
+            decisions_per_day=10_000_000,
+        )
+        write_private(config, loaded.model_copy(update={"limits": roomy}).to_toml())
 
     port = free_port()
     command = Path(sys.executable).with_name("identmatch")

@@ -169,6 +169,10 @@ class TestDecisionsFile:
             ("record_id_l,record_id_r,decision\nA,A,same\n", "line 2: .*two different records"),
             ("record_id_l,record_id_r,decision,colour\nA,B,same,red\n", "unknown column.*colour"),
             ("record_id_l,record_id_r,decision,input_l\nA,B,same,up\n", "input_l must be left"),
+            (
+                "record_id_l,record_id_r,decision\nA,B,same\nC,D#2,same\n",
+                "record_id_r at data row 3",
+            ),
         ],
     )
     def test_bad_rows_are_refused_by_line_and_column(
@@ -283,6 +287,48 @@ class TestIndex:
             index.undo_decision(second.decision_id, reason="oops", purpose="r 8")
         with pytest.raises(identmatch.SchemaError, match="no decision 999"):
             index.undo_decision(999, reason="x", purpose="p")
+
+    def test_decisions_contradicting_a_chain_are_refused_by_decision_id(
+        self, index: identmatch.Index
+    ) -> None:
+        """A-B same, B-C same, then A-C different: refused, naming decisions 1 and 2; nothing
+        is stored, and B and C stay together (and so after a rebuild from the decisions)."""
+        exported = index.export()
+        singles = exported.groupby("entity_id").filter(lambda g: len(g) == 1)
+        a, b, c, d = (str(r) for r in singles["record_id"].iloc[:4])
+        first = index.decide((a, b), "same", reason="r", purpose="review 1")
+        second = index.decide((b, c), "same", reason="r", purpose="review 1")
+        with pytest.raises(identmatch.DecisionError, match=r"decision\(s\) 1, 2") as refused:
+            index.decide((a, c), "different", reason="r", purpose="review 1")
+        assert refused.value.decision_ids == (first.decision_id, second.decision_id)
+        assert len(index.decisions()) == 2
+        entity = entity_of(index.export())
+        assert entity[a] == entity[b] == entity[c]
+        # The command says the same, in one line, and exits with code 2.
+        index.close()
+        command = [IDENTMATCH, "decisions", "add", a, c, "--index", str(index.path)]
+        refused_cli = subprocess.run(
+            [*command, "--decision", "different", "--reason", "r", "--purpose", "review 1"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert refused_cli.returncode == 2
+        assert "contradicts decision(s) 1, 2" in refused_cli.stderr
+        index = identmatch.Index.open(index.path)
+        # A 'same' joining a chain to a record decided different from one end of it.
+        index.decide((c, d), "different", reason="r", purpose="review 1")
+        with pytest.raises(identmatch.DecisionError) as joined:
+            index.decide((d, a), "same", reason="r", purpose="review 1")
+        assert set(joined.value.decision_ids) == {1, 2, 3}
+        # Deciding one of the named pairs again first is the way out.
+        index.decide((b, c), "unsure", reason="not sure now", purpose="review 1")
+        index.decide((a, c), "different", reason="r", purpose="review 1")
+        labels = index.report()
+        assert (labels.same, labels.different, labels.unsure) == (1, 2, 1)
+        entity = entity_of(index.export())
+        assert entity[a] == entity[b] != entity[c]
+        index.close()
 
     def test_bad_decisions_are_refused_and_nothing_is_written(
         self, index: identmatch.Index

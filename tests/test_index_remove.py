@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +292,87 @@ class TestUpsert:
             assert outcome["left"].isna().all()
             assert set(outcome["action"]) <= {"joined", "new", "merged"}
             assert len(index.export()) == 120
+
+
+UPSERT_LOOP = """
+import sys
+import pandas as pd
+import identmatch
+from identmatch.testing import generate_records
+
+records = generate_records(300, seed=13).drop(columns=["error_type", "hard_negative"])
+batch = records.iloc[:40].copy()
+index = identmatch.Index.open(sys.argv[1])
+print("ready", flush=True)
+n = int(sys.argv[2])
+while True:
+    n += 1
+    index.upsert(batch.assign(source=f"v{n}", surname=batch["surname"].fillna("X") + "x"))
+"""
+
+
+def test_kill_9_mid_upsert_leaves_old_or_new_records_never_neither(tmp_path: Path) -> None:
+    """A process upserting 40 records in a loop is killed (SIGKILL) at random moments: each
+    time the file holds all 40, every one in the same version, and opens and searches."""
+    import random
+    import signal
+
+    records = generate_records(300, seed=13).drop(columns=["error_type", "hard_negative"])
+    path = tmp_path / "i.duckdb"
+    identmatch.Index.build(records, path).close()
+    ids = set(records["record_id"].iloc[:40].astype(str))
+    original = dict(zip(records["record_id"].astype(str), records["source"], strict=True))
+    chance = random.Random(26)
+    versions: set[str] = set()
+    for round_ in range(5):
+        with subprocess.Popen(
+            [sys.executable, "-c", UPSERT_LOOP, str(path), str(1000 * round_)],
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as child:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "ready"
+            time.sleep(chance.uniform(0.2, 0.7))
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+        with identmatch.Index.open(path) as index:
+            stored = index.export()
+            held = stored[stored["record_id"].isin(ids)]
+            assert set(held["record_id"]) == ids, f"round {round_}: records lost"
+            sources = dict(zip(held["record_id"], held["source"], strict=True))
+            if sources != {r: original[r] for r in ids}:  # not the built versions: one update
+                assert len(set(sources.values())) == 1, f"round {round_}: a half update"
+                versions.add(str(held["source"].iloc[0]))
+            assert len(stored) == 300
+            assert index.search(fields_of(records.iloc[100]), top=1)
+    assert versions  # updates did commit along the way
+
+
+@pytest.mark.parametrize("bad", ["PR-7#2", "PR 7", "PR/7", "PR-7?x", "%41", "x" * 201])
+def test_record_ids_outside_the_safe_set_are_refused_on_every_path(
+    tmp_path: Path, index: identmatch.Index, records: pd.DataFrame, bad: str
+) -> None:
+    """An id with ``#``, space, ``/``, ``?``, ``%`` or over 200 characters is refused by the
+    Python API and the command, naming the column and row (never the id); nothing is added."""
+    new = records.iloc[700:703].assign(record_id=["OK-1", bad, "OK-3"])
+    with pytest.raises(identmatch.SchemaError, match=r"record_id at data row 3 ") as refused:
+        index.add(new)
+    assert bad not in str(refused.value)
+    with pytest.raises(identmatch.SchemaError, match=re.escape("A-Z a-z 0-9 . _ : -")):
+        index.upsert(new)
+    assert "OK-1" not in index
+    index.close()
+    new.to_csv(tmp_path / "new.csv", index=False)
+    command = str(Path(sys.executable).with_name("identmatch"))
+    added = subprocess.run(
+        [command, "index", "add", "new.csv", "--index", "k.duckdb", "--out", "a.csv"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert added.returncode != 0
+    assert "record_id at data row 3" in added.stderr
+    assert bad not in added.stderr
+    with identmatch.Index.open(tmp_path / "k.duckdb", read_only=True) as opened:
+        assert "OK-1" not in opened

@@ -274,7 +274,8 @@ def test_cli_names_unread_fields_and_weak_candidates(known: Known, tmp_path: Pat
 
 def test_http_reply_names_unread_fields_and_weak_candidates(known: Known, tmp_path: Path) -> None:
     """Over real HTTP: the reply's ``unread`` and ``weak`` lists; the weak candidate is
-    audited as shown, so the key may open it as it may a hit, and nothing else."""
+    audited as shown, with its best record only, and the key may not open it (nor anything
+    its searches did not return as a hit)."""
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(known.path.read_bytes())
     config = tmp_path / "service.toml"
@@ -309,10 +310,13 @@ def test_http_reply_names_unread_fields_and_weak_candidates(known: Known, tmp_pa
             "explanation",
             "records",
         }
+        # Shown with the record that scored best only, and not opened by id: a weak
+        # candidate is not a finding (a search finding the person at "possible" opens it).
+        assert [r["record_id"] for r in weak["records"]] == [weak["best_record_id"]]
         opened = httpx.get(
             f"{url}/v1/entities/{keisha}", params={"purpose": "case 2026-0142"}, headers=headers
         )
-        assert opened.status_code == 200, opened.text
+        assert opened.status_code == 403, opened.text
         other = known.entity["K-1"]
         refused = httpx.get(
             f"{url}/v1/entities/{other}", params={"purpose": "case 2026-0142"}, headers=headers

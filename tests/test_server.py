@@ -65,7 +65,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     index = base / "known.duckdb"
     identmatch.Index.build(records.iloc[:600], index).close()
     config = base / "service.toml"
-    config.write_text("[limits]\nmax_body_bytes = 20000\nmax_batch = 5\n", encoding="utf-8")
+    # The module's traffic is two keys from one address: room beyond a case worker's day.
+    config.write_text(
+        "[limits]\nmax_body_bytes = 20000\nmax_batch = 5\nlookups_per_minute = 100000\n"
+        "lookups_per_day = 1000000\nentity_reads_per_hour = 100000\n",
+        encoding="utf-8",
+    )
     _, reader = identmatch.create_api_key(config, name="case-system", role="search")
     _, writer = identmatch.create_api_key(config, name="feed", role="write")
     port = _free_port()
@@ -222,6 +227,10 @@ class TestChanges:
         entity_id = outcome["entity_id"]
         again = call(server, "POST", "/v1/records", key="writer", json={"records": [record]})
         assert again.json()["records"][0]["replaced"] is True
+        # The reader opens the entity once its own search has found it.
+        body = {"purpose": "case 5", "person": person_of(row)}
+        found = call(server, "POST", "/v1/search", json=body).json()["results"][0]["hits"]
+        assert entity_id in [h["entity_id"] for h in found]
         shown = call(server, "GET", f"/v1/entities/{entity_id}", params={"purpose": "case 5"})
         assert shown.status_code == 200
         ids = [r["record_id"] for r in shown.json()["records"]]
@@ -248,6 +257,15 @@ class TestChanges:
         record = {"record_id": "GONE-1", "forename": "Zebulon", "surname": "Quatermain"}
         added = call(server, "POST", "/v1/records", key="writer", json={"records": [record]})
         entity_id = added.json()["records"][0]["entity_id"]
+        # An add does not open the entity to the key; its own search finding it does.
+        found = call(
+            server,
+            "POST",
+            "/v1/search",
+            key="writer",
+            json={"purpose": "case 8", "person": {"forename": "Zebulon", "surname": "Quatermain"}},
+        )
+        assert entity_id in [h["entity_id"] for h in found.json()["results"][0]["hits"]]
         assert call(server, "DELETE", "/v1/records/GONE-1", key="writer").status_code == 200
         gone = call(server, "GET", f"/v1/entities/{entity_id}", key="writer", params=purpose)
         assert gone.status_code == 404
@@ -301,6 +319,27 @@ class TestBadInput:
         assert call(server, "POST", "/v1/records", key="writer", json=many).status_code == 422
         twice = {"records": [{"record_id": "B1", "surname": "A"}, {"record_id": "B1"}]}
         assert call(server, "POST", "/v1/records", key="writer", json=twice).status_code == 422
+
+    @pytest.mark.parametrize("bad", ["PR-7#2", "PR 7", "PR/7", "PR-7?x=1", "PR%7", "x" * 201])
+    def test_record_ids_outside_the_safe_set_are_422(self, server: Server, bad: str) -> None:
+        """F8: an id with ``#`` (a URL fragment), ``/``, ``?``, ``%`` or a space, or over 200
+        characters, is refused naming the field: ``DELETE /v1/records/PR-7#2`` could only
+        ever reach ``PR-7``. Nothing is added, and PR-7 is still there."""
+        first = {"records": [{"record_id": "PR-7", "surname": "Smith"}]}
+        assert call(server, "POST", "/v1/records", key="writer", json=first).status_code == 200
+        body = {"records": [{"record_id": bad, "surname": "Smith"}]}
+        reply = call(server, "POST", "/v1/records", key="writer", json=body)
+        assert reply.status_code == 422, reply.text
+        assert ["body", "records", 0, "record_id"] in [e["loc"] for e in reply.json()["detail"]]
+        decided = {"record_ids": ["PR-7", bad], "decision": "same", "reason": "r", "purpose": "p 1"}
+        assert call(server, "POST", "/v1/decisions", key="writer", json=decided).status_code == 422
+        if "/" not in bad and "#" not in bad and "?" not in bad:  # those end the path
+            path = "/v1/records/" + httpx.URL("/" + bad).raw_path.decode()[1:]
+            assert call(server, "DELETE", path, key="writer").status_code == 422
+        exported = call(server, "GET", "/v1/export", key="writer", params={"purpose": "check"})
+        ids = {r["record_id"] for r in exported.json()["records"]}
+        assert "PR-7" in ids
+        assert bad not in ids
 
     def test_service_keeps_working_after_bad_input(self, server: Server) -> None:
         """After all the bad requests the service still answers searches."""
@@ -359,6 +398,9 @@ def test_zz_audit_trail_and_logs(server: Server) -> None:
     assert first["entity_ids"]
     actions = {e["action"] for e in entries}
     assert {"search", "add", "remove", "entity"} <= actions
+    # An update is one entry: the record, the entity it left and the one it joined.
+    updates = [e for e in entries if e["action"] == "add" and e["detail"] == "1 replaced"]
+    assert ["NEW-2"] in [e["record_ids"] for e in updates]
     assert len({e["key_id"] for e in entries if e["action"] != "denied"}) == 2
     denied = [e for e in entries if e["action"] == "denied"]
     assert any(e["key_id"] == "-" and e["detail"].startswith("401 POST /v1/search") for e in denied)

@@ -79,6 +79,11 @@ def built(tmp_path_factory: pytest.TempPathFactory, records: pd.DataFrame) -> Pa
 
 
 LIMITS = "[limits]\nmax_body_bytes = 20000\nmax_batch = 5\n"
+ROOMY = (
+    "lookups_per_minute = 100000\nlookups_per_day = 10000000\nentity_reads_per_hour = 100000\n"
+    "decisions_per_minute = 100000\ndecisions_per_day = 10000000\n"
+)
+"""Budgets for tests whose traffic is not about budgets (the defaults are a case worker's)."""
 
 
 def start(
@@ -86,7 +91,7 @@ def start(
     built: Path,
     records: pd.DataFrame,
     *,
-    config_text: str = LIMITS,
+    config_text: str = LIMITS + ROOMY,
     umask: int | None = None,
     extra: tuple[str, ...] = (),
 ) -> Server:
@@ -327,9 +332,13 @@ def test_access_log_has_paths_without_query_strings(server: Server) -> None:
 
 
 # --------------------------------------------------------------------- connections
-CONNECTION_LIMITS = LIMITS + (
-    "header_timeout = 2.0\nbody_timeout = 2.0\nkeep_alive_timeout = 2.0\n"
-    "max_connections_per_client = 40\n"
+CONNECTION_LIMITS = (
+    LIMITS
+    + ROOMY
+    + (
+        "header_timeout = 2.0\nbody_timeout = 2.0\nkeep_alive_timeout = 2.0\n"
+        "max_connections_per_client = 40\n"
+    )
 )
 
 
@@ -426,7 +435,7 @@ def test_served_trail_is_chained_under_the_key_file(
 ) -> None:
     """With audit_key_file set, every entry the service writes (refusals too) verifies."""
     identmatch.AuditLog.new_key(tmp_path / "audit.key")
-    config = 'audit_key_file = "audit.key"\n' + LIMITS
+    config = 'audit_key_file = "audit.key"\n' + LIMITS + ROOMY
     server = start(tmp_path, built, records, config_text=config)
     try:
         body = {"purpose": "case 1", "person": person_of(known_row(records))}
@@ -586,28 +595,40 @@ def test_operators_read_a_served_index_through_the_service(server: Server) -> No
 
 
 # --------------------------------------------------------------------------- soak
-SOAK_LIMITS = LIMITS.replace("max_batch = 5", "max_batch = 5\nlookups_per_minute = 100000") + (
-    "header_timeout = 2.0\nbody_timeout = 2.0\nmax_connections_per_client = 40\n"
+SOAK_LIMITS = (
+    LIMITS + ROOMY + ("header_timeout = 2.0\nbody_timeout = 2.0\nmax_connections_per_client = 40\n")
 )
 
 
 def test_soak_mixed_traffic_and_hostile_callers(
     tmp_path: Path, built: Path, records: pd.DataFrame
 ) -> None:
-    """Searches, adds and removals beside hostile callers for a few seconds, then SIGTERM.
+    """Searches, adds (updates among them) and removals, a reviewer deciding and a hostile
+    reviewer walking, beside hostile callers for a few seconds, then SIGTERM.
 
     No reply is a 5xx, every acknowledged add and removal is in the file alone afterwards,
-    every answered search is audited, and no searched or hostile value reaches the log.
+    every answered search is audited, and no searched or hostile value reaches the log. The
+    reviewer's decisions on pairs it was shown are stored; its contradicting decision is 409
+    naming the standing ones and is not stored; the walker's decisions on pairs it was never
+    shown are all 403 and store nothing.
     """
     import threading
 
     server = start(tmp_path, built, records, config_text=SOAK_LIMITS)
+    _, reviewer_key = identmatch.create_api_key(server.config, name="reviewer", role="review")
+    _, walker_key = identmatch.create_api_key(server.config, name="walker", role="review")
+    reload_keys(server)
     port = int(server.url.rsplit(":", 1)[1])
+    spared = set(records.iloc[200:250]["record_id"].astype(str))  # the writer removes these
     stop_at = time.monotonic() + 6.0
     statuses: list[int] = []
     searched: list[int] = []
     added: list[str] = []
     removed: list[str] = []
+    decided: list[int] = []
+    contradiction: list[Any] = []
+    trio: list[str] = []
+    walked: list[int] = []
     failures: list[str] = []
     lock = threading.Lock()
 
@@ -653,6 +674,58 @@ def test_soak_mixed_traffic_and_hostile_callers(
                         if reply.status_code == 200:
                             removed.append(gone)
                 n += 1
+
+    def reviewer() -> None:
+        with legit(reviewer_key) as client:
+            # Three records of one person, shown by the reviewer's own search.
+            group: list[str] = []
+            n = 0
+            while len(group) < 3:
+                reply = client.post(
+                    "/v1/search",
+                    json={"purpose": "soak review", "person": person_of(known_row(records, n))},
+                )
+                hits = reply.json()["results"][0]["hits"]
+                ids = [r["record_id"] for r in hits[0]["records"]] if hits else []
+                group = [r for r in ids if r not in spared and not r.startswith("SOAK")]
+                n += 1
+            a, b, c = group[:3]
+            trio.extend(group[:3])
+
+            def decide(pair: list[str], kind: str) -> httpx.Response:
+                body = {"record_ids": pair, "decision": kind, "reason": "r", "purpose": "soak"}
+                reply = client.post("/v1/decisions", json=body)
+                with lock:
+                    statuses.append(reply.status_code)
+                return reply
+
+            for pair in ([a, b], [b, c]):
+                reply = decide(pair, "same")
+                assert reply.status_code == 200, reply.text
+                decided.append(reply.json()["decision_id"])
+            contradiction.append(decide([a, c], "different"))
+            while time.monotonic() < stop_at:  # the queue's pairs, then nothing more to do
+                queue = client.get("/v1/review/queue", params={"purpose": "soak", "limit": 3})
+                for pair in queue.json()["pairs"]:
+                    reply = decide(pair["record_ids"], "unsure")
+                    if reply.status_code == 200:
+                        decided.append(reply.json()["decision_id"])
+                time.sleep(0.2)
+
+    def walker() -> None:
+        with legit(walker_key) as client:
+            n = 0
+            while time.monotonic() < stop_at:
+                pair = [
+                    str(records.iloc[n % 200]["record_id"]),
+                    str(records.iloc[(n + 1) % 200]["record_id"]),
+                ]
+                body = {"record_ids": pair, "decision": "unsure", "reason": "w", "purpose": "walk"}
+                reply = client.post("/v1/decisions", json=body)
+                with lock:
+                    statuses.append(reply.status_code)
+                    walked.append(reply.status_code)
+                n += 2
 
     def hostile() -> None:
         idle = []
@@ -714,7 +787,9 @@ def test_soak_mixed_traffic_and_hostile_callers(
 
         return threading.Thread(target=run)
 
-    threads = [guarded(searcher, i) for i in range(3)] + [guarded(writer), guarded(hostile)]
+    threads = [guarded(searcher, i) for i in range(3)] + [
+        guarded(target) for target in (writer, hostile, reviewer, walker)
+    ]
     try:
         for thread in threads:
             thread.start()
@@ -736,6 +811,19 @@ def test_soak_mixed_traffic_and_hostile_callers(
         assert all(record_id in opened for record_id in added)
         assert not any(record_id in opened for record_id in removed)
         assert "EVIL-1" not in opened
+        stored = opened.decisions().frame
+        entity = dict(
+            zip(*(opened.export()[c].astype(str) for c in ("record_id", "entity_id")), strict=True)
+        )
+    refused = contradiction[0]
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["decision_ids"] == decided[:2]
+    assert len(stored) == len(decided)  # the reviewer's, each once; none of the walker's
+    assert "different" not in set(stored["decision"])
+    a, b, c = trio
+    assert entity[a] == entity[b] == entity[c]  # the 'same' decisions hold, B and C together
+    assert walked
+    assert set(walked) == {403}
     entries = identmatch.AuditLog.read(copy)
     assert sum(e.action == "search" and e.purpose == "soak" for e in entries) == sum(searched)
     assert sum(e.action == "add" for e in entries) == len(added)

@@ -38,6 +38,31 @@ def test_keys_accumulate_and_limits_survive(tmp_path: Path) -> None:
     assert config.authenticate(first) != config.authenticate(second)
 
 
+def test_default_budgets_fit_a_case_worker_and_keys_set_their_own(tmp_path: Path) -> None:
+    """Out of the box a key gets tens of lookups a day in bursts of ten; a [[keys]] entry may
+    set its own budgets, which survive adding another key."""
+    limits = identmatch.ServiceLimits()
+    assert limits.lookups_per_day <= 100
+    assert limits.lookups_per_minute <= 10
+    assert limits.decisions_per_day <= 100
+    assert limits.entity_reads_per_hour <= 30
+    path = tmp_path / "service.toml"
+    key, _ = identmatch.create_api_key(path, name="team", role="search")
+    text = path.read_text(encoding="utf-8").replace(
+        f'id = "{key.id}"', f'id = "{key.id}"\nlookups_per_day = 2000\ndecisions_per_day = 5'
+    )
+    path.write_text(text, encoding="utf-8")
+    other, _ = identmatch.create_api_key(path, name="desk", role="search")
+    config = identmatch.ServiceConfig.load(path)
+    assert config.budget(key.id, "lookups_per_day") == 2000
+    assert config.budget(key.id, "decisions_per_day") == 5
+    assert config.budget(key.id, "lookups_per_minute") == limits.lookups_per_minute
+    assert config.budget(other.id, "lookups_per_day") == limits.lookups_per_day
+    path.write_text(text.replace("= 2000", "= 0"), encoding="utf-8")
+    with pytest.raises(identmatch.ConfigError, match=r"keys\.0\.lookups_per_day"):
+        identmatch.ServiceConfig.load(path)
+
+
 @pytest.mark.parametrize(
     ("text", "match"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from identmatch._service.guard import RateLimiter, bearer_token, route_of
+from identmatch._service.shown import Shown
 
 
 class Clock:
@@ -47,6 +48,15 @@ class TestRateLimiter:
         limiter = RateLimiter([(4, 60.0)], clock=Clock())
         assert limiter.take("k1", 5) == float("inf")
         assert limiter.take("k1", 4) is None
+
+    def test_a_key_of_its_own_budget_is_read_at_each_take(self) -> None:
+        """``per_key`` sizes each key's buckets; a changed budget applies at the next take."""
+        own = {"k1": 2}
+        limiter = RateLimiter([(5, 60.0)], clock=Clock(), per_key=lambda k: [(own.get(k, 5), 60.0)])
+        assert [limiter.take("k1") for _ in range(3)] == [None, None, pytest.approx(30.0)]
+        assert [limiter.take("k2") for _ in range(5)] == [None] * 5
+        own["k1"] = 1  # a reload lowers it: what is left is capped at the new capacity
+        assert limiter.take("k1") is not None
 
     def test_refund_gives_back_up_to_the_capacity(self) -> None:
         """A refund restores what was spent, never more than the bucket holds."""
@@ -100,3 +110,43 @@ def test_routes_are_named_by_template(
 def test_bearer_token(header: str | None, token: str | None) -> None:
     """Only an ``Authorization: Bearer TOKEN`` header gives a token (the scheme in any case)."""
     assert bearer_token(header) == token
+
+
+class TestShown:
+    def test_only_a_keys_own_hits_are_readable_and_only_for_a_while(self) -> None:
+        clock = Clock()
+        shown = Shown(3_600.0, clock=clock)
+        shown.searched("k1", hits=["E000001"], records=["R1", "R2", "R9"])
+        assert shown.may_read("k1", "E000001")
+        assert not shown.may_read("k1", "E000009")  # a weak candidate's: records only
+        assert not shown.may_read("k2", "E000001")
+        assert shown.may_decide("k1", ("R1", "R9"))
+        assert not shown.may_decide("k1", ("R1", "R3"))
+        assert not shown.may_decide("k2", ("R1", "R2"))
+        shown.queued("k2", ["R1", "R3"])
+        assert shown.may_decide("k2", ("R1", "R3"))
+        assert not shown.may_read("k2", "E000001")  # the queue opens no entity
+        clock.now = 3_601.0
+        assert not shown.may_read("k1", "E000001")
+        assert not shown.may_decide("k1", ("R1", "R2"))
+        shown.searched("k1", hits=["E000002"], records=[])  # a sweep drops what lapsed
+        assert shown._keys["k1"].entities.keys() == {"E000002"}
+        assert not shown._keys["k1"].records
+
+    def test_mostly_empty_searches_raise_one_alert_per_hour(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        clock = Clock()
+        shown = Shown(3_600.0, clock=clock)
+        with caplog.at_level("WARNING", logger="identmatch.server"):
+            for i in range(40):
+                shown.searched("k1", hits=["E000001"] if i % 10 == 0 else [], records=[])
+                shown.searched("k2", hits=["E000002"], records=[])
+        alerts = [r.getMessage() for r in caplog.records if "ALERT" in r.getMessage()]
+        assert alerts == [
+            "ALERT key k1: 18 of its last 20 searches found nobody; it may be "
+            "guessing at people (see its audit entries)"
+        ]
+        clock.now = 3_600.0
+        shown.searched("k1", hits=[], records=[])
+        assert sum("ALERT" in r.getMessage() for r in caplog.records) == 2

@@ -53,7 +53,15 @@ class ConfigError(IdentMatchError, ValueError):
 
 
 class DecisionError(IdentMatchError, ValueError):
-    """A decision about two records contradicts a decision already standing."""
+    """A decision about two records contradicts a decision already standing.
+
+    ``decision_ids`` names the standing decisions to revisit (decide one of those pairs
+    again, or this pair otherwise).
+    """
+
+    def __init__(self, message: str, decision_ids: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.decision_ids = tuple(decision_ids)
 
 
 class ModelError(IdentMatchError, ValueError):

@@ -8,6 +8,8 @@ __all__ = [
     "AuditAction",
     "Backend",
     "DateOrder",
+    "RECORD_ID_CHARACTERS",
+    "RECORD_ID_MAX_LENGTH",
     "ExplicitDateOrder",
     "LinkType",
     "Probability",
@@ -20,6 +22,14 @@ __all__ = [
 
 RecordId: TypeAlias = str
 """A record's id as given in the input's ``record_id`` column, always held as text."""
+
+RECORD_ID_CHARACTERS = "A-Za-z0-9._:-"
+"""The characters a record id may hold (a regular expression class): letters, digits and
+``. _ : -``, so an id is the same in a file, a URL path and a log line (no ``#``, ``/``,
+``?``, ``%`` or spaces)."""
+
+RECORD_ID_MAX_LENGTH = 200
+"""The longest record id accepted."""
 
 Probability: TypeAlias = float
 """A probability in [0, 1]."""

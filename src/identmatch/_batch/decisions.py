@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeAlias
 import pandas as pd
 
 from identmatch._exceptions import SchemaError
+from identmatch._prepare.read import check_id_characters
 from identmatch._prepare.values import to_text
 
 __all__ = [
@@ -213,6 +214,8 @@ def _validated(frame: pd.DataFrame, name: str) -> Decisions:
     for side in ("input_l", "input_r"):
         if side in frame:
             out[side] = frame[side].map(_text).str.lower()
+    for column in ("record_id_l", "record_id_r"):
+        check_id_characters(out[column], name=name, column=column)
     for row, record in enumerate(out.to_dict("records")):
         line = row + 2  # the header is line 1
         for column in ("record_id_l", "record_id_r"):

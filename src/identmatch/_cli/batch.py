@@ -265,11 +265,22 @@ def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
         click.echo(f"Indexing {adults.name} and {children.name} into {index_path}", err=True)
         both = pd.concat([pd.read_csv(p, dtype=str) for p in (adults, children)])
         identmatch.Index.build(both, index_path).close()
-    # A throwaway config (only this run's key works), naming one source in plain words; the
-    # others are shown as their codes in words ("mental_health": "Mental health").
+    # A throwaway config (only this run's key works), naming one source in plain words (the
+    # others are shown as their codes in words: "mental_health" is "Mental health"). Synthetic
+    # people on loopback: the demo key gets room to explore (a deployment's keys keep the
+    # case-worker budgets unless their config says otherwise).
     config_path.unlink(missing_ok=True)
-    labels = identmatch.ServiceConfig(sources={"childrens_services": "Children's services"})
-    config_path.write_text(labels.to_toml(), encoding="utf-8")
+    demo_config = identmatch.ServiceConfig(
+        limits=identmatch.ServiceLimits(
+            lookups_per_minute=600,
+            lookups_per_day=50_000,
+            entity_reads_per_hour=600,
+            decisions_per_minute=600,
+            decisions_per_day=50_000,
+        ),
+        sources={"childrens_services": "Children's services"},
+    )
+    config_path.write_text(demo_config.to_toml(), encoding="utf-8")
     config_path.chmod(0o600)
     _, token = identmatch.create_api_key(config_path, name="demo", role="review")
     click.echo(f"Serving the demo index on http://127.0.0.1:{port}/ (Ctrl-C stops it).")

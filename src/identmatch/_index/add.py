@@ -34,7 +34,7 @@ from identmatch._prepare.records import prepare_records
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["add_records"]
+__all__ = ["add_in", "add_records", "read_new"]
 
 
 _MAX_CHECK = 2_500
@@ -200,6 +200,15 @@ def add_records(
         The outcome per record, and what was written (None when there was nothing to add).
     """
 
+    raw, prepared = read_new(index, records, columns)
+    with transaction(connection) as cursor:
+        return add_in(index, raw, prepared, cursor, loaded)
+
+
+def read_new(
+    index: Index, records: Any, columns: Mapping[str, str] | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The records to add, read and standardised (before any transaction is opened)."""
     config = ReadConfig(columns=dict(columns or {}), date_order=index.date_order)
     raw = read_records(records, config, name="new records")
     prepared, _ = prepare_records(
@@ -209,45 +218,56 @@ def add_records(
         known_orders=index.date_orders,
         name="new records",
     )
-    with transaction(connection) as cursor:
-        check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
-        meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
-        columns_np = {str(c): prepared[c].to_numpy() for c in prepared.columns}
-        new = []
-        for i in range(len(prepared)):
-            record = {c: values[i] for c, values in columns_np.items()}
-            record["record_id"] = str(record["unique_id"])
-            new.append(record)
-        snapshot = loaded
-        if snapshot is None:  # not loaded: read just what these records can reach
-            hashes = {
-                hashed
-                for record in new
-                for _, hashed in hashed_keys(record, index.model.blocking_rules)
-            }
-            snapshot = Snapshot.around(
-                cursor, sorted(hashes), max_block_size=index.model.candidates.max_block_size
-            )
-        next_entity, next_seq = int(meta["next_entity"]), int(meta["next_seq"])
-        resolver = _Resolver(index, snapshot, cursor, next_entity, next_seq)
-        start = resolver.next_seq
-        outcome = []
-        for i, record in enumerate(new):
-            entity, action = resolver.resolve(record, start + i)
-            outcome.append((str(record["unique_id"]), entity, action))
-        final = [resolver.current(entity) for _, entity, _ in outcome]
-        insert_records(cursor, raw, prepared, start_seq=start, entity_ids=final)
-        insert_keys(cursor, index.model, start_seq=start)
-        tf_added = add_tf(cursor, prepared, index.model)
-        _write_entities(cursor, resolver, start)
-        if resolver.review:
-            cursor.executemany("INSERT INTO review_pairs VALUES (?, ?, ?, ?)", resolver.review)
-        cursor.execute(
-            "UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(resolver.next_entity)]
+    return raw, prepared
+
+
+def add_in(
+    index: Index,
+    raw: pd.DataFrame,
+    prepared: pd.DataFrame,
+    cursor: duckdb.DuckDBPyConnection,
+    loaded: Snapshot | None,
+) -> tuple[pd.DataFrame, Written | None]:
+    """:func:`add_records` of records :func:`read_new` read, inside the caller's open
+    transaction on ``cursor``; the caller commits. ``loaded``: the in-memory snapshot, when
+    it is current for this transaction (None: read what the records can reach from it).
+    """
+    check_new_ids(cursor, prepared["unique_id"].astype(str).tolist())
+    meta = dict(cursor.execute("SELECT key, value FROM meta").fetchall())
+    columns_np = {str(c): prepared[c].to_numpy() for c in prepared.columns}
+    new = []
+    for i in range(len(prepared)):
+        record = {c: values[i] for c, values in columns_np.items()}
+        record["record_id"] = str(record["unique_id"])
+        new.append(record)
+    snapshot = loaded
+    if snapshot is None:  # not loaded: read just what these records can reach
+        hashes = {
+            hashed
+            for record in new
+            for _, hashed in hashed_keys(record, index.model.blocking_rules)
+        }
+        snapshot = Snapshot.around(
+            cursor, sorted(hashes), max_block_size=index.model.candidates.max_block_size
         )
-        cursor.execute(
-            "UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(start + len(prepared))]
-        )
+    next_entity, next_seq = int(meta["next_entity"]), int(meta["next_seq"])
+    resolver = _Resolver(index, snapshot, cursor, next_entity, next_seq)
+    start = resolver.next_seq
+    outcome = []
+    for i, record in enumerate(new):
+        entity, action = resolver.resolve(record, start + i)
+        outcome.append((str(record["unique_id"]), entity, action))
+    final = [resolver.current(entity) for _, entity, _ in outcome]
+    insert_records(cursor, raw, prepared, start_seq=start, entity_ids=final)
+    insert_keys(cursor, index.model, start_seq=start)
+    tf_added = add_tf(cursor, prepared, index.model)
+    _write_entities(cursor, resolver, start)
+    if resolver.review:
+        cursor.executemany("INSERT INTO review_pairs VALUES (?, ?, ?, ?)", resolver.review)
+    cursor.execute(
+        "UPDATE meta SET value = ? WHERE key = 'next_entity'", [str(resolver.next_entity)]
+    )
+    cursor.execute("UPDATE meta SET value = ? WHERE key = 'next_seq'", [str(start + len(prepared))])
     frame = pd.DataFrame(
         [(rid, resolver.current(e), action) for rid, e, action in outcome],
         columns=["record_id", "entity_id", "action"],

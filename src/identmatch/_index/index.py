@@ -20,17 +20,21 @@ import duckdb
 import pandas as pd
 from pydantic import ValidationError
 
-from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
+from identmatch._batch.decisions import Decisions, read_decisions
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.charts import IndexCharts
-from identmatch._index.queue import ReviewQueue
-from identmatch._index.report import LabelReport
-from identmatch._index.review import DecisionOutcome
+from identmatch._index.reviewing import IndexReview
 from identmatch._index.schema import FORMAT_VERSION, upgrade
 from identmatch._index.search import Hits, Searcher, search_settings
 from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
-from identmatch._index.store import compact_file, connect_index, cursor, owner_only
+from identmatch._index.store import (
+    compact_file,
+    connect_index,
+    cursor,
+    owner_only,
+    transaction,
+)
 from identmatch._index.write import build_file, date_orders_in
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
@@ -46,7 +50,7 @@ __all__ = ["Index", "rows"]
 _logger = logging.getLogger("identmatch.index")
 
 
-class Index(IndexCharts):
+class Index(IndexCharts, IndexReview):
     """A known-person index: records resolved into entities, searchable in milliseconds.
 
     Example::
@@ -446,9 +450,8 @@ class Index(IndexCharts):
 
         The earlier versions are removed first, as :meth:`remove` does (their entities are
         re-resolved without them, and may split), then every record is added as :meth:`add`
-        does. No other change of this index runs in between; the two are two transactions,
-        so a crash between them leaves the earlier versions removed and the new ones not yet
-        added (send the update again).
+        does, all in one transaction: a crash at any point leaves either the earlier
+        versions or the new ones, never neither.
 
         Returns:
             One row per record given: ``record_id``, ``entity_id``, ``action`` (``joined``,
@@ -456,16 +459,16 @@ class Index(IndexCharts):
             was in; missing when it is new); then one row per record the removals moved to a
             split-off entity (``action`` ``split``, its new entity).
         """
-        from identmatch._config import ReadConfig
-        from identmatch._prepare.read import read_records
+        from identmatch._index.add import add_in, read_new
+        from identmatch._index.remove import remove_in
 
-        config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
-        frame = read_records(records, config, name="records")
-        ids = frame["record_id"].astype(str).tolist()
+        raw, prepared = read_new(self, records, columns)
+        ids = prepared["unique_id"].astype(str).tolist()
         left: dict[str, str] = {}
         split = pd.DataFrame()
+        removal: Change | None = None
         with self._write_lock:
-            with self._cursor() as cursor:
+            with transaction(self._connection) as cursor:
                 known = [
                     str(row[0])
                     for row in cursor.execute(
@@ -473,113 +476,26 @@ class Index(IndexCharts):
                         [ids],
                     ).fetchall()
                 ]
-            if known:
-                removed = self.remove(known)
-                gone = removed[removed["action"] == "removed"]
-                left = dict(
-                    zip(gone["record_id"].astype(str), gone["entity_id"].astype(str), strict=True)
+                if known:
+                    removed, removal = remove_in(self, known, cursor)
+                    gone = removed[removed["action"] == "removed"]
+                    left = dict(zip(gone["record_id"], gone["entity_id"], strict=True))
+                    split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
+                # After a removal the in-memory snapshot is behind this transaction: the
+                # add reads what its records can reach from the transaction instead.
+                added, written = add_in(
+                    self, raw, prepared, cursor, self._loaded if removal is None else None
                 )
-                split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
-            added = self.add(frame)
+            if removal is not None:
+                self._changed(removal)
+            if written is not None and (self._loaded is not None or self._followers):
+                with self._cursor() as cursor:
+                    change = Change.extend(cursor, *written)
+                self._changed(change)
         replaced = added["record_id"].astype(str).isin(left)
         added["replaced"] = replaced
         added["left"] = [left.get(str(r)) for r in added["record_id"]]
         return pd.concat([added, split], ignore_index=True) if len(split) else added
-
-    # ------------------------------------------------------------------ review
-    def decide(
-        self,
-        record_ids: Sequence[str],
-        decision: DecisionKind,
-        *,
-        reason: str = "",
-        purpose: str = "",
-        decided_by: str = "",
-    ) -> DecisionOutcome:
-        """Record a person's decision about two records, and apply it at once.
-
-        ``different`` is a must-not-link: if the two records share an entity it splits now
-        (its records re-resolved with the two kept apart; the largest part keeps the id, the
-        split is logged), and no later add, removal or rebuild with the exported decisions
-        joins them again, directly or through a chain. ``same`` is a must-link: records of
-        two entities are merged into the older. ``unsure`` changes nothing but takes the pair
-        out of the review queue. The latest decision about a pair is the one that holds.
-
-        Raises:
-            SchemaError: a record id is not in the index, or both are the same.
-            DecisionError: ``same`` would join records decided to be different people.
-        """
-        from identmatch._index.review import decide
-
-        ids = [str(r) for r in record_ids]
-        if len(ids) != 2:
-            msg = f"a decision is about exactly two records, got {len(ids)}"
-            raise SchemaError(msg)
-        if decision not in DECISION_KINDS:
-            msg = f"decision must be one of {', '.join(DECISION_KINDS)}"
-            raise SchemaError(msg)
-        with self._write_lock:
-            outcome, moved = decide(
-                self,
-                (ids[0], ids[1]),
-                decision,
-                reason=reason,
-                purpose=purpose,
-                decided_by=decided_by,
-                connection=self._connection,
-            )
-            if moved:
-                self._changed(Change("regroup", moved=dict(moved)))
-        return outcome
-
-    def undo_decision(
-        self, decision_id: int, *, reason: str = "", purpose: str = "", decided_by: str = ""
-    ) -> DecisionOutcome:
-        """Reverse a decision: ``unsure`` about its pair, and what it did put back (a split's
-        parts rejoin, a merge is re-resolved). SchemaError: no such decision or records;
-        DecisionError: a later decision about the pair holds, or a rejoin is blocked."""
-        from identmatch._index.review import undo
-
-        with self._write_lock:
-            outcome, moved = undo(self, decision_id, reason, purpose, decided_by, self._connection)
-            if moved:
-                self._changed(Change("regroup", moved=dict(moved)))
-        return outcome
-
-    def decisions(self) -> Decisions:
-        """Every decision recorded in the index, oldest first (``.frame`` to export)."""
-        from identmatch._index.review import load_decisions
-
-        with self._cursor() as cursor:
-            return load_decisions(cursor)
-
-    def review_queue(self, *, limit: int = 50) -> ReviewQueue:
-        """What a person should look at: uncertain pairs and suspicious entities.
-
-        Pairs scored (by the build or an add) with a match probability in
-        ``ModelConfig.review_band``, closest to the threshold first, and entities that look
-        wrong (possible twins, conflicting identifiers, very large, a weak bridge), each
-        with the pair to decide on and its explanation. Pairs already decided are left out.
-        """
-        from identmatch._index.queue import review_queue
-
-        if not 1 <= limit <= 1_000:
-            msg = f"limit must be between 1 and 1000, got {limit}"
-            raise ConfigError(msg)
-        return review_queue(self, limit=limit, connection=self._connection)
-
-    def report(self, *, threshold: float | None = None) -> LabelReport:
-        """Precision and recall estimated from the decisions, with intervals and advice.
-
-        Every ``same`` / ``different`` decision in force about records still here is a label
-        for the pair's score now; see ``identmatch report``.
-        """
-        from identmatch._index.report import label_report
-
-        if threshold is not None and not 0.0 < threshold < 1.0:
-            msg = f"threshold must be a match probability in (0, 1), got {threshold}"
-            raise ConfigError(msg)
-        return label_report(self, threshold=threshold, connection=self._connection)
 
     def match_weight_histogram(self) -> list[tuple[float, float, int]]:
         """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""

@@ -29,7 +29,7 @@ from identmatch._index.store import transaction
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["remove_records"]
+__all__ = ["remove_in", "remove_records"]
 
 _logger = logging.getLogger("identmatch.index")
 
@@ -42,46 +42,54 @@ def remove_records(
     Returns:
         The outcome per record, and the change for the in-memory snapshots.
     """
-    ids = list(dict.fromkeys(str(r) for r in record_ids))
     with transaction(connection) as cursor:
-        # The removed records and every record of their entities, with the term frequencies
-        # of their values, read in the transaction.
-        snapshot = Snapshot.around(cursor, [], ids)
-        missing = [r for r in ids if snapshot.row_of(r) is None]
-        if missing:
-            msg = (
-                f"{len(missing)} record id(s) not in the index (first: "
-                f"{', '.join(missing[:5])}); nothing was removed"
-            )
-            raise SchemaError(msg)
-        removed = [snapshot.record(row) for r in ids if (row := snapshot.row_of(r)) is not None]
-        removed_seqs = {int(r["seq"]) for r in removed}
-        entities = sorted({str(r["entity_id"]) for r in removed})
-        outcome: list[tuple[str, str, str]] = [
-            (str(r["record_id"]), str(r["entity_id"]), "removed") for r in removed
-        ]
-        next_entity = int(
-            cursor.execute("SELECT value FROM meta WHERE key = 'next_entity'").fetchall()[0][0]
+        return remove_in(index, record_ids, cursor)
+
+
+def remove_in(
+    index: Index, record_ids: Iterable[str], cursor: duckdb.DuckDBPyConnection
+) -> tuple[pd.DataFrame, Change]:
+    """:func:`remove_records` inside the caller's open transaction on ``cursor`` (an update
+    removes and adds in one). The caller commits; the change is for after the commit."""
+    ids = list(dict.fromkeys(str(r) for r in record_ids))
+    # The removed records and every record of their entities, with the term frequencies
+    # of their values, read in the transaction.
+    snapshot = Snapshot.around(cursor, [], ids)
+    missing = [r for r in ids if snapshot.row_of(r) is None]
+    if missing:
+        msg = (
+            f"{len(missing)} record id(s) not in the index (first: "
+            f"{', '.join(missing[:5])}); nothing was removed"
         )
-        decisions = load_decisions(cursor)
-        reassign: list[tuple[str, str]] = []  # (record_id, new entity)
-        splits: list[tuple[str, str, int]] = []  # (old entity, new entity, created seq)
-        for entity in entities:
-            remaining = [r for r in snapshot.members([entity]) if int(r["seq"]) not in removed_seqs]
-            if not remaining:
-                continue
-            parts = resolve_parts(
-                index.model, index.config.threshold, snapshot.tf, remaining, decisions
-            )
-            parts.sort(key=lambda part: (-len(part), min(int(r["seq"]) for r in part)))
-            for part in parts[1:]:
-                new = entity_id(next_entity)
-                next_entity += 1
-                splits.append((entity, new, min(int(r["seq"]) for r in part)))
-                reassign.extend((str(r["record_id"]), new) for r in part)
-                outcome.extend((str(r["record_id"]), new, "split") for r in part)
-        tf_removed = _tf_removed(removed, index.model.tf_columns)
-        _write(cursor, removed, tf_removed, reassign, splits, next_entity)
+        raise SchemaError(msg)
+    removed = [snapshot.record(row) for r in ids if (row := snapshot.row_of(r)) is not None]
+    removed_seqs = {int(r["seq"]) for r in removed}
+    entities = sorted({str(r["entity_id"]) for r in removed})
+    outcome: list[tuple[str, str, str]] = [
+        (str(r["record_id"]), str(r["entity_id"]), "removed") for r in removed
+    ]
+    next_entity = int(
+        cursor.execute("SELECT value FROM meta WHERE key = 'next_entity'").fetchall()[0][0]
+    )
+    decisions = load_decisions(cursor)
+    reassign: list[tuple[str, str]] = []  # (record_id, new entity)
+    splits: list[tuple[str, str, int]] = []  # (old entity, new entity, created seq)
+    for entity in entities:
+        remaining = [r for r in snapshot.members([entity]) if int(r["seq"]) not in removed_seqs]
+        if not remaining:
+            continue
+        parts = resolve_parts(
+            index.model, index.config.threshold, snapshot.tf, remaining, decisions
+        )
+        parts.sort(key=lambda part: (-len(part), min(int(r["seq"]) for r in part)))
+        for part in parts[1:]:
+            new = entity_id(next_entity)
+            next_entity += 1
+            splits.append((entity, new, min(int(r["seq"]) for r in part)))
+            reassign.extend((str(r["record_id"]), new) for r in part)
+            outcome.extend((str(r["record_id"]), new, "split") for r in part)
+    tf_removed = _tf_removed(removed, index.model.tf_columns)
+    _write(cursor, removed, tf_removed, reassign, splits, next_entity)
     for old, new, _ in splits:
         _logger.info("entity %s split: %s now holds part of its records", old, new)
     change = Change(

@@ -203,6 +203,7 @@ def decide(
             raise SchemaError(msg)
         entity_a = str(snapshot.record(snapshot.row_of(a) or 0)["entity_id"])
         entity_b = str(snapshot.record(snapshot.row_of(b) or 0)["entity_id"])
+        _refuse_contradiction(cursor, a, b, decision)
         known = load_decisions(cursor)
         others = known.pairs("different") - {pair_key(a, b)}
         if decision == "same" and entity_a != entity_b:
@@ -211,12 +212,14 @@ def decide(
             blocking = sorted(p for p in others if {p[0], p[1]} & ids_a and {p[0], p[1]} & ids_b)
             if blocking:
                 first = " and ".join(blocking[0])
+                standing = _standing(cursor, [blocking[0]])
                 msg = (
-                    f"records {first} were decided to be different people; a 'same' decision "
-                    f"joining entities {entity_a} and {entity_b} would put them together. "
+                    f"records {first} were decided to be different people (decision "
+                    f"{', '.join(map(str, standing))}); a 'same' decision joining entities "
+                    f"{entity_a} and {entity_b} would put them together. "
                     "Decide that pair again first."
                 )
-                raise DecisionError(msg)
+                raise DecisionError(msg, tuple(standing))
         number = int(
             cursor.execute("SELECT coalesce(max(decision_id), 0) + 1 FROM decisions").fetchall()[0][
                 0
@@ -248,6 +251,7 @@ def decide(
 def undo(
     index: Index,
     decision_id: int,
+    record_ids: tuple[str, str] | None,
     reason: str,
     purpose: str,
     decided_by: str,
@@ -274,6 +278,9 @@ def undo(
             msg = f"no decision {decision_id} in the index"
             raise SchemaError(msg)
         a, b, kind, when, latest = found[0]
+        if record_ids is not None and {str(a), str(b)} != set(record_ids):
+            msg = f"decision {decision_id} is not about those two records"
+            raise SchemaError(msg)
         if int(latest) != decision_id:
             msg = (
                 f"decision {decision_id} no longer holds: decision {latest} about the same "
@@ -350,6 +357,89 @@ def undo(
         moved=tuple(sorted(moved.items())),
     )
     return outcome, moved
+
+
+def _in_force(cursor: duckdb.DuckDBPyConnection) -> list[tuple[int, str, str, str]]:
+    """The decisions that hold (the latest per pair) about records still in the index:
+    ``(decision_id, record_id_l, record_id_r, decision)``, oldest first."""
+    return [
+        (int(n), str(left), str(right), str(kind))
+        for n, left, right, kind in cursor.execute(
+            "SELECT decision_id, record_id_l, record_id_r, decision FROM ("
+            "SELECT *, row_number() OVER (PARTITION BY record_id_l, record_id_r "
+            "ORDER BY decision_id DESC) AS newest FROM decisions) "
+            "WHERE newest = 1 AND record_id_l IN (SELECT record_id FROM records) "
+            "AND record_id_r IN (SELECT record_id FROM records) ORDER BY decision_id"
+        ).fetchall()
+    ]
+
+
+def _standing(cursor: duckdb.DuckDBPyConnection, pairs: Sequence[tuple[str, str]]) -> list[int]:
+    """The ids of the decisions in force about ``pairs``."""
+    wanted = {pair_key(a, b) for a, b in pairs}
+    return [n for n, left, right, _ in _in_force(cursor) if (left, right) in wanted]
+
+
+def _same_paths(links: dict[str, list[tuple[str, int]]], start: str) -> dict[str, list[int]]:
+    """Every record joined to ``start`` by ``same`` decisions, with the decision ids of the
+    path from ``start`` (breadth first: a shortest path)."""
+    paths: dict[str, list[int]] = {start: []}
+    frontier = [start]
+    while frontier:
+        following = []
+        for record in frontier:
+            for other, number in links.get(record, ()):
+                if other not in paths:
+                    paths[other] = [*paths[record], number]
+                    following.append(other)
+        frontier = following
+    return paths
+
+
+def _refuse_contradiction(
+    cursor: duckdb.DuckDBPyConnection, a: str, b: str, decision: DecisionKind
+) -> None:
+    """Refuse a decision the standing ones contradict, naming them by decision id.
+
+    ``different`` about two records that ``same`` decisions join (directly or through a
+    chain), or ``same`` joining two chains between which a ``different`` decision stands,
+    would leave decisions that cannot all hold: the entities would obey some of them and a
+    label report would count the others. A decision replacing the pair's own earlier
+    decision is not a contradiction.
+    """
+    if decision == "unsure":
+        return
+    standing = [row for row in _in_force(cursor) if (row[1], row[2]) != pair_key(a, b)]
+    links: dict[str, list[tuple[str, int]]] = {}
+    for number, left, right, kind in standing:
+        if kind == "same":
+            links.setdefault(left, []).append((right, number))
+            links.setdefault(right, []).append((left, number))
+    from_a = _same_paths(links, a)
+    conflicting: list[int] = []
+    what = ""
+    if decision == "different" and b in from_a:
+        conflicting = from_a[b]
+        what = f"'same' decisions join records {a} and {b}"
+    elif decision == "same":
+        from_b = _same_paths(links, b)
+        for number, left, right, kind in standing:
+            if kind != "different":
+                continue
+            if left in from_a and right in from_b:
+                conflicting = [number, *from_a[left], *from_b[right]]
+            elif right in from_a and left in from_b:
+                conflicting = [number, *from_a[right], *from_b[left]]
+            if conflicting:
+                what = f"decision {number} says records {left} and {right} are different people"
+                break
+    if conflicting:
+        ids = tuple(sorted(set(conflicting)))
+        msg = (
+            f"a '{decision}' decision about records {a} and {b} contradicts decision(s) "
+            f"{', '.join(map(str, ids))} ({what}); decide one of those pairs again first"
+        )
+        raise DecisionError(msg, ids)
 
 
 def _split(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +17,16 @@ import pandas as pd
 from identmatch._config import STANDARD_COLUMNS, ReadConfig
 from identmatch._exceptions import InputFileError, SchemaError
 from identmatch._prepare.values import is_missing, to_text
+from identmatch._types import RECORD_ID_CHARACTERS, RECORD_ID_MAX_LENGTH
 
-__all__ = ["read_records"]
+__all__ = ["check_id_characters", "read_records"]
 
 logger = logging.getLogger("identmatch")
 
 _CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 _PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _MAX_IDS_IN_MESSAGE = 5
+_BAD_ID = re.compile(f"[^{RECORD_ID_CHARACTERS}]")
 
 
 def read_records(
@@ -42,7 +45,8 @@ def read_records(
 
     Raises:
         InputFileError: the file is missing, of an unknown format, not UTF-8 or empty.
-        SchemaError: ``record_id`` is missing, blank or duplicated.
+        SchemaError: ``record_id`` is missing, blank, duplicated, over 200 characters or
+            has a character other than letters, digits and ``. _ : -``.
         ConfigError: a mapped column does not exist.
     """
     config = config or ReadConfig()
@@ -237,12 +241,37 @@ def _check_record_ids(frame: pd.DataFrame, *, name: str) -> None:
         )
         raise SchemaError(msg)
     text_ids = ids.astype("string").str.strip()
+    check_id_characters(text_ids, name=name, column="record_id")
     duplicated = text_ids[text_ids.duplicated(keep=False)]
     if not duplicated.empty:
         first = list(dict.fromkeys(duplicated.tolist()))[:_MAX_IDS_IN_MESSAGE]
         msg = (
             f"{name}: record_id must be unique; {duplicated.nunique()} id(s) appear more than "
             f"once, e.g. {', '.join(map(str, first))}"
+        )
+        raise SchemaError(msg)
+
+
+def check_id_characters(ids: pd.Series, *, name: str, column: str) -> None:
+    """Refuse record ids with a character outside ``[A-Za-z0-9._:-]`` or over the length cap.
+
+    The message names the input, the column and the first data row (the header is row 1),
+    never the id itself: a careless file may hold a name in its id column.
+    """
+    text = ids.astype("string")
+    long = (text.str.len() > RECORD_ID_MAX_LENGTH).fillna(False).to_numpy(dtype=bool)
+    bad = text.str.contains(_BAD_ID, regex=True).fillna(False).to_numpy(dtype=bool)
+    if long.any() or bad.any():
+        row = int((long | bad).nonzero()[0][0])
+        what = (
+            f"is over {RECORD_ID_MAX_LENGTH} characters"
+            if long[row]
+            else "has a character other than letters, digits and . _ : -"
+        )
+        msg = (
+            f"{name}: {column} at data row {row + 2} (counting the header as row 1) {what}; "
+            f"record ids may hold only A-Z a-z 0-9 . _ : - (at most "
+            f"{RECORD_ID_MAX_LENGTH} characters)"
         )
         raise SchemaError(msg)
 

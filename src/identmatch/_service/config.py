@@ -6,6 +6,7 @@
     max_body_bytes = 1000000
     max_batch = 100
     max_top = 20
+    lookups_per_day = 100          # every key's budget, unless the key sets its own
 
     [sources]
     childrens_services = "Children's services"
@@ -16,6 +17,11 @@
     role = "search"
     sha256 = "9b1d...e0"
     created = "2026-11-25T17:00:00Z"
+    lookups_per_day = 2000         # this key's own budget (a team's case system)
+
+The budgets (``lookups_per_minute``, ``lookups_per_day``, ``entity_reads_per_hour``,
+``decisions_per_minute``, ``decisions_per_day``) default to a case worker's day: tens of
+searches, a burst of a few a minute. A key may set any of them for itself.
 
 API keys are 256-bit random tokens, so a plain SHA-256 of the token is as safe to store as
 a slow password hash would be (nothing to guess), and checking it costs microseconds. The
@@ -42,9 +48,18 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError, field
 from identmatch._exceptions import ConfigError
 from identmatch._types import Role
 
-__all__ = ["ApiKey", "ServiceConfig", "ServiceLimits", "create_api_key"]
+__all__ = ["BUDGETS", "ApiKey", "ServiceConfig", "ServiceLimits", "create_api_key"]
 
 _TOKEN_PREFIX = "imk_"
+
+BUDGETS = (
+    "lookups_per_minute",
+    "lookups_per_day",
+    "entity_reads_per_hour",
+    "decisions_per_minute",
+    "decisions_per_day",
+)
+"""The budgets a key may set for itself, overriding the ``[limits]`` of every key."""
 
 
 def _digest(token: str) -> str:
@@ -63,6 +78,18 @@ class ApiKey(BaseModel, frozen=True, extra="forbid"):
     expires: str = Field(default="", pattern=r"^(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?)?$")
     """When the key stops working (``YYYY-MM-DD``, meaning its start, or ISO 8601 UTC with a
     ``Z``); empty: never."""
+
+    lookups_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    """This key's own budgets (see :class:`ServiceLimits`); None: the ``[limits]`` one."""
+    lookups_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
+    entity_reads_per_hour: int | None = Field(default=None, ge=1, le=1_000_000)
+    decisions_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
+    decisions_per_day: int | None = Field(default=None, ge=1, le=100_000_000)
+
+    def budget(self, name: str, limits: ServiceLimits) -> int:
+        """The key's budget ``name`` (one of :data:`BUDGETS`): its own, else ``limits``'."""
+        own = getattr(self, name)
+        return int(own if own is not None else getattr(limits, name))
 
     @field_validator("expires")
     @classmethod
@@ -89,12 +116,18 @@ class ServiceLimits(BaseModel, frozen=True, extra="forbid"):
     """Most people in one batch search, and most records in one add."""
     max_top: int = Field(default=20, ge=1, le=100)
     """Most entities a search may ask for (``top``)."""
-    lookups_per_minute: int = Field(default=600, ge=1, le=1_000_000)
-    """Per key: most people searched plus entities read in any minute (429 beyond)."""
-    lookups_per_day: int = Field(default=50_000, ge=1, le=100_000_000)
-    """Per key: most people searched plus entities read in any 24 hours (429 beyond)."""
-    entity_reads_per_hour: int = Field(default=300, ge=1, le=1_000_000)
+    lookups_per_minute: int = Field(default=10, ge=1, le=1_000_000)
+    """Per key: most people searched plus entities read in any minute (429 beyond): the
+    burst a person at a desk needs."""
+    lookups_per_day: int = Field(default=100, ge=1, le=100_000_000)
+    """Per key: most people searched plus entities read in any 24 hours (429 beyond): a
+    case worker's day. A key serving a team or a system sets its own."""
+    entity_reads_per_hour: int = Field(default=30, ge=1, le=1_000_000)
     """Per key: most ``GET /v1/entities/{id}`` reads in any hour (429 beyond)."""
+    decisions_per_minute: int = Field(default=10, ge=1, le=1_000_000)
+    """Per key: most ``POST /v1/decisions`` in any minute (429 beyond)."""
+    decisions_per_day: int = Field(default=100, ge=1, le=100_000_000)
+    """Per key: most ``POST /v1/decisions`` in any 24 hours (429 beyond)."""
     entity_read_hours: int = Field(default=24, ge=1, le=24 * 366)
     """A key may read an entity this many hours after its own search returned it."""
     header_timeout: float = Field(default=10.0, gt=0, le=300)
@@ -183,6 +216,15 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             config = config.model_copy(update={"audit_key_file": str(resolved)})
         return config
 
+    def key(self, key_id: str) -> ApiKey | None:
+        """The key with id ``key_id``, or None (revoked, or never made)."""
+        return next((key for key in self.keys if key.id == key_id), None)
+
+    def budget(self, key_id: str, name: str) -> int:
+        """Key ``key_id``'s budget ``name``: its own, else the ``[limits]`` one."""
+        key = self.key(key_id)
+        return key.budget(name, self.limits) if key is not None else getattr(self.limits, name)
+
     def authenticate(self, token: str) -> ApiKey | None:
         """The key whose hash matches ``token`` and has not expired, or None.
 
@@ -216,7 +258,11 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
         for key in self.keys:
             lines += ["", "[[keys]]"]
             for name, value in key.model_dump().items():
-                lines.append(f"{name} = {json.dumps(str(value))}")
+                if name in BUDGETS:
+                    if value is not None:
+                        lines.append(f"{name} = {int(value)}")
+                else:
+                    lines.append(f"{name} = {json.dumps(str(value))}")
         return "\n".join(lines) + "\n"
 
 

@@ -5,13 +5,17 @@ checks the ``Authorization`` header, the key's role for the route and the key's 
 budget before a byte of the body is read; a refusal (401, 403, 429) is answered at once and
 audited with the key id (``-`` when there is no valid key), the route and the client address.
 
-Budgets are token buckets per key (:class:`RateLimiter`): a person searched or an entity
-read spends one lookup, so a key cannot walk the index by enumerating searches or ids.
+Budgets are token buckets per key (:class:`RateLimiter`), sized by default for a case
+worker's day and set per key in the config: a person searched or an entity read spends one
+lookup, a decision one of the decisions budget, so a key cannot walk the index by
+enumerating searches, ids or pairs. A key past its budget is logged (its id only) once per
+spell of refusals.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 import time
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["KEY_STATE", "Gate", "RateLimiter", "Refusal", "Refusals", "bearer_token", "route_of"]
 
+
+_logger = logging.getLogger("identmatch.server")
 
 KEY_STATE = "identmatch.api_key"
 """Where the gate leaves the authenticated key in the request scope's ``state``."""
@@ -84,6 +90,9 @@ def bearer_token(authorization: str | None) -> str | None:
 class RateLimiter:
     """Token buckets per key: each ``(capacity, seconds)`` refills ``capacity`` per ``seconds``.
 
+    ``per_key`` gives a key's own buckets (a budget set for it in the config, read again at
+    every take, so a reload applies at once); without it every key has ``buckets``.
+
     Example::
 
         limiter = RateLimiter([(600, 60), (50_000, 86_400)])
@@ -95,13 +104,18 @@ class RateLimiter:
         buckets: Sequence[tuple[int, float]],
         *,
         clock: Callable[[], float] = time.monotonic,
+        per_key: Callable[[str], Sequence[tuple[int, float]]] | None = None,
     ) -> None:
-        self._buckets = [
-            (float(capacity), float(capacity) / period) for capacity, period in buckets
-        ]
+        self._default = [(int(capacity), float(period)) for capacity, period in buckets]
+        self._per_key = per_key
         self._clock = clock
         self._levels: dict[str, tuple[list[float], float]] = {}
         self._lock = threading.Lock()
+
+    def _buckets(self, key_id: str) -> list[tuple[float, float]]:
+        """``(capacity, refill per second)`` of each of the key's buckets."""
+        chosen = self._per_key(key_id) if self._per_key is not None else self._default
+        return [(float(capacity), float(capacity) / period) for capacity, period in chosen]
 
     def take(self, key_id: str, n: int = 1) -> float | None:
         """Spend ``n`` from every bucket of ``key_id``; or, if one cannot, spend nothing.
@@ -111,14 +125,17 @@ class RateLimiter:
             (infinite when ``n`` is over a bucket's capacity).
         """
         with self._lock:
+            buckets = self._buckets(key_id)
             now = self._clock()
-            levels, then = self._levels.get(key_id, ([c for c, _ in self._buckets], now))
+            levels, then = self._levels.get(key_id, ([c for c, _ in buckets], now))
+            if len(levels) != len(buckets):  # pragma: no cover - one limiter, one shape
+                levels = [c for c, _ in buckets]
             levels = [
                 min(capacity, level + rate * (now - then))
-                for level, (capacity, rate) in zip(levels, self._buckets, strict=True)
+                for level, (capacity, rate) in zip(levels, buckets, strict=True)
             ]
             wait = 0.0
-            for level, (capacity, rate) in zip(levels, self._buckets, strict=True):
+            for level, (capacity, rate) in zip(levels, buckets, strict=True):
                 if n > capacity:
                     wait = float("inf")
                 elif level < n:
@@ -134,10 +151,11 @@ class RateLimiter:
             found = self._levels.get(key_id)
             if found is not None:
                 levels, then = found
+                buckets = self._buckets(key_id)
                 self._levels[key_id] = (
                     [
                         min(capacity, level + n)
-                        for level, (capacity, _) in zip(levels, self._buckets, strict=True)
+                        for level, (capacity, _) in zip(levels, buckets, strict=True)
                     ],
                     then,
                 )
@@ -168,6 +186,12 @@ class Refusals:
             if now - self._last_429.get(key_id, -_AUDIT_429_EVERY) < _AUDIT_429_EVERY:
                 return
             self._last_429[key_id] = now
+            # An alert for whoever watches the log: the key id and the route, no values.
+            _logger.warning(
+                "ALERT key %s hit its budget (%s); it is refused until the budget refills",
+                key_id,
+                describe(scope, status).split(" from ")[0],
+            )
         await asyncio.wrap_future(
             self.audit.submit(key_id=key_id, action="denied", detail=describe(scope, status))
         )
@@ -183,6 +207,7 @@ class Gate:
         refusals: Refusals,
         lookups: RateLimiter,
         entity_reads: RateLimiter,
+        decisions: RateLimiter,
     ) -> None:
         """Guard ``app``; ``config`` gives the current config (it may be reloaded)."""
         self.app = app
@@ -190,6 +215,7 @@ class Gate:
         self.refusals = refusals
         self.lookups = lookups
         self.entity_reads = entity_reads
+        self.decisions = decisions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/v1/"):
@@ -221,6 +247,10 @@ class Gate:
                 return _too_many(wait), key
         elif template == "/v1/search":
             wait = self.lookups.take(key.id)
+            if wait is not None:
+                return _too_many(wait), key
+        elif (template == "/v1/decisions" and method == "POST") or template.endswith("/undo"):
+            wait = self.decisions.take(key.id)
             if wait is not None:
                 return _too_many(wait), key
         return None, key

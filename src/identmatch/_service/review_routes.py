@@ -14,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 import identmatch
 from identmatch._service.auth import Auditor, Reader, Reviewer
@@ -22,6 +22,7 @@ from identmatch._service.chart_routes import add_chart_routes
 from identmatch._service.page import PAGE_HEADERS, page_files, static_file
 from identmatch._service.schemas import (
     AuditPage,
+    DecisionConflict,
     DecisionRequest,
     DecisionResponse,
     DecisionsPage,
@@ -87,6 +88,7 @@ def add_review_routes(
         or ``write``; audited with every entity it shows)."""
         queue = await run_in_threadpool(service.index.review_queue, limit=limit)
         entities, records = queue.shown()
+        service.shown.queued(key.id, records)
         audit_id = await asyncio.wrap_future(
             service.audit.submit(
                 key_id=key.id,
@@ -101,11 +103,19 @@ def add_review_routes(
     @app.post(
         "/v1/decisions",
         tags=["review"],
-        responses={404: {"model": Problem}, 409: {"model": Problem}},
+        response_model=DecisionResponse,
+        responses={404: {"model": Problem}, 409: {"model": DecisionConflict}},
     )
-    async def decide(request: DecisionRequest, key: Reviewer) -> DecisionResponse:
+    async def decide(
+        http: Request, request: DecisionRequest, key: Reviewer
+    ) -> DecisionResponse | JSONResponse:
         """Decide whether two records are one person; ``different`` splits their entity now
-        and holds for every later add and rebuild (role ``review`` or ``write``; audited)."""
+        and holds for every later add and rebuild (role ``review`` or ``write``; audited).
+
+        Only about two records the key was shown (its review queue, its own searches) in the
+        last ``entity_read_hours`` (403 otherwise); each spends one of the key's decisions
+        (429 beyond). A decision contradicting standing ones is 409, naming them.
+        """
         a, b = request.record_ids
         if a == b:
             errors = [
@@ -116,12 +126,21 @@ def add_review_routes(
                 }
             ]
             raise RequestValidationError(errors)
+        if not service.shown.may_decide(key.id, (a, b)):
+            # Only a pair the key was shown: deciding on guessed ids would name their
+            # entities (and take the pair out of the queue) for anyone who asks.
+            await denied(http, key, 403)
+            _logger.warning("key %s refused a decision on records it was not shown", key.id)
+            raise HTTPException(403, "forbidden")
         try:
             outcome = await run_in_threadpool(
                 service.decide, (a, b), request.decision, request.reason, request.purpose, key.id
             )
         except identmatch.DecisionError as exc:
-            raise HTTPException(409, str(exc)) from None
+            # The standing decisions to revisit, by id, beside the message.
+            return JSONResponse(
+                {"detail": str(exc), "decision_ids": list(exc.decision_ids)}, status_code=409
+            )
         except identmatch.SchemaError:
             raise HTTPException(404, "no such record") from None
         audit_id = await asyncio.wrap_future(
@@ -143,14 +162,30 @@ def add_review_routes(
         responses={404: {"model": Problem}, 409: {"model": Problem}},
     )
     async def undo(
-        decision_id: Annotated[int, PathParam(ge=1)], request: UndoRequest, key: Reviewer
+        http: Request,
+        decision_id: Annotated[int, PathParam(ge=1)],
+        request: UndoRequest,
+        key: Reviewer,
     ) -> DecisionResponse:
         """Undo a decision that still holds (the latest about its pair): ``unsure`` is recorded
         about the pair, the reason naming the decision undone, and what it did is put back
-        (a split's parts rejoin, a merge is re-resolved). Role ``review`` or ``write``; audited."""
+        (a split's parts rejoin, a merge is re-resolved). Role ``review`` or ``write``; audited.
+
+        The request names the decision's two records: as for a decision, only records the key
+        was shown (403 otherwise; 404 if the decision is not about them), and each undo spends
+        one of the key's decisions (429 beyond)."""
+        if not service.shown.may_decide(key.id, request.record_ids):
+            await denied(http, key, 403)
+            _logger.warning("key %s refused an undo on records it was not shown", key.id)
+            raise HTTPException(403, "forbidden")
         try:
             outcome = await run_in_threadpool(
-                service.undo, decision_id, request.reason, request.purpose, key.id
+                service.undo,
+                decision_id,
+                request.record_ids,
+                request.reason,
+                request.purpose,
+                key.id,
             )
         except identmatch.DecisionError as exc:
             raise HTTPException(409, str(exc)) from None

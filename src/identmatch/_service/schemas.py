@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    TypeAdapter,
+    field_serializer,
+    model_validator,
+)
 
 import identmatch
+from identmatch._types import RECORD_ID_CHARACTERS, RECORD_ID_MAX_LENGTH
 
 Name = Annotated[str, StringConstraints(max_length=200)]
 Short = Annotated[str, StringConstraints(max_length=40)]
@@ -14,8 +24,12 @@ DeclaredName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{
 Purpose = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500, pattern=r"\S")
 ]
+RECORD_ID_PATTERN = f"^[{RECORD_ID_CHARACTERS}]+$"
+"""A record id: letters, digits and ``. _ : -`` (no ``#``, ``/``, ``?``, ``%``: an id is the
+same in a body and in a URL path)."""
 RecordId = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@#-]+$")
+    str,
+    StringConstraints(min_length=1, max_length=RECORD_ID_MAX_LENGTH, pattern=RECORD_ID_PATTERN),
 ]
 # Hard caps in the schema; the config's limits (never above these) are checked per request.
 MAX_BATCH = 10_000
@@ -136,6 +150,20 @@ class SearchResult(BaseModel):
     """The person's fields that were given but could not be read (named, never echoed), so
     the search went on without them."""
 
+    @field_serializer("weak", mode="wrap")
+    def _weak_shows_its_best_record(
+        self, weak: list[identmatch.WeakCandidate], handler: SerializerFunctionWrapHandler
+    ) -> Any:
+        """A weak candidate carries only the record that scored best: enough to see why it
+        is listed, not the person's every record (a hit carries those, and a weak candidate
+        is never opened by id)."""
+        shown = handler(weak)
+        for candidate in shown:
+            candidate["records"] = [
+                r for r in candidate["records"] if r["record_id"] == candidate["best_record_id"]
+            ]
+        return shown
+
 
 class SearchResponse(BaseModel):
     """Results in the order the people were given, and the audit entries made."""
@@ -188,10 +216,11 @@ class DecisionRequest(BaseModel):
 
 
 class UndoRequest(BaseModel):
-    """Why a decision is undone, and the purpose (both audited)."""
+    """The two records the decision is about, why it is undone, and the purpose (audited)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    record_ids: tuple[RecordId, RecordId]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)]
     purpose: Purpose
 
@@ -352,6 +381,14 @@ class Status(BaseModel):
 
 class Problem(BaseModel):
     detail: Any
+
+
+class DecisionConflict(BaseModel):
+    """A decision refused (409): it contradicts the standing decisions named."""
+
+    detail: str
+    decision_ids: list[int]
+    """The decisions to revisit (``GET /v1/decisions`` lists them)."""
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {

@@ -29,12 +29,12 @@ import signal
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import identmatch
 from identmatch._service.guard import Gate
+from identmatch._types import RECORD_ID_MAX_LENGTH
 from identmatch.standardisers import is_missing
 
 try:
@@ -64,6 +64,7 @@ from identmatch._service.connections import (
 from identmatch._service.review_routes import add_review_routes
 from identmatch._service.schemas import (
     ERRORS,
+    RECORD_ID_PATTERN,
     EntityRecord,
     EntityResponse,
     ExportedRecord,
@@ -188,6 +189,10 @@ def create_app(
         """The JSON reply to a valid search within the limits, once its audit is committed."""
         people = request.persons()
         results, entity_ids = await service.search([p.fields() for p in people], request.top)
+        if len(results) < 65_536:  # a person or two: cheaper than a hop to a thread
+            remember_shown(service, key.id, results)
+        else:
+            await run_in_threadpool(remember_shown, service, key.id, results)
         futures = [
             service.audit.submit(
                 key_id=key.id,
@@ -263,6 +268,8 @@ def create_app(
                 purpose=request.purpose,
                 entity_ids=touched,
                 record_ids=[r.record_id for r in request.records],
+                # An update is one change and one entry: the replaced records are named too.
+                detail=f"{sum(o.replaced for o in outcomes)} replaced",
             )
         )
         _logger.info("key %s added %d record(s)", key.id, len(outcomes))
@@ -270,7 +277,10 @@ def create_app(
 
     @app.delete("/v1/records/{record_id}", tags=["records"], responses={404: {"model": Problem}})
     async def remove_record(
-        record_id: Annotated[str, PathParam(min_length=1, max_length=200)],
+        record_id: Annotated[
+            str,
+            PathParam(min_length=1, max_length=RECORD_ID_MAX_LENGTH, pattern=RECORD_ID_PATTERN),
+        ],
         key: Writer,
         purpose: Annotated[str | None, Query(max_length=500)] = None,
     ) -> RemoveResponse:
@@ -301,18 +311,17 @@ def create_app(
     )
     async def entity(
         http: Request,
-        entity_id: Annotated[str, PathParam(min_length=1, max_length=40)],
+        entity_id: Annotated[str, PathParam(min_length=1, max_length=40, pattern=r"^E\d+$")],
         key: Reader,
         purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> EntityResponse:
         """The entity's records (names, dates of birth, postcode and address as the index
         holds them), names and dates of birth, for a stated purpose. Audited.
 
-        Only an entity the key's own search returned (or its own add or removal touched)
+        Only an entity the key's own search returned as a hit (``match`` or ``possible``)
         in the last ``entity_read_hours``; any other id gets 403, whether it exists or not.
         """
-        since = datetime.now(UTC) - timedelta(hours=limits.entity_read_hours)
-        if not await run_in_threadpool(service.audit.returned, key.id, entity_id, since=since):
+        if not service.shown.may_read(key.id, entity_id):
             await denied(http, key, 403)
             _logger.warning("key %s refused an entity its searches did not return", key.id)
             raise HTTPException(403, "forbidden")
@@ -396,8 +405,26 @@ def create_app(
     guarded = BodyLimit(app, limits.max_body_bytes, {("POST", "/v1/search"): fast_search})
     # The key, its role and its budget are checked before the body is read.
     return Gate(
-        guarded, lambda: service.config, service.refusals, service.lookups, service.entity_reads
+        guarded,
+        lambda: service.config,
+        service.refusals,
+        service.lookups,
+        service.entity_reads,
+        service.decisions,
     )
+
+
+def remember_shown(service: ServiceState, key_id: str, results: bytes) -> None:
+    """Note what a search reply shows the key: its hits (readable entities), every record
+    it shows (for decisions), and whether anyone was found (for the guessing alert)."""
+    for result in json.loads(results):
+        hits = [hit["entity_id"] for hit in result["hits"]]
+        records = [
+            record["record_id"]
+            for shown in (*result["hits"], *result["weak"])
+            for record in (*shown.get("records", ()), {"record_id": shown["best_record_id"]})
+        ]
+        service.shown.searched(key_id, hits=hits, records=records)
 
 
 def search_reply(results: bytes, audit_ids: list[int]) -> bytes:

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 import identmatch
 from identmatch._service.guard import RateLimiter, Refusals
 from identmatch._service.schemas import RecordIn, RecordMove, RecordOutcome
+from identmatch._service.shown import Shown
 from identmatch._service.workers import Found, WorkerGone, WorkerPool, results_json
 
 __all__ = ["ServiceState"]
@@ -32,10 +33,20 @@ class ServiceState:
         self.audit = identmatch.AuditLog(index, chain_key=chain_key)
         self.changes = threading.Lock()  # an update is remove + add: one change at a time
         limits = config.limits
-        self.lookups = RateLimiter(
-            [(limits.lookups_per_minute, 60.0), (limits.lookups_per_day, 86_400.0)]
-        )
-        self.entity_reads = RateLimiter([(limits.entity_reads_per_hour, 3_600.0)])
+
+        def budgets(*spans: tuple[str, float]) -> RateLimiter:
+            # Read from the config at each take: a SIGHUP's new key budgets apply at once.
+            return RateLimiter(
+                [(getattr(limits, name), period) for name, period in spans],
+                per_key=lambda key_id: [
+                    (self.config.budget(key_id, name), period) for name, period in spans
+                ],
+            )
+
+        self.lookups = budgets(("lookups_per_minute", 60.0), ("lookups_per_day", 86_400.0))
+        self.entity_reads = budgets(("entity_reads_per_hour", 3_600.0))
+        self.decisions = budgets(("decisions_per_minute", 60.0), ("decisions_per_day", 86_400.0))
+        self.shown = Shown(limits.entity_read_hours * 3_600.0)
         self.refusals = Refusals(self.audit)
         self.pool: WorkerPool | None = None  # search workers, when the service has them
 
@@ -94,11 +105,11 @@ class ServiceState:
             )
 
     def undo(
-        self, decision_id: int, reason: str, purpose: str, key_id: str
+        self, decision_id: int, pair: tuple[str, str], reason: str, purpose: str, key_id: str
     ) -> identmatch.DecisionOutcome:
         with self.changes:
             return self.index.undo_decision(
-                decision_id, reason=reason, purpose=purpose, decided_by=key_id
+                decision_id, record_ids=pair, reason=reason, purpose=purpose, decided_by=key_id
             )
 
     def shutdown(self) -> None:

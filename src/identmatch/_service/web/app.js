@@ -391,8 +391,8 @@
           el("span", { class: "badge weak", text: candidate.label })),
         numbers, facts,
         waterfall(candidate.explanation, "Why: the evidence for weak candidate " + (n + 1), SEARCH_START),
-        recordsTable(candidate.records, "Records of weak candidate " + (n + 1) + ", by source"),
-        el("button", { type: "button", on: { click: () => openEntity(candidate.entity_id) } }, "Open this person's records and household"),
+        recordsTable(candidate.records, "The record that scored best for weak candidate " + (n + 1)),
+        el("p", { class: "note", text: "A weak candidate is shown, not opened: search with more details to find this person as a match." }),
       ));
     });
     box.append(section);
@@ -623,7 +623,7 @@
         const outcome = await call("POST", "/v1/decisions", { record_ids: ids, decision, reason, purpose: review.purpose });
         moveRecords(outcome);
         item.outcome = outcomeWords(decision, outcome);
-        review.last = { decisionId: outcome.decision_id, index, words: item.outcome };
+        review.last = { decisionId: outcome.decision_id, recordIds: outcome.record_ids, index, words: item.outcome };
         const next = nextToDecide(index);
         review.at = next === null ? index : next;
         renderItem(true);
@@ -639,7 +639,7 @@
   async function undoLast() {
     const last = review.last;
     try {
-      const outcome = await call("POST", "/v1/decisions/" + encodeURIComponent(last.decisionId) + "/undo", { reason: "undone on the review page", purpose: review.purpose });
+      const outcome = await call("POST", "/v1/decisions/" + encodeURIComponent(last.decisionId) + "/undo", { record_ids: last.recordIds, reason: "undone on the review page", purpose: review.purpose });
       moveRecords(outcome);
       delete review.items[last.index].outcome;
       review.last = null;
