@@ -192,10 +192,19 @@ def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.
 
     missing = [column for column in config.columns if column not in frame.columns]
     if missing:
-        available = _describe_columns([str(c) for c in frame.columns])
+        from identmatch._prepare.unused import close_column
+
+        columns = [str(c) for c in frame.columns]
+        available = _describe_columns(columns)
+        meant = [(m, close_column(m, columns)) for m in missing]
+        hints = "".join(
+            f"; did you mean --map {close}={config.columns[typo]}?"
+            for typo, close in meant
+            if close
+        )
         msg = (
             f"{name}: --map names column(s) {', '.join(missing)} that the input does not "
-            f"have; it has {available}"
+            f"have{hints}; it has {available}"
         )
         raise ConfigError(msg)
     groups: dict[str, list[str]] = {}
