@@ -16,7 +16,6 @@ from identmatch._cli.common import (
     backend_for,
     check_truth,
     common_options,
-    finish_run,
     print_evaluation,
     run_settings,
     say,
@@ -87,6 +86,29 @@ def dedupe(
         )
     finish_run(result, out, pairs, entities, settings, quiet)
     print_evaluation(result, truth, by, quiet)
+
+
+def finish_run(
+    result: identmatch.Result,
+    out: Path,
+    pairs: Path | None,
+    entities: Path | None,
+    settings: tuple[identmatch.RunConfig, bool],
+    quiet: bool,
+) -> None:
+    run_config, from_file = settings
+    write_table(result.entities, out)
+    if pairs is not None:
+        write_table(result.pairs, pairs)
+    if entities is not None:
+        write_table(result.entity_names, entities)
+    if run_config.save_model is not None:
+        model = result.model
+        if from_file:
+            model = model.model_copy(update={"run_config": run_config})
+        model.save(run_config.save_model)
+    print_summary(result, quiet)
+    print_unused(result.quality, quiet)
 
 
 def run_save(run: identmatch.RunConfig) -> Path | None:

@@ -312,32 +312,6 @@ def print_evaluation(
     click.echo(str(result.evaluate(truth, by=wanted)))
 
 
-def finish_run(
-    result: identmatch.Result,
-    out: Path,
-    pairs: Path | None,
-    entities: Path | None,
-    settings: tuple[identmatch.RunConfig, bool],
-    quiet: bool,
-) -> None:
-    run_config, from_file = settings
-    write_table(result.entities, out)
-    if pairs is not None:
-        write_table(result.pairs, pairs)
-    if entities is not None:
-        write_table(result.entity_names, entities)
-    if run_config.save_model is not None:
-        model = result.model
-        if from_file:
-            model = model.model_copy(update={"run_config": run_config})
-        model.save(run_config.save_model)
-    from identmatch._cli.notes import print_unused
-    from identmatch._cli.summary import print_summary
-
-    print_summary(result, quiet)
-    print_unused(result.quality, quiet)
-
-
 URL = click.option(
     "--url",
     metavar="URL",

@@ -196,7 +196,12 @@ def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.
 
         columns = [str(c) for c in frame.columns]
         available = _describe_columns(columns)
-        meant = [(m, close_column(m, columns)) for m in missing]
+        # A column is suggested by name only under a real header row: one with record_id
+        # (or the column mapped to it). Without one, the "columns" are a person's values.
+        header = "record_id" in columns or any(
+            config.columns.get(c) == "record_id" for c in columns
+        )
+        meant = [(m, close_column(m, columns) if header else None) for m in missing]
         hints = "".join(
             f"; did you mean --map {close}={config.columns[typo]}?"
             for typo, close in meant
