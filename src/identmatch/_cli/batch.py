@@ -170,7 +170,8 @@ def prepare(
             identifiers=run.identifiers,
             attributes=run.attributes,
         )
-    say(f"prepared {quality.rows:,} records into {directory}", quiet)
+    if not quiet:
+        click.echo(f"prepared {quality.rows:,} records into {directory}")
     print_unused(quality, quiet)
 
 
