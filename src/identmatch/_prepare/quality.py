@@ -88,7 +88,7 @@ def _merged_unread(first: tuple[Unread, ...], second: tuple[Unread, ...]) -> tup
         merged[key] = seen.model_copy(
             update={"count": seen.count + entry.count, "rows": tuple(rows)}
         )
-    return tuple(merged.values())
+    return tuple(sorted(merged.values(), key=lambda u: (-u.count, u.input, u.source)))
 
 
 def _merged_sources(

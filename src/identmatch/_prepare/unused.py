@@ -140,5 +140,5 @@ def unread_by_source(
             rows.append(int(row))
     return tuple(
         Unread(input=name, source=source, count=counts[source], rows=tuple(found[source]))
-        for source in sorted(counts, key=lambda s: -counts[s])
+        for source in sorted(counts, key=lambda s: (-counts[s], s))
     )
