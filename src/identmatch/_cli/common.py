@@ -274,7 +274,7 @@ STRICT = click.option(
     is_flag=True,
     help="Refuse (exit 2, before any matching) input with anything that cannot be read or "
     "used: unmapped columns that look like standard ones, unread values, numbers as names "
-    "[default: strict in --config, else off].",
+    "(as strict = true in a --config file does).",
 )
 
 
