@@ -236,6 +236,19 @@ class TestIndex:
         assert "31/31/31" not in strict.stderr
         audit = run("audit", "--index", "k.duckdb", cwd=tmp_path)
         assert audit.stdout.count("\tsearch\t") == 2  # the refused search was not run
+        queries = people(6).assign(record_id=lambda f: "q" + f["record_id"])
+        queries.loc[2, "date_of_birth"] = "31/31/31"
+        queries.to_csv(tmp_path / "q.csv", index=False)
+        by_file = [*search[:5], "q.csv", "--out", "found.csv", *MAPPED]
+        refused = run(*by_file, "--strict", cwd=tmp_path)
+        assert refused.returncode == 2
+        assert "dob: 1 of 6 values not read as dates" in refused.stderr
+        assert "rows 3" in refused.stderr
+        assert not (tmp_path / "found.csv").exists()
+        found = run(*by_file, cwd=tmp_path)
+        assert found.returncode == 0, found.stderr
+        assert "not read: 1 result rows have fields given but not read" in found.stderr
+        assert run("audit", "--index", "k.duckdb", cwd=tmp_path).stdout.count("\tsearch") == 3
 
     def test_search_date_order(
         self, tmp_path: Path, built: tuple[Path, subprocess.CompletedProcess[str]]

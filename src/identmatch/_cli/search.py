@@ -25,7 +25,7 @@ from identmatch._cli.common import (
 )
 from identmatch._cli.group import cli
 from identmatch._cli.hits import hits_from_reply, print_hits
-from identmatch._cli.notes import check_outputs, refuse
+from identmatch._cli.notes import check_outputs, input_notes, refuse
 
 __all__ = ["query_notes", "show_hits"]
 
@@ -88,7 +88,8 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
     "--strict",
     is_flag=True,
     help="Refuse (exit 2) a search with a field given that cannot be read, e.g. a date of "
-    "birth in no known form, instead of searching without it.",
+    "birth in no known form, instead of searching without it (for a file: any such value, or "
+    "a column that looks like a standard one, unmapped).",
 )
 @PURPOSE
 @AUDIT_KEY_FILE
@@ -168,6 +169,10 @@ def search(
             show_hits(reads.search(person, purpose=purpose, top=top), as_json=as_json)
             return
         assert out is not None
+        if strict:  # the whole file read first, as a dedupe's input is
+            run = identmatch.RunConfig(columns=parse_map(mapping), date_order=opened.search_order)
+            notes = input_notes([(queries, queries.name)], run, opened.model.declared)
+            refuse(notes, done="nothing was searched")
         found = reads.search_many(queries, purpose=purpose, columns=parse_map(mapping), top=top)
         write_table(found, out)
     unread = int((found["unread"].fillna("").astype(str) != "").sum())
