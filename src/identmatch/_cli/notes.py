@@ -86,18 +86,18 @@ def unused_notes(quality: identmatch.DataQuality) -> list[str]:
         if not counts.invalid:
             continue
         where = "; ".join(_where(u, u.count, u.rows) for u in counts.unread)
-        detail = f" ({where})" if where else ""
+        detail = f"set to missing; {where}" if where else "set to missing"
         if counts.wrong_type:
             notes.append(
-                f"{name}: {counts.wrong_type:,} values are numbers, not names (set to missing"
-                f"{'; ' + where if where else ''}); a name needs at least one letter"
+                f"{name}: {counts.wrong_type:,} values are numbers, not names ({detail}); a "
+                "name needs at least one letter"
             )
             if counts.invalid == counts.wrong_type:
                 continue
         allowed = _ALLOWED.get(name, "a value of the declared kind")
         notes.append(
-            f"{name}: {counts.invalid - counts.wrong_type:,} values not read (set to missing)"
-            f"{detail}; allowed: {allowed}"
+            f"{name}: {counts.invalid - counts.wrong_type:,} values not read ({detail}); "
+            f"allowed: {allowed}"
         )
     return notes
 
