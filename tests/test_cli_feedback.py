@@ -284,45 +284,68 @@ class TestProgress:
     def test_a_bar_with_time_left_on_a_terminal(self, tmp_path: Path) -> None:
         """On a terminal (a pty): the stage bar with its count and time columns."""
         people().to_csv(tmp_path / "p.csv", index=False)
-        leader, follower = pty.openpty()
-        chunks: list[bytes] = []
-
-        def drain() -> None:
-            while True:
-                try:
-                    data = os.read(leader, 65536)
-                except OSError:
-                    return
-                if not data:
-                    return
-                chunks.append(data)
-
-        reader = threading.Thread(target=drain, daemon=True)
-        reader.start()
-        env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
-        env.pop("NO_COLOR", None)
-        done = subprocess.run(
-            [_command(), "dedupe", "p.csv", "--out", "e.csv", *MAPPED],
-            cwd=tmp_path,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=follower,
-            env=env,
-            timeout=300,
-            check=False,
-        )
-        os.close(follower)
-        reader.join(timeout=30)
-        os.close(leader)
-        shown = b"".join(chunks).decode("utf-8", "replace")
-        assert done.returncode == 0, shown
+        code, shown = on_a_terminal(["dedupe", "p.csv", "--out", "e.csv", *MAPPED], tmp_path)
+        assert code == 0, shown
         assert "\x1b[" in shown  # drawn by the terminal's control codes
-        assert "stages" in shown
-        assert "left" in shown
         plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
         assert re.search(r"\d/6 stages", plain)
-        assert "reading input..." in shown
-        assert "Data quality" in shown
+        assert "left" in plain
+        assert "reading input..." in plain
+        assert "Data quality" in plain
+
+    def test_records_counted_as_prepare_goes(self, tmp_path: Path) -> None:
+        """prepare counts the records done of a Parquet file's total: plain lines into a
+        pipe, a records bar on a terminal."""
+        people(2500).to_parquet(tmp_path / "p.parquet", index=False)
+        args = ["prepare", "p.parquet", "--chunk-rows", "1000", *MAPPED]
+        done = run(*args[:2], "parts", *args[2:], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        counts = [x.split("] ", 1)[1] for x in done.stderr.splitlines() if "records done" in x]
+        assert counts == [
+            "1,000 of 2,500 records done",
+            "2,000 of 2,500 records done",
+            "2,500 of 2,500 records done",
+        ]
+        code, shown = on_a_terminal([*args[:2], "parts2", *args[2:]], tmp_path)
+        assert code == 0, shown
+        plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown)
+        assert re.search(r"2500/2500 records", plain)
+        assert "records done" not in plain
+
+
+def on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
+    """Run the command with its stderr on a pseudo-terminal; its code and what it drew."""
+    leader, follower = pty.openpty()
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(leader, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    done = subprocess.run(
+        [_command(), *args],
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    os.close(follower)
+    reader.join(timeout=30)
+    os.close(leader)
+    return done.returncode, b"".join(chunks).decode("utf-8", "replace")
 
 
 def _commands(

@@ -169,6 +169,7 @@ def prepare(
             chunk_rows=chunk_rows,
             identifiers=run.identifiers,
             attributes=run.attributes,
+            progress=reporter.records,
         )
     if not quiet:
         click.echo(f"prepared {quality.rows:,} records into {directory}")

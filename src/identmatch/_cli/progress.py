@@ -1,8 +1,9 @@
 """Progress of a long command on stderr: a bar on a terminal, plain lines anywhere else.
 
 On a terminal each stage is a line with its start time, under a bar counting the stages done
-with the time spent and an estimate of the time left; in a pipe, a log or CI only the plain
-lines are written (no control codes). ``--quiet`` prints nothing. stdout stays for results.
+(and, where a command counts them, the records done) with the time spent and an estimate of
+the time left; in a pipe, a log or CI only the plain lines are written (no control codes).
+``--quiet`` prints nothing. stdout stays for results.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Reporter:
         self._console = console
         self._progress: Any = None
         self._task: Any = None
+        self._records: Any = None
         self._done = -1
 
     def _terminal(self) -> Any:
@@ -55,16 +57,36 @@ class Reporter:
         if self._progress is None:
             self._progress = _bar(console)
             self._progress.start()
-            self._task = self._progress.add_task(message, total=self.stages)
+        if self._task is None:
+            self._task = self._progress.add_task(message, total=self.stages, unit="stages")
         total = max(self.stages, self._done + 1)
         self._progress.update(self._task, description=message, completed=self._done, total=total)
         self._progress.console.print(line, markup=False, highlight=False)
 
+    def records(self, done: int, total: int | None) -> None:
+        """Records done so far of ``total`` (None: not known): a bar of its own on a
+        terminal, a plain line elsewhere."""
+        if self.quiet:
+            return
+        of = f" of {total:,}" if total is not None else ""
+        console = self._terminal()
+        if console is None:
+            elapsed = time.perf_counter() - self.start
+            click.echo(f"[{elapsed:6.1f}s] {done:,}{of} records done", err=True)
+            return
+        if self._progress is None:
+            self._progress = _bar(console)
+            self._progress.start()
+        if self._records is None:
+            self._records = self._progress.add_task("records", total=total, unit="records")
+        self._progress.update(self._records, completed=done, total=total)
+
     def close(self) -> None:
         """Fill and stop the bar (tables printed after it start on a clean line)."""
         if self._progress is not None:
-            total = max(self.stages, self._done + 1)
-            self._progress.update(self._task, description="done", completed=total, total=total)
+            if self._task is not None:
+                total = max(self.stages, self._done + 1)
+                self._progress.update(self._task, description="done", completed=total, total=total)
             self._progress.stop()
             self._progress = None
 
@@ -96,7 +118,7 @@ def _bar(console: Any) -> Any:
         TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("stages"),
+        TextColumn("{task.fields[unit]}", markup=False),
         TimeElapsedColumn(),
         TextColumn("left"),
         TimeRemainingColumn(),
