@@ -423,3 +423,26 @@ class TestHelp:
 def test_version_matches(tmp_path: Path) -> None:
     done = run("--version", cwd=tmp_path)
     assert identmatch.__version__ in done.stdout
+
+
+def test_index_build_reports_stages_and_what_it_read(tmp_path: Path) -> None:
+    """Index.build(progress=...) reports each stage, and the index it returns holds what the
+    build read (the lookalike columns, unmapped) and the pairs it compared per rule."""
+    stages: list[str] = []
+    index = identmatch.Index.build(
+        people(), tmp_path / "k.duckdb", columns={"given_name": "forename"}, progress=stages.append
+    )
+    try:
+        assert stages[0] == "reading input"
+        assert stages[-1] == "writing the index"
+        assert "clustering" in stages
+        assert index.built_quality is not None
+        assert index.built_quality.rows == 300
+        assert index.built_quality.unused_columns == {"date_of_birth": "dob"}
+        assert index.built_blocking is not None
+        assert index.built_blocking.pairs > 0
+    finally:
+        index.close()
+    reopened = identmatch.Index.open(tmp_path / "k.duckdb")
+    assert reopened.built_quality is None
+    reopened.close()
