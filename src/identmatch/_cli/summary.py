@@ -109,7 +109,7 @@ _WORDS = {
     "forename_initial": "forename initial",
     "forename_variants": "forename or a nickname of it",
     "middle_first": "first middle name",
-    "name_tokens": "any one name",
+    "name_tokens": "name (any one)",
     "name_keys": "full name (or an alias)",
     "name_ph_sorted": "phonetic names, either order",
     "dob": "date of birth",
@@ -131,10 +131,10 @@ def _declared(column: str) -> str:
 
 def rule_in_words(rule: str) -> str:
     """A candidate rule as people say it: ``name_ph_sorted + dob_year`` ->
-    ``same phonetic names, either order, and birth year``."""
+    ``same phonetic names, either order + birth year``."""
     parts = [part.removesuffix(" (any)").strip() for part in rule.split(" + ")]
     words = [_WORDS.get(part) or _declared(part) for part in parts]
-    return "same " + " and ".join(words)
+    return "same " + " + ".join(words)
 
 
 def print_entities(console: Any, entities: pd.DataFrame) -> None:
