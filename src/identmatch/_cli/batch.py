@@ -96,6 +96,7 @@ def finish_run(
     settings: tuple[identmatch.RunConfig, bool],
     quiet: bool,
 ) -> None:
+    """Write a run's outputs, then print its tables and what it could not read or use."""
     run_config, from_file = settings
     write_table(result.entities, out)
     if pairs is not None:
