@@ -446,3 +446,32 @@ def test_index_build_reports_stages_and_what_it_read(tmp_path: Path) -> None:
     reopened = identmatch.Index.open(tmp_path / "k.duckdb")
     assert reopened.built_quality is None
     reopened.close()
+
+
+def test_notes_name_counts_sources_and_rows_never_values() -> None:
+    """The notes' wording: numbers among other unread names, sources escaped, rows cut at
+    five with ..., nothing for a column read in full."""
+    from identmatch._cli.notes import unused_notes
+
+    quality = identmatch.DataQuality(
+        rows=40,
+        columns={
+            "surname": identmatch.ColumnQuality(
+                missing=1,
+                invalid=9,
+                wrong_type=2,
+                unread=(
+                    identmatch.Unread(source="a\tb", count=7, rows=(1, 2, 3, 4, 5)),
+                    identmatch.Unread(count=2, rows=(9, 12)),
+                ),
+            ),
+            "sex": identmatch.ColumnQuality(missing=3),
+        },
+        unused_columns={"Given Name": "forename"},
+    )
+    assert unused_notes(quality) == [
+        "column Given Name: not used; it looks like forename: did you mean --map "
+        "'Given Name=forename'?",
+        "surname: 9 values not read, 2 of them numbers (set to missing; input, source a\\tb "
+        "rows 1, 2, 3, 4, 5, ...; input rows 9, 12); allowed: a name with at least one letter",
+    ]

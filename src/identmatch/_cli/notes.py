@@ -8,6 +8,7 @@ after an hour.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def unused_notes(quality: identmatch.DataQuality) -> list[str]:
     """One line per thing given but not read or used: columns, then values per column."""
     notes = [
         f"column {one_field(column)}: not used; it looks like {standard}: did you mean "
-        f"--map {one_field(column)}={standard}?"
+        f"--map {shlex.quote(one_field(f'{column}={standard}') or '')}?"
         for column, standard in quality.unused_columns.items()
     ]
     for name, counts in quality.columns.items():
@@ -87,17 +88,16 @@ def unused_notes(quality: identmatch.DataQuality) -> list[str]:
             continue
         where = "; ".join(_where(u, u.count, u.rows) for u in counts.unread)
         detail = f"set to missing; {where}" if where else "set to missing"
-        if counts.wrong_type:
+        if counts.wrong_type == counts.invalid:
             notes.append(
                 f"{name}: {counts.wrong_type:,} values are numbers, not names ({detail}); a "
                 "name needs at least one letter"
             )
-            if counts.invalid == counts.wrong_type:
-                continue
+            continue
+        numbers = f", {counts.wrong_type:,} of them numbers" if counts.wrong_type else ""
         allowed = _ALLOWED.get(name, "a value of the declared kind")
         notes.append(
-            f"{name}: {counts.invalid - counts.wrong_type:,} values not read ({detail}); "
-            f"allowed: {allowed}"
+            f"{name}: {counts.invalid:,} values not read{numbers} ({detail}); allowed: {allowed}"
         )
     return notes
 
