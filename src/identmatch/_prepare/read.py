@@ -7,6 +7,7 @@ pandas DataFrame of text columns (``aliases`` as lists). Nothing is standardised
 from __future__ import annotations
 
 import csv
+import shlex
 import logging
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,7 @@ def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.
         )
         meant = [(m, close_column(m, columns) if header else None) for m in missing]
         hints = "".join(
-            f"; did you mean --map {close}={config.columns[typo]}?"
+            f"; did you mean --map {shlex.quote(f'{close}={config.columns[typo]}')}?"
             for typo, close in meant
             if close
         )
