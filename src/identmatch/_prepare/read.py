@@ -7,8 +7,8 @@ pandas DataFrame of text columns (``aliases`` as lists). Nothing is standardised
 from __future__ import annotations
 
 import csv
-import shlex
 import logging
+import shlex
 from pathlib import Path
 from typing import Any
 
