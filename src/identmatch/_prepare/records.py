@@ -130,7 +130,11 @@ _PERSON_NAMES = frozenset({"forename", "middle_names", "surname"})
 def _person_name(value: Any) -> str | None:
     """A forename, middle name or surname standardised; a value with no letter (a number
     such as ``1.5``) is not a name, and is read as missing."""
-    std = standardise_name(value)
+    return _with_letter(standardise_name(value))
+
+
+def _with_letter(std: str | None) -> str | None:
+    """A standardised name, or None when it holds no letter."""
     return std if std is not None and any(c.isalpha() for c in std) else None
 
 
@@ -271,8 +275,9 @@ def prepare_records(
             out[std_name] = _absent(n)
             continue
         if field in _PERSON_NAMES:
-            std = _map_unique(raw, _person_name)
-            numbers = _map_unique(raw, standardise_name).notna() & std.isna()
+            read = _map_unique(raw, standardise_name)
+            std = _map_unique(read, _with_letter)
+            numbers = read.notna() & std.isna()
             quality[field] = counted(raw, std, wrong_type=int(numbers.sum()))
         else:
             std = _map_unique(raw, standardise_name)
