@@ -112,7 +112,11 @@ class TestDedupeOfPreparedParts:
         assert (got == expected).all()
         pd.testing.assert_frame_equal(parts.pairs, raw.pairs)
         # The same counts; the parts' summary names the file they were prepared from.
-        renamed = {"columns": {"__all__": {"sources": {"__all__": {"input"}}}}}
+        renamed = {
+            "columns": {
+                "__all__": {"sources": {"__all__": {"input"}}, "unread": {"__all__": {"input"}}}
+            }
+        }
         assert parts.quality.model_dump(exclude=renamed) == raw.quality.model_dump(exclude=renamed)
         assert {s.input for s in parts.quality.columns["dob"].sources} == {"records.parquet"}
 

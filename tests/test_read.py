@@ -70,17 +70,30 @@ class TestMapping:
         config = ReadConfig(columns={"no": "address", "street": "address"})
         assert read_records(path, config)["address"].tolist() == ["7 High St", "Low Rd"]
 
-    def test_unknown_source_column_is_named(self, tmp_path: Path) -> None:
-        """Mapping a column the input lacks names it, and the standard columns there.
-
-        Other column names are only counted: without a header row they are a person's values.
-        """
-        path = _write(tmp_path / "p.csv", "record_id,given\n1,Ann\n")
+    def test_unknown_source_column_is_named_with_the_one_meant(self, tmp_path: Path) -> None:
+        """Mapping a column the input lacks names it, the standard columns there, and the
+        column of the header row closest to it ("did you mean")."""
+        path = _write(tmp_path / "p.csv", "record_id,given_name,nick\n1,Ann,Annie\n")
         with pytest.raises(
-            identmatch.ConfigError, match=r"givn.*it has record_id, and 1 other column\(s\), not "
+            identmatch.ConfigError,
+            match=r"given_nme.*did you mean --map given_name=forename\?; it has record_id, and "
+            r"2 other column\(s\), not ",
         ) as raised:
-            read_records(path, ReadConfig(columns={"givn": "forename"}))
-        assert "given" not in str(raised.value).replace("givn", "")
+            read_records(path, ReadConfig(columns={"given_nme": "forename"}))
+        assert "nick" not in str(raised.value)
+
+    def test_headerless_file_names_no_column_but_standard_ones(self, tmp_path: Path) -> None:
+        """Without a header row (no record_id column) the "columns" are a person's values:
+        other column names are only counted, and none is suggested."""
+        path = _write(tmp_path / "p.csv", "1,Anne,Smith\n2,Bob,Jones\n")
+        with pytest.raises(
+            identmatch.ConfigError, match=r"ann.*it has no standard column, and 3 other column"
+        ) as raised:
+            read_records(path, ReadConfig(columns={"ann": "forename"}))
+        message = str(raised.value).replace("ann", "")
+        assert "Anne" not in message
+        assert "Smith" not in message
+        assert "did you mean" not in message
 
     def test_unknown_target_column_is_refused(self) -> None:
         """Mapping onto a non-standard column is refused with the allowed list."""

@@ -20,6 +20,7 @@ backend = "duckdb"
 decisions = "decisions.csv"
 review_band = [0.4, 0.98]
 review_large = 12
+strict = true
 attributes = ["occupation", "birth_place"]
 
 [columns]
@@ -46,6 +47,10 @@ def test_a_full_file_reads_every_setting() -> None:
         (0.4, 0.98),
         12,
     )
+    assert config.strict is True
+    assert RunConfig().strict is False
+    assert config.merged(strict=None).strict is True  # no --strict: the file's stands
+    assert RunConfig().merged(strict=True).strict is True
     model_config = config.model_config_for()
     assert (model_config.threshold, model_config.review_band) == (0.9, (0.4, 0.98))
     assert model_config.review_large == 12

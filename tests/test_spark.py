@@ -257,7 +257,11 @@ def test_prepared_parts_on_spark_give_duckdb_entities(
     merged = on_duckdb.pairs.merge(on_spark_from_parts.pairs, on=keys, how="outer")
     assert len(merged) == len(on_duckdb.pairs) == len(on_spark_from_parts.pairs)
     # The same counts; the parts' summary names the file they were prepared from.
-    renamed = {"columns": {"__all__": {"sources": {"__all__": {"input"}}}}}
+    renamed = {
+        "columns": {
+            "__all__": {"sources": {"__all__": {"input"}}, "unread": {"__all__": {"input"}}}
+        }
+    }
     parts_quality = on_spark_from_parts.quality.model_dump(exclude=renamed)
     assert parts_quality == on_duckdb.quality.model_dump(exclude=renamed)
     assert {s.input for s in on_spark_from_parts.quality.columns["dob"].sources} == {

@@ -41,7 +41,7 @@ from identmatch._model.run_config import RunConfig
 from identmatch._prepare.declared import AttributeSpec, DeclaredSchema, IdentifierSpec
 from identmatch._prepare.files import prepare_parquet
 from identmatch._prepare.identifiers import IDENTIFIER_KINDS
-from identmatch._prepare.quality import ColumnQuality, DataQuality, SourceQuality
+from identmatch._prepare.quality import ColumnQuality, DataQuality, SourceQuality, Unread
 from identmatch._service.config import ApiKey, ServiceConfig, ServiceLimits, create_api_key
 
 try:
@@ -96,6 +96,7 @@ __all__ = [
     "ServiceLimits",
     "SourceQuality",
     "TrainingSummary",
+    "Unread",
     "UnreadField",
     "WeakCandidate",
     "__version__",

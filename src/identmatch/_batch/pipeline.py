@@ -192,6 +192,7 @@ def dedupe_then(
     config: ModelConfig,
     schema: DeclaredSchema | None = None,
     decisions: Decisions | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """:func:`dedupe` on DuckDB, calling ``hooks`` as it goes."""
     read_config = _read_config(columns, date_order)
@@ -202,7 +203,7 @@ def dedupe_then(
         None,
         model,
         config,
-        None,
+        progress,
         "duckdb",
         hooks,
         schema,

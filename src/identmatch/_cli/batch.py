@@ -9,19 +9,23 @@ import pandas as pd
 
 import identmatch
 from identmatch._cli.common import (
-    Reporter,
+    DATE_ORDER,
+    MAP,
+    QUIET,
+    STRICT,
     backend_for,
     check_truth,
     common_options,
-    finish_run,
-    parse_identifiers,
-    parse_map,
     print_evaluation,
-    print_summary,
     run_settings,
+    say,
+    with_declared_options,
     write_table,
 )
 from identmatch._cli.group import cli
+from identmatch._cli.notes import check_outputs, print_unused, strict_check
+from identmatch._cli.progress import Reporter
+from identmatch._cli.summary import print_summary
 
 
 @cli.command()
@@ -46,6 +50,7 @@ def dedupe(
     decisions: Path | None,
     truth: str | None,
     by: tuple[str, ...],
+    strict: bool,
     quiet: bool,
 ) -> None:
     """Find the records in RECORDS (CSV or Parquet, or a directory written by
@@ -61,41 +66,62 @@ def dedupe(
         model=model,
         save_model=save_model,
         backend=backend,
+        strict=strict,
     )
     run = settings[0]
-    result = identmatch.dedupe(
-        records,
-        columns=run.columns,
-        date_order=run.date_order,
-        threshold=run.threshold,
-        model=run.model,
-        progress=Reporter(quiet),
-        backend=backend_for(run.backend, spark_master, spark_partitions),
-        identifiers=None if run.model else run.identifiers,
-        attributes=None if run.model else run.attributes,
-        decisions=decisions if decisions is not None else run.decisions,
-    )
+    check_outputs(out=out, pairs=pairs, entities=entities, save_model=run_save(run))
+    strict_check([(records, records.name)], run)
+    with Reporter(quiet, stages=5 if run.model else 6) as reporter:
+        result = identmatch.dedupe(
+            records,
+            columns=run.columns,
+            date_order=run.date_order,
+            threshold=run.threshold,
+            model=run.model,
+            progress=reporter,
+            backend=backend_for(run.backend, spark_master, spark_partitions),
+            identifiers=None if run.model else run.identifiers,
+            attributes=None if run.model else run.attributes,
+            decisions=decisions if decisions is not None else run.decisions,
+        )
     finish_run(result, out, pairs, entities, settings, quiet)
     print_evaluation(result, truth, by, quiet)
+
+
+def finish_run(
+    result: identmatch.Result,
+    out: Path,
+    pairs: Path | None,
+    entities: Path | None,
+    settings: tuple[identmatch.RunConfig, bool],
+    quiet: bool,
+) -> None:
+    """Write a run's outputs, then print its tables and what it could not read or use."""
+    run_config, from_file = settings
+    write_table(result.entities, out)
+    if pairs is not None:
+        write_table(result.pairs, pairs)
+    if entities is not None:
+        write_table(result.entity_names, entities)
+    if run_config.save_model is not None:
+        model = result.model
+        if from_file:
+            model = model.model_copy(update={"run_config": run_config})
+        model.save(run_config.save_model)
+    print_summary(result, quiet)
+    print_unused(result.quality, quiet)
+
+
+def run_save(run: identmatch.RunConfig) -> Path | None:
+    """Where the run saves its model, if it does."""
+    return None if run.save_model is None else Path(run.save_model)
 
 
 @cli.command()
 @click.argument("records", type=click.Path(path_type=Path))
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option(
-    "--map",
-    "mapping",
-    multiple=True,
-    metavar="INPUT=STANDARD",
-    help="Rename an input column to a standard one; repeat as needed.",
-)
-@click.option(
-    "--date-order",
-    type=click.Choice(["auto", "DMY", "MDY", "YMD"]),
-    default="auto",
-    show_default=True,
-    help="How to read ambiguous dates like 04/03/1987 (auto: each source as its dates show).",
-)
+@MAP
+@DATE_ORDER
 @click.option(
     "--chunk-rows",
     type=click.IntRange(min=1_000),
@@ -103,30 +129,52 @@ def dedupe(
     show_default=True,
     help="Records standardised at a time (about 2 KB of memory each).",
 )
-@click.option("--identifier", "identifiers", multiple=True, metavar="COLUMN[:KIND]")
-@click.option("--attribute", "attributes", multiple=True, metavar="COLUMN")
+@with_declared_options
+@STRICT
+@QUIET
 def prepare(
     records: Path,
     directory: Path,
     mapping: tuple[str, ...],
-    date_order: str,
+    date_order: str | None,
     chunk_rows: int,
     identifiers: tuple[str, ...],
     attributes: tuple[str, ...],
+    config_path: Path | None,
+    strict: bool,
+    quiet: bool,
 ) -> None:
     """Standardise RECORDS (CSV or Parquet, any size) into DIRECTORY as Parquet parts, one
     chunk at a time; then `identmatch dedupe DIRECTORY` (on Spark, the executors read them).
     Declared identifiers and attributes are prepared too, and compared by runs on DIRECTORY."""
-    quality = identmatch.prepare_parquet(
-        records,
-        directory,
-        columns=parse_map(mapping),
-        date_order=date_order,  # type: ignore[arg-type]
-        chunk_rows=chunk_rows,
-        identifiers=parse_identifiers(identifiers),
+    run, _ = run_settings(
+        config_path,
+        mapping=mapping,
+        date_order=date_order,
+        identifiers=identifiers,
         attributes=attributes,
+        threshold=None,
+        model=None,
+        save_model=None,
+        backend=None,
+        strict=strict,
     )
-    click.echo(f"prepared {quality.rows:,} records into {directory}")
+    strict_check([(records, records.name)], run)
+    with Reporter(quiet, stages=1) as reporter:
+        reporter(f"standardising {records.name} into {directory}, {chunk_rows:,} records a part")
+        quality = identmatch.prepare_parquet(
+            records,
+            directory,
+            columns=run.columns,
+            date_order=run.date_order,
+            chunk_rows=chunk_rows,
+            identifiers=run.identifiers,
+            attributes=run.attributes,
+            progress=reporter.records,
+        )
+    if not quiet:
+        click.echo(f"prepared {quality.rows:,} records into {directory}")
+    print_unused(quality, quiet)
 
 
 @cli.command()
@@ -153,6 +201,7 @@ def link(
     decisions: Path | None,
     truth: str | None,
     by: tuple[str, ...],
+    strict: bool,
     quiet: bool,
 ) -> None:
     """Find the same people across LEFT and RIGHT (CSV or Parquet)."""
@@ -167,27 +216,36 @@ def link(
         model=model,
         save_model=save_model,
         backend=backend,
+        strict=strict,
     )
     run = settings[0]
-    result = identmatch.link(
-        left,
-        right,
-        columns=run.columns,
-        date_order=run.date_order,
-        threshold=run.threshold,
-        model=run.model,
-        progress=Reporter(quiet),
-        backend=backend_for(run.backend, spark_master, spark_partitions),
-        identifiers=None if run.model else run.identifiers,
-        attributes=None if run.model else run.attributes,
-        decisions=decisions if decisions is not None else run.decisions,
-    )
+    check_outputs(out=out, pairs=pairs, entities=entities, save_model=run_save(run))
+    strict_check([(left, left.name), (right, right.name)], run)
+    with Reporter(quiet, stages=5 if run.model else 6) as reporter:
+        result = identmatch.link(
+            left,
+            right,
+            columns=run.columns,
+            date_order=run.date_order,
+            threshold=run.threshold,
+            model=run.model,
+            progress=reporter,
+            backend=backend_for(run.backend, spark_master, spark_partitions),
+            identifiers=None if run.model else run.identifiers,
+            attributes=None if run.model else run.attributes,
+            decisions=decisions if decisions is not None else run.decisions,
+        )
     finish_run(result, out, pairs, entities, settings, quiet)
     print_evaluation(result, truth, by, quiet)
 
 
 @cli.command()
-@click.option("--out", "out", type=click.Path(path_type=Path), help="Also write the entities here.")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Also write the entities here (.csv or .parquet).",
+)
 @click.option(
     "--explain",
     "n_explain",
@@ -209,8 +267,17 @@ def link(
     show_default=True,
     help="With --serve: where the demo index and service config go (kept between runs).",
 )
-@click.option("--port", type=int, default=8000, show_default=True, help="With --serve.")
-def demo(out: Path | None, n_explain: int, serve: bool, folder: Path, port: int) -> None:
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="With --serve: the port to serve on (on 127.0.0.1).",
+)
+@QUIET
+def demo(
+    out: Path | None, n_explain: int, serve: bool, folder: Path, port: int, quiet: bool
+) -> None:
     """Link the bundled synthetic adults' and children's services files and score the result.
 
     With --serve, index both files instead and serve the index on 127.0.0.1 with the web page
@@ -223,11 +290,14 @@ def demo(out: Path | None, n_explain: int, serve: bool, folder: Path, port: int)
     if serve:
         _serve_demo(adults, children, folder, port)
         return
-    click.echo(f"Linking {adults.name} with {children.name} (bundled synthetic data)", err=True)
-    result = identmatch.link(adults, children, progress=Reporter(False))
+    say(f"Linking {adults.name} with {children.name} (bundled synthetic data)", quiet)
+    check_outputs(out=out)
+    with Reporter(quiet) as reporter:
+        result = identmatch.link(adults, children, progress=reporter)
     if out is not None:
         write_table(result.entities, out)
-    print_summary(result, False)
+    print_summary(result, quiet)
+    print_unused(result.quality, quiet)
     truth = result.entities["person_id"].astype(str)
     scores = pairwise_scores(result.entities["entity_id"], truth, groups=result.entities["input"])
     click.echo("")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,7 @@ def run_settings(
     model: Path | None,
     save_model: Path | None,
     backend: str | None,
+    strict: bool = False,
 ) -> tuple[identmatch.RunConfig, bool]:
     """The run's settings: the config file's, if any, with the options given taking over.
 
@@ -68,6 +68,7 @@ def run_settings(
         model=None if model is None else str(model),
         save_model=None if save_model is None else str(save_model),
         backend=backend,
+        strict=True if strict else None,
     )
     return merged, base is not None
 
@@ -119,94 +120,6 @@ def inert_cell(value: Any) -> Any:
     return value
 
 
-class Reporter:
-    """Stage-by-stage progress on stderr, so stdout stays clean for results."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.start = time.perf_counter()
-
-    def __call__(self, message: str) -> None:
-        if not self.quiet:
-            elapsed = time.perf_counter() - self.start
-            click.echo(f"[{elapsed:6.1f}s] {message}...", err=True)
-
-
-def print_summary(result: identmatch.Result, quiet: bool) -> None:
-    if quiet:
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(stderr=True)
-    table = Table(title=f"Data quality ({result.quality.rows:,} rows read)")
-    for heading in ("column", "missing", "invalid", "placeholder", "partial"):
-        table.add_column(heading, justify="left" if heading == "column" else "right")
-    for row in result.quality.as_rows():
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
-    console.print(table)
-    print_dates(console, result.quality)
-    if result.blocking is not None:
-        print_blocking(console, result.blocking)
-    training = result.model.training
-    if training is not None and training.levels:
-        from identmatch._cli.model import print_health
-
-        # Only the levels training constrained: `identmatch model health` lists them all.
-        print_health(console, result.model, show_all=False)
-    n_entities = result.entities["entity_id"].nunique()
-    console.print(
-        f"{len(result.entities):,} records -> {n_entities:,} entities at match probability "
-        f">= {result.threshold}"
-    )
-
-
-_READ_AS = {"DMY": "day-first", "MDY": "month-first", "YMD": "year-first"}
-_SOURCES_SHOWN = 20
-
-
-def print_dates(console: Any, quality: identmatch.DataQuality) -> None:
-    """Per input and source: dates of birth left unread, with the first rows' numbers, and
-    any order other than day-first. Row numbers count data rows from 1; no value is shown."""
-    from rich.table import Table
-    from rich.text import Text  # input and source names are data: never read as markup
-
-    dob = quality.columns.get("dob")
-    shown = [s for s in (dob.sources if dob else ()) if s.unread or s.date_order != "DMY"]
-    if not shown:
-        return
-    table = Table(title="Dates of birth by source")
-    for heading in ("input", "source", "read as", "unread", "unread rows"):
-        table.add_column(heading, justify="right" if heading == "unread" else "left")
-    for entry in sorted(shown, key=lambda s: -s.unread)[:_SOURCES_SHOWN]:
-        rows = ", ".join(str(r) for r in entry.unread_rows)
-        read_as = _READ_AS[entry.date_order] + (" (detected)" if entry.detected else "")
-        table.add_row(
-            Text(one_field(entry.input) or "-"),
-            Text(one_field(entry.source) or "-"),
-            read_as,
-            f"{entry.unread:,}",
-            rows + (", ..." if entry.unread > len(entry.unread_rows) else ""),
-        )
-    if len(shown) > _SOURCES_SHOWN:
-        table.caption = f"and {len(shown) - _SOURCES_SHOWN:,} more sources"
-    console.print(table)
-
-
-def print_blocking(console: Any, blocking: identmatch.BlockingReport) -> None:
-    from rich.table import Table
-
-    rules = Table(
-        title=f"Blocking: {blocking.pairs:,} pairs compared "
-        f"({blocking.pairs_per_record:.1f} per record)"
-    )
-    rules.add_column("rule")
-    rules.add_column("new pairs", justify="right")
-    for rule in blocking.rules:
-        rules.add_row(rule.rule, f"{rule.new_pairs:,}")
-    console.print(rules)
-
-
 def declared_options() -> list[Any]:
     kinds = ", ".join(identmatch.IDENTIFIER_KINDS)
     return [
@@ -240,6 +153,22 @@ def with_declared_options(func: Any) -> Any:
     return func
 
 
+MAP = click.option(
+    "--map",
+    "mapping",
+    multiple=True,
+    metavar="INPUT=STANDARD",
+    help="Rename an input column to a standard one, e.g. given_name=forename; repeat as "
+    "needed. Standard columns: " + ", ".join(identmatch.STANDARD_COLUMNS) + ".",
+)
+DATE_ORDER = click.option(
+    "--date-order",
+    type=click.Choice(["auto", "DMY", "MDY", "YMD"]),
+    default=None,
+    help="How to read ambiguous dates like 04/03/1987: auto reads each source in the "
+    "order its unambiguous dates show (25/12/1987 is day-first), else day-first "
+    "[default: auto].",
+)
 DECISIONS = click.option(
     "--decisions",
     "decisions",
@@ -289,21 +218,8 @@ def common_options(func: Any) -> Any:
             type=click.Path(path_type=Path),
             help="Save the trained model here (JSON).",
         ),
-        click.option(
-            "--map",
-            "mapping",
-            multiple=True,
-            metavar="INPUT=STANDARD",
-            help="Rename an input column to a standard one; repeat as needed.",
-        ),
-        click.option(
-            "--date-order",
-            type=click.Choice(["auto", "DMY", "MDY", "YMD"]),
-            default=None,
-            help="How to read ambiguous dates like 04/03/1987: auto reads each source in the "
-            "order its unambiguous dates show (25/12/1987 is day-first), else day-first "
-            "[default: auto].",
-        ),
+        MAP,
+        DATE_ORDER,
         *declared_options(),
         click.option(
             "--backend",
@@ -342,11 +258,30 @@ def common_options(func: Any) -> Any:
             help="With --truth: also break recall and precision down by this input column "
             "(repeatable), e.g. --by origin.",
         ),
-        click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors."),
+        STRICT,
+        QUIET,
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+QUIET = click.option(
+    "--quiet", "-q", is_flag=True, help="Print nothing but errors and the results asked for."
+)
+STRICT = click.option(
+    "--strict",
+    is_flag=True,
+    help="Refuse (exit 2, before any matching) input with anything that cannot be read or "
+    "used: unmapped columns that look like standard ones, unread values, numbers as names "
+    "(as strict = true in a --config file does).",
+)
+
+
+def say(message: str, quiet: bool) -> None:
+    """A status line on stderr, unless ``--quiet``."""
+    if not quiet:
+        click.echo(message, err=True)
 
 
 def backend_for(backend: str, master: str | None, partitions: int | None) -> Any:
@@ -375,28 +310,6 @@ def print_evaluation(
     defaults = ["sex", "age_band", *(["source"] if "source" in result.entities.columns else [])]
     wanted = list(dict.fromkeys([*defaults, *by]))
     click.echo(str(result.evaluate(truth, by=wanted)))
-
-
-def finish_run(
-    result: identmatch.Result,
-    out: Path,
-    pairs: Path | None,
-    entities: Path | None,
-    settings: tuple[identmatch.RunConfig, bool],
-    quiet: bool,
-) -> None:
-    run_config, from_file = settings
-    write_table(result.entities, out)
-    if pairs is not None:
-        write_table(result.pairs, pairs)
-    if entities is not None:
-        write_table(result.entity_names, entities)
-    if run_config.save_model is not None:
-        model = result.model
-        if from_file:
-            model = model.model_copy(update={"run_config": run_config})
-        model.save(run_config.save_model)
-    print_summary(result, quiet)
 
 
 URL = click.option(

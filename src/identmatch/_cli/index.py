@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 import pandas as pd
@@ -11,8 +10,12 @@ import pandas as pd
 import identmatch
 from identmatch._cli.common import (
     AUDIT_KEY_FILE,
+    DATE_ORDER,
     DECISIONS,
+    MAP,
     PURPOSE,
+    QUIET,
+    STRICT,
     URL,
     audited_reads,
     call_service,
@@ -23,11 +26,22 @@ from identmatch._cli.common import (
     open_audit_log,
     parse_map,
     run_settings,
+    say,
     with_declared_options,
     write_table,
 )
 from identmatch._cli.group import cli
-from identmatch._cli.hits import hits_from_reply, print_hits
+from identmatch._cli.notes import (
+    check_new_file,
+    check_outputs,
+    input_notes,
+    print_notes,
+    print_unused,
+    refuse,
+    strict_check,
+)
+from identmatch._cli.progress import Reporter
+from identmatch._cli.summary import print_tables
 
 
 @cli.group()
@@ -37,13 +51,30 @@ def index() -> None:
 
 @index.command("build")
 @click.argument("records", type=click.Path(path_type=Path))
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
-@click.option("--date-order", type=click.Choice(["auto", "DMY", "MDY", "YMD"]), default=None)
-@click.option("--model", "model", type=click.Path(path_type=Path))
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file to create (DuckDB); must not exist yet.",
+)
+@MAP
+@DATE_ORDER
+@click.option(
+    "--model",
+    "model",
+    type=click.Path(path_type=Path),
+    help="Use this saved model (from --save-model) instead of training one.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Match probability at which records join one entity [default: 0.95].",
+)
 @DECISIONS
 @with_declared_options
+@STRICT
+@QUIET
 def index_build(
     records: Path,
     index_path: Path,
@@ -55,8 +86,14 @@ def index_build(
     identifiers: tuple[str, ...],
     attributes: tuple[str, ...],
     config_path: Path | None,
+    strict: bool,
+    quiet: bool,
 ) -> None:
-    """Resolve RECORDS into entities and store everything in --index."""
+    """Resolve RECORDS into entities and store everything in --index.
+
+    Prints what dedupe prints: data quality, candidate pairs, entities by size and source,
+    and what could not be read or used.
+    """
     run, _ = run_settings(
         config_path,
         mapping=mapping,
@@ -67,68 +104,133 @@ def index_build(
         model=model,
         save_model=None,
         backend=None,
+        strict=strict,
     )
+    check_new_file(index_path, "--index")
+    strict_check([(records, records.name)], run)
     config = run.model_config_for()
-    built = identmatch.Index.build(
-        records,
-        index_path,
-        columns=run.columns,
-        date_order=run.date_order,
-        model=run.model,
-        config=config,
-        identifiers=None if run.model else run.identifiers,
-        attributes=None if run.model else run.attributes,
-        decisions=decisions if decisions is not None else run.decisions,
-    )
-    n_entities = built.export()["entity_id"].nunique()
-    click.echo(
-        f"indexed {len(built):,} records as {n_entities:,} entities in {index_path}", err=True
-    )
-    built.close()
+    with Reporter(quiet, stages=6 if run.model else 7) as reporter:
+        built = identmatch.Index.build(
+            records,
+            index_path,
+            columns=run.columns,
+            date_order=run.date_order,
+            model=run.model,
+            config=config,
+            identifiers=None if run.model else run.identifiers,
+            attributes=None if run.model else run.attributes,
+            decisions=decisions if decisions is not None else run.decisions,
+            progress=reporter,
+        )
+    try:
+        entities = built.export()
+        if not quiet and built.built_quality is not None:
+            print_tables(
+                built.built_quality,
+                built.built_blocking,
+                built.model,
+                entities,
+                built.config.threshold,
+            )
+            print_unused(built.built_quality, quiet)
+        say(
+            f"indexed {len(built):,} records as {entities['entity_id'].nunique():,} entities "
+            f"in {index_path}",
+            quiet,
+        )
+    finally:
+        built.close()
 
 
 @index.command("add")
 @click.argument("records", type=click.Path(path_type=Path))
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
 @click.option(
-    "--out", "out", type=click.Path(path_type=Path), help="Write which entity each joined."
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
 )
-def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Path | None) -> None:
+@MAP
+@click.option(
+    "--date-order",
+    type=click.Choice(["auto", "DMY", "MDY", "YMD"]),
+    default=None,
+    help="How to read ambiguous dates like 04/03/1987 [default: auto, as the index was "
+    "built: each source in the order its dates show, else the order kept for it].",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    help="Write which entity each record joined (.csv or .parquet).",
+)
+@STRICT
+@QUIET
+def index_add(
+    records: Path,
+    index_path: Path,
+    mapping: tuple[str, ...],
+    date_order: str | None,
+    out: Path | None,
+    strict: bool,
+    quiet: bool,
+) -> None:
     """Add RECORDS to --index; each joins the entity it matches or starts a new one."""
+    check_outputs(out=out)
     opened = identmatch.Index.open(index_path)
     try:
-        outcome = opened.add(records, columns=parse_map(mapping))
+        if date_order not in (None, "auto"):
+            opened.date_order = date_order  # type: ignore[assignment]  # click.Choice
+        run = identmatch.RunConfig(columns=parse_map(mapping), date_order=opened.date_order)
+        notes = (
+            []
+            if quiet and not strict
+            else input_notes([(records, records.name)], run, opened.model.declared)
+        )
+        if strict:
+            refuse(notes)
+        outcome = opened.add(records, columns=run.columns)
     finally:
         opened.close()
     if out is not None:
         write_table(outcome, out)
     counts = outcome["action"].value_counts().to_dict()
     summary = ", ".join(f"{counts.get(k, 0):,} {k}" for k in ("joined", "new", "merged"))
-    click.echo(f"added {len(outcome):,} records: {summary}", err=True)
+    say(f"added {len(outcome):,} records: {summary}", quiet)
+    if not quiet:
+        print_notes(notes)
 
 
 @index.command("compact")
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
+)
 @click.option(
     "--encrypt",
     is_flag=True,
     help="Read an index that is not encrypted yet and write it encrypted under the index key "
     "(IDENTMATCH_INDEX_KEY_FILE).",
 )
-def index_compact(index_path: Path, encrypt: bool) -> None:
+@QUIET
+def index_compact(index_path: Path, encrypt: bool, quiet: bool) -> None:
     """Rewrite --index so removed records' values are gone from the file's bytes.
 
     Run it with the service stopped, after removals that must be complete erasures. With an
     index key set, the rewritten file is encrypted under it.
     """
     before, after = identmatch.Index.compact(index_path, encrypt=encrypt)
-    click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
+    say(f"compacted {index_path}: {before:,} -> {after:,} bytes", quiet)
 
 
 @index.command("new-key")
 @click.argument("path", type=click.Path(path_type=Path))
-def index_new_key(path: Path) -> None:
+@QUIET
+def index_new_key(path: Path, quiet: bool) -> None:
     """Write a new index encryption key to PATH (owner-only; never overwrites a file).
 
     Point IDENTMATCH_INDEX_KEY_FILE at it: every index built, compacted or opened is then
@@ -138,46 +240,84 @@ def index_new_key(path: Path) -> None:
     from identmatch._index.audit_chain import new_chain_key
 
     new_chain_key(path)
-    click.echo(f"wrote a new index key to {path}; set IDENTMATCH_INDEX_KEY_FILE={path}", err=True)
+    say(f"wrote a new index key to {path}; set IDENTMATCH_INDEX_KEY_FILE={path}", quiet)
 
 
 @index.command("export")
-@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    help="The index file (DuckDB); or give --url.",
+)
 @URL
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file to write (.csv or .parquet).",
+)
 @PURPOSE
 @AUDIT_KEY_FILE
+@QUIET
 def index_export(
-    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+    index_path: Path | None,
+    url: str | None,
+    out: Path,
+    purpose: str,
+    audit_key_file: Path | None,
+    quiet: bool,
 ) -> None:
     """Write record_id and entity_id for every record in --index, or of a service (audited)."""
     purpose = checked_purpose(purpose)
+    check_outputs(out=out)
     index_path = one_source(index_path, url)
     if url is not None:
         reply = call_service(url, "GET", "/v1/export", params={"purpose": purpose})
         columns = ["record_id", "entity_id", "source"]
         write_table(pd.DataFrame(reply["records"], columns=columns), out)
+        say(f"wrote {len(reply['records']):,} records to {out}", quiet)
         return
     with (
         identmatch.Index.open(index_path) as opened,
         audited_reads(opened, audit_key_file) as reads,
     ):
-        write_table(reads.export(purpose=purpose), out)
+        found = reads.export(purpose=purpose)
+        write_table(found, out)
+    say(f"wrote {len(found):,} records to {out}", quiet)
 
 
 @cli.group()
 def decisions() -> None:
-    """People's decisions about pairs of records: record, export."""
+    """People's decisions about pairs of records: add one (and apply it), or export them all."""
 
 
 @decisions.command("export")
-@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    help="The index file (DuckDB); or give --url.",
+)
 @URL
-@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The file to write (.csv or .parquet).",
+)
 @PURPOSE
 @AUDIT_KEY_FILE
+@QUIET
 def decisions_export(
-    index_path: Path | None, url: str | None, out: Path, purpose: str, audit_key_file: Path | None
+    index_path: Path | None,
+    url: str | None,
+    out: Path,
+    purpose: str,
+    audit_key_file: Path | None,
+    quiet: bool,
 ) -> None:
     """Write every decision in --index (or of a service) as a decisions file (audited).
 
@@ -190,7 +330,7 @@ def decisions_export(
         reply = call_service(url, "GET", "/v1/decisions", params={"purpose": purpose})
         found = identmatch.read_decisions(pd.DataFrame(reply["decisions"]))
         found.to_csv(out, escape=inert_cell)
-        click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
+        say(f"wrote {len(found):,} decisions to {out}", quiet)
         return
     with (
         identmatch.Index.open(index_path) as opened,
@@ -198,17 +338,29 @@ def decisions_export(
     ):
         found = reads.decisions(purpose=purpose)
         found.to_csv(out, escape=inert_cell)
-    click.echo(f"wrote {len(found):,} decisions to {out}", err=True)
+    say(f"wrote {len(found):,} decisions to {out}", quiet)
 
 
 @decisions.command("add")
 @click.argument("record_a")
 @click.argument("record_b")
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-@click.option("--decision", type=click.Choice(["same", "different", "unsure"]), required=True)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
+)
+@click.option(
+    "--decision",
+    type=click.Choice(["same", "different", "unsure"]),
+    required=True,
+    help="same: one person (joined); different: never in one entity; unsure: noted only.",
+)
 @click.option("--reason", required=True, help="Why, in a few words (kept with the decision).")
 @PURPOSE
 @AUDIT_KEY_FILE
+@QUIET
 def decisions_add(
     record_a: str,
     record_b: str,
@@ -217,6 +369,7 @@ def decisions_add(
     reason: str,
     purpose: str,
     audit_key_file: Path | None,
+    quiet: bool,
 ) -> None:
     """Decide whether RECORD_A and RECORD_B are the same person, and apply it (audited)."""
     purpose = checked_purpose(purpose)
@@ -242,15 +395,21 @@ def decisions_add(
     finally:
         opened.close()
     moved = f"; {len(outcome.moved)} record(s) moved" if outcome.moved else ""
-    click.echo(
+    say(
         f"decision {outcome.decision_id}: {outcome.decision}; now in "
         f"{outcome.entity_ids[0]} and {outcome.entity_ids[1]}{moved}",
-        err=True,
+        quiet,
     )
 
 
 @cli.command()
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
+)
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
@@ -263,7 +422,10 @@ def decisions_add(
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write the index's charts into this folder, as offline HTML and PNG.",
 )
-def report(index_path: Path, threshold: float | None, as_json: bool, charts: Path | None) -> None:
+@QUIET
+def report(
+    index_path: Path, threshold: float | None, as_json: bool, charts: Path | None, quiet: bool
+) -> None:
     """Estimate precision and recall from the decisions in --index, and judge the threshold."""
     opened = identmatch.Index.open(index_path, read_only=True)
     try:
@@ -272,100 +434,8 @@ def report(index_path: Path, threshold: float | None, as_json: bool, charts: Pat
             from identmatch._cli.charts import write_index_charts
 
             written = write_index_charts(opened, charts)
-            click.echo(f"{len(written)} chart files written to {charts}", err=True)
+            if not quiet:
+                click.echo(f"{len(written)} chart files written to {charts}", err=True)
     finally:
         opened.close()
     click.echo(found.model_dump_json(indent=2) if as_json else str(found))
-
-
-_SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode", "nhs_number")
-
-
-@cli.command()
-@click.argument("queries", type=click.Path(path_type=Path), required=False)
-@click.option("--index", "index_path", type=click.Path(path_type=Path))
-@URL
-@click.option("--out", "out", type=click.Path(path_type=Path), help="Results file for QUERIES.")
-@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
-@click.option("--forename")
-@click.option("--middle-names")
-@click.option("--surname")
-@click.option("--dob")
-@click.option("--sex")
-@click.option("--postcode")
-@click.option("--nhs-number")
-@click.option("--alias", "aliases", multiple=True, help="Another name the person is known by.")
-@click.option(
-    "--field",
-    "declared",
-    multiple=True,
-    metavar="COLUMN=VALUE",
-    help="A declared identifier or attribute of the index, e.g. pnc=2008/0012345P; repeat.",
-)
-@click.option("--map", "mapping", multiple=True, metavar="INPUT=STANDARD")
-@PURPOSE
-@AUDIT_KEY_FILE
-def search(
-    queries: Path | None,
-    index_path: Path | None,
-    url: str | None,
-    out: Path | None,
-    top: int,
-    forename: str | None,
-    middle_names: str | None,
-    surname: str | None,
-    dob: str | None,
-    sex: str | None,
-    postcode: str | None,
-    nhs_number: str | None,
-    aliases: tuple[str, ...],
-    declared: tuple[str, ...],
-    mapping: tuple[str, ...],
-    purpose: str,
-    audit_key_file: Path | None,
-) -> None:
-    """Is this person already known? One person from the options, or a file of QUERIES.
-
-    Audited in the index, as the service's searches are (key id ``cli:`` and your user);
-    with --url the service searches and audits it under the API key.
-    """
-    purpose = checked_purpose(purpose)
-    index_path = one_source(index_path, url)
-    values = (forename, middle_names, surname, dob, sex, postcode, nhs_number)
-    person: dict[str, Any] = {k: v for k, v in zip(_SEARCH_FIELDS, values, strict=True) if v}
-    if aliases:
-        person["aliases"] = list(aliases)
-    for item in declared:
-        column, sep, value = item.partition("=")
-        if not sep or not column.strip():
-            msg = "--field takes COLUMN=VALUE, e.g. pnc=2008/0012345P"
-            raise click.BadParameter(msg, param_hint="--field")
-        person[column.strip()] = value
-    if queries is None and not person:
-        msg = "give at least one field (--forename, --surname, --dob, ...) or a file"
-        raise click.UsageError(msg)
-    if url is not None:
-        if queries is not None:
-            msg = "--url searches one person; search a file of queries with --index"
-            raise click.UsageError(msg)
-        if declared:
-            msg = "--field is for --index; with --url, search declared columns through the API"
-            raise click.UsageError(msg)
-        reply = call_service(
-            url, "POST", "/v1/search", body={"purpose": purpose, "person": person, "top": top}
-        )
-        print_hits(hits_from_reply(reply["results"][0]))
-        return
-    if queries is not None and out is None:
-        msg = "searching a file of queries needs --out for the results"
-        raise click.UsageError(msg)
-    with (
-        identmatch.Index.open(index_path) as opened,
-        audited_reads(opened, audit_key_file) as reads,
-    ):
-        if queries is None:
-            print_hits(reads.search(person, purpose=purpose, top=top))
-            return
-        assert out is not None
-        found = reads.search_many(queries, purpose=purpose, columns=parse_map(mapping), top=top)
-        write_table(found, out)

@@ -9,14 +9,14 @@ import click
 from pydantic import ValidationError
 
 import identmatch
-from identmatch._cli import batch, index, model, service
+from identmatch._cli import batch, index, model, search, service
 from identmatch._cli.common import EXIT_USAGE
 from identmatch._cli.group import cli
 from identmatch._exceptions import invalid_fields
 
 __all__ = ["cli", "main"]
 
-_COMMANDS = (batch, index, model, service)
+_COMMANDS = (batch, index, model, search, service)
 """Imported for their commands, which join :data:`cli` as they are defined."""
 
 

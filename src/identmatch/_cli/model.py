@@ -26,7 +26,10 @@ def model() -> None:
     is_flag=True,
     help="List only the levels training constrained (as dedupe and link print them).",
 )
-def health(path: Path, only_constrained: bool) -> None:
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Print nothing but errors and the results asked for."
+)
+def health(path: Path, only_constrained: bool, quiet: bool) -> None:
     """Print the model-health table of the model file PATH: per level, the matching pairs
     EM saw, the raw and final weights (bits) and what was constrained."""
     from rich.console import Console

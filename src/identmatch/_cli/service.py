@@ -13,22 +13,47 @@ from identmatch._cli.common import (
     AUDIT_KEY_FILE,
     DATES,
     PURPOSE,
+    QUIET,
     URL,
     call_service,
     checked_purpose,
     cli_key,
     one_field,
     open_audit_log,
+    say,
     write_private_text,
 )
 from identmatch._cli.group import cli
 
 
 @cli.command()
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
-@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file to serve (DuckDB).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The service config (TOML): API keys (hashed) and limits; see 'keys create'.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address to listen on; anything but loopback needs HTTPS (--ssl-certfile).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port to listen on (0: any free port).",
+)
 @click.option(
     "--access-log/--no-access-log",
     default=True,
@@ -89,8 +114,20 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--config", "config_path", type=click.Path(path_type=Path), required=True)
-@click.option("--role", type=click.Choice(["search", "review", "write", "audit"]), required=True)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The service config (TOML) to add the key to; created if missing.",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["search", "review", "write", "audit"]),
+    required=True,
+    help="What the key may do: search; review (search, the review queue, decisions); "
+    "write (add, update, remove records); audit (read the audit trail).",
+)
 @click.option("--name", required=True, help="Who or what uses the key, e.g. case-system.")
 @click.option(
     "--expires",
@@ -98,7 +135,8 @@ def keys() -> None:
     metavar="DATE",
     help="When the key stops working: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC).",
 )
-def keys_create(config_path: Path, role: str, name: str, expires: str) -> None:
+@QUIET
+def keys_create(config_path: Path, role: str, name: str, expires: str, quiet: bool) -> None:
     """Create a key; it is printed once, alone on the last line, and stored only hashed.
 
     A running service picks it up on SIGHUP (kill -HUP PID), as it does a revoked key.
@@ -110,13 +148,19 @@ def keys_create(config_path: Path, role: str, name: str, expires: str) -> None:
         expires=expires,
     )
     until = f", expires {key.expires}" if key.expires else ""
-    click.echo(f"created key {key.id} ({key.role}) named {key.name!r}{until} in {config_path}")
-    click.echo("store it now: it is not kept and cannot be shown again")
+    if not quiet:
+        click.echo(f"created key {key.id} ({key.role}) named {key.name!r}{until} in {config_path}")
+        click.echo("store it now: it is not kept and cannot be shown again")
     click.echo(token)
 
 
 @cli.group(invoke_without_command=True)
-@click.option("--index", "index_path", type=click.Path(path_type=Path))
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    help="The index file whose trail to list or check; or give --url.",
+)
 @URL
 @click.option("--since", type=DATES, help="Only entries at or after this time (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -126,6 +170,7 @@ def keys_create(config_path: Path, role: str, name: str, expires: str) -> None:
     help="Check the hash chain under --audit-key-file instead of listing; exit 1 if broken.",
 )
 @AUDIT_KEY_FILE
+@QUIET
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -135,6 +180,7 @@ def audit(
     as_json: bool,
     verify: bool,
     audit_key_file: Path | None,
+    quiet: bool,
 ) -> None:
     """List the audit trail of --index: who searched or changed what, when and why.
 
@@ -165,7 +211,8 @@ def audit(
         click.echo(f"{report.entries} entries, {report.chained} chained; head {report.head or '-'}")
         if not report.ok:
             ctx.exit(1)
-        click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
+        if not quiet:
+            click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
         return
     _print_entries(identmatch.AuditLog.read(index_path, since=since), as_json)
 
@@ -201,21 +248,29 @@ def _print_entries(entries: list[identmatch.AuditEntry], as_json: bool) -> None:
 
 @audit.command("new-key")
 @click.argument("path", type=click.Path(path_type=Path))
-def audit_new_key(path: Path) -> None:
+@QUIET
+def audit_new_key(path: Path, quiet: bool) -> None:
     """Write a new audit chain key to PATH (owner-only; never overwrites a file).
 
     Keep it outside the index's directory and backups; every writer of the index (the
     service, the CLI) then needs it.
     """
     identmatch.AuditLog.new_key(path)
-    click.echo(f"wrote a new audit chain key to {path}", err=True)
+    say(f"wrote a new audit chain key to {path}", quiet)
 
 
 @audit.command("purge")
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
+)
 @click.option("--before", type=DATES, required=True, help="Remove entries before this (UTC).")
 @AUDIT_KEY_FILE
-def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None) -> None:
+@QUIET
+def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None, quiet: bool) -> None:
     """Remove audit entries logged before --before (retention); the chain stays checkable."""
     opened = identmatch.Index.open(index_path)
     try:
@@ -224,17 +279,30 @@ def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None) -> N
         log.close()
     finally:
         opened.close()
-    click.echo(f"removed {removed:,} audit entries logged before {before:%Y-%m-%d %H:%M:%S}")
+    if not quiet:
+        click.echo(f"removed {removed:,} audit entries logged before {before:%Y-%m-%d %H:%M:%S}")
 
 
 @audit.command("subject")
-@click.option("--index", "index_path", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
+)
 @click.option("--entity", "entity_id", required=True, help="The entity (person) asking.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="JSON file.")
 @PURPOSE
 @AUDIT_KEY_FILE
+@QUIET
 def audit_subject(
-    index_path: Path, entity_id: str, out: Path, purpose: str, audit_key_file: Path | None
+    index_path: Path,
+    entity_id: str,
+    out: Path,
+    purpose: str,
+    audit_key_file: Path | None,
+    quiet: bool,
 ) -> None:
     """Subject access: every record of one entity, and every audit entry about it (JSON)."""
     purpose = checked_purpose(purpose)
@@ -265,4 +333,4 @@ def audit_subject(
         log.close()
     finally:
         opened.close()
-    click.echo(f"wrote {len(ids)} records and {len(entries)} audit entries to {out}", err=True)
+    say(f"wrote {len(ids)} records and {len(entries)} audit entries to {out}", quiet)

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from identmatch._batch.decisions import Decisions, read_decisions
+from identmatch._candidates.blocking import BlockingReport
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.charts import IndexCharts
@@ -40,6 +41,7 @@ from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import score_pair
 from identmatch._prepare.declared import AttributeSpec, Identifiers, declared_schema
+from identmatch._prepare.quality import DataQuality
 from identmatch._types import DateOrder
 
 if TYPE_CHECKING:
@@ -83,6 +85,10 @@ class Index(IndexCharts, IndexReview):
             msg = f"{self.path.name}: the model or settings kept in the index are unusable ({why})"
             raise ConfigError(msg) from None
         self.date_order, self.date_orders, self.search_order = date_orders_in(meta)
+        self.built_quality: DataQuality | None = None
+        """After :meth:`build`: what the build read (its data-quality summary)."""
+        self.built_blocking: BlockingReport | None = None
+        """After :meth:`build`: the pairs the build compared, per candidate rule."""
         self._loaded: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._followers: list[Callable[[Change], None]] = []
@@ -101,6 +107,7 @@ class Index(IndexCharts, IndexReview):
         identifiers: Identifiers | None = None,
         attributes: Sequence[str | AttributeSpec] | None = None,
         decisions: Decisions | str | Path | pd.DataFrame | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> Index:
         """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
 
@@ -109,7 +116,9 @@ class Index(IndexCharts, IndexReview):
         :func:`identmatch.dedupe`; searches and adds then take them as fields too. Under
         ``date_order="auto"`` adds and searches read dates as the build did (``docs/index.md``).
         ``decisions`` (e.g. a file from ``identmatch decisions export``) are obeyed by the
-        build and kept in the index, so every later add obeys them too.
+        build and kept in the index, so every later add obeys them too. ``progress`` is
+        called with a short message as each stage starts. The index returned holds what the
+        build read and compared in ``built_quality`` and ``built_blocking``.
 
         Raises:
             ConfigError: ``path`` already exists.
@@ -121,7 +130,7 @@ class Index(IndexCharts, IndexReview):
         tmp = target.with_name(target.name + ".building")
         tmp.unlink(missing_ok=True)
         try:
-            build_file(
+            result = build_file(
                 records,
                 tmp,
                 columns=columns,
@@ -130,13 +139,16 @@ class Index(IndexCharts, IndexReview):
                 config=config or ModelConfig(),
                 schema=declared_schema(identifiers, attributes),
                 decisions=read_decisions(decisions),
+                progress=progress,
             )
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         owner_only(tmp)
         tmp.replace(target)
-        return cls(target)
+        built = cls(target)
+        built.built_quality, built.built_blocking = result.quality, result.blocking
+        return built
 
     @classmethod
     def compact(cls, path: str | Path, *, encrypt: bool = False) -> tuple[int, int]:

@@ -36,6 +36,7 @@ _DATE_REASONS = {
     "invalid": "not a date in a form that can be read, or impossible, or after today",
     "placeholder": "a placeholder date that systems write when the real one is unknown",
 }
+_NO_NAME = "no name left once titles and punctuation are taken out"
 _NHS_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
 
 
@@ -73,8 +74,11 @@ def _found(
     person: Mapping[str, Any], query: Mapping[str, Any], order: DateOrder, schema: DeclaredSchema
 ) -> Iterator[UnreadField]:
     for field, column in _NAMES.items():
-        if read_text(person.get(field)) is not None and query.get(column) is None:
-            yield _unread(field, "no name left once titles and punctuation are taken out")
+        text = read_text(person.get(field))
+        if text is not None and query.get(column) is None:
+            number = field in ("forename", "middle_names", "surname") and standardise_name(text)
+            reason = "no letter in it: a number, not a name" if number else _NO_NAME
+            yield _unread(field, reason)
     aliases = _alias_list(person.get("aliases"), ";")
     if any(not standardise_name(alias) for alias in aliases):
         yield _unread("aliases", "an alias with no name left once titles are taken out")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -37,6 +37,9 @@ from identmatch._prepare.records import (
 )
 from identmatch._sql import logged, quote_identifier
 from identmatch._types import DateOrder, ExplicitDateOrder
+
+if TYPE_CHECKING:
+    from identmatch._batch.result import Result
 
 __all__ = [
     "LIST_COLUMNS",
@@ -224,28 +227,32 @@ def build_file(
     config: ModelConfig,
     schema: DeclaredSchema | None = None,
     decisions: Decisions | None = None,
-) -> None:
+    progress: Callable[[str], None] | None = None,
+) -> Result:
     """Resolve ``records`` with the batch pipeline and write a complete index to ``path``.
 
     The index keeps the decisions it was built under (they hold for every later add), the
-    pairs for the review queue and the distribution of match weights.
+    pairs for the review queue and the distribution of match weights. Returns the run's
+    result (its quality summary and blocking report say what the build read and compared).
     """
     from identmatch._batch.pipeline import PipelineHooks, dedupe_then
     from identmatch._index.review import store_build_review
 
     writer = _Writer(path)
     try:
-        # The index keeps no blocking report: skip counting pairs per rule.
         result = dedupe_then(
             records,
             PipelineHooks(prepared=writer.start, clustering=writer.clustering),
             columns=columns,
             date_order=date_order,
             model=model,
-            config=config.model_copy(update={"count_blocked_pairs": False}),
+            config=config,
             schema=schema,
             decisions=decisions,
+            progress=progress,
         )
+        if progress is not None:
+            progress("writing the index")
         connection = writer.join()
         entities = result.entities
         if writer.model is None or writer.model.blocking_rules != result.model.blocking_rules:
@@ -293,6 +300,7 @@ def build_file(
         connection.execute("CHECKPOINT")
     finally:
         writer.close()
+    return result
 
 
 def _orders_read(quality: DataQuality) -> dict[str, ExplicitDateOrder]:

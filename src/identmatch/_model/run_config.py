@@ -73,6 +73,10 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
     search_known: float | None = Field(default=None, gt=0.0, lt=1.0)
     """An index's search prior: the probability that a person searched for is known at all
     (``ModelConfig.search_known``; default 0.5)."""
+    strict: bool = False
+    """Refuse to run (exit 2, before the main work) when anything given cannot be read or
+    used: an unmapped column that looks like a standard one, values left unread, numbers
+    where names are expected (``--strict``)."""
 
     @field_validator("review_band")
     @classmethod
@@ -194,6 +198,8 @@ class RunConfig(BaseModel, frozen=True, extra="forbid"):
             value = getattr(self, key)
             if value is not None:
                 lines.append(f"{key} = {_toml_value(value)}")
+        if self.strict:
+            lines.append("strict = true")
         if self.review_band is not None:
             lines.append(f"review_band = [{', '.join(repr(float(v)) for v in self.review_band)}]")
         if self.attributes:

@@ -15,7 +15,7 @@ reads straight from the files.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ def prepare_parquet(
     chunk_rows: int = 200_000,
     identifiers: Identifiers | None = None,
     attributes: Sequence[str | AttributeSpec] | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> DataQuality:
     """Standardise a CSV or Parquet file into ``directory`` as prepared Parquet parts.
 
@@ -78,6 +79,8 @@ def prepare_parquet(
         identifiers: declared identifiers, as for :func:`dedupe`; kept with the parts
             (``_declared.json``), so a run on the directory compares them.
         attributes: declared attributes, likewise.
+        progress: called after each chunk with the records prepared so far and the input's
+            total (known for Parquet from its metadata; ``None`` for CSV).
 
     Returns:
         The data-quality summary of the whole input.
@@ -105,6 +108,7 @@ def prepare_parquet(
     schema = arrow_schema([*PREPARED_COLUMNS, *declared.prepared_columns])
     known: dict[str, ExplicitDateOrder] = {}
     first_row = 1
+    total = _parquet_rows(path)
     for number, chunk in enumerate(_chunks(path, chunk_rows)):
         records = read_records(chunk, config, name=f"{path.name} (chunk {number + 1})")
         prepared, chunk_quality = prepare_records(
@@ -122,6 +126,8 @@ def prepare_parquet(
         pq.write_table(table, out / _PART.format(number))
         quality = chunk_quality if quality is None else quality.combine(chunk_quality)
         logger.info("prepared chunk %d (%d records)", number + 1, len(prepared))
+        if progress is not None:
+            progress(first_row - 1, total)
     if quality is None:
         msg = f"{path.name}: has no records (only a header, or an empty table)"
         raise InputFileError(msg)
@@ -181,6 +187,16 @@ def prepared_schema(directory: str | Path) -> DeclaredSchema:
 def prepared_parts(directory: str | Path) -> str:
     """The glob of the parts in ``directory``, for Spark or DuckDB to read."""
     return str(Path(directory) / _PARTS)
+
+
+def _parquet_rows(path: Path) -> int | None:
+    """A Parquet file's number of records, from its metadata; None for other files."""
+    if path.suffix.lower() not in {".parquet", ".pq"} or not path.is_file():
+        return None
+    try:
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    except (pa.ArrowInvalid, OSError):
+        return None  # _chunks says what is wrong with it
 
 
 def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:

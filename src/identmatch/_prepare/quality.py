@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from identmatch._types import ExplicitDateOrder
 
-__all__ = ["ColumnQuality", "DataQuality", "SourceQuality"]
+__all__ = ["ColumnQuality", "DataQuality", "SourceQuality", "Unread"]
 
 ROWS_SHOWN = 5
 """Row numbers kept per source for the values left unread."""
@@ -38,6 +38,22 @@ class SourceQuality(BaseModel, frozen=True, extra="forbid"):
     """The first few (at most 5) row numbers of the unread dates."""
 
 
+class Unread(BaseModel, frozen=True, extra="forbid"):
+    """Values of one column present but not read, within one input and source.
+
+    Row numbers are 1-based data rows of the input; no value is ever kept.
+    """
+
+    input: str = "input"
+    """The input's name (a file name, or ``input``, ``left`` and ``right``)."""
+    source: str = ""
+    """The ``source`` column's value; empty when the input has none (or the cell is blank)."""
+    count: int = Field(ge=0)
+    """Values present but not read: set to missing."""
+    rows: tuple[int, ...] = ()
+    """The first few (at most 5) row numbers of those values."""
+
+
 class ColumnQuality(BaseModel, frozen=True, extra="forbid"):
     """Counts for one standard column."""
 
@@ -51,6 +67,28 @@ class ColumnQuality(BaseModel, frozen=True, extra="forbid"):
     """Dates of birth with only a year (or month and year): kept as a year."""
     sources: tuple[SourceQuality, ...] = ()
     """Dates of birth: per input and source, the date order read in and the unread values."""
+    wrong_type: int = Field(default=0, ge=0)
+    """Names holding no letter at all (a number such as ``1.5``, where a name is expected):
+    counted in ``invalid`` too, and set to missing."""
+    unread: tuple[Unread, ...] = ()
+    """Columns other than dates of birth: per input and source, the values counted in
+    ``invalid`` and the first rows' numbers."""
+
+
+def _merged_unread(first: tuple[Unread, ...], second: tuple[Unread, ...]) -> tuple[Unread, ...]:
+    """One entry per input and source: counts added, the earliest rows kept."""
+    merged: dict[tuple[str, str], Unread] = {}
+    for entry in (*first, *second):
+        key = (entry.input, entry.source)
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = entry
+            continue
+        rows = sorted({*seen.rows, *entry.rows})[:ROWS_SHOWN]
+        merged[key] = seen.model_copy(
+            update={"count": seen.count + entry.count, "rows": tuple(rows)}
+        )
+    return tuple(sorted(merged.values(), key=lambda u: (-u.count, u.input, u.source)))
 
 
 def _merged_sources(
@@ -76,6 +114,9 @@ class DataQuality(BaseModel, frozen=True, extra="forbid"):
 
     rows: int = Field(ge=0)
     columns: dict[str, ColumnQuality]
+    unused_columns: dict[str, str] = Field(default_factory=dict)
+    """Input columns left unused that look like a standard column (``given_name`` ->
+    ``forename``): map them (``columns=`` or ``--map``) to use them. Column names only."""
 
     def combine(self, other: DataQuality) -> DataQuality:
         """Add two summaries, e.g. of the two inputs of a link."""
@@ -90,16 +131,23 @@ class DataQuality(BaseModel, frozen=True, extra="forbid"):
                 placeholder=a.placeholder + b.placeholder,
                 partial=a.partial + b.partial,
                 sources=_merged_sources(a.sources, b.sources),
+                wrong_type=a.wrong_type + b.wrong_type,
+                unread=_merged_unread(a.unread, b.unread),
             )
-        return DataQuality(rows=self.rows + other.rows, columns=merged)
+        return DataQuality(
+            rows=self.rows + other.rows,
+            columns=merged,
+            unused_columns={**self.unused_columns, **other.unused_columns},
+        )
 
     def as_rows(self) -> list[dict[str, int | str]]:
         """One plain dict of counts per column, for printing or a DataFrame.
 
-        The per-source detail of dates of birth is in each column's ``sources``.
+        The per-source detail is in each column's ``sources`` (dates of birth) and
+        ``unread`` (other columns); ``wrong_type`` is counted in ``invalid``.
         """
         return [
-            {"column": name, **counts.model_dump(exclude={"sources"})}
+            {"column": name, **counts.model_dump(exclude={"sources", "wrong_type", "unread"})}
             for name, counts in self.columns.items()
         ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +197,24 @@ def _apply_mapping(frame: pd.DataFrame, config: ReadConfig, *, name: str) -> pd.
 
     missing = [column for column in config.columns if column not in frame.columns]
     if missing:
-        available = _describe_columns([str(c) for c in frame.columns])
+        from identmatch._prepare.unused import close_column
+
+        columns = [str(c) for c in frame.columns]
+        available = _describe_columns(columns)
+        # A column is suggested by name only under a real header row: one with record_id
+        # (or the column mapped to it). Without one, the "columns" are a person's values.
+        header = "record_id" in columns or any(
+            config.columns.get(c) == "record_id" for c in columns
+        )
+        meant = [(m, close_column(m, columns) if header else None) for m in missing]
+        hints = "".join(
+            f"; did you mean --map {shlex.quote(f'{close}={config.columns[typo]}')}?"
+            for typo, close in meant
+            if close
+        )
         msg = (
             f"{name}: --map names column(s) {', '.join(missing)} that the input does not "
-            f"have; it has {available}"
+            f"have{hints}; it has {available}"
         )
         raise ConfigError(msg)
     groups: dict[str, list[str]] = {}

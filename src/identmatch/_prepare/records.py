@@ -11,9 +11,10 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from identmatch._prepare.date_columns import order_for, read_dob_column
+from identmatch._prepare.date_columns import order_for, read_dob_column, source_keys
 from identmatch._prepare.declared import (
     DeclaredSchema,
     is_declared_column,
@@ -34,6 +35,7 @@ from identmatch._prepare.standardise import (
     standardise_postcode,
     standardise_sex,
 )
+from identmatch._prepare.unused import unread_by_source, unused_columns
 from identmatch._prepare.values import map_unique as _map_unique
 from identmatch._types import DateOrder, ExplicitDateOrder
 
@@ -120,6 +122,20 @@ def _missing(series: pd.Series[Any]) -> pd.Series[bool]:
 
 def _absent(n: int) -> pd.Series[Any]:
     return pd.Series([None] * n, dtype=object)
+
+
+_PERSON_NAMES = frozenset({"forename", "middle_names", "surname"})
+
+
+def _person_name(value: Any) -> str | None:
+    """A forename, middle name or surname standardised; a value with no letter (a number
+    such as ``1.5``) is not a name, and is read as missing."""
+    return _with_letter(standardise_name(value))
+
+
+def _with_letter(std: str | None) -> str | None:
+    """A standardised name, or None when it holds no letter."""
+    return std if std is not None and any(c.isalpha() for c in std) else None
 
 
 def _first_token(value: str | None) -> str | None:
@@ -235,6 +251,18 @@ def prepare_records(
     def column(name: str) -> pd.Series[Any] | None:
         return records[name] if name in records.columns else None
 
+    keys = source_keys(column("source"), n)
+
+    def counted(raw: pd.Series[Any], std: pd.Series[Any], **extra: Any) -> ColumnQuality:
+        missing = _missing(raw)
+        unread = (~missing & std.isna()).to_numpy()
+        return ColumnQuality(
+            missing=int(missing.sum()),
+            invalid=int(unread.sum()),
+            unread=unread_by_source(unread, keys, name=name, first_row=first_row),
+            **extra,
+        )
+
     for field, std_name in (
         ("forename", "forename_std"),
         ("middle_names", "middle_std"),
@@ -246,12 +274,15 @@ def prepare_records(
         if raw is None:
             out[std_name] = _absent(n)
             continue
-        std = _map_unique(raw, standardise_name)
+        if field in _PERSON_NAMES:
+            read = _map_unique(raw, standardise_name)
+            std = _map_unique(read, _with_letter)
+            numbers = read.notna() & std.isna()
+            quality[field] = counted(raw, std, wrong_type=int(numbers.sum()))
+        else:
+            std = _map_unique(raw, standardise_name)
+            quality[field] = counted(raw, std)
         out[std_name] = std
-        missing = _missing(raw)
-        quality[field] = ColumnQuality(
-            missing=int(missing.sum()), invalid=int((~missing & std.isna()).sum())
-        )
 
     out["forename_ph"] = _map_unique(out["forename_std"], phonetic_code)
     out["surname_ph"] = _map_unique(out["surname_std"], phonetic_code)
@@ -347,10 +378,7 @@ def prepare_records(
         out["postcode_std"] = _each(postcodes, lambda p: p.postcode)
         out["postcode_outward"] = _each(postcodes, lambda p: p.outward)
         out["postcode_sector"] = _each(postcodes, lambda p: p.sector)
-        missing = _missing(raw_postcode)
-        quality["postcode"] = ColumnQuality(
-            missing=int(missing.sum()), invalid=int((~missing & out["postcode_std"].isna()).sum())
-        )
+        quality["postcode"] = counted(raw_postcode, out["postcode_std"])
 
     for field, std_name, func in (
         ("sex", "sex_std", standardise_sex),
@@ -362,10 +390,7 @@ def prepare_records(
             continue
         std = _map_unique(raw, func)
         out[std_name] = std
-        missing = _missing(raw)
-        quality[field] = ColumnQuality(
-            missing=int(missing.sum()), invalid=int((~missing & std.isna()).sum())
-        )
+        quality[field] = counted(raw, std)
 
     declared = schema or _NO_SCHEMA
     declared.check_columns(records.columns, name="input")
@@ -374,19 +399,21 @@ def prepare_records(
             records[spec.column], functools.partial(_prepare_identifier, kind=spec.kind)
         )
         out[spec.prepared], out[spec.prepared_all], out[spec.prepared_swaps] = first, every, swaps
-        quality[spec.column] = ColumnQuality(missing=int(sum(blank)), invalid=int(sum(invalid)))
+        unread = np.asarray(invalid, dtype=bool)
+        quality[spec.column] = ColumnQuality(
+            missing=int(sum(blank)),
+            invalid=int(unread.sum()),
+            unread=unread_by_source(unread, keys, name=name, first_row=first_row),
+        )
     for attribute in declared.attributes:
         raw = records[attribute.column]
         out[attribute.prepared] = _map_unique(raw, prepare_attribute)
-        missing = _missing(raw)
-        quality[attribute.column] = ColumnQuality(
-            missing=int(missing.sum()),
-            invalid=int((~missing & out[attribute.prepared].isna()).sum()),
-        )
+        quality[attribute.column] = counted(raw, out[attribute.prepared])
 
     names = (*PREPARED_COLUMNS, *declared.prepared_columns)
-    prepared = pd.DataFrame({name: out[name] for name in names})
-    return prepared, DataQuality(rows=n, columns=quality)
+    prepared = pd.DataFrame({col: out[col] for col in names})
+    unused = unused_columns(records.columns, declared=declared.columns)
+    return prepared, DataQuality(rows=n, columns=quality, unused_columns=unused)
 
 
 def _prepare_identifier(value: Any, kind: IdentifierKind) -> tuple[Any, ...]:
@@ -429,7 +456,8 @@ def prepare_one(
     from identmatch._prepare.read import _alias_list, read_text
 
     def name(field: str) -> str | None:
-        return standardise_name(read_text(fields.get(field)))
+        read = _person_name if field in _PERSON_NAMES else standardise_name
+        return read(read_text(fields.get(field)))
 
     out: dict[str, Any] = {"unique_id": read_text(fields.get("record_id")) or "query"}
     forename, middle, surname = name("forename"), name("middle_names"), name("surname")
