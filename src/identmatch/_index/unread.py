@@ -4,7 +4,8 @@ A query field whose value is not blank but standardises to nothing (a date of bi
 form the date reader knows, an NHS number failing its check digit, a postcode with no letter
 or digit) would otherwise drop out of the search silently: the explanation would only say
 "missing on one side". :func:`unread_fields` compares the raw query with the prepared one and
-names each such field with the reason, never the value.
+names each such field with the reason, never the value. A name that mixes alphabets (Cyrillic
+letters among Latin ones) is read, its lookalike letters as Latin, and noted here the same way.
 
 It reads around the standardisers, not inside them: whatever they come to accept is read,
 and only what they still leave missing is reported.
@@ -18,6 +19,7 @@ from typing import Any
 
 from identmatch._index.found import UnreadField
 from identmatch._prepare.declared import DeclaredSchema, identifier_values
+from identmatch._prepare.lookalikes import mixes_alphabets
 from identmatch._prepare.read import _alias_list, read_text
 from identmatch._prepare.standardise import parse_date, standardise_name
 from identmatch._types import DateOrder
@@ -73,8 +75,13 @@ def _found(
     person: Mapping[str, Any], query: Mapping[str, Any], order: DateOrder, schema: DeclaredSchema
 ) -> Iterator[UnreadField]:
     for field, column in _NAMES.items():
-        if read_text(person.get(field)) is not None and query.get(column) is None:
+        text = read_text(person.get(field))
+        if text is not None and query.get(column) is None:
             yield _unread(field, "no name left once titles and punctuation are taken out")
+        elif text is not None and mixes_alphabets(text):
+            reason = "mixes alphabets; its letters that look Latin were read as Latin"
+            message = f"{_label(field)} {reason} (check how it is written at the source)"
+            yield UnreadField(field=field, reason=reason, message=message)
     aliases = _alias_list(person.get("aliases"), ";")
     if any(not standardise_name(alias) for alias in aliases):
         yield _unread("aliases", "an alias with no name left once titles are taken out")

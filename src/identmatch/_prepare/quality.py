@@ -51,6 +51,9 @@ class ColumnQuality(BaseModel, frozen=True, extra="forbid"):
     """Dates of birth with only a year (or month and year): kept as a year."""
     sources: tuple[SourceQuality, ...] = ()
     """Dates of birth: per input and source, the date order read in and the unread values."""
+    mixed_alphabets: int = Field(default=0, ge=0)
+    """Names with a word mixing letters of different alphabets (Cyrillic ``е`` among Latin
+    letters, ...): the letters that look Latin are read as Latin; worth checking at source."""
 
 
 def _merged_sources(
@@ -90,6 +93,7 @@ class DataQuality(BaseModel, frozen=True, extra="forbid"):
                 placeholder=a.placeholder + b.placeholder,
                 partial=a.partial + b.partial,
                 sources=_merged_sources(a.sources, b.sources),
+                mixed_alphabets=a.mixed_alphabets + b.mixed_alphabets,
             )
         return DataQuality(rows=self.rows + other.rows, columns=merged)
 

@@ -22,6 +22,7 @@ from identmatch._prepare.declared import (
     prepare_identifier,
 )
 from identmatch._prepare.identifiers import IdentifierKind
+from identmatch._prepare.lookalikes import mixes_alphabets
 from identmatch._prepare.nicknames import related_forenames
 from identmatch._prepare.phonetic import phonetic_code
 from identmatch._prepare.quality import ColumnQuality, DataQuality
@@ -249,8 +250,12 @@ def prepare_records(
         std = _map_unique(raw, standardise_name)
         out[std_name] = std
         missing = _missing(raw)
+        # Only text that is not all ASCII can mix alphabets; most names are ASCII.
+        mixed = sum(1 for v in raw if isinstance(v, str) and not v.isascii() and mixes_alphabets(v))
         quality[field] = ColumnQuality(
-            missing=int(missing.sum()), invalid=int((~missing & std.isna()).sum())
+            missing=int(missing.sum()),
+            invalid=int((~missing & std.isna()).sum()),
+            mixed_alphabets=mixed,
         )
 
     out["forename_ph"] = _map_unique(out["forename_std"], phonetic_code)
