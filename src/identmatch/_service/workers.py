@@ -70,7 +70,12 @@ def results_json(found: Sequence[identmatch.Hits]) -> Found:
     """
     body = RESULTS.dump_json(
         [
-            SearchResult(hits=list(hits), weak=list(hits.weak), unread=list(hits.unread))
+            SearchResult(
+                hits=list(hits),
+                weak=list(hits.weak),
+                unread=list(hits.unread),
+                notes=list(hits.notes),
+            )
             for hits in found
         ]
     )
