@@ -15,6 +15,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from identmatch._service.connections import address_block
 from test_server_hardening import (  # noqa: F401
     LIMITS,
     Server,
@@ -132,3 +133,17 @@ def test_at_the_cap_idle_connections_make_room_and_active_ones_stay(
         for sock in sockets:
             sock.close()
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("address", "block"),
+    [
+        ("127.0.0.34", "127.0.0.0/24"),
+        ("203.0.113.200", "203.0.113.0/24"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.0/24"),  # IPv4 reached over an IPv6 socket
+        ("/run/identmatch.sock", "/run/identmatch.sock"),
+    ],
+)
+def test_address_blocks(address: str, block: str) -> None:
+    assert address_block(address) == block
