@@ -104,9 +104,9 @@ def _load_csv(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         msg = f"{path.name}: the file is empty; expected a header row and records"
         raise InputFileError(msg)
-    _check_utf8(path)
     separator = "\t" if path.suffix.lower() == ".tsv" else ","
-    check_column_count(path, separator)
+    check_column_count(path, separator)  # first: it reads the header line alone
+    _check_utf8(path)
     _check_field_counts(path, separator)
     try:
         # Every value is text, and only an empty cell is missing: "NA" and "Null" can be
