@@ -143,7 +143,8 @@ def guarded_protocol(limits: identmatch.ServiceLimits) -> type[asyncio.Protocol]
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
-            if not self.transport.is_closing():
+            cycle = self.cycle  # a pipelined request, if any, has just been started
+            if not self.transport.is_closing() and (cycle is None or cycle.response_complete):
                 self._idle(True)  # kept alive, waiting for another request
 
         def _arm(self, seconds: float) -> None:
