@@ -242,7 +242,7 @@ def test_a_frozen_worker_is_answered_for_not_counted_ready_and_restarted(
         for _ in range(4):
             began = time.monotonic()
             assert search(server, person)["results"] == expected
-            assert time.monotonic() - began < 1.0 + 0.5  # the deadline, and the search itself
+            assert time.monotonic() - began < 1.0 + 1.0  # the deadline, and the search itself
         deadline = time.monotonic() + 3.0  # a liveness check every half deadline
         while httpx.get(server.url + "/readyz").json()["workers"] != 0:
             assert time.monotonic() < deadline, "a stopped worker is still counted ready"
