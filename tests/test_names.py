@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from identmatch._prepare.names import GUARDED_TITLES, SUFFIXES, TITLES, strip_titles_and_suffixes
-from identmatch._prepare.standardise import fold_text
+from identmatch._prepare.standardise import fold_text, standardise_name
+
+from _support import disguised
 
 _VOCABULARY = sorted(TITLES | GUARDED_TITLES | SUFFIXES | {"ann", "lee", "smith", "jones"})
 
@@ -89,3 +91,22 @@ class TestStripTitlesAndSuffixes:
         starts = [i for i in range(len(tokens) + 1) if tuple(tokens[i : i + len(out)]) == out]
         assert starts
         assert not out or out[0] not in TITLES
+
+
+class TestLookalikeTitles:
+    @given(
+        st.lists(st.sampled_from(_VOCABULARY), min_size=1, max_size=6),
+        st.lists(st.booleans(), min_size=6, max_size=6),
+    )
+    def test_titles_in_lookalike_letters_are_stripped_alike(
+        self, tokens: list[str], disguise: list[bool]
+    ) -> None:
+        """Titles, suffixes and names written in part with lookalike Cyrillic letters
+        (``Мr``, ``Јnr``) standardise exactly as the Latin spelling does: folding comes first,
+        once per value, before the tables are met."""
+        latin = " ".join(t.capitalize() for t in tokens)
+        mixed = " ".join(
+            disguised(t.capitalize()) if flag else t.capitalize()
+            for t, flag in zip(tokens, disguise, strict=False)
+        )
+        assert standardise_name(mixed) == standardise_name(latin)

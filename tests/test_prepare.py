@@ -13,9 +13,15 @@ from identmatch._prepare.quality import DataQuality
 from identmatch._prepare.read import read_records
 from identmatch._prepare.records import PREPARED_COLUMNS, prepare_one, prepare_records
 
-texts = st.sampled_from(
-    ["Bill", "William", "Mr John", "Smith-Jones", "O'Neil", "Wójcik", "", "J", "Mary Jane", " ann "]
-) | st.text(max_size=12)
+from _support import disguised
+
+texts = (
+    st.sampled_from(
+        ["Bill", "William", "Mr John", "Smith-Jones", "O'Neil", "Wójcik", "", "J", "Mary Jane"]
+    )
+    | st.sampled_from([" ann ", disguised("Benedict"), disguised("TOM"), "Иван", "Гenedict"])
+    | st.text(max_size=12)
+)
 dates = st.sampled_from(
     ["1987-03-04", "04/03/1987", "1987", "1900-01-01", "bad", ""]
 ) | st.dates().map(str)

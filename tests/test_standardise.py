@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from identmatch._prepare.lookalikes import mixes_alphabets
 from identmatch._prepare.standardise import (
     ParsedDate,
     Postcode,
@@ -29,7 +30,12 @@ from identmatch._prepare.standardise import (
 )
 from identmatch._prepare.values import is_missing
 
+from _support import disguised
+
 TODAY = dt.date.today()
+LATIN_AND_LOOKALIKES = "aeoBTHrgnsГгИиВвЕеАаОоСсТтΑαΒβΡρΟοΝν-' 'ʼ.1"
+"""Latin letters, Cyrillic and Greek letters that look like them (in one case or both), and
+some of their own, with separators: the mixes lookalike folding has to settle on."""
 MARCH_4_1987 = ParsedDate(dt.date(1987, 3, 4), 1987, 3, 4, "valid")
 INVALID = ParsedDate(None, None, None, None, "invalid")
 PLACEHOLDER = ParsedDate(None, None, None, None, "placeholder")
@@ -156,6 +162,61 @@ class TestFoldText:
     def test_ascii_fast_path_matches_reference(self, text: str) -> None:
         """The ASCII fast path agrees with the character-by-character reference folding."""
         assert fold_text(text) == (_fold_slow(text) or None)
+
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (disguised("Benedict"), "benedict"),
+            ("Dr " + disguised("Benedict") + " Cumberbatch", "dr benedict cumberbatch"),
+            (disguised("TOM"), "tom"),  # wholly Cyrillic, but every letter looks Latin
+            ("Гenedict", "renedict"),  # Г has no Latin twin; lowercased it looks like r
+            ("Иван", "иван"),  # a Cyrillic name with letters of its own: kept
+            ("Αλέξανδρος", "αλεξανδροσ"),
+            ("Сергей Ivanov", "сергеи ivanov"),  # words are told apart
+            ("Wójcik", "wojcik"),
+        ],
+        ids=[
+            "mixed",
+            "mixed-among-latin",
+            "whole-word-lookalike",
+            "lookalike-once-lowercased",
+            "cyrillic-kept",
+            "greek-kept",
+            "word-by-word",
+            "latin-untouched",
+        ],
+    )
+    def test_lookalike_letters(self, value: str, expected: str) -> None:
+        """Letters of other alphabets that look Latin, in a word mixing alphabets or made only
+        of them, fold to the Latin letters; names written in another alphabet are kept."""
+        assert fold_text(value) == expected
+
+    @given(st.text(alphabet=LATIN_AND_LOOKALIKES))
+    def test_idempotent_across_alphabets(self, text: str) -> None:
+        """Folding settles in one call however Latin, Cyrillic and Greek letters are mixed."""
+        once = fold_text(text)
+        assert fold_text(once) == once
+        assert standardise_name(standardise_name(text)) == standardise_name(text)
+
+    @given(st.text(alphabet=st.characters(codec="latin-1") | st.sampled_from("łŁøđıœæßþ-' ")))
+    def test_latin_text_folds_as_before(self, text: str) -> None:
+        """Text of Latin letters (accented or not), digits and punctuation folds exactly as the
+        character-by-character reference did before lookalikes were folded."""
+        assert fold_text(text) == (" ".join(_fold_slow(text).split()) or None)
+
+    @pytest.mark.parametrize(
+        ("value", "mixed"),
+        [
+            (disguised("Benedict"), True),
+            ("О'Brien", True),  # a Cyrillic O in O'Brien: one word
+            ("Иван Smith", False),
+            ("Wójcik", False),
+            ("やまだ山田", False),  # Japanese scripts count as one
+            ("Smith", False),
+        ],
+    )
+    def test_mixes_alphabets(self, value: str, mixed: bool) -> None:
+        assert mixes_alphabets(value) is mixed
 
 
 class TestStandardiseName:

@@ -8,6 +8,7 @@ failed request, and never outlive the service.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -220,3 +221,43 @@ def test_readyz_counts_ready_workers(served: Server) -> None:
         "status": "ready",
         "workers": 2,
     }
+
+
+def test_a_frozen_worker_is_answered_for_not_counted_ready_and_restarted(
+    tmp_path: Path,
+    built: Path,  # noqa: F811
+    records: pd.DataFrame,  # noqa: F811
+) -> None:
+    """Both workers stopped (SIGSTOP): each search is still answered, by the service process,
+    within the deadline; /readyz stops counting them; they are killed and started again."""
+    config = BUSY + "worker_deadline = 1.0\n"
+    server = start(tmp_path, built, records, config_text=config, extra=WORKERS)
+    try:
+        workers_ready(server, 2)
+        frozen = children(server.process.pid)
+        person = person_of(records.iloc[7])
+        expected = search(server, person)["results"]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        for _ in range(4):
+            began = time.monotonic()
+            assert search(server, person)["results"] == expected
+            assert time.monotonic() - began < 1.0 + 1.0  # the deadline, and the search itself
+        deadline = time.monotonic() + 3.0  # a liveness check every half deadline
+        while httpx.get(server.url + "/readyz").json()["workers"] != 0:
+            assert time.monotonic() < deadline, "a stopped worker is still counted ready"
+            time.sleep(0.05)
+        workers_ready(server, 2)  # killed, and others started
+        assert not set(frozen) & set(children(server.process.pid))
+        assert all(_zombie(pid) for pid in frozen)
+        assert search(server, person)["results"] == expected
+        log = server.log.read_text()
+        assert "did not answer a search within 1.0 s; stopping it" in log or (
+            "did not answer a liveness check within 1.0 s; stopping it" in log
+        )
+        assert "ended (exit code -9); starting another" in log
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        stopped(server)

@@ -18,6 +18,7 @@ def hits_from_reply(result: dict[str, Any]) -> identmatch.Hits:
         [identmatch.Hit.model_validate(h) for h in result["hits"]],
         weak=[identmatch.WeakCandidate.model_validate(w) for w in result.get("weak", [])],
         unread=[identmatch.UnreadField.model_validate(u) for u in result.get("unread", [])],
+        notes=[identmatch.UnreadField.model_validate(u) for u in result.get("notes", [])],
     )
 
 
@@ -45,6 +46,8 @@ def print_hits(hits: identmatch.Hits) -> None:
     """
     for field in hits.unread:
         click.echo(f"not read: {field.message}; searched without it")
+    for field in hits.notes:
+        click.echo(f"note: {field.message}")
     if not hits:
         click.echo("no match: nobody in the index scores at the possible level or above")
     for rank, hit in enumerate(hits, start=1):

@@ -33,7 +33,7 @@ def print_tables(
 
     console = Console(stderr=True)
     table = Table(title=f"Data quality ({quality.rows:,} rows read)")
-    for heading in ("column", "missing", "invalid", "placeholder", "partial"):
+    for heading in ("column", "missing", "invalid", "placeholder", "partial", "mixed alphabets"):
         table.add_column(heading, justify="left" if heading == "column" else "right")
     for row in quality.as_rows():
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))

@@ -109,9 +109,11 @@ class Hits(list[Hit]):
     Attributes:
         weak: entities below "possible" worth a look, labelled, best first; never hits.
         unread: the query's fields that were given but could not be read.
+        notes: the query's fields that were read but deserve a look (a name mixing
+            alphabets, its lookalike letters read as Latin ones); same shape as ``unread``.
 
-    Two ``Hits`` are equal when their hits, weak candidates and unread fields are; a plain
-    list compares with the hits alone.
+    Two ``Hits`` are equal when their hits, weak candidates, unread fields and notes are; a
+    plain list compares with the hits alone.
     """
 
     def __init__(
@@ -120,14 +122,16 @@ class Hits(list[Hit]):
         *,
         weak: Iterable[WeakCandidate] = (),
         unread: Iterable[UnreadField] = (),
+        notes: Iterable[UnreadField] = (),
     ) -> None:
         super().__init__(hits)
         self.weak: tuple[WeakCandidate, ...] = tuple(weak)
         self.unread: tuple[UnreadField, ...] = tuple(unread)
+        self.notes: tuple[UnreadField, ...] = tuple(notes)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Hits):
-            same = (self.weak, self.unread) == (other.weak, other.unread)
+            same = (self.weak, self.unread, self.notes) == (other.weak, other.unread, other.notes)
             return same and list.__eq__(self, other)
         return list.__eq__(self, other)
 
@@ -137,7 +141,10 @@ class Hits(list[Hit]):
     __hash__ = None  # a list: mutable, so unhashable
 
     def __repr__(self) -> str:
-        return f"Hits({list.__repr__(self)}, weak={self.weak!r}, unread={self.unread!r})"
+        return (
+            f"Hits({list.__repr__(self)}, weak={self.weak!r}, unread={self.unread!r}, "
+            f"notes={self.notes!r})"
+        )
 
     @property
     def entity_ids(self) -> list[str]:

@@ -33,7 +33,7 @@ from identmatch._candidates.keys import hashed_keys
 from identmatch._config import STANDARD_COLUMNS, ModelConfig
 from identmatch._exceptions import SchemaError
 from identmatch._index.found import Hit, Hits, KnownRecord, UnreadField, WeakCandidate
-from identmatch._index.unread import unread_fields
+from identmatch._index.unread import field_notes, unread_fields
 from identmatch._model.explain import explanation_from_score
 from identmatch._model.model import Model
 from identmatch._model.scoring import PairScore, TermFrequencies, score_pair
@@ -204,11 +204,13 @@ def rank_candidates(
 
 
 class Query(NamedTuple):
-    """A search query, prepared: its record, its blocking keys and the fields not read."""
+    """A search query, prepared: its record, its blocking keys, the fields not read and the
+    fields read with a note (a name mixing alphabets)."""
 
     record: dict[str, Any]
     keys: list[tuple[int, int]]
     unread: tuple[UnreadField, ...]
+    notes: tuple[UnreadField, ...] = ()
 
 
 class Searcher:
@@ -249,7 +251,8 @@ class Searcher:
         unread = unread_fields(
             person, record, date_order=self.date_order, schema=self.model.declared
         )
-        return Query(record, hashed_keys(record, self.model.blocking_rules), unread)
+        keys = hashed_keys(record, self.model.blocking_rules)
+        return Query(record, keys, unread, field_notes(person))
 
     def prior_weight(self, snapshot: Snapshot) -> float:
         """The search prior (bits) for the snapshot's number of entities."""
@@ -272,7 +275,7 @@ class Searcher:
             members = snapshot.members([*(h.entity_id for h in hits), *(w.entity_id for w in weak)])
             hits = [hit.with_records(members) for hit in hits]
             weak = [candidate.with_records(members) for candidate in weak]
-        return Hits(hits, weak=weak, unread=query.unread)
+        return Hits(hits, weak=weak, unread=query.unread, notes=query.notes)
 
 
 def household(cursor: duckdb.DuckDBPyConnection, entity_id: str, limit: int) -> pd.DataFrame:

@@ -4,7 +4,9 @@ A query field whose value is not blank but standardises to nothing (a date of bi
 form the date reader knows, an NHS number failing its check digit, a postcode with no letter
 or digit) would otherwise drop out of the search silently: the explanation would only say
 "missing on one side". :func:`unread_fields` compares the raw query with the prepared one and
-names each such field with the reason, never the value.
+names each such field with the reason, never the value. :func:`field_notes` names the fields
+that were read but deserve a look: a name that mixes alphabets (Cyrillic letters among Latin
+ones), whose lookalike letters were read as the Latin ones.
 
 It reads around the standardisers, not inside them: whatever they come to accept is read,
 and only what they still leave missing is reported.
@@ -18,11 +20,12 @@ from typing import Any
 
 from identmatch._index.found import UnreadField
 from identmatch._prepare.declared import DeclaredSchema, identifier_values
+from identmatch._prepare.lookalikes import mixes_alphabets
 from identmatch._prepare.read import _alias_list, read_text
 from identmatch._prepare.standardise import parse_date, standardise_name
 from identmatch._types import DateOrder
 
-__all__ = ["unread_fields"]
+__all__ = ["field_notes", "unread_fields"]
 
 _NAMES = {
     "forename": "forename_std",
@@ -123,3 +126,16 @@ def unread_fields(
         declared ones; empty when every field given was read.
     """
     return tuple(_found(person, query, date_order, schema))
+
+
+def field_notes(person: Mapping[str, Any]) -> tuple[UnreadField, ...]:
+    """The name fields of ``person`` that mix alphabets in a word (read, lookalike letters as
+    Latin ones, but worth checking at the source): field and reason, never the value."""
+    reason = "mixes alphabets; letters that look Latin were read as the Latin letters"
+    notes = []
+    for field in (*_NAMES, "aliases"):
+        values = _alias_list(person.get(field), ";") if field == "aliases" else [person.get(field)]
+        if any((text := read_text(v)) is not None and mixes_alphabets(text) for v in values):
+            message = f"{_label(field)} {reason} (check how it is written at the source)"
+            notes.append(UnreadField(field=field, reason=reason, message=message))
+    return tuple(notes)

@@ -28,7 +28,7 @@ from identmatch._exceptions import ConfigError, InputFileError, SchemaError
 from identmatch._prepare.arrow import arrow_schema
 from identmatch._prepare.declared import AttributeSpec, DeclaredSchema, Identifiers, declared_schema
 from identmatch._prepare.quality import DataQuality
-from identmatch._prepare.read import read_records
+from identmatch._prepare.read import check_column_count, check_parquet_columns, read_records
 from identmatch._prepare.records import PREPARED_COLUMNS, prepare_records
 from identmatch._types import DateOrder, ExplicitDateOrder
 
@@ -208,6 +208,7 @@ def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if suffix in {".parquet", ".pq"}:
         try:
             parquet = pq.ParquetFile(path)
+            check_parquet_columns(path, parquet.schema_arrow)
         except (pa.ArrowInvalid, OSError) as exc:
             msg = f"{path.name}: not a readable Parquet file"
             raise InputFileError(msg) from exc
@@ -219,6 +220,7 @@ def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
         raise InputFileError(msg)
     # The same reading rules as read_records: text only, and only an empty cell is missing
     # ("NA" and "Null" can be real names).
+    check_column_count(path, "\t" if suffix == ".tsv" else ",")
     try:
         reader: Any = pd.read_csv(
             path,

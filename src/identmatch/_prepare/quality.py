@@ -73,6 +73,9 @@ class ColumnQuality(BaseModel, frozen=True, extra="forbid"):
     unread: tuple[Unread, ...] = ()
     """Columns other than dates of birth: per input and source, the values counted in
     ``invalid`` and the first rows' numbers."""
+    mixed_alphabets: int = Field(default=0, ge=0)
+    """Names with a word mixing letters of different alphabets (Cyrillic ``е`` among Latin
+    letters, ...): the letters that look Latin are read as Latin; worth checking at source."""
 
 
 def _merged_unread(first: tuple[Unread, ...], second: tuple[Unread, ...]) -> tuple[Unread, ...]:
@@ -133,6 +136,7 @@ class DataQuality(BaseModel, frozen=True, extra="forbid"):
                 sources=_merged_sources(a.sources, b.sources),
                 wrong_type=a.wrong_type + b.wrong_type,
                 unread=_merged_unread(a.unread, b.unread),
+                mixed_alphabets=a.mixed_alphabets + b.mixed_alphabets,
             )
         return DataQuality(
             rows=self.rows + other.rows,

@@ -20,7 +20,14 @@ from identmatch._exceptions import InputFileError, SchemaError
 from identmatch._prepare.values import is_missing, to_text
 from identmatch._types import RECORD_ID_CHARACTERS, RECORD_ID_MAX_LENGTH
 
-__all__ = ["check_id_characters", "read_records"]
+__all__ = [
+    "FIELD_LIMIT",
+    "MAX_COLUMNS",
+    "check_column_count",
+    "check_id_characters",
+    "check_parquet_columns",
+    "read_records",
+]
 
 logger = logging.getLogger("identmatch")
 
@@ -28,6 +35,12 @@ _CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 _PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
 _MAX_IDS_IN_MESSAGE = 5
 _BAD_ID = re.compile(f"[^{RECORD_ID_CHARACTERS}]")
+
+MAX_COLUMNS = 1_000
+"""Most columns an input file may have; a wider file is refused before any row is read."""
+
+FIELD_LIMIT = csv.field_size_limit()
+"""Most characters in one CSV field (the csv module's limit, 131,072); a longer field is refused."""
 
 
 def read_records(
@@ -96,8 +109,9 @@ def _load_csv(path: Path) -> pd.DataFrame:
     if path.stat().st_size == 0:
         msg = f"{path.name}: the file is empty; expected a header row and records"
         raise InputFileError(msg)
-    _check_utf8(path)
     separator = "\t" if path.suffix.lower() == ".tsv" else ","
+    check_column_count(path, separator)  # first: it reads the header line alone
+    _check_utf8(path)
     _check_field_counts(path, separator)
     try:
         # Every value is text, and only an empty cell is missing: "NA" and "Null" can be
@@ -135,8 +149,52 @@ def _check_utf8(path: Path) -> None:
             decoder_line += 1
 
 
+def check_column_count(path: Path, separator: str) -> None:
+    """Fail when the header row has more than :data:`MAX_COLUMNS` columns, reading nothing else.
+
+    pandas makes an object per column and cell: a file a million columns wide takes a
+    minute and gigabytes to read before any other check could refuse it. The separators of
+    the first line are counted as bytes (a separator inside quotes counts only when the line
+    is too wide at first sight; then the quoted text is left out and they are counted again).
+    """
+    mark = separator.encode()
+    with path.open("rb") as handle:
+        line = bytearray()
+        while block := handle.read(1 << 16):
+            head, newline, _ = block.partition(b"\n")
+            line += head  # a bytearray grows in place
+            if newline:
+                break
+            if line.count(mark) >= MAX_COLUMNS and len(line) > 1 << 24:
+                break  # 16 MiB of header and still going: the count so far will do
+    if line.count(mark) < MAX_COLUMNS:
+        return
+    columns = _QUOTED.sub(b"", line).count(mark) + 1
+    if columns > MAX_COLUMNS:
+        many = f"{columns:,}" if len(line) <= 1 << 24 else f"over {columns:,}"
+        msg = (
+            f"{path.name}: the header row has {many} columns; at most {MAX_COLUMNS:,} are "
+            "read (keep the columns to match on and drop the others)"
+        )
+        raise InputFileError(msg)
+
+
+def check_parquet_columns(path: Path, schema: Any) -> None:
+    """Fail when a Parquet file's schema has more than :data:`MAX_COLUMNS` columns."""
+    if len(schema.names) > MAX_COLUMNS:
+        msg = (
+            f"{path.name}: the file has {len(schema.names):,} columns; at most "
+            f"{MAX_COLUMNS:,} are read (keep the columns to match on and drop the others)"
+        )
+        raise InputFileError(msg)
+
+
+_QUOTED = re.compile(rb'"(?:[^"]|"")*"')
+
+
 def _check_field_counts(path: Path, separator: str) -> None:
-    """Fail on the first row whose field count differs from the header's, naming its line.
+    """Fail on the first row whose field count differs from the header's, naming its line,
+    and on the first field over :data:`FIELD_LIMIT` characters, naming its line and column.
 
     pandas fills a short row's missing fields from the right and, when every row has one
     field more than the header, reads the first as an index: either way values land in the
@@ -144,20 +202,57 @@ def _check_field_counts(path: Path, separator: str) -> None:
     """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle, delimiter=separator, skipinitialspace=True)
-        header = next(reader, None)
-        if header is None:
-            return
-        expected = len(header)
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line: skipped by the reader too
-            if len(row) != expected:
-                msg = (
-                    f"{path.name}: line {reader.line_num} has {len(row)} field(s) but the "
-                    f"header has {expected}; fix that row (a missing separator or an "
-                    "unquoted comma) so that no value lands in the wrong column"
-                )
-                raise InputFileError(msg)
+        try:
+            header = next(reader, None)
+            if header is None:
+                return
+            expected = len(header)
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line: skipped by the reader too
+                if len(row) != expected:
+                    msg = (
+                        f"{path.name}: line {reader.line_num} has {len(row)} field(s) but the "
+                        f"header has {expected}; fix that row (a missing separator or an "
+                        "unquoted comma) so that no value lands in the wrong column"
+                    )
+                    raise InputFileError(msg)
+        except csv.Error:
+            raise _field_too_long(path, separator) from None
+
+
+def _field_too_long(path: Path, separator: str) -> InputFileError:
+    """The error for the first field over :data:`FIELD_LIMIT` characters: its line and column.
+
+    The csv module's error names neither, so the file is read again, without the limit, up
+    to that field (only when there is one). Only the column's name is quoted, and only if it
+    is a standard column (the header might be a person's values).
+    """
+    old = csv.field_size_limit(2**31 - 1)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle, delimiter=separator, skipinitialspace=True)
+            header = next(reader, [])
+            long = [n for n, f in enumerate(header, 1) if len(f) > FIELD_LIMIT]
+            line, number = (1, long[0]) if long else (0, 0)
+            if not number:
+                for row in reader:
+                    long = [n for n, f in enumerate(row, 1) if len(f) > FIELD_LIMIT]
+                    if long:
+                        line, number = reader.line_num, long[0]
+                        break
+    except csv.Error:  # pragma: no cover - another malformation; say what the reader said
+        line, number, header = 0, 0, []
+    finally:
+        csv.field_size_limit(old)
+    if not number:
+        return InputFileError(f"{path.name}: not a well-formed CSV file")
+    name = header[number - 1] if line > 1 and number <= len(header) else ""
+    column = f"column {number}" + (f" ({name})" if name in STANDARD_COLUMNS else "")
+    return InputFileError(
+        f"{path.name}: line {line}, {column} has a value over {FIELD_LIMIT:,} characters "
+        "long, the most a field may hold; is a quote left open?"
+    )
 
 
 def _describe_columns(columns: list[str]) -> str:
@@ -182,6 +277,7 @@ def _load_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
+        check_parquet_columns(path, pq.read_schema(path))
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         msg = f"{path.name}: not a readable Parquet file"

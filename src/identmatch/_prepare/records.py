@@ -23,6 +23,7 @@ from identmatch._prepare.declared import (
     prepare_identifier,
 )
 from identmatch._prepare.identifiers import IdentifierKind
+from identmatch._prepare.lookalikes import mixes_alphabets
 from identmatch._prepare.nicknames import related_forenames
 from identmatch._prepare.phonetic import phonetic_code
 from identmatch._prepare.quality import ColumnQuality, DataQuality
@@ -278,10 +279,12 @@ def prepare_records(
             read = _map_unique(raw, standardise_name)
             std = _map_unique(read, _with_letter)
             numbers = read.notna() & std.isna()
-            quality[field] = counted(raw, std, wrong_type=int(numbers.sum()))
+            quality[field] = counted(
+                raw, std, wrong_type=int(numbers.sum()), mixed_alphabets=_mixed_alphabets(raw)
+            )
         else:
             std = _map_unique(raw, standardise_name)
-            quality[field] = counted(raw, std)
+            quality[field] = counted(raw, std, mixed_alphabets=_mixed_alphabets(raw))
         out[std_name] = std
 
     out["forename_ph"] = _map_unique(out["forename_std"], phonetic_code)
@@ -502,3 +505,16 @@ def prepare_one(
     for attribute in declared.attributes:
         out[attribute.prepared] = prepare_attribute(fields.get(attribute.column))
     return {column: out[column] for column in (*PREPARED_COLUMNS, *declared.prepared_columns)}
+
+
+def _mixed_alphabets(raw: pd.Series[Any]) -> int:
+    """How many values have a word mixing alphabets, checked once per distinct value (only
+    text that is not all ASCII can; most names are ASCII)."""
+    counts = raw.value_counts(dropna=True)
+    return int(
+        sum(
+            int(n)
+            for value, n in counts.items()
+            if isinstance(value, str) and not value.isascii() and mixes_alphabets(value)
+        )
+    )

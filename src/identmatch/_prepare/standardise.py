@@ -18,6 +18,7 @@ from functools import lru_cache
 from typing import Literal, NamedTuple
 
 from identmatch._prepare.dates import DateStatus, ParsedDate, parse_date, standardise_dob
+from identmatch._prepare.lookalikes import fold_lookalikes
 from identmatch._prepare.names import strip_titles_and_suffixes
 from identmatch._prepare.values import to_text
 
@@ -86,13 +87,28 @@ def _fold_slow(text: str) -> str:
     return " ".join("".join(_fold_char(ch) for ch in text).split())
 
 
+def _fold_unicode(text: str) -> str:
+    """Fold text that is not all ASCII: lookalike letters of other alphabets, then
+    :func:`_fold_slow`, repeated until it settles.
+
+    Folding can turn a letter into one that looks Latin only in its new form (Cyrillic ``Г``
+    lowercases to ``г``, which looks like ``r``), so the two steps go round again until
+    neither changes anything; each round replaces letters of other alphabets or ends it. Text
+    without letters of other alphabets settles after one round, as :func:`_fold_slow` alone.
+    """
+    folded = _fold_slow(fold_lookalikes(text))
+    while (again := _fold_slow(fold_lookalikes(folded))) != folded:
+        folded = again
+    return folded
+
+
 @lru_cache(maxsize=_CACHE_SIZE)
 def _fold_text(text: str) -> str | None:
     if text.isascii():
         # Fast path, equal to _fold_slow on ASCII (tested): no decomposition is needed.
         folded = _ASCII_JUNK.sub(" ", text.lower().translate(_ASCII_APOSTROPHES)).strip()
     else:
-        folded = _fold_slow(text)
+        folded = _fold_unicode(text)
     return folded or None
 
 
@@ -103,6 +119,9 @@ def fold_text(value: object) -> str | None:
     (``ł`` -> ``l``, ``æ`` -> ``ae``, ``ß`` -> ``ss``, ``þ`` -> ``th``, ...), casefolds, removes
     apostrophes without a gap (``O'Brien`` -> ``obrien``), turns every other
     non-alphanumeric character into a space and collapses spaces. Letters of other scripts
+    that look like Latin ones, in a word that mixes them with Latin letters or is made only
+    of them, become the Latin letters (``Веnеdісt`` in Cyrillic ``В``, ``е``, ``і``, ``с`` ->
+    ``benedict``; see :mod:`identmatch._prepare.lookalikes`); other letters of other scripts
     are kept, lowercased. Returns ``None`` for missing values and when nothing alphanumeric
     is left.
     """
@@ -193,6 +212,10 @@ def _uk_postcode(outward: str, inward: str) -> Postcode | None:
 def _postcode_text(text: str) -> Postcode:
     folded = _fold_text(text)
     code = "" if folded is None else folded.replace(" ", "").upper()
+    for _ in range(4):  # an uppercase letter can look Latin where its lowercase did not
+        if code.isascii() or (again := (_fold_text(code) or "").replace(" ", "").upper()) == code:
+            break
+        code = again
     if not code:
         return _MISSING_POSTCODE
     if code.isascii() and 5 <= len(code) <= 7 and (uk := _uk_postcode(code[:-3], code[-3:])):

@@ -137,9 +137,16 @@ class ServiceLimits(BaseModel, frozen=True, extra="forbid"):
     keep_alive_timeout: float = Field(default=5.0, gt=0, le=300)
     """Seconds an idle connection is kept open between requests."""
     max_connections: int = Field(default=1_000, ge=1, le=100_000)
-    """Open connections in all; a connection over it is closed at once."""
+    """Open connections in all; at the cap an idle connection (no request in hand) is closed
+    to make room for a new one, and the new one only when none is idle."""
     max_connections_per_client: int = Field(default=32, ge=1, le=100_000)
     """Open connections from one client address; one over it is closed at once."""
+    worker_deadline: float = Field(default=5.0, gt=0, le=300)
+    """Seconds a search worker (``serve --workers``) has to answer a search or a liveness
+    check; past it the search is answered by the service process and the worker restarted."""
+    max_connections_per_block: int = Field(default=128, ge=1, le=100_000)
+    """Open connections from one address block (a /24 of IPv4, a /64 of IPv6); one over it
+    is closed at once."""
 
 
 SourceCode = Annotated[str, StringConstraints(min_length=1, max_length=40)]

@@ -149,6 +149,9 @@ class SearchResult(BaseModel):
     unread: list[identmatch.UnreadField] = Field(default_factory=list)
     """The person's fields that were given but could not be read (named, never echoed), so
     the search went on without them."""
+    notes: list[identmatch.UnreadField] = Field(default_factory=list)
+    """The person's fields that were read but deserve a look (named, never echoed): a name
+    mixing alphabets, its letters that look Latin read as the Latin letters."""
 
     @field_serializer("weak", mode="wrap")
     def _weak_shows_its_best_record(

@@ -125,7 +125,7 @@ def create_app(
         if config_path is not None and hasattr(signal, "SIGHUP"):  # not on Windows
             loop.add_signal_handler(signal.SIGHUP, reload)
         if workers:
-            service.pool = WorkerPool(index, workers, loop)
+            service.pool = WorkerPool(index, workers, loop, deadline=config.limits.worker_deadline)
             # Each worker's copy is read under the index's write lock; not on the loop.
             threading.Thread(
                 target=service.pool.start, name="identmatch-workers", daemon=True

@@ -13,7 +13,11 @@ an anonymous socket pair no other process can reach, and it leaves the index key
 environment it is started with. It ignores SIGINT and SIGHUP (the service stops it) and ends
 when its pipe closes, so it cannot outlive the service. A worker that dies is started again;
 the searches it had in hand are answered by the service process itself, so no caller sees an
-error. Each worker costs as much memory as the loaded index (about 2 GiB a million records).
+error. A worker that stops answering (stopped, or stuck) is treated the same way: a search it
+has not answered within the deadline is answered by the service process, and a worker that
+misses the deadline (on a search, or on the liveness check sent to it every half deadline) is
+no longer counted ready, is killed and is started again. Each worker costs as much memory
+as the loaded index (about 2 GiB a million records).
 
 Run as ``python -m identmatch._service.workers FD`` by :class:`WorkerPool`, never by hand.
 """
@@ -66,7 +70,12 @@ def results_json(found: Sequence[identmatch.Hits]) -> Found:
     """
     body = RESULTS.dump_json(
         [
-            SearchResult(hits=list(hits), weak=list(hits.weak), unread=list(hits.unread))
+            SearchResult(
+                hits=list(hits),
+                weak=list(hits.weak),
+                unread=list(hits.unread),
+                notes=list(hits.notes),
+            )
             for hits in found
         ]
     )
@@ -102,6 +111,8 @@ def _serve(connection: Connection) -> None:
             snapshot = Snapshot.from_tables(received)
             received = HeldTables([])
             connection.send(("ready",))
+        elif kind == "ping":
+            connection.send(("pong",))
         elif kind == "stop":
             return
 
@@ -147,6 +158,7 @@ class _Worker:
         self.number = number
         self.ready = False
         self.gone = False
+        self.answered = time.monotonic()  # when it last sent anything
         self.pending: dict[int, asyncio.Future[Found]] = {}
         self.outbox: SimpleQueue[tuple[Any, ...] | None] = SimpleQueue()
         ours, theirs = socket.socketpair()
@@ -195,7 +207,10 @@ class _Worker:
             except (EOFError, OSError, ValueError):
                 self._ended()
                 return
+            self.answered = time.monotonic()
             kind = message[0]
+            if kind == "pong":
+                continue
             if kind == "ready":
                 self.ready = True
                 _logger.info("search worker %d is ready", self.number)
@@ -233,7 +248,33 @@ class _Worker:
         if self.gone:  # ended between the choice and now: nobody will answer
             self.pending.pop(job, None)
             future.set_exception(WorkerGone())
+        else:
+            self.pool.loop.call_later(self.pool.deadline, self._overdue, job)
         return future
+
+    def _overdue(self, job: int) -> None:
+        """The deadline of ``job`` passed (on the event loop): answer it elsewhere, and if it
+        is still unanswered, the worker is stuck: stop it."""
+        future = self.pending.pop(job, None)
+        if future is None:
+            return
+        _settle(future, WorkerGone())
+        self.freeze("a search")
+
+    def freeze(self, what: str) -> None:
+        """The worker missed its deadline: not ready from now on; kill it (it is restarted)."""
+        with self.pool.lock:
+            if self.gone or not self.ready:
+                return
+            self.ready = False
+        _logger.warning(
+            "search worker %d did not answer %s within %.1f s; stopping it",
+            self.number,
+            what,
+            self.pool.deadline,
+        )
+        with contextlib.suppress(OSError):
+            self.process.kill()  # SIGKILL ends a stopped process too; its pipe then closes
 
     def stop(self, timeout: float) -> None:
         self.ready = False
@@ -266,9 +307,15 @@ class WorkerPool:
     RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 
     def __init__(
-        self, index: identmatch.Index, count: int, loop: asyncio.AbstractEventLoop
+        self,
+        index: identmatch.Index,
+        count: int,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        deadline: float = 5.0,
     ) -> None:
-        """``loop``: the service's event loop, where searches await their answers."""
+        """``loop``: the service's event loop, where searches await their answers;
+        ``deadline``: seconds a worker has to answer a search or a liveness check."""
         if count < 1:
             msg = f"a pool needs at least one worker, got {count}"
             raise identmatch.ConfigError(msg)
@@ -280,11 +327,27 @@ class WorkerPool:
         self.restarts = 0
         self._jobs = itertools.count()
         self.loop = loop
+        self.deadline = deadline
 
     def start(self) -> None:
         """Start the workers (each loads a copy of the index: seconds to a minute)."""
         for number in range(self.count):
             self._start(number)
+        threading.Thread(target=self._watch, name="identmatch-worker-watch", daemon=True).start()
+
+    def _watch(self) -> None:
+        """Every half deadline, check each ready worker for life: one that has sent nothing
+        for a whole deadline (not even the answer to the last check) is frozen."""
+        while not self.closing:
+            time.sleep(self.deadline / 2)
+            now = time.monotonic()
+            for worker in list(self.workers):
+                if not worker.ready or worker.gone:
+                    continue
+                if now - worker.answered > self.deadline:
+                    worker.freeze("a liveness check")
+                else:
+                    worker.outbox.put(("ping",))
 
     def _start(self, number: int) -> None:
         worker = _Worker(self, number)
