@@ -22,6 +22,7 @@ from identmatch._cli.common import (
     one_source,
     open_audit_log,
     parse_map,
+    read_key,
     run_settings,
     with_declared_options,
     write_table,
@@ -43,6 +44,7 @@ def index() -> None:
 @click.option("--model", "model", type=click.Path(path_type=Path))
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True))
 @DECISIONS
+@AUDIT_KEY_FILE
 @with_declared_options
 def index_build(
     records: Path,
@@ -52,11 +54,16 @@ def index_build(
     model: Path | None,
     threshold: float | None,
     decisions: Path | None,
+    audit_key_file: Path | None,
     identifiers: tuple[str, ...],
     attributes: tuple[str, ...],
     config_path: Path | None,
 ) -> None:
-    """Resolve RECORDS into entities and store everything in --index."""
+    """Resolve RECORDS into entities and store everything in --index.
+
+    Its audit trail is chained from this first entry: under --audit-key-file, else under a
+    new key made in the key directory (printed).
+    """
     run, _ = run_settings(
         config_path,
         mapping=mapping,
@@ -79,12 +86,21 @@ def index_build(
         identifiers=None if run.model else run.identifiers,
         attributes=None if run.model else run.attributes,
         decisions=decisions if decisions is not None else run.decisions,
+        chain_key=read_key(audit_key_file),
+        by=cli_key(),
     )
-    n_entities = built.export()["entity_id"].nunique()
-    click.echo(
-        f"indexed {len(built):,} records as {n_entities:,} entities in {index_path}", err=True
-    )
+    n_records, n_entities = len(built), built.export()["entity_id"].nunique()
     built.close()
+    click.echo(
+        f"indexed {n_records:,} records as {n_entities:,} entities in {index_path}", err=True
+    )
+    if audit_key_file is None:
+        made = identmatch.AuditLog.key_file(index_path)
+        click.echo(
+            f"its audit trail is chained under the key {made} (owner-only; keep it, and "
+            "keep it out of the index's backups)",
+            err=True,
+        )
 
 
 @index.command("add")
@@ -94,11 +110,19 @@ def index_build(
 @click.option(
     "--out", "out", type=click.Path(path_type=Path), help="Write which entity each joined."
 )
-def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Path | None) -> None:
-    """Add RECORDS to --index; each joins the entity it matches or starts a new one."""
+@AUDIT_KEY_FILE
+def index_add(
+    records: Path,
+    index_path: Path,
+    mapping: tuple[str, ...],
+    out: Path | None,
+    audit_key_file: Path | None,
+) -> None:
+    """Add RECORDS to --index; each joins the entity it matches or starts a new one (audited)."""
     opened = identmatch.Index.open(index_path)
     try:
-        outcome = opened.add(records, columns=parse_map(mapping))
+        open_audit_log(opened, audit_key_file)  # the key is checked before anything is added
+        outcome = opened.add(records, columns=parse_map(mapping), by=cli_key())
     finally:
         opened.close()
     if out is not None:
@@ -116,13 +140,16 @@ def index_add(records: Path, index_path: Path, mapping: tuple[str, ...], out: Pa
     help="Read an index that is not encrypted yet and write it encrypted under the index key "
     "(IDENTMATCH_INDEX_KEY_FILE).",
 )
-def index_compact(index_path: Path, encrypt: bool) -> None:
-    """Rewrite --index so removed records' values are gone from the file's bytes.
+@AUDIT_KEY_FILE
+def index_compact(index_path: Path, encrypt: bool, audit_key_file: Path | None) -> None:
+    """Rewrite --index so removed records' values are gone from the file's bytes (audited).
 
     Run it with the service stopped, after removals that must be complete erasures. With an
     index key set, the rewritten file is encrypted under it.
     """
-    before, after = identmatch.Index.compact(index_path, encrypt=encrypt)
+    before, after = identmatch.Index.compact(
+        index_path, encrypt=encrypt, chain_key=read_key(audit_key_file), by=cli_key()
+    )
     click.echo(f"compacted {index_path}: {before:,} -> {after:,} bytes", err=True)
 
 
@@ -222,23 +249,14 @@ def decisions_add(
     purpose = checked_purpose(purpose)
     opened = identmatch.Index.open(index_path)
     try:
-        log = open_audit_log(opened, audit_key_file)
-        outcome = opened.decide(
+        open_audit_log(opened, audit_key_file)
+        outcome = opened.decide(  # audited as decided_by
             (record_a, record_b),
             decision,  # type: ignore[arg-type]  # click.Choice checked it
             reason=reason.strip(),
             purpose=purpose,
             decided_by=cli_key(),
         )
-        log.write(
-            key_id=cli_key(),
-            action="decision",
-            purpose=purpose,
-            entity_ids=list(dict.fromkeys(outcome.entity_ids)),
-            record_ids=[record_a, record_b],
-            detail=f"{outcome.decision} (decision {outcome.decision_id})",
-        )
-        log.close()
     finally:
         opened.close()
     moved = f"; {len(outcome.moved)} record(s) moved" if outcome.moved else ""

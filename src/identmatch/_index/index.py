@@ -23,13 +23,12 @@ from pydantic import ValidationError
 from identmatch._batch.decisions import DECISION_KINDS, DecisionKind, Decisions, read_decisions
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
-from identmatch._index.queue import ReviewQueue
-from identmatch._index.report import LabelReport
+from identmatch._index.reads import IndexReads
 from identmatch._index.review import DecisionOutcome
 from identmatch._index.schema import FORMAT_VERSION, upgrade
 from identmatch._index.search import Hits, Searcher, search_settings
 from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
-from identmatch._index.store import compact_file, connect_index, cursor, owner_only
+from identmatch._index.store import connect_index, cursor, owner_only
 from identmatch._index.write import build_file, date_orders_in
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
@@ -38,6 +37,7 @@ from identmatch._prepare.declared import AttributeSpec, Identifiers, declared_sc
 from identmatch._types import DateOrder
 
 if TYPE_CHECKING:
+    from identmatch._index.audit import AuditLog
     from identmatch._index.audited import AuditedIndex
 
 __all__ = ["Index", "rows"]
@@ -45,7 +45,7 @@ __all__ = ["Index", "rows"]
 _logger = logging.getLogger("identmatch.index")
 
 
-class Index:
+class Index(IndexReads):
     """A known-person index: records resolved into entities, searchable in milliseconds.
 
     Example::
@@ -81,6 +81,7 @@ class Index:
         self._loaded: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._followers: list[Callable[[Change], None]] = []
+        self._audit: AuditLog | None = None  # set by AuditLog: the one trail writer
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -96,6 +97,8 @@ class Index:
         identifiers: Identifiers | None = None,
         attributes: Sequence[str | AttributeSpec] | None = None,
         decisions: Decisions | str | Path | pd.DataFrame | None = None,
+        chain_key: bytes | None = None,
+        by: str | None = None,
     ) -> Index:
         """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
 
@@ -105,6 +108,11 @@ class Index:
         ``date_order="auto"`` adds and searches read dates as the build did (``docs/index.md``).
         ``decisions`` (e.g. a file from ``identmatch decisions export``) are obeyed by the
         build and kept in the index, so every later add obeys them too.
+
+        The audit trail is chained from its first entry, the build (``by``: its key id,
+        default ``api:`` and the OS user): under ``chain_key``, else
+        ``IDENTMATCH_AUDIT_KEY_FILE``'s key, else a new key made in the key directory
+        (:meth:`AuditLog.key_file`, ``docs/service.md``).
 
         Raises:
             ConfigError: ``path`` already exists.
@@ -126,6 +134,9 @@ class Index:
                 schema=declared_schema(identifiers, attributes),
                 decisions=read_decisions(decisions),
             )
+            from identmatch._index.audited import start_trail
+
+            start_trail(cls(tmp), chain_key, by)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -134,7 +145,14 @@ class Index:
         return cls(target)
 
     @classmethod
-    def compact(cls, path: str | Path, *, encrypt: bool = False) -> tuple[int, int]:
+    def compact(
+        cls,
+        path: str | Path,
+        *,
+        encrypt: bool = False,
+        chain_key: bytes | None = None,
+        by: str | None = None,
+    ) -> tuple[int, int]:
         """Rewrite an index file so that what was removed is gone from its bytes too.
 
         DuckDB reuses the space of deleted rows but does not wipe it: after
@@ -145,7 +163,8 @@ class Index:
         it still hold the values.
 
         With an index key set (``IDENTMATCH_INDEX_KEY_FILE``) the copy is encrypted under
-        it; ``encrypt=True`` reads a file that is not encrypted yet, to encrypt it.
+        it; ``encrypt=True`` reads a file that is not encrypted yet, to encrypt it. The trail's
+        chain key is checked first and the compaction audited (as :meth:`add` is).
 
         Returns:
             The file's size in bytes before and after.
@@ -154,7 +173,9 @@ class Index:
             ConfigError: ``path`` is not an index, another process holds it, or
                 ``encrypt`` is asked without an index key.
         """
-        return compact_file(Path(path), encrypt=encrypt)
+        from identmatch._index.audited import compact_audited
+
+        return compact_audited(cls, Path(path), encrypt=encrypt, chain_key=chain_key, by=by)
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> Index:
@@ -360,41 +381,46 @@ class Index:
         Use it wherever people's data is read for a person (a case system, a notebook
         answering a request): the entries join the service's and the command line's in the
         index's trail. ``caller`` is the key id written (default ``api:`` and the OS user);
-        ``chain_key`` the audit chain key (:meth:`AuditLog.read_key`) once the trail is
-        chained. The index must be open writable.
+        ``chain_key`` the audit chain key (:meth:`AuditLog.read_key`; default: as
+        :class:`AuditLog` finds it). The index must be open writable.
         """
         from identmatch._index.audited import AuditedIndex
 
         return AuditedIndex(self, caller=caller, chain_key=chain_key)
 
-    def household(self, entity_id: str, *, limit: int = 20) -> pd.DataFrame:
-        """The other people known at the entity's addresses: the "others in the household".
+    def audit_log(self, chain_key: bytes | None = None) -> AuditLog:
+        """The index's audit trail writer (made on first use; every write is audited in it).
 
-        Another entity is listed when one of its records has a postcode of one of this
-        entity's records: ``basis`` is ``address`` when both records also give the same
-        address line, else ``postcode`` (a postcode covers a street or a block, so those are
-        neighbours at most). Same-address people come first, then by how many of their
-        records share the postcode.
-
-        Returns:
-            At most ``limit`` rows: ``entity_id``, ``basis``, ``records`` (how many of its
-            records are there), ``name``, ``dob``, ``sources`` (a list) and ``postcode``.
+        Raises:
+            ConfigError: read-only; or the chain key is missing, or not this trail's.
         """
-        if not 1 <= limit <= 1_000:
-            msg = f"limit must be between 1 and 1000, got {limit}"
-            raise ConfigError(msg)
-        from identmatch._index.search import household
+        from identmatch._index.audit import AuditLog
+        from identmatch._index.audit_chain import key_check
 
-        with self._cursor() as cursor:
-            return household(cursor, entity_id, limit)
+        log = self._audit
+        if log is None:
+            return AuditLog(self, chain_key=chain_key)
+        if chain_key is not None and key_check(chain_key) != key_check(log._chain_key):
+            msg = f"{self.path.name}: that is not this audit trail's chain key"
+            raise ConfigError(msg)
+        return log
 
     # ------------------------------------------------------------------ writing
-    def add(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def add(
+        self,
+        records: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        by: str | None = None,
+        purpose: str | None = None,
+    ) -> pd.DataFrame:
         """Add records; each joins the entity it matches, or starts a new one.
 
         A record matching several entities joins the oldest, and the others are merged into
         it (recorded in the index's merge log); existing entity ids are never renamed.
-        All of it happens in one transaction.
+        All of it happens in one transaction. Audited (``by``: the key id, default ``api:``
+        and the OS user; ``purpose``); the entry's id is in the result's
+        ``attrs["audit_id"]``. Without the trail's chain key nothing is added.
 
         Returns:
             One row per added record: ``record_id``, ``entity_id``, ``action`` (``joined``,
@@ -403,19 +429,28 @@ class Index:
         Raises:
             SchemaError: a record id is already in the index.
         """
+        from identmatch._index.audited import audit_change
+
+        log = self.audit_log()  # no key, no change
+        with self._write_lock:
+            outcome = self._add(records, columns)
+            return audit_change(log, outcome, "add", by, purpose)
+
+    def _add(self, records: Any, columns: Mapping[str, str] | None) -> pd.DataFrame:
         from identmatch._index.add import add_records
 
-        with self._write_lock:
-            outcome, written = add_records(
-                self, records, columns=columns, connection=self._connection, loaded=self._loaded
-            )
-            if written is not None and (self._loaded is not None or self._followers):
-                with self._cursor() as cursor:
-                    change = Change.extend(cursor, *written)
-                self._changed(change)
+        outcome, written = add_records(
+            self, records, columns=columns, connection=self._connection, loaded=self._loaded
+        )
+        if written is not None and (self._loaded is not None or self._followers):
+            with self._cursor() as cursor:
+                change = Change.extend(cursor, *written)
+            self._changed(change)
         return outcome
 
-    def remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
+    def remove(
+        self, record_ids: Iterable[str], *, by: str | None = None, purpose: str | None = None
+    ) -> pd.DataFrame:
         """Remove records (data retention); their entities are re-resolved without them.
 
         If a removed record was the only link between parts of its entity, the entity
@@ -430,23 +465,37 @@ class Index:
             SchemaError: a record id is not in the index (nothing is removed).
 
         The removed values leave every table at once, but their bytes stay in the file's
-        free space until :meth:`compact` rewrites it.
+        free space until :meth:`compact` rewrites it. Audited as :meth:`add` is.
         """
+        from identmatch._index.audited import audit_change
+
+        log = self.audit_log()
+        with self._write_lock:
+            outcome = self._remove(record_ids)
+            return audit_change(log, outcome, "remove", by, purpose)
+
+    def _remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
         from identmatch._index.remove import remove_records
 
-        with self._write_lock:
-            outcome, change = remove_records(self, record_ids, connection=self._connection)
-            self._changed(change)
+        outcome, change = remove_records(self, record_ids, connection=self._connection)
+        self._changed(change)
         return outcome
 
-    def upsert(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def upsert(
+        self,
+        records: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        by: str | None = None,
+        purpose: str | None = None,
+    ) -> pd.DataFrame:
         """Add records, replacing any whose ``record_id`` is already indexed (an update).
 
         The earlier versions are removed first, as :meth:`remove` does (their entities are
         re-resolved without them, and may split), then every record is added as :meth:`add`
         does. No other change of this index runs in between; the two are two transactions,
         so a crash between them leaves the earlier versions removed and the new ones not yet
-        added (send the update again).
+        added (send the update again). Audited as one ``add``, as :meth:`add` is.
 
         Returns:
             One row per record given: ``record_id``, ``entity_id``, ``action`` (``joined``,
@@ -455,8 +504,10 @@ class Index:
             split-off entity (``action`` ``split``, its new entity).
         """
         from identmatch._config import ReadConfig
+        from identmatch._index.audited import audit_change
         from identmatch._prepare.read import read_records
 
+        log = self.audit_log()
         config = ReadConfig(columns=dict(columns or {}), date_order=self.date_order)
         frame = read_records(records, config, name="records")
         ids = frame["record_id"].astype(str).tolist()
@@ -472,17 +523,17 @@ class Index:
                     ).fetchall()
                 ]
             if known:
-                removed = self.remove(known)
+                removed = self._remove(known)
                 gone = removed[removed["action"] == "removed"]
                 left = dict(
                     zip(gone["record_id"].astype(str), gone["entity_id"].astype(str), strict=True)
                 )
                 split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
-            added = self.add(frame)
-        replaced = added["record_id"].astype(str).isin(left)
-        added["replaced"] = replaced
-        added["left"] = [left.get(str(r)) for r in added["record_id"]]
-        return pd.concat([added, split], ignore_index=True) if len(split) else added
+            added = self._add(frame, None)
+            added["replaced"] = added["record_id"].astype(str).isin(left)
+            added["left"] = [left.get(str(r)) for r in added["record_id"]]
+            outcome = pd.concat([added, split], ignore_index=True) if len(split) else added
+            return audit_change(log, outcome, "add", by, purpose)
 
     # ------------------------------------------------------------------ review
     def decide(
@@ -502,11 +553,14 @@ class Index:
         joins them again, directly or through a chain. ``same`` is a must-link: records of
         two entities are merged into the older. ``unsure`` changes nothing but takes the pair
         out of the review queue. The latest decision about a pair is the one that holds.
+        Audited (``decided_by`` the key id) as :meth:`add` is; the entry's id is in
+        ``audit_id``.
 
         Raises:
             SchemaError: a record id is not in the index, or both are the same.
             DecisionError: ``same`` would join records decided to be different people.
         """
+        from identmatch._index.audited import audit_decision
         from identmatch._index.review import decide
 
         ids = [str(r) for r in record_ids]
@@ -516,6 +570,7 @@ class Index:
         if decision not in DECISION_KINDS:
             msg = f"decision must be one of {', '.join(DECISION_KINDS)}"
             raise SchemaError(msg)
+        log = self.audit_log()
         with self._write_lock:
             outcome, moved = decide(
                 self,
@@ -528,49 +583,7 @@ class Index:
             )
             if moved:
                 self._changed(Change("regroup", moved=dict(moved)))
-        return outcome
-
-    def decisions(self) -> Decisions:
-        """Every decision recorded in the index, oldest first (``.frame`` to export)."""
-        from identmatch._index.review import load_decisions
-
-        with self._cursor() as cursor:
-            return load_decisions(cursor)
-
-    def review_queue(self, *, limit: int = 50) -> ReviewQueue:
-        """What a person should look at: uncertain pairs and suspicious entities.
-
-        Pairs scored (by the build or an add) with a match probability in
-        ``ModelConfig.review_band``, closest to the threshold first, and entities that look
-        wrong (possible twins, conflicting identifiers, very large, a weak bridge), each
-        with the pair to decide on and its explanation. Pairs already decided are left out.
-        """
-        from identmatch._index.queue import review_queue
-
-        if not 1 <= limit <= 1_000:
-            msg = f"limit must be between 1 and 1000, got {limit}"
-            raise ConfigError(msg)
-        return review_queue(self, limit=limit, connection=self._connection)
-
-    def report(self, *, threshold: float | None = None) -> LabelReport:
-        """Precision and recall estimated from the decisions, with intervals and advice.
-
-        Every ``same`` / ``different`` decision in force about records still here is a label
-        for the pair's score now; see ``identmatch report``.
-        """
-        from identmatch._index.report import label_report
-
-        if threshold is not None and not 0.0 < threshold < 1.0:
-            msg = f"threshold must be a match probability in (0, 1), got {threshold}"
-            raise ConfigError(msg)
-        return label_report(self, threshold=threshold, connection=self._connection)
-
-    def match_weight_histogram(self) -> list[tuple[float, float, int]]:
-        """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""
-        from identmatch._index.review import weight_histogram
-
-        with self._cursor() as cursor:
-            return weight_histogram(cursor)
+            return audit_decision(log, outcome, decided_by, purpose)
 
 
 def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
