@@ -110,6 +110,11 @@ class ServiceState:
             self.pool.close()
         self.refusals.flush(everything=True)
         self.audit.close()
+        if self.config.audit_seal_file is not None:
+            try:
+                self.audit.seal_to(self.config.audit_seal_file)
+            except identmatch.ConfigError as exc:
+                _logger.error("audit seal not written: %s", exc)
         with self.changes:
             self.index.checkpoint()
         stats = self.audit.commit_stats()
