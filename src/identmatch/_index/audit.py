@@ -7,7 +7,13 @@ never holds names or dates, yet an auditor holding the file can check whether a 
 person was searched for (:meth:`AuditLog.fingerprint` of that person, then look it up).
 
 Writes are group-committed: concurrent callers' entries are written by one thread in one
-transaction, and each caller is released only once its entry is committed.
+transaction, and each caller is released only once its entry is committed. A commit that
+fails (a full disk) fails every entry in it with :class:`AuditWriteError`, so the call it
+audits does not go on; the next commit tries again.
+
+Every entry is chained (``identmatch._index.audit_chain``) from the index's first entry, its
+build, under a key kept outside the file; an index holds one log, through which its own
+writes are audited too (``Index.audit_log``).
 """
 
 from __future__ import annotations
