@@ -11,6 +11,7 @@ trail grows by at most one entry per address per minute; and past
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import Counter
@@ -19,6 +20,7 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from identmatch._index.audit import AuditWriteError
 from identmatch._service.asgi import Scope
 from identmatch._service.guard import describe, route_of
 
@@ -63,9 +65,11 @@ class Refusals:
             if now - self._last_429.get(key_id, -_AUDIT_429_EVERY) < _AUDIT_429_EVERY:
                 return
             self._last_429[key_id] = now
-            await asyncio.wrap_future(
-                self.audit.submit(key_id=key_id, action="denied", detail=describe(scope, status))
+            entry = self.audit.submit(
+                key_id=key_id, action="denied", detail=describe(scope, status)
             )
+            with contextlib.suppress(AuditWriteError):  # logged; the call is refused anyway
+                await asyncio.wrap_future(entry)
             return
         template, _ = route_of(str(scope["method"]), str(scope["path"]))
         client = scope.get("client")
