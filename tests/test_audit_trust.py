@@ -67,7 +67,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, records: pd.DataFrame) -> Pa
     path = folder / "known.duckdb"
     made = run("index", "build", str(source), "--index", str(path))
     assert made.returncode == 0, made.stderr
-    assert "chained under the key" in made.stderr
+    (folder / "build.log").write_text(made.stderr, encoding="utf-8")
     for _ in range(3):
         found = run("search", "--index", str(path), *SEARCH)
         assert found.returncode == 0, found.stderr
@@ -86,8 +86,12 @@ def verify(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 # ---------------------------------------------------------------------------------- F1
-def test_the_chain_is_on_from_the_build(index: Path) -> None:
-    """Without any key given, the trail is chained from its first entry, the build."""
+def test_the_chain_is_on_from_the_build(index: Path, built: Path) -> None:
+    """Without any key given, the trail is chained from its first entry, the build, under a
+    key the build made and named."""
+    key = identmatch.AuditLog.key_file(index)
+    told = (built.parent / "build.log").read_text(encoding="utf-8")
+    assert f"its audit trail is chained under the key {key}" in " ".join(told.split())
     checked = verify(index)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "4 entries, 4 chained" in checked.stdout
@@ -95,7 +99,6 @@ def test_the_chain_is_on_from_the_build(index: Path) -> None:
     entries = identmatch.AuditLog.read(index)
     assert [e.action for e in entries] == ["build", "search", "search", "search"]
     assert all(e.chain for e in entries)
-    key = identmatch.AuditLog.key_file(index)
     assert key.stat().st_mode & 0o777 == 0o600
     assert key.parent != index.parent  # outside the index's directory and its backups
 
@@ -309,10 +312,8 @@ def _service(base: Path, index: Path, config_text: str = "") -> tuple[Path, str]
 
 def test_refusals_are_counted_per_address_per_minute(index: Path, tmp_path: Path) -> None:
     """F7: a flood of calls with a wrong key from 4 connections writes one entry per address
-    per minute holding the count, not one per call; the chain holds and the seal the
-    service appends at shutdown checks out."""
-    seals = tmp_path / "seals.jsonl"
-    config, token = _service(tmp_path, index, f'audit_seal_file = "{seals}"\n')
+    per minute holding the count, not one per call, and the chain holds."""
+    config, token = _service(tmp_path, index)
     url, process = start_service(index, config, tmp_path / "server.log")
     flood = 400
     try:
@@ -342,7 +343,7 @@ def test_refusals_are_counted_per_address_per_minute(index: Path, tmp_path: Path
     assert sum(int(e.detail.split(" refused")[0]) for e in denied) == flood
     assert all("from 127.0.0.1" in e.detail and "401 POST /v1/search x" in e.detail for e in denied)
     assert [e.action for e in entries].count("search") == 4
-    checked = verify(index, "--against", str(seals))
+    checked = verify(index)
     assert checked.returncode == 0, checked.stdout
 
 
@@ -400,12 +401,13 @@ def test_serve_takes_the_audit_key_like_every_command(
 ) -> None:
     """F12: without its key, `serve` of a chained index fails with one line naming what to
     pass (no traceback, no abort); with --audit-key-file, or IDENTMATCH_AUDIT_KEY_FILE, it
-    serves and its entries chain."""
+    serves, its entries chain, and the heads it seals (audit_seal_file) check out."""
     moved = tmp_path / "vault" / "audit.key"
     moved.parent.mkdir()
     shutil.copyfile(identmatch.AuditLog.key_file(index), moved)
     moved.chmod(0o600)
-    config, token = _service(tmp_path, index)
+    seals = tmp_path / "seals.jsonl"
+    config, token = _service(tmp_path, index, f'audit_seal_file = "{seals}"\n')
     elsewhere = {"IDENTMATCH_AUDIT_KEY_DIR": str(tmp_path / "empty")}
     port = str(free_port())
     serving = ("serve", "--index", str(index), "--config", str(config), "--port", port)
@@ -435,4 +437,6 @@ def test_serve_takes_the_audit_key_like_every_command(
             process.terminate()
             process.wait(timeout=60)
     assert [e.purpose for e in identmatch.AuditLog.read(index)].count("case 11") == 2
-    assert verify(index, "--audit-key-file", str(moved)).returncode == 0
+    assert len(seals.read_text(encoding="ascii").splitlines()) == 2  # one at each stop
+    checked = verify(index, "--audit-key-file", str(moved), "--against", str(seals))
+    assert checked.returncode == 0, checked.stdout
