@@ -440,3 +440,36 @@ def test_serve_takes_the_audit_key_like_every_command(
     assert len(seals.read_text(encoding="ascii").splitlines()) == 2  # one at each stop
     checked = verify(index, "--audit-key-file", str(moved), "--against", str(seals))
     assert checked.returncode == 0, checked.stdout
+
+
+def test_refusal_counts_wait_for_their_minute_and_are_bounded(
+    index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F7: counts are written once their minute is over, one entry per address, and past the
+    address cap the rest share one entry (a real trail; the clock is the test's)."""
+    import asyncio
+
+    from identmatch._service import refusals
+
+    monkeypatch.setattr(refusals, "MAX_ADDRESSES", 3)
+    now = [29_000_000 * 60.0 + 5]
+    with identmatch.Index.open(index) as opened:
+        log = identmatch.AuditLog(opened)
+        counted = refusals.Refusals(log, clock=lambda: now[0])
+
+        async def flood() -> None:
+            for n in range(10):
+                client = (f"10.0.0.{n % 5}", 40000 + n)
+                scope = {"method": "GET", "path": "/v1/export", "client": client}
+                await counted.record(scope, "-", 401)
+
+        asyncio.run(flood())
+        assert counted.flush() == []  # the minute is not over
+        now[0] += 60
+        for written in counted.flush():
+            written.result()
+        denied = [e for e in log.entries() if e.action == "denied"]
+    assert len(denied) == 4  # three addresses and the rest
+    assert sum(int(e.detail.split(" refused")[0]) for e in denied) == 10
+    assert any("from other addresses" in e.detail for e in denied)
+    assert all("in the minute 2025-02-19T" in e.detail for e in denied), denied[0].detail
