@@ -41,8 +41,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_service(index: Path, config: Path, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    """`identmatch serve` (the installed command) on 127.0.0.1, once it is ready.
+def start_service(
+    index: Path, config: Path, log: Path, *, extra: tuple[str, ...] = ()
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """`identmatch serve` (the installed command) on 127.0.0.1, once it is ready; ``extra``
+    options are added to the command.
 
     A config that sets no ``[limits]`` of its own gets a test suite's budgets (the defaults
     are a case worker's day, which one test module's traffic from one key outruns); the
@@ -72,7 +75,7 @@ def start_service(index: Path, config: Path, log: Path) -> tuple[str, subprocess
         process = subprocess.Popen(
             [
                 *(str(command), "serve", "--index", str(index), "--config", str(config)),
-                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--host", "127.0.0.1", "--port", str(port), *extra),
             ],
             stdout=handle,
             stderr=subprocess.STDOUT,

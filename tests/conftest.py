@@ -16,11 +16,22 @@ settings.register_profile(
 settings.load_profile("identmatch")
 
 
+KEY_DIR = "IDENTMATCH_AUDIT_KEY_DIR"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _audit_key_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Audit chain keys made at build go to a directory of the test run's own (before any
+    fixture builds an index), never to the developer's ~/.config; commands run by the tests
+    inherit it."""
+    os.environ[KEY_DIR] = str(tmp_path_factory.mktemp("audit-keys"))
+
+
 @pytest.fixture(autouse=True)
 def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """No IDENTMATCH_* variable from the developer's shell leaks into a test."""
     for name in list(os.environ):
-        if name.startswith("IDENTMATCH_"):
+        if name.startswith("IDENTMATCH_") and name != KEY_DIR:
             monkeypatch.delenv(name)
 
 

@@ -46,8 +46,8 @@ def test_entries_are_committed_and_read_back(index: identmatch.Index) -> None:
         entity_ids=["E000001", "E000002"],
     )
     entries = log.entries()
-    assert [e.audit_id for e in entries] == [audit_id]
-    entry = entries[0]
+    assert [(e.audit_id, e.action) for e in entries] == [(1, "build"), (audit_id, "search")]
+    entry = entries[1]
     assert entry.key_id == "k1"
     assert entry.purpose == "case 7"
     assert entry.entity_ids == ("E000001", "E000002")
@@ -98,8 +98,8 @@ def test_concurrent_writers_get_distinct_ids(index: identmatch.Index) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(ids) == list(range(1, 81))
-    assert len(log.entries()) == 80
+    assert sorted(ids) == list(range(2, 82))  # after the build's entry
+    assert len(log.entries()) == 81
     log.close()
 
 
@@ -109,7 +109,7 @@ def test_ids_continue_after_reopening(index: identmatch.Index) -> None:
     first.write(key_id="k", action="add", record_ids=["R1"])
     first.close()
     second = identmatch.AuditLog(index)
-    assert second.write(key_id="k", action="remove", record_ids=["R1"]) == 2
+    assert second.write(key_id="k", action="remove", record_ids=["R1"]) == 3
 
 
 def test_read_only_index_cannot_audit(built: Path) -> None:
@@ -138,14 +138,14 @@ def test_audit_listing_keeps_each_entry_on_one_line(index: identmatch.Index) -> 
     runner = CliRunner()
     as_json = runner.invoke(cli, ["audit", "--index", str(path), "--json"])
     assert as_json.exit_code == 0, as_json.output
-    lines = as_json.output.splitlines()
+    lines = as_json.output.splitlines()[1:]  # after the build's entry
     assert len(lines) == 2
     assert all(line.isascii() for line in lines)
     assert [json.loads(line)["purpose"] for line in lines] == [purpose, purpose]
     as_text = runner.invoke(cli, ["audit", "--index", str(path)])
     assert as_text.exit_code == 0, as_text.output
     rows = as_text.output.splitlines()
-    assert len(rows) == 2
+    assert len(rows) == 3
     assert all(len(row.split("\t")) == 9 for row in rows)
 
 
@@ -161,9 +161,9 @@ def _tamper(path: Path, sql: str, params: list[Any]) -> None:
 
 class TestChain:
     @pytest.fixture
-    def key(self, tmp_path: Path) -> bytes:
-        identmatch.AuditLog.new_key(tmp_path / "audit.key")
-        return identmatch.AuditLog.read_key(tmp_path / "audit.key")
+    def key(self, index: identmatch.Index) -> bytes:
+        """The key made for the index at build."""
+        return identmatch.AuditLog.read_key(identmatch.AuditLog.key_file(index))
 
     def _fill(self, index: identmatch.Index, key: bytes, n: int = 6) -> None:
         log = identmatch.AuditLog(index, chain_key=key)
@@ -177,7 +177,7 @@ class TestChain:
         self._fill(index, key)
         report = identmatch.AuditLog.verify(index.path, key)
         assert report.ok, report.problems
-        assert (report.entries, report.chained) == (6, 6)
+        assert (report.entries, report.chained) == (7, 7)  # the build's and six
         assert report.head == identmatch.AuditLog.read(index.path)[-1].chain
 
     @pytest.mark.parametrize(
@@ -187,7 +187,7 @@ class TestChain:
             ("DELETE FROM audit WHERE audit_id = 2", [], "entries 2-2 are missing"),
             ("UPDATE audit SET entity_ids = ? WHERE audit_id = 5", [["E9"]], "entry 5"),
             ("UPDATE audit SET chain = NULL WHERE audit_id = 4", [], "entry 4: not chained"),
-            ("DELETE FROM audit WHERE audit_id <= 2", [], "entry 3"),
+            ("DELETE FROM audit WHERE audit_id <= 2", [], "entries 1-2 are missing"),
         ],
         ids=["changed-purpose", "removed-middle", "changed-ids", "unchained", "removed-oldest"],
     )
@@ -202,15 +202,17 @@ class TestChain:
         assert any(problem in p for p in report.problems), report.problems
 
     def test_wrong_or_missing_key_is_refused(
-        self, index: identmatch.Index, key: bytes, tmp_path: Path
+        self, index: identmatch.Index, key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """Once chained, a writer without the key, or with another, is refused."""
+        """A writer without the key, or with another, is refused."""
         self._fill(index, key)
         other = tmp_path / "other.key"
         identmatch.AuditLog.new_key(other)
         with identmatch.Index.open(index.path) as reopened:
-            with pytest.raises(identmatch.ConfigError, match="give its chain key"):
-                identmatch.AuditLog(reopened)
+            with monkeypatch.context() as elsewhere:
+                elsewhere.setenv("IDENTMATCH_AUDIT_KEY_DIR", str(tmp_path / "empty"))
+                with pytest.raises(identmatch.ConfigError, match="its key was not found"):
+                    identmatch.AuditLog(reopened)
             wrong = identmatch.AuditLog.read_key(other)
             with pytest.raises(identmatch.ConfigError, match="not this audit trail's chain key"):
                 identmatch.AuditLog(reopened, chain_key=wrong)
@@ -235,12 +237,12 @@ class TestChain:
         with identmatch.Index.open(index.path) as reopened:
             log = identmatch.AuditLog(reopened, chain_key=key)
             cutoff = datetime.now(UTC) + timedelta(seconds=1)
-            assert log.purge(cutoff) == 4
+            assert log.purge(cutoff) == 5  # the build's and four
             log.write(key_id="k1", action="search", purpose="after", entity_ids=["E7"])
             log.close()
         entries = identmatch.AuditLog.read(index.path)
         assert [e.action for e in entries] == ["purge", "search"]
-        assert entries[0].detail.startswith("4 entries logged before")
+        assert entries[0].detail.startswith("5 entries logged before")
         report = identmatch.AuditLog.verify(index.path, key)
         assert report.ok, report.problems
         _tamper(index.path, "DELETE FROM audit WHERE action = 'purge'", [])

@@ -50,7 +50,7 @@ def test_each_read_is_audited_and_answers_as_the_index(
         queue = reads.review_queue(purpose="weekly review", limit=5)
         assert queue == index.review_queue(limit=5)
         assert len(reads.decisions(purpose="rebuild")) == 0
-        entries = reads.log.entries()
+        entries = reads.log.entries()[1:]  # after the build's
     assert [e.action for e in entries] == [
         "search",
         "entity",
@@ -84,7 +84,7 @@ def test_a_purpose_is_required(index: identmatch.Index, purpose: str) -> None:
         ):
             with pytest.raises(identmatch.ConfigError, match="purpose must be 3 to 500"):
                 read()
-        assert reads.log.entries() == []
+        assert [e.action for e in reads.log.entries()] == ["build"]
 
 
 def test_default_caller_is_the_os_user(index: identmatch.Index) -> None:
@@ -92,7 +92,7 @@ def test_default_caller_is_the_os_user(index: identmatch.Index) -> None:
 
     with index.audited() as reads:
         reads.export(purpose="check it")
-        assert reads.log.entries()[0].key_id == f"api:{getpass.getuser()}"
+        assert reads.log.entries()[-1].key_id == f"api:{getpass.getuser()}"
 
 
 @pytest.mark.parametrize("caller", ["", "a;DROP TABLE audit", "x" * 101, "name\n"])
@@ -104,20 +104,22 @@ def test_caller_is_checked(index: identmatch.Index, caller: str) -> None:
 def test_read_only_and_chained_trails(
     index: identmatch.Index, records: pd.DataFrame, tmp_path: Path
 ) -> None:
-    """A read-only index cannot keep a trail; a chained one needs its key, and stays valid."""
-    key_file = tmp_path / "chain.key"
-    identmatch.AuditLog.new_key(key_file)
-    key = identmatch.AuditLog.read_key(key_file)
-    with index.audited(chain_key=key) as reads:
+    """A read-only index cannot keep a trail; the trail is chained from the build under the
+    index's own key, refuses another, and stays valid."""
+    key = identmatch.AuditLog.read_key(identmatch.AuditLog.key_file(index))
+    with index.audited() as reads:
         reads.search(_person(records), purpose="case 2")
-    with pytest.raises(identmatch.ConfigError):
-        index.audited()  # the trail is chained now
+    other = tmp_path / "other.key"
+    identmatch.AuditLog.new_key(other)
+    with pytest.raises(identmatch.ConfigError, match="not this audit trail's chain key"):
+        index.audited(chain_key=identmatch.AuditLog.read_key(other))
     with index.audited(chain_key=key) as reads:
         reads.export(purpose="case 2 export")
     path = index.path
     index.close()
-    report = identmatch.AuditLog.verify(path, key)
-    assert report.chained == 2
+    report = identmatch.AuditLog.verify(path)
+    assert report.ok, report.problems
+    assert (report.entries, report.chained) == (3, 3)  # the build, the search, the export
     with (
         identmatch.Index.open(path, read_only=True) as read_only,
         pytest.raises(identmatch.ConfigError, match="writable"),

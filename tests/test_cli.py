@@ -390,13 +390,15 @@ class TestIndex:
         assert len(pd.read_csv(tmp_path / "e.csv")) == 600
         entries = identmatch.AuditLog.read(tmp_path / "known.duckdb")
         assert [(e.action, e.purpose) for e in entries] == [
+            ("build", None),
+            ("add", None),
             ("search", "case 1"),
             ("search", "feed 2"),
             ("export", "return 3"),
         ]
         assert all(e.key_id.startswith("cli:") for e in entries)
-        assert entries[0].entity_ids
-        assert entries[0].fingerprint
+        assert entries[2].entity_ids
+        assert entries[2].fingerprint
 
     def test_search_and_export_need_a_purpose(self, tmp_path: Path) -> None:
         """Without --purpose a search or an export is a usage error and reads nothing."""
@@ -627,25 +629,38 @@ class TestAuditCommands:
         import duckdb
 
         shutil.copyfile(demo_index, tmp_path / "k.duckdb")
+        # The key made at build, moved out of the key directory and named on each command.
+        shutil.copyfile(identmatch.AuditLog.key_file(demo_index), tmp_path / "audit.key")
+        (tmp_path / "audit.key").chmod(0o600)
         keyed = ("--audit-key-file", "audit.key")
-        assert run("audit", "new-key", "audit.key", cwd=tmp_path).returncode == 0
         first = pd.read_csv(demo_paths_adults(), dtype=str).iloc[1]
         person = ("--forename", first["forename"], "--surname", first["surname"])
-        for case in ("case 1", "case 2"):
-            done = run(
-                "search", "--index", "k.duckdb", "--purpose", case, *person, *keyed, cwd=tmp_path
+        with pytest.MonkeyPatch.context() as patched:  # what the commands inherit
+            patched.setenv("IDENTMATCH_AUDIT_KEY_DIR", str(tmp_path / "no-keys"))
+            for case in ("case 1", "case 2"):
+                done = run(
+                    "search",
+                    "--index",
+                    "k.duckdb",
+                    "--purpose",
+                    case,
+                    *person,
+                    *keyed,
+                    cwd=tmp_path,
+                )
+                assert done.returncode == 0, done.stderr
+            unkeyed = run(
+                "search", "--index", "k.duckdb", "--purpose", "c 3", *person, cwd=tmp_path
             )
-            assert done.returncode == 0, done.stderr
-        unkeyed = run("search", "--index", "k.duckdb", "--purpose", "c 3", *person, cwd=tmp_path)
-        assert unkeyed.returncode == 2
-        assert "give its chain key" in unkeyed.stderr
-        verified = run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path)
+            assert unkeyed.returncode == 2
+            assert "its key was not found" in unkeyed.stderr
+            verified = run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path)
         assert verified.returncode == 0, verified.stdout + verified.stderr
-        assert "2 entries, 2 chained" in verified.stdout
+        assert "3 entries, 3 chained" in verified.stdout  # the build's and two searches
         assert "chain intact" in verified.stdout
 
         entity = json.loads(
-            run("audit", "--index", "k.duckdb", "--json", cwd=tmp_path).stdout.splitlines()[0]
+            run("audit", "--index", "k.duckdb", "--json", cwd=tmp_path).stdout.splitlines()[1]
         )["entity_ids"][0]
         subject = run(
             "audit",
@@ -671,7 +686,7 @@ class TestAuditCommands:
             "audit", "purge", "--index", "k.duckdb", "--before", "2100-01-01", *keyed, cwd=tmp_path
         )
         assert purged.returncode == 0, purged.stderr
-        assert "removed 3 audit entries" in purged.stdout
+        assert "removed 4 audit entries" in purged.stdout
         assert run("audit", "--index", "k.duckdb", "--verify", *keyed, cwd=tmp_path).returncode == 0
 
         connection = duckdb.connect(str(tmp_path / "k.duckdb"))

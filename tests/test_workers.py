@@ -101,7 +101,7 @@ def test_workers_answer_as_the_service_process_does(
         stopped(alone)
         stopped(pooled)
     actions = [e.action for e in identmatch.AuditLog.read(pooled.index)]
-    assert actions == ["search"] * (len(people) + 5)
+    assert actions == ["build"] + ["search"] * (len(people) + 5)
 
 
 def test_a_write_is_seen_by_the_next_search(served: Server, records: pd.DataFrame) -> None:  # noqa: F811
@@ -175,7 +175,7 @@ def test_stopping_the_service_stops_its_workers(
     search(server, person_of(records.iloc[3]))
     stopped(server)
     assert not [p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)]
-    assert [e.action for e in identmatch.AuditLog.read(server.index)] == ["search"]
+    assert [e.action for e in identmatch.AuditLog.read(server.index)] == ["build", "search"]
 
     killed = start(tmp_path / "b", built, records, extra=WORKERS)
     workers_ready(killed, 2)

@@ -56,10 +56,22 @@ WeakReason = Literal["same full name", "same surname and date of birth", "some e
 probability from the index's weak floor (``ModelConfig.search_weak_floor``) up."""
 
 AuditAction = Literal[
-    "search", "entity", "add", "remove", "export", "denied", "purge", "queue", "decision"
+    "search",
+    "entity",
+    "add",
+    "remove",
+    "export",
+    "denied",
+    "purge",
+    "queue",
+    "decision",
+    "build",
+    "compact",
+    "chain",
 ]
 """What an audit entry records: a search, an entity read, an add (or update), a removal,
-a read of the review queue, a decision about two records."""
+a read of the review queue, a decision about two records; the index's build, a compaction,
+and the start of the chain in a trail an older release wrote."""
 
 Role = Literal["search", "review", "write", "audit"]
 """An API key's role: ``search`` reads (search, entity); ``review`` also reads the review

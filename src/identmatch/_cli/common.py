@@ -338,14 +338,20 @@ AUDIT_KEY_FILE = click.option(
     "audit_key_file",
     type=click.Path(path_type=Path),
     envvar="IDENTMATCH_AUDIT_KEY_FILE",
-    help="The audit chain key (see 'identmatch audit new-key'); needed once a trail is "
-    "chained. Also read from IDENTMATCH_AUDIT_KEY_FILE.",
+    help="The audit chain key's file, when it is not the one made for the index at build "
+    "(in the key directory). Also read from IDENTMATCH_AUDIT_KEY_FILE.",
 )
 
 
+def read_key(key_file: Path | None) -> bytes | None:
+    """The audit chain key in --audit-key-file; None: the index's own (see AuditLog)."""
+    return identmatch.AuditLog.read_key(key_file) if key_file is not None else None
+
+
 def open_audit_log(opened: identmatch.Index, key_file: Path | None) -> identmatch.AuditLog:
-    key = identmatch.AuditLog.read_key(key_file) if key_file is not None else None
-    return identmatch.AuditLog(opened, chain_key=key)
+    """The index's audit log, its chain key checked (every write of the index is audited
+    through it)."""
+    return opened.audit_log(read_key(key_file))
 
 
 def cli_key() -> str:
@@ -357,8 +363,7 @@ def cli_key() -> str:
 
 def audited_reads(opened: identmatch.Index, key_file: Path | None) -> identmatch.AuditedIndex:
     """The index's audited reads, as this command's user."""
-    key = identmatch.AuditLog.read_key(key_file) if key_file is not None else None
-    return opened.audited(caller=cli_key(), chain_key=key)
+    return opened.audited(caller=cli_key(), chain_key=read_key(key_file))
 
 
 def checked_purpose(purpose: str) -> str:

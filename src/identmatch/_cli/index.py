@@ -25,6 +25,7 @@ from identmatch._cli.common import (
     one_source,
     open_audit_log,
     parse_map,
+    read_key,
     run_settings,
     say,
     with_declared_options,
@@ -72,6 +73,7 @@ def index() -> None:
     help="Match probability at which records join one entity [default: 0.95].",
 )
 @DECISIONS
+@AUDIT_KEY_FILE
 @with_declared_options
 @STRICT
 @QUIET
@@ -83,6 +85,7 @@ def index_build(
     model: Path | None,
     threshold: float | None,
     decisions: Path | None,
+    audit_key_file: Path | None,
     identifiers: tuple[str, ...],
     attributes: tuple[str, ...],
     config_path: Path | None,
@@ -93,6 +96,9 @@ def index_build(
 
     Prints what dedupe prints: data quality, candidate pairs, entities by size and source,
     and what could not be read or used.
+
+    Its audit trail is chained from this first entry: under --audit-key-file, else under a
+    new key made in the key directory (printed).
     """
     run, _ = run_settings(
         config_path,
@@ -121,6 +127,8 @@ def index_build(
             attributes=None if run.model else run.attributes,
             decisions=decisions if decisions is not None else run.decisions,
             progress=reporter,
+            chain_key=read_key(audit_key_file),
+            by=cli_key(),
         )
     try:
         entities = built.export()
@@ -140,6 +148,13 @@ def index_build(
         )
     finally:
         built.close()
+    if audit_key_file is None and not quiet:
+        made = identmatch.AuditLog.key_file(index_path)
+        click.echo(
+            f"its audit trail is chained under the key {made} (owner-only; keep it, and "
+            "keep it out of the index's backups)",
+            err=True,
+        )
 
 
 @index.command("add")
@@ -167,6 +182,7 @@ def index_build(
 )
 @STRICT
 @QUIET
+@AUDIT_KEY_FILE
 def index_add(
     records: Path,
     index_path: Path,
@@ -175,11 +191,13 @@ def index_add(
     out: Path | None,
     strict: bool,
     quiet: bool,
+    audit_key_file: Path | None,
 ) -> None:
-    """Add RECORDS to --index; each joins the entity it matches or starts a new one."""
+    """Add RECORDS to --index; each joins the entity it matches or starts a new one (audited)."""
     check_outputs(out=out)
     opened = identmatch.Index.open(index_path)
     try:
+        open_audit_log(opened, audit_key_file)  # the key is checked before anything is added
         if date_order not in (None, "auto"):
             opened.date_order = date_order  # type: ignore[assignment]  # click.Choice
         run = identmatch.RunConfig(columns=parse_map(mapping), date_order=opened.date_order)
@@ -190,7 +208,7 @@ def index_add(
         )
         if strict:
             refuse(notes)
-        outcome = opened.add(records, columns=run.columns)
+        outcome = opened.add(records, columns=run.columns, by=cli_key())
     finally:
         opened.close()
     if out is not None:
@@ -216,14 +234,19 @@ def index_add(
     help="Read an index that is not encrypted yet and write it encrypted under the index key "
     "(IDENTMATCH_INDEX_KEY_FILE).",
 )
+@AUDIT_KEY_FILE
 @QUIET
-def index_compact(index_path: Path, encrypt: bool, quiet: bool) -> None:
-    """Rewrite --index so removed records' values are gone from the file's bytes.
+def index_compact(
+    index_path: Path, encrypt: bool, audit_key_file: Path | None, quiet: bool
+) -> None:
+    """Rewrite --index so removed records' values are gone from the file's bytes (audited).
 
     Run it with the service stopped, after removals that must be complete erasures. With an
     index key set, the rewritten file is encrypted under it.
     """
-    before, after = identmatch.Index.compact(index_path, encrypt=encrypt)
+    before, after = identmatch.Index.compact(
+        index_path, encrypt=encrypt, chain_key=read_key(audit_key_file), by=cli_key()
+    )
     say(f"compacted {index_path}: {before:,} -> {after:,} bytes", quiet)
 
 
@@ -375,23 +398,14 @@ def decisions_add(
     purpose = checked_purpose(purpose)
     opened = identmatch.Index.open(index_path)
     try:
-        log = open_audit_log(opened, audit_key_file)
-        outcome = opened.decide(
+        open_audit_log(opened, audit_key_file)
+        outcome = opened.decide(  # audited as decided_by
             (record_a, record_b),
             decision,  # type: ignore[arg-type]  # click.Choice checked it
             reason=reason.strip(),
             purpose=purpose,
             decided_by=cli_key(),
         )
-        log.write(
-            key_id=cli_key(),
-            action="decision",
-            purpose=purpose,
-            entity_ids=list(dict.fromkeys(outcome.entity_ids)),
-            record_ids=[record_a, record_b],
-            detail=f"{outcome.decision} (decision {outcome.decision_id})",
-        )
-        log.close()
     finally:
         opened.close()
     moved = f"; {len(outcome.moved)} record(s) moved" if outcome.moved else ""

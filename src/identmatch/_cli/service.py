@@ -20,6 +20,7 @@ from identmatch._cli.common import (
     cli_key,
     one_field,
     open_audit_log,
+    read_key,
     say,
     write_private_text,
 )
@@ -76,6 +77,7 @@ from identmatch._cli.group import cli
     help="Search worker processes, each with its own copy of the index in memory (about "
     "2 GiB a million records); 0 searches in the service process itself.",
 )
+@AUDIT_KEY_FILE
 def serve(
     index_path: Path,
     config_path: Path,
@@ -86,10 +88,13 @@ def serve(
     ssl_certfile: Path | None,
     ssl_keyfile: Path | None,
     workers: int,
+    audit_key_file: Path | None,
 ) -> None:
     """Serve --index over HTTP, with the API keys and limits in --config.
 
-    SIGTERM or SIGINT stop it cleanly; SIGHUP reloads the keys from --config.
+    The audit chain key: --audit-key-file (or IDENTMATCH_AUDIT_KEY_FILE), else
+    audit_key_file in --config, else the index's own. SIGTERM or SIGINT stop it cleanly;
+    SIGHUP reloads the keys from --config.
     """
     try:
         from identmatch._service.server import serve as run
@@ -105,6 +110,7 @@ def serve(
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         workers=workers,
+        audit_key_file=audit_key_file,
     )
 
 
@@ -167,7 +173,22 @@ def keys_create(config_path: Path, role: str, name: str, expires: str, quiet: bo
 @click.option(
     "--verify",
     is_flag=True,
-    help="Check the hash chain under --audit-key-file instead of listing; exit 1 if broken.",
+    help="Check the hash chain instead of listing (under the index's own key, or "
+    "--audit-key-file); exit 1 if broken.",
+)
+@click.option(
+    "--seal-to",
+    "seal_to",
+    type=click.Path(path_type=Path),
+    help="With --verify: append the trail's head (entries, last id and hash) to this file "
+    "when intact; keep it where the index's writers cannot rewrite it.",
+)
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(path_type=Path),
+    help="With --verify: also check every seal of this trail in this file (catches newer "
+    "entries removed).",
 )
 @AUDIT_KEY_FILE
 @QUIET
@@ -179,6 +200,8 @@ def audit(
     since: Any,
     as_json: bool,
     verify: bool,
+    seal_to: Path | None,
+    against: Path | None,
     audit_key_file: Path | None,
     quiet: bool,
 ) -> None:
@@ -199,20 +222,32 @@ def audit(
         _print_entries(_remote_entries(url, since), as_json)
         return
     assert index_path is not None
+    if (seal_to is not None or against is not None) and not verify:
+        msg = "--seal-to and --against go with --verify"
+        raise click.UsageError(msg)
     if verify:
-        if audit_key_file is None:
-            msg = "--verify needs the chain key: --audit-key-file"
-            raise click.UsageError(msg)
-        report = identmatch.AuditLog.verify(
-            index_path, identmatch.AuditLog.read_key(audit_key_file)
-        )
+        key = read_key(audit_key_file)
+        report = identmatch.AuditLog.verify(index_path, key, against=against)
         for problem in report.problems:
             click.echo(f"broken: {problem}")
-        click.echo(f"{report.entries} entries, {report.chained} chained; head {report.head or '-'}")
+        if report.older:
+            click.echo(
+                f"{report.older} unchained entries before entry {report.first} (written by an "
+                "older release, before the chain was on)"
+            )
+        click.echo(
+            f"{report.entries} entries, {report.chained} chained; last {report.last_id}, "
+            f"head {report.head or '-'}"
+        )
         if not report.ok:
             ctx.exit(1)
+        if seal_to is not None:
+            identmatch.AuditLog.seal(index_path, seal_to, key)
+            if not quiet:
+                click.echo(f"chain intact; head sealed to {seal_to}")
+            return
         if not quiet:
-            click.echo("chain intact (keep the head elsewhere to detect removal of newer entries)")
+            click.echo("chain intact (seal the head elsewhere, --seal-to, to catch truncation)")
         return
     _print_entries(identmatch.AuditLog.read(index_path, since=since), as_json)
 

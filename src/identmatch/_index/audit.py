@@ -7,7 +7,13 @@ never holds names or dates, yet an auditor holding the file can check whether a 
 person was searched for (:meth:`AuditLog.fingerprint` of that person, then look it up).
 
 Writes are group-committed: concurrent callers' entries are written by one thread in one
-transaction, and each caller is released only once its entry is committed.
+transaction, and each caller is released only once its entry is committed. A commit that
+fails (a full disk) fails every entry in it with :class:`AuditWriteError`, so the call it
+audits does not go on; the next commit tries again.
+
+Every entry is chained (``identmatch._index.audit_chain``) from the index's first entry, its
+build, under a key kept outside the file; an index holds one log, through which its own
+writes are audited too (``Index.audit_log``).
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import logging
 import queue
 import threading
 import time
@@ -26,64 +33,45 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
-from pydantic import BaseModel
 
-from identmatch._exceptions import ConfigError
+from identmatch._exceptions import BackendError, ConfigError
 from identmatch._index.audit_chain import (
     ANCHOR_KEY,
     CHECK_KEY,
+    ID_KEY,
     ChainReport,
     chain_hash,
-    key_check,
+    default_key_path,
+    find_key,
+    missing_key,
     new_chain_key,
+    open_chain,
     read_chain_key,
     verify_chain,
 )
-from identmatch._index.store import connect_index, cursor, new_cursor
+from identmatch._index.audit_read import (
+    COLUMNS,
+    AuditEntry,
+    chain_meta_of,
+    read_audit,
+    row_of,
+    select_entries,
+)
+from identmatch._index.audit_seal import append_seal, seal_problems, seal_record
+from identmatch._index.store import cursor, new_cursor
 from identmatch._types import AuditAction
 
 if TYPE_CHECKING:
     from identmatch._index.index import Index
 
-__all__ = ["AuditEntry", "AuditLog", "read_audit"]
+__all__ = ["AuditEntry", "AuditLog", "AuditWriteError", "read_audit"]
 
-_COLUMNS = (
-    "audit_id",
-    "logged_at",
-    "key_id",
-    "action",
-    "purpose",
-    "fingerprint",
-    "entity_ids",
-    "record_ids",
-    "detail",
-    "chain",
-)
+_logger = logging.getLogger("identmatch.audit")
 
 
-class AuditEntry(BaseModel, frozen=True, extra="forbid"):
-    """One audited call: no names or dates, only ids, the purpose and a fingerprint."""
-
-    audit_id: int
-    logged_at: datetime
-    """When the entry was made (UTC, no time zone attached)."""
-    key_id: str
-    """The id of the API key that made the call (or ``cli`` for a local command)."""
-    action: AuditAction
-    purpose: str | None
-    """The reason the caller gave (a case reference, for instance)."""
-    fingerprint: str | None
-    """HMAC-SHA256 (hex) of the normalised query under the index's secret; searches only."""
-    entity_ids: tuple[str, ...] = ()
-    """Entities returned (search), read (entity) or changed (add, remove)."""
-    record_ids: tuple[str, ...] = ()
-    """Records added or removed."""
-    detail: str | None = None
-    """A refused call (``denied``): status, method, route and client address; a local
-    export or search of a file: how many records or queries."""
-    chain: str | None = None
-    """HMAC-SHA256 sealing this entry to the one before, under the chain key; None when the
-    entry was written without one (see ``identmatch._index.audit_chain``)."""
+class AuditWriteError(BackendError):
+    """An entry could not be committed (a full disk, a failed file): the call it audits
+    must not go on. The service answers 503."""
 
 
 def _normalise(value: Any) -> Any:
@@ -118,20 +106,22 @@ class AuditLog:
         """Keep entries in ``index`` (opened writable).
 
         Args:
-            index: the index whose file holds the trail.
+            index: the index whose file holds the trail. It keeps this log: the index's own
+                writes (adds, removals, decisions) are audited through it.
             min_commit_interval: seconds between the starts of two commits. A DuckDB commit
                 costs about 2 ms of CPU however many entries it holds, so under load entries
                 wait up to this long to share one; an entry arriving after a quiet spell is
                 committed at once.
             chain_key: the 32-byte key (:meth:`read_key`) chaining each entry to the one
-                before, kept outside the index file. Once a trail has been chained, every
-                writer must give the same key.
+                before. None: ``IDENTMATCH_AUDIT_KEY_FILE``'s, else the key made for this
+                trail at build (:meth:`key_file`). A trail an older release wrote without a
+                chain is chained from its next entry on (with a new key when none is found).
 
         Raises:
-            ConfigError: the index is read-only, or ``chain_key`` is missing or wrong for a
-                chained trail.
+            ConfigError: the index is read-only, or the chain key is missing or wrong.
         """
         self._connection = index._connection  # the trail lives in the index file itself
+        self._name = index.path.name
         with self._cursor() as cursor:
             found = cursor.execute("SELECT value FROM meta WHERE key = 'audit_key'").fetchall()
             read_only = cursor.execute(
@@ -142,47 +132,47 @@ class AuditLog:
                 raise ConfigError(msg)
             self._secret = bytes.fromhex(str(found[0][0]))
             top = cursor.execute("SELECT coalesce(max(audit_id), 0) FROM audit").fetchall()
-            self._head = self._chain_head(cursor, index.path.name, chain_key)
-        self._next_id = int(top[0][0]) + 1
-        self._chain_key = chain_key
+            self._next_id = int(top[0][0]) + 1
+            self._chain_key, self._head, started = open_chain(
+                cursor, index.path.name, chain_key, self._next_id
+            )
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._commits: list[tuple[int, float]] = []  # (entries, seconds) per commit, recent
         self._interval = min_commit_interval
+        index._audit = self
+        if started is not None:
+            self.write(
+                key_id="identmatch",
+                action="chain",
+                detail=f"chain starts at entry {started}; the {started - 1} entries before it "
+                "were written by an older release, unchained",
+            )
 
     def _cursor(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         return cursor(self._connection)
 
+    @property
+    def head(self) -> tuple[int, str]:
+        """The newest committed entry's id and ``chain`` (what a seal records)."""
+        return self._next_id - 1, self._head
+
     @staticmethod
-    def _chain_head(cursor: duckdb.DuckDBPyConnection, name: str, key: bytes | None) -> str:
-        """The newest entry's chain (where the next entry links); checks the key first."""
-        meta = dict(
-            cursor.execute(
-                "SELECT key, value FROM meta WHERE key IN (?, ?)", [CHECK_KEY, ANCHOR_KEY]
-            ).fetchall()
-        )
-        check = meta.get(CHECK_KEY)
-        if key is None:
-            if check is not None:
-                msg = (
-                    f"{name}: its audit trail is chained; give its chain key "
-                    "(--audit-key-file, or audit_key_file in service.toml)"
-                )
-                raise ConfigError(msg)
-            return ""
-        if check is None:
-            cursor.execute("INSERT INTO meta VALUES (?, ?)", [CHECK_KEY, key_check(key)])
-        elif not hmac.compare_digest(str(check), key_check(key)):
-            msg = f"{name}: that is not this audit trail's chain key"
+    def key_file(index: Index | str | Path) -> Path:
+        """Where the chain key made for an index's trail is kept (it may not exist): of an
+        open index, or of an index file (read without loading it)."""
+        if isinstance(index, str | Path):
+            name, meta = Path(index).name, chain_meta_of(Path(index))
+        else:
+            name = index.path.name
+            with cursor(index._connection) as opened:
+                found = opened.execute("SELECT key, value FROM meta WHERE key = ?", [ID_KEY])
+                meta = {str(k): str(v) for k, v in found.fetchall()}
+        if ID_KEY not in meta:
+            msg = f"{name}: its audit trail has no key of its own (one was given)"
             raise ConfigError(msg)
-        last = cursor.execute(
-            "SELECT chain FROM audit WHERE chain IS NOT NULL ORDER BY audit_id DESC LIMIT 1"
-        ).fetchall()
-        if last:
-            return str(last[0][0])
-        anchor = meta.get(ANCHOR_KEY)
-        return str(anchor).split(":", 1)[1] if anchor else ""
+        return default_key_path(meta[ID_KEY])
 
     @staticmethod
     def read_key(path: str | Path) -> bytes:
@@ -195,27 +185,54 @@ class AuditLog:
         new_chain_key(path)
 
     @staticmethod
-    def verify(path: str | Path, chain_key: bytes) -> ChainReport:
-        """Check an index file's audit chain under ``chain_key``, reading it read-only."""
+    def verify(
+        path: str | Path, chain_key: bytes | None = None, *, against: str | Path | None = None
+    ) -> ChainReport:
+        """Check an index file's audit chain, reading it read-only; with ``against``, also
+        every seal of the trail in that file (:mod:`identmatch._index.audit_seal`).
+
+        ``chain_key`` None: ``IDENTMATCH_AUDIT_KEY_FILE``'s, else the trail's own key file.
+
+        Raises:
+            ConfigError: not an index file, no key given or found, or unreadable seals.
+        """
         target = Path(path)
-        if not target.is_file():
-            msg = f"{target}: no such index file"
-            raise ConfigError(msg)
-        connection = connect_index(target, read_only=True)
-        try:
-            meta = {
-                str(k): str(v)
-                for k, v in connection.execute(
-                    "SELECT key, value FROM meta WHERE key IN (?, ?)", [CHECK_KEY, ANCHOR_KEY]
-                ).fetchall()
-            }
-            entries = _select(connection, None)
-        finally:
-            connection.close()
-        return verify_chain(
-            chain_key,
-            meta,
-            [(e.audit_id, e.logged_at, _row_of(e), e.chain) for e in entries],
+        meta = chain_meta_of(target)
+        key, looked = find_key(meta, chain_key)
+        if key is None and CHECK_KEY in meta:
+            raise ConfigError(missing_key(target.name, looked))
+        entries = read_audit(target)
+        report = verify_chain(  # without a chain mark, the report says so whatever the key
+            key or bytes(32), meta, [(e.audit_id, e.logged_at, row_of(e), e.chain) for e in entries]
+        )
+        if against is None:
+            return report
+        chains = {e.audit_id: e.chain for e in entries}
+        found, _ = seal_problems(Path(against), meta.get(ID_KEY, ""), chains, meta.get(ANCHOR_KEY))
+        return report._replace(problems=report.problems + tuple(found))
+
+    @staticmethod
+    def seal(path: str | Path, to: str | Path, chain_key: bytes | None = None) -> ChainReport:
+        """Verify an index file's trail and, when intact, append its head to ``to``."""
+        report = AuditLog.verify(path, chain_key)
+        if report.ok:
+            trail = chain_meta_of(Path(path)).get(ID_KEY, "")
+            record = seal_record(
+                Path(path).name, trail, report.entries, report.last_id, report.head
+            )
+            append_seal(to, record)
+        return report
+
+    def seal_to(self, to: str | Path) -> None:
+        """Append the head this log has committed to ``to`` (the service does, each minute)."""
+        with self._cursor() as cursor:
+            found = cursor.execute(
+                "SELECT (SELECT value FROM meta WHERE key = ?), (SELECT count(*) FROM audit)",
+                [ID_KEY],
+            ).fetchall()
+        last_id, head = self.head
+        append_seal(
+            to, seal_record(self._name, str(found[0][0] or ""), int(found[0][1]), last_id, head)
         )
 
     def purge(self, before: datetime) -> int:
@@ -266,7 +283,7 @@ class AuditLog:
         with self._cursor() as cursor:
             return [
                 e
-                for e in _select(cursor, None)
+                for e in select_entries(cursor, None)
                 if entity_id in e.entity_ids or any(r in e.record_ids for r in ids)
             ]
 
@@ -353,7 +370,7 @@ class AuditLog:
         At most ``limit`` of them (all when None): page with ``after`` = the last id seen.
         """
         with self._cursor() as cursor:
-            return _select(cursor, since, after=after, limit=limit)
+            return select_entries(cursor, since, after=after, limit=limit)
 
     def returned(self, key_id: str, entity_id: str, *, since: datetime) -> bool:
         """Whether a search or change by ``key_id`` at or after ``since`` (UTC) named the entity.
@@ -433,16 +450,13 @@ class AuditLog:
     def _commit(self, cursor: duckdb.DuckDBPyConnection, batch: list[_Pending]) -> None:
         ids = list(range(self._next_id, self._next_id + len(batch)))
         head = self._head
-        chains: list[str | None] = []
+        chains: list[str] = []
         for audit_id, pending in zip(ids, batch, strict=True):
-            if self._chain_key is None:
-                chains.append(None)
-                continue
             head = chain_hash(self._chain_key, head, audit_id, pending.row)
             chains.append(head)
         # One multi-row VALUES statement: a DuckDB commit costs about 2 ms of CPU whatever
         # its size, so one per batch, and plain VALUES is half the CPU of unnest().
-        row = "(" + ", ".join("?" * len(_COLUMNS)) + ")"
+        row = "(" + ", ".join("?" * len(COLUMNS)) + ")"
         params = [
             value
             for audit_id, p, chain in zip(ids, batch, chains, strict=True)
@@ -451,13 +465,20 @@ class AuditLog:
         began = time.perf_counter()
         try:
             cursor.execute(
-                f"INSERT INTO audit ({', '.join(_COLUMNS)}) VALUES "
-                + ", ".join([row] * len(batch)),
+                f"INSERT INTO audit ({', '.join(COLUMNS)}) VALUES " + ", ".join([row] * len(batch)),
                 params,
             )
         except BaseException as exc:
+            _logger.error(
+                "the audit trail cannot be written (%s): audited calls are refused until it "
+                "can be (a full disk?)",
+                type(exc).__name__,
+            )
             for pending in batch:
-                pending.future.set_exception(exc)
+                failure = AuditWriteError(
+                    f"the audit trail cannot be written ({type(exc).__name__})"
+                )
+                pending.future.set_exception(failure)
             return
         self._next_id += len(batch)
         self._head = head
@@ -465,71 +486,3 @@ class AuditLog:
         del self._commits[:-10_000]
         for audit_id, pending in zip(ids, batch, strict=True):
             pending.future.set_result(audit_id)
-
-
-def _row_of(entry: AuditEntry) -> tuple[Any, ...]:
-    """An entry's fields in the order the chain seals them."""
-    return (
-        entry.logged_at,
-        entry.key_id,
-        entry.action,
-        entry.purpose,
-        entry.fingerprint,
-        list(entry.entity_ids),
-        list(entry.record_ids),
-        entry.detail,
-    )
-
-
-def _select(
-    cursor: duckdb.DuckDBPyConnection,
-    since: datetime | None,
-    *,
-    after: int = 0,
-    limit: int | None = None,
-) -> list[AuditEntry]:
-    exists = cursor.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'audit'"
-    ).fetchall()
-    if not exists[0][0]:
-        return []
-    if since is not None and since.tzinfo is not None:
-        since = since.astimezone(UTC).replace(tzinfo=None)
-    present = {
-        str(row[0])
-        for row in cursor.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'audit'"
-        ).fetchall()
-    }
-    # A file written before a column existed, opened read-only (so not upgraded): NULLs.
-    picked = ", ".join(c if c in present else f"NULL AS {c}" for c in _COLUMNS)
-    result = cursor.execute(
-        f"SELECT {picked} FROM audit "
-        "WHERE (?::TIMESTAMP IS NULL OR logged_at >= ?::TIMESTAMP) AND audit_id > ? "
-        "ORDER BY audit_id LIMIT ?",
-        [since, since, after, limit if limit is not None else 2**62],
-    ).fetchall()
-    return [
-        AuditEntry.model_validate(
-            dict(zip(_COLUMNS, row, strict=True))
-            | {"entity_ids": tuple(row[6] or ()), "record_ids": tuple(row[7] or ())}
-        )
-        for row in result
-    ]
-
-
-def read_audit(path: str | Path, *, since: datetime | None = None) -> list[AuditEntry]:
-    """Audit entries of an index file, read without loading the index (oldest first).
-
-    Raises:
-        ConfigError: ``path`` is not a file.
-    """
-    target = Path(path)
-    if not target.is_file():
-        msg = f"{target}: no such index file"
-        raise ConfigError(msg)
-    connection = connect_index(target, read_only=True)
-    try:
-        return _select(connection, since)
-    finally:
-        connection.close()

@@ -20,20 +20,29 @@ import getpass
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from identmatch._exceptions import ConfigError
 from identmatch._index.audit import AuditLog
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from identmatch._batch.decisions import Decisions
     from identmatch._index.found import Hits
     from identmatch._index.index import Index
     from identmatch._index.queue import ReviewQueue
+    from identmatch._index.review import DecisionOutcome
 
-__all__ = ["AuditedIndex", "default_caller"]
+__all__ = [
+    "AuditedIndex",
+    "audit_change",
+    "audit_decision",
+    "compact_audited",
+    "default_caller",
+    "start_trail",
+]
 
 _CALLER = re.compile(r"[A-Za-z0-9 ._@:-]{1,100}")
 
@@ -73,7 +82,7 @@ class AuditedIndex:
         self.index = index
         self.caller = name
         """The key id written in each entry."""
-        self.log = AuditLog(index, chain_key=chain_key)
+        self.log = index.audit_log(chain_key)
 
     def __enter__(self) -> AuditedIndex:
         return self
@@ -179,3 +188,70 @@ class AuditedIndex:
             detail=f"{len(found.frame)} decisions",
         )
         return found
+
+
+# ---------------------------------------------------------------- the index's own writes
+def audit_change(
+    log: AuditLog, outcome: pd.DataFrame, action: Any, by: str | None, purpose: str | None
+) -> pd.DataFrame:
+    """Audit an add, update or removal by its outcome (records and the entities they are in
+    or left); the entry's id goes in ``outcome.attrs["audit_id"]``."""
+    entities = [str(e) for e in outcome["entity_id"] if isinstance(e, str)]
+    if "left" in outcome.columns:
+        entities += [str(e) for e in outcome["left"] if isinstance(e, str)]
+    replaced = int(outcome["replaced"].fillna(False).sum()) if "replaced" in outcome else 0
+    outcome.attrs["audit_id"] = log.write(
+        key_id=by or default_caller(),
+        action=action,
+        purpose=purpose,
+        entity_ids=list(dict.fromkeys(entities)),
+        record_ids=list(dict.fromkeys(str(r) for r in outcome["record_id"])),
+        detail=f"update: {replaced} replaced" if replaced else None,
+    )
+    return outcome
+
+
+def audit_decision(
+    log: AuditLog, outcome: DecisionOutcome, by: str, purpose: str, *, detail: str | None = None
+) -> DecisionOutcome:
+    """Audit a decision (or an undo, with its own ``detail``); the outcome with the entry's
+    id."""
+    audit_id = log.write(
+        key_id=by or default_caller(),
+        action="decision",
+        purpose=purpose or None,
+        entity_ids=list(dict.fromkeys(outcome.entity_ids)),
+        record_ids=list(outcome.record_ids),
+        detail=detail or f"{outcome.decision} (decision {outcome.decision_id})",
+    )
+    return outcome.model_copy(update={"audit_id": audit_id})
+
+
+def start_trail(built: Index, chain_key: bytes | None, by: str | None) -> None:
+    """Chain a new index's trail and write its first entry, the build; then close it."""
+    try:
+        log = AuditLog(built, chain_key=chain_key)
+        log.write(key_id=by or default_caller(), action="build", detail=f"{len(built)} records")
+        log.close()
+    finally:
+        built.close()
+
+
+def compact_audited(
+    index_class: type[Index], path: Path, *, encrypt: bool, chain_key: bytes | None, by: str | None
+) -> tuple[int, int]:
+    """``Index.compact``: the chain key checked first, the compaction audited after."""
+    from identmatch._index.audit_read import check_key_of
+    from identmatch._index.store import compact_file
+
+    key = check_key_of(path, chain_key, plain=encrypt)
+    before, after = compact_file(path, encrypt=encrypt)
+    with index_class(path) as opened:
+        log = AuditLog(opened, chain_key=key)
+        log.write(
+            key_id=by or default_caller(),
+            action="compact",
+            detail=f"{before} -> {after} bytes" + (", encrypted" if encrypt else ""),
+        )
+        log.close()
+    return before, after

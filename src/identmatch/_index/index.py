@@ -25,17 +25,12 @@ from identmatch._candidates.blocking import BlockingReport
 from identmatch._config import ModelConfig
 from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.charts import IndexCharts
+from identmatch._index.reads import IndexReads
 from identmatch._index.reviewing import IndexReview
 from identmatch._index.schema import FORMAT_VERSION, upgrade
 from identmatch._index.search import Hits, Searcher, search_settings
 from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
-from identmatch._index.store import (
-    compact_file,
-    connect_index,
-    cursor,
-    owner_only,
-    transaction,
-)
+from identmatch._index.store import connect_index, cursor, owner_only, transaction
 from identmatch._index.write import build_file, date_orders_in
 from identmatch._model.explain import Explanation, explanation_from_score
 from identmatch._model.model import Model
@@ -45,6 +40,7 @@ from identmatch._prepare.quality import DataQuality
 from identmatch._types import DateOrder
 
 if TYPE_CHECKING:
+    from identmatch._index.audit import AuditLog
     from identmatch._index.audited import AuditedIndex
 
 __all__ = ["Index", "rows"]
@@ -52,7 +48,7 @@ __all__ = ["Index", "rows"]
 _logger = logging.getLogger("identmatch.index")
 
 
-class Index(IndexCharts, IndexReview):
+class Index(IndexCharts, IndexReview, IndexReads):
     """A known-person index: records resolved into entities, searchable in milliseconds.
 
     Example::
@@ -92,6 +88,7 @@ class Index(IndexCharts, IndexReview):
         self._loaded: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._followers: list[Callable[[Change], None]] = []
+        self._audit: AuditLog | None = None  # set by AuditLog: the one trail writer
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -108,6 +105,8 @@ class Index(IndexCharts, IndexReview):
         attributes: Sequence[str | AttributeSpec] | None = None,
         decisions: Decisions | str | Path | pd.DataFrame | None = None,
         progress: Callable[[str], None] | None = None,
+        chain_key: bytes | None = None,
+        by: str | None = None,
     ) -> Index:
         """Resolve ``records`` with :func:`identmatch.dedupe` and store everything in ``path``.
 
@@ -119,6 +118,11 @@ class Index(IndexCharts, IndexReview):
         build and kept in the index, so every later add obeys them too. ``progress`` is
         called with a short message as each stage starts. The index returned holds what the
         build read and compared in ``built_quality`` and ``built_blocking``.
+
+        The audit trail is chained from its first entry, the build (``by``: its key id,
+        default ``api:`` and the OS user): under ``chain_key``, else
+        ``IDENTMATCH_AUDIT_KEY_FILE``'s key, else a new key made in the key directory
+        (:meth:`AuditLog.key_file`, ``docs/service.md``).
 
         Raises:
             ConfigError: ``path`` already exists.
@@ -141,6 +145,9 @@ class Index(IndexCharts, IndexReview):
                 decisions=read_decisions(decisions),
                 progress=progress,
             )
+            from identmatch._index.audited import start_trail
+
+            start_trail(cls(tmp), chain_key, by)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -151,7 +158,14 @@ class Index(IndexCharts, IndexReview):
         return built
 
     @classmethod
-    def compact(cls, path: str | Path, *, encrypt: bool = False) -> tuple[int, int]:
+    def compact(
+        cls,
+        path: str | Path,
+        *,
+        encrypt: bool = False,
+        chain_key: bytes | None = None,
+        by: str | None = None,
+    ) -> tuple[int, int]:
         """Rewrite an index file so that what was removed is gone from its bytes too.
 
         DuckDB reuses the space of deleted rows but does not wipe it: after
@@ -162,7 +176,8 @@ class Index(IndexCharts, IndexReview):
         it still hold the values.
 
         With an index key set (``IDENTMATCH_INDEX_KEY_FILE``) the copy is encrypted under
-        it; ``encrypt=True`` reads a file that is not encrypted yet, to encrypt it.
+        it; ``encrypt=True`` reads a file that is not encrypted yet, to encrypt it. The trail's
+        chain key is checked first and the compaction audited (as :meth:`add` is).
 
         Returns:
             The file's size in bytes before and after.
@@ -171,7 +186,9 @@ class Index(IndexCharts, IndexReview):
             ConfigError: ``path`` is not an index, another process holds it, or
                 ``encrypt`` is asked without an index key.
         """
-        return compact_file(Path(path), encrypt=encrypt)
+        from identmatch._index.audited import compact_audited
+
+        return compact_audited(cls, Path(path), encrypt=encrypt, chain_key=chain_key, by=by)
 
     @classmethod
     def open(cls, path: str | Path, *, read_only: bool = False) -> Index:
@@ -378,41 +395,46 @@ class Index(IndexCharts, IndexReview):
         Use it wherever people's data is read for a person (a case system, a notebook
         answering a request): the entries join the service's and the command line's in the
         index's trail. ``caller`` is the key id written (default ``api:`` and the OS user);
-        ``chain_key`` the audit chain key (:meth:`AuditLog.read_key`) once the trail is
-        chained. The index must be open writable.
+        ``chain_key`` the audit chain key (:meth:`AuditLog.read_key`; default: as
+        :class:`AuditLog` finds it). The index must be open writable.
         """
         from identmatch._index.audited import AuditedIndex
 
         return AuditedIndex(self, caller=caller, chain_key=chain_key)
 
-    def household(self, entity_id: str, *, limit: int = 20) -> pd.DataFrame:
-        """The other people known at the entity's addresses: the "others in the household".
+    def audit_log(self, chain_key: bytes | None = None) -> AuditLog:
+        """The index's audit trail writer (made on first use; every write is audited in it).
 
-        Another entity is listed when one of its records has a postcode of one of this
-        entity's records: ``basis`` is ``address`` when both records also give the same
-        address line, else ``postcode`` (a postcode covers a street or a block, so those are
-        neighbours at most). Same-address people come first, then by how many of their
-        records share the postcode.
-
-        Returns:
-            At most ``limit`` rows: ``entity_id``, ``basis``, ``records`` (how many of its
-            records are there), ``name``, ``dob``, ``sources`` (a list) and ``postcode``.
+        Raises:
+            ConfigError: read-only; or the chain key is missing, or not this trail's.
         """
-        if not 1 <= limit <= 1_000:
-            msg = f"limit must be between 1 and 1000, got {limit}"
-            raise ConfigError(msg)
-        from identmatch._index.search import household
+        from identmatch._index.audit import AuditLog
+        from identmatch._index.audit_chain import key_check
 
-        with self._cursor() as cursor:
-            return household(cursor, entity_id, limit)
+        log = self._audit
+        if log is None:
+            return AuditLog(self, chain_key=chain_key)
+        if chain_key is not None and key_check(chain_key) != key_check(log._chain_key):
+            msg = f"{self.path.name}: that is not this audit trail's chain key"
+            raise ConfigError(msg)
+        return log
 
     # ------------------------------------------------------------------ writing
-    def add(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def add(
+        self,
+        records: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        by: str | None = None,
+        purpose: str | None = None,
+    ) -> pd.DataFrame:
         """Add records; each joins the entity it matches, or starts a new one.
 
         A record matching several entities joins the oldest, and the others are merged into
         it (recorded in the index's merge log); existing entity ids are never renamed.
-        All of it happens in one transaction.
+        All of it happens in one transaction. Audited (``by``: the key id, default ``api:``
+        and the OS user; ``purpose``); the entry's id is in the result's
+        ``attrs["audit_id"]``. Without the trail's chain key nothing is added.
 
         Returns:
             One row per added record: ``record_id``, ``entity_id``, ``action`` (``joined``,
@@ -421,19 +443,28 @@ class Index(IndexCharts, IndexReview):
         Raises:
             SchemaError: a record id is already in the index.
         """
+        from identmatch._index.audited import audit_change
+
+        log = self.audit_log()  # no key, no change
+        with self._write_lock:
+            outcome = self._add(records, columns)
+            return audit_change(log, outcome, "add", by, purpose)
+
+    def _add(self, records: Any, columns: Mapping[str, str] | None) -> pd.DataFrame:
         from identmatch._index.add import add_records
 
-        with self._write_lock:
-            outcome, written = add_records(
-                self, records, columns=columns, connection=self._connection, loaded=self._loaded
-            )
-            if written is not None and (self._loaded is not None or self._followers):
-                with self._cursor() as cursor:
-                    change = Change.extend(cursor, *written)
-                self._changed(change)
+        outcome, written = add_records(
+            self, records, columns=columns, connection=self._connection, loaded=self._loaded
+        )
+        if written is not None and (self._loaded is not None or self._followers):
+            with self._cursor() as cursor:
+                change = Change.extend(cursor, *written)
+            self._changed(change)
         return outcome
 
-    def remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
+    def remove(
+        self, record_ids: Iterable[str], *, by: str | None = None, purpose: str | None = None
+    ) -> pd.DataFrame:
         """Remove records (data retention); their entities are re-resolved without them.
 
         If a removed record was the only link between parts of its entity, the entity
@@ -448,22 +479,36 @@ class Index(IndexCharts, IndexReview):
             SchemaError: a record id is not in the index (nothing is removed).
 
         The removed values leave every table at once, but their bytes stay in the file's
-        free space until :meth:`compact` rewrites it.
+        free space until :meth:`compact` rewrites it. Audited as :meth:`add` is.
         """
+        from identmatch._index.audited import audit_change
+
+        log = self.audit_log()
+        with self._write_lock:
+            outcome = self._remove(record_ids)
+            return audit_change(log, outcome, "remove", by, purpose)
+
+    def _remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
         from identmatch._index.remove import remove_records
 
-        with self._write_lock:
-            outcome, change = remove_records(self, record_ids, connection=self._connection)
-            self._changed(change)
+        outcome, change = remove_records(self, record_ids, connection=self._connection)
+        self._changed(change)
         return outcome
 
-    def upsert(self, records: Any, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    def upsert(
+        self,
+        records: Any,
+        *,
+        columns: Mapping[str, str] | None = None,
+        by: str | None = None,
+        purpose: str | None = None,
+    ) -> pd.DataFrame:
         """Add records, replacing any whose ``record_id`` is already indexed (an update).
 
         The earlier versions are removed first, as :meth:`remove` does (their entities are
         re-resolved without them, and may split), then every record is added as :meth:`add`
         does, all in one transaction: a crash at any point leaves either the earlier
-        versions or the new ones, never neither.
+        versions or the new ones, never neither. Audited as one ``add``, as :meth:`add` is.
 
         Returns:
             One row per record given: ``record_id``, ``entity_id``, ``action`` (``joined``,
@@ -472,8 +517,10 @@ class Index(IndexCharts, IndexReview):
             split-off entity (``action`` ``split``, its new entity).
         """
         from identmatch._index.add import add_in, read_new
+        from identmatch._index.audited import audit_change
         from identmatch._index.remove import remove_in
 
+        log = self.audit_log()  # no key, no change
         raw, prepared = read_new(self, records, columns)
         ids = prepared["unique_id"].astype(str).tolist()
         left: dict[str, str] = {}
@@ -491,7 +538,13 @@ class Index(IndexCharts, IndexReview):
                 if known:
                     removed, removal = remove_in(self, known, cursor)
                     gone = removed[removed["action"] == "removed"]
-                    left = dict(zip(gone["record_id"], gone["entity_id"], strict=True))
+                    left = dict(
+                        zip(
+                            gone["record_id"].astype(str),
+                            gone["entity_id"].astype(str),
+                            strict=True,
+                        )
+                    )
                     split = removed[removed["action"] == "split"].assign(replaced=False, left=None)
                 # After a removal the in-memory snapshot is behind this transaction: the
                 # add reads what its records can reach from the transaction instead.
@@ -504,17 +557,10 @@ class Index(IndexCharts, IndexReview):
                 with self._cursor() as cursor:
                     change = Change.extend(cursor, *written)
                 self._changed(change)
-        replaced = added["record_id"].astype(str).isin(left)
-        added["replaced"] = replaced
-        added["left"] = [left.get(str(r)) for r in added["record_id"]]
-        return pd.concat([added, split], ignore_index=True) if len(split) else added
-
-    def match_weight_histogram(self) -> list[tuple[float, float, int]]:
-        """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""
-        from identmatch._index.review import weight_histogram
-
-        with self._cursor() as cursor:
-            return weight_histogram(cursor)
+            added["replaced"] = added["record_id"].astype(str).isin(left)
+            added["left"] = [left.get(str(r)) for r in added["record_id"]]
+            outcome = pd.concat([added, split], ignore_index=True) if len(split) else added
+            return audit_change(log, outcome, "add", by, purpose)
 
 
 def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -122,6 +122,8 @@ class DecisionOutcome(BaseModel, frozen=True, extra="forbid"):
     """The entity of each record after the decision."""
     moved: tuple[tuple[str, str], ...] = ()
     """(record id, entity id) of every record that changed entity."""
+    audit_id: int | None = None
+    """The decision's audit entry."""
 
 
 def resolve_parts(

@@ -40,10 +40,14 @@ class IndexReview:
         two entities are merged into the older. ``unsure`` changes nothing but takes the pair
         out of the review queue. The latest decision about a pair is the one that holds.
 
+        Audited (``decided_by`` the key id) as :meth:`add` is; the entry's id is in
+        ``audit_id``.
+
         Raises:
             SchemaError: a record id is not in the index, or both are the same.
             DecisionError: ``same`` would join records decided to be different people.
         """
+        from identmatch._index.audited import audit_decision
         from identmatch._index.review import decide
 
         index = cast("Index", self)
@@ -55,6 +59,7 @@ class IndexReview:
         if decision not in DECISION_KINDS:
             msg = f"decision must be one of {', '.join(DECISION_KINDS)}"
             raise SchemaError(msg)
+        log = index.audit_log()  # no key, no change
         with index._write_lock:
             outcome, moved = decide(
                 index,
@@ -67,7 +72,7 @@ class IndexReview:
             )
             if moved:
                 index._changed(Change("regroup", moved=dict(moved)))
-        return outcome
+            return audit_decision(log, outcome, decided_by, purpose)
 
     def undo_decision(
         self,
@@ -81,18 +86,20 @@ class IndexReview:
         """Reverse a decision: ``unsure`` about its pair, and what it did put back (a split's
         parts rejoin, a merge is re-resolved). SchemaError: no such decision or records (or
         not about ``record_ids``, when given); DecisionError: a later decision about the pair
-        holds, or a rejoin is blocked."""
+        holds, or a rejoin is blocked. Audited as :meth:`decide` is."""
+        from identmatch._index.audited import audit_decision
         from identmatch._index.review import undo
 
         index = cast("Index", self)
-
+        log = index.audit_log()  # no key, no change
         with index._write_lock:
             outcome, moved = undo(
                 index, decision_id, record_ids, reason, purpose, decided_by, index._connection
             )
             if moved:
                 index._changed(Change("regroup", moved=dict(moved)))
-        return outcome
+            detail = f"undo of decision {decision_id} (decision {outcome.decision_id})"
+            return audit_decision(log, outcome, decided_by, purpose, detail=detail)
 
     def decisions(self) -> Decisions:
         """Every decision recorded in the index, oldest first (``.frame`` to export)."""

@@ -7,6 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+from identmatch._index.audit import AuditWriteError
+
 __all__ = [
     "API_HEADERS",
     "ASGIApp",
@@ -114,6 +116,9 @@ async def guarded(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> N
 
     try:
         await app(scope, receive, watch)
+    except AuditWriteError:  # logged where it failed: a call that cannot be audited is refused
+        if not started:
+            await send_json(send, 503, b'{"detail":"audit trail unavailable"}')
     except Exception as exc:
         where = f"{scope.get('method')} {scope.get('path')}"
         _logger.error("%s failed: %s", where, type(exc).__name__)

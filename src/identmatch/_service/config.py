@@ -172,7 +172,12 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
     its code in words (``Childrens services``)."""
     audit_key_file: str | None = None
     """The audit chain key's file (``identmatch audit new-key``), kept outside the index's
-    directory; relative paths are from the config file's directory. None: unchained."""
+    directory; relative paths are from the config file's directory. None: the key made for
+    the index at build (``serve --audit-key-file`` overrides both)."""
+    audit_seal_file: str | None = None
+    """A file the service appends the audit trail's head to every minute and at shutdown
+    (``identmatch audit --verify --against`` checks it); keep it where the service cannot
+    rewrite it (append-only, another volume). Relative paths as for ``audit_key_file``."""
 
     @field_validator("sources")
     @classmethod
@@ -218,9 +223,11 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             )
             msg = f"{target}: {problems}"
             raise ConfigError(msg) from None
-        if config.audit_key_file is not None:
-            resolved = target.parent / Path(config.audit_key_file).expanduser()
-            config = config.model_copy(update={"audit_key_file": str(resolved)})
+        for name in ("audit_key_file", "audit_seal_file"):
+            value = getattr(config, name)
+            if value is not None:
+                resolved = target.parent / Path(value).expanduser()
+                config = config.model_copy(update={name: str(resolved)})
         return config
 
     def key(self, key_id: str) -> ApiKey | None:
@@ -253,8 +260,10 @@ class ServiceConfig(BaseModel, frozen=True, extra="forbid"):
             "# API keys are stored as SHA-256 hashes; create them with 'identmatch keys create'.",
             "",
         ]
-        if self.audit_key_file is not None:
-            lines += [f"audit_key_file = {json.dumps(self.audit_key_file)}", ""]
+        for name in ("audit_key_file", "audit_seal_file"):
+            value = getattr(self, name)
+            if value is not None:
+                lines += [f"{name} = {json.dumps(value)}", ""]
         lines.append("[limits]")
         for name, value in self.limits.model_dump().items():
             lines.append(f"{name} = {json.dumps(value)}")

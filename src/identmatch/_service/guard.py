@@ -3,7 +3,8 @@
 :class:`Gate` sits in front of the application as plain ASGI. For every ``/v1/`` call it
 checks the ``Authorization`` header, the key's role for the route and the key's lookup
 budget before a byte of the body is read; a refusal (401, 403, 429) is answered at once and
-audited with the key id (``-`` when there is no valid key), the route and the client address.
+audited with the key id (``-`` when there is no valid key), the route and the client address
+(counted per address per minute: ``identmatch._service.refusals``).
 
 Budgets are token buckets per key (:class:`RateLimiter`), sized by default for a case
 worker's day and set per key in the config: a person searched or an entity read spends one
@@ -14,7 +15,6 @@ spell of refusals.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, NamedTuple
 from identmatch._service.asgi import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from identmatch._index.audit import AuditLog
     from identmatch._service.config import ApiKey, ServiceConfig
+    from identmatch._service.refusals import Refusals
 
-__all__ = ["KEY_STATE", "Gate", "RateLimiter", "Refusal", "Refusals", "bearer_token", "route_of"]
+__all__ = ["KEY_STATE", "Gate", "RateLimiter", "Refusal", "bearer_token", "describe", "route_of"]
 
 
 _logger = logging.getLogger("identmatch.server")
@@ -62,8 +62,6 @@ _MAY = {
 }
 """The key roles each route's role admits: write includes review, review includes search;
 audit is on its own; any valid key may ask who it is."""
-_AUDIT_429_EVERY = 60.0
-"""Seconds between audit entries for one key's refused (429) calls: one per spell, not per call."""
 
 
 def route_of(method: str, path: str) -> tuple[str, str | None]:
@@ -169,34 +167,6 @@ class Refusal(NamedTuple):
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-class Refusals:
-    """Audits refused calls: each 401 and 403, and one 429 per key per minute of refusals.
-
-    A client hammering past its budget would otherwise write an entry per call.
-    """
-
-    def __init__(self, audit: AuditLog) -> None:
-        self.audit = audit
-        self._last_429: dict[str, float] = {}
-
-    async def record(self, scope: Scope, key_id: str, status: int) -> None:
-        """Audit one refusal (``key_id`` ``-`` without a valid key), once it is committed."""
-        if status == 429:
-            now = time.monotonic()
-            if now - self._last_429.get(key_id, -_AUDIT_429_EVERY) < _AUDIT_429_EVERY:
-                return
-            self._last_429[key_id] = now
-            # An alert for whoever watches the log: the key id and the route, no values.
-            _logger.warning(
-                "ALERT key %s hit its budget (%s); it is refused until the budget refills",
-                key_id,
-                describe(scope, status).split(" from ")[0],
-            )
-        await asyncio.wrap_future(
-            self.audit.submit(key_id=key_id, action="denied", detail=describe(scope, status))
-        )
-
-
 class Gate:
     """ASGI middleware: authenticate, authorise and rate-limit ``/v1/`` calls before the body."""
 
@@ -256,7 +226,7 @@ class Gate:
         return None, key
 
     async def refuse(self, scope: Scope, send: Send, refusal: Refusal, key: ApiKey | None) -> None:
-        """Answer ``refusal`` (JSON, connection kept) once its audit entry is committed."""
+        """Answer ``refusal`` (JSON, connection kept) once it is audited (a 401 or 403 counted)."""
         await self.refusals.record(scope, key.id if key is not None else "-", refusal.status)
         body = b'{"detail":"' + refusal.detail.encode() + b'"}'
         headers = [

@@ -143,16 +143,8 @@ def add_review_routes(
             )
         except identmatch.SchemaError:
             raise HTTPException(404, "no such record") from None
-        audit_id = await asyncio.wrap_future(
-            service.audit.submit(
-                key_id=key.id,
-                action="decision",
-                purpose=request.purpose,
-                entity_ids=list(dict.fromkeys(outcome.entity_ids)),
-                record_ids=[a, b],
-                detail=f"{outcome.decision} (decision {outcome.decision_id})",
-            )
-        )
+        audit_id = outcome.audit_id  # Index.decide audited it, under the key
+        assert audit_id is not None
         _logger.info("key %s decided a pair: %s", key.id, outcome.decision)
         return decision_response(outcome, audit_id)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import identmatch
+from identmatch._index.audit import AuditWriteError
 from identmatch._service.guard import Gate
 from identmatch._types import RECORD_ID_MAX_LENGTH
 from identmatch.standardisers import is_missing
@@ -85,6 +86,9 @@ __all__ = ["create_app", "plain_http_off_loopback", "serve"]
 
 _logger = logging.getLogger("identmatch.server")
 
+REFUSALS_EVERY = 10.0
+"""Seconds between writes of the refusals counted in minutes now over (and seals)."""
+
 
 def create_app(
     index: identmatch.Index,
@@ -93,6 +97,7 @@ def create_app(
     docs: bool = False,
     config_path: str | Path | None = None,
     workers: int = 0,
+    audit_key_file: str | Path | None = None,
 ) -> Any:
     """The ASGI application serving ``index`` (opened writable) under ``config``.
 
@@ -103,8 +108,13 @@ def create_app(
             added, revoked or expired take effect without a restart; limits need one).
         workers: search worker processes (``identmatch._service.workers``), started with
             the application; until one is ready, searches run in this process.
+        audit_key_file: the audit chain key's file, over the config's (default: the
+            index's own key).
+
+    Raises:
+        ConfigError: the audit chain key is missing or not the trail's.
     """
-    service = ServiceState(index, config)
+    service = ServiceState(index, config, audit_key_file)
     limits = config.limits
 
     def reload() -> None:
@@ -130,10 +140,26 @@ def create_app(
             threading.Thread(
                 target=service.pool.start, name="identmatch-workers", daemon=True
             ).start()
+        keeper = asyncio.create_task(keep_trail())
         yield
+        keeper.cancel()
         # Here, not after uvicorn.run returns: on SIGTERM uvicorn re-raises the signal once
         # it has shut down, which ends the process before any code after it runs.
         await run_in_threadpool(service.shutdown)
+
+    async def keep_trail() -> None:
+        """Write the refusals counted in minutes now over; seal the head each minute."""
+        sealed = (0, "")
+        while True:
+            await asyncio.sleep(REFUSALS_EVERY)
+            service.refusals.flush()
+            seal = service.config.audit_seal_file
+            if seal is not None and service.audit.head != sealed:
+                try:
+                    await run_in_threadpool(service.audit.seal_to, seal)
+                    sealed = service.audit.head
+                except identmatch.ConfigError as exc:
+                    _logger.error("audit seal not written: %s", exc)
 
     app = FastAPI(
         title="identmatch",
@@ -161,6 +187,11 @@ def create_app(
     async def unusable(_: Request, exc: identmatch.SchemaError) -> JSONResponse:
         # identmatch messages name columns and ids, never record values.
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(AuditWriteError)
+    async def unaudited(_: Request, exc: AuditWriteError) -> JSONResponse:
+        # Logged where the write failed (identmatch.audit); nothing unaudited is answered.
+        return JSONResponse({"detail": "audit trail unavailable"}, status_code=503)
 
     @app.exception_handler(Exception)
     async def failed(_: Request, exc: Exception) -> JSONResponse:
@@ -260,17 +291,8 @@ def create_app(
     async def add_records(request: RecordsRequest, key: Writer) -> RecordsResponse:
         """Add records; each joins the entity it matches or starts one. Known ids are replaced."""
         check_limit("records", len(request.records), limits.max_batch, "records per request")
-        outcomes, touched = await run_in_threadpool(service.upsert, request.records)
-        audit_id = await asyncio.wrap_future(
-            service.audit.submit(
-                key_id=key.id,
-                action="add",
-                purpose=request.purpose,
-                entity_ids=touched,
-                record_ids=[r.record_id for r in request.records],
-                # An update is one change and one entry: the replaced records are named too.
-                detail=f"{sum(o.replaced for o in outcomes)} replaced",
-            )
+        outcomes, audit_id = await run_in_threadpool(
+            service.upsert, request.records, key.id, request.purpose
         )
         _logger.info("key %s added %d record(s)", key.id, len(outcomes))
         return RecordsResponse(records=outcomes, audit_id=audit_id)
@@ -286,18 +308,11 @@ def create_app(
     ) -> RemoveResponse:
         """Remove a record (data retention); its entity is re-resolved and may split."""
         try:
-            left, moved = await run_in_threadpool(service.remove, record_id)
+            left, moved, audit_id = await run_in_threadpool(
+                service.remove, record_id, key.id, purpose
+            )
         except identmatch.SchemaError:
             raise HTTPException(404, "no such record") from None
-        audit_id = await asyncio.wrap_future(
-            service.audit.submit(
-                key_id=key.id,
-                action="remove",
-                purpose=purpose,
-                entity_ids=list(dict.fromkeys([left, *(m.entity_id for m in moved)])),
-                record_ids=[record_id],
-            )
-        )
         _logger.info("key %s removed a record; %d record(s) split off", key.id, len(moved))
         return RemoveResponse(record_id=record_id, entity_id=left, split=moved, audit_id=audit_id)
 
@@ -454,6 +469,7 @@ def serve(
     ssl_certfile: str | Path | None = None,
     ssl_keyfile: str | Path | None = None,
     workers: int = 0,
+    audit_key_file: str | Path | None = None,
 ) -> None:
     """Open the index writable and serve it until interrupted.
 
@@ -488,11 +504,24 @@ def serve(
             host,
         )
     index = identmatch.Index.open(index_path)
+    try:
+        # The audit chain key is checked here, before anything else uses the index.
+        app = create_app(
+            index,
+            config,
+            docs=docs,
+            config_path=config_path,
+            workers=workers,
+            audit_key_file=audit_key_file,
+        )
+    except BaseException:
+        index.close()
+        raise
     # Load for fast search in the background; /readyz says when it is done.
     threading.Thread(target=index.warm, name="identmatch-warm", daemon=True).start()
     try:
         settings = uvicorn.Config(
-            create_app(index, config, docs=docs, config_path=config_path, workers=workers),
+            app,
             ssl_certfile=str(ssl_certfile) if ssl_certfile is not None else None,
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
             host=host,

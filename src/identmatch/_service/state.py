@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
 import identmatch
-from identmatch._service.guard import RateLimiter, Refusals
+from identmatch._service.guard import RateLimiter
+from identmatch._service.refusals import Refusals
 from identmatch._service.schemas import RecordIn, RecordMove, RecordOutcome
 from identmatch._service.shown import Shown
 from identmatch._service.workers import Found, WorkerGone, WorkerPool, results_json
@@ -22,15 +24,19 @@ _logger = logging.getLogger("identmatch.server")
 class ServiceState:
     """The index, its audit log and the config, shared by the routes."""
 
-    def __init__(self, index: identmatch.Index, config: identmatch.ServiceConfig) -> None:
+    def __init__(
+        self,
+        index: identmatch.Index,
+        config: identmatch.ServiceConfig,
+        audit_key_file: str | Path | None = None,
+    ) -> None:
+        """Raises ConfigError when the audit chain key is missing or not the trail's: the
+        key file given (``serve --audit-key-file``), else the config's, else the index's own."""
         self.index = index
         self.config = config
-        chain_key = (
-            identmatch.AuditLog.read_key(config.audit_key_file)
-            if config.audit_key_file is not None
-            else None
-        )
-        self.audit = identmatch.AuditLog(index, chain_key=chain_key)
+        named = audit_key_file if audit_key_file is not None else config.audit_key_file
+        chain_key = identmatch.AuditLog.read_key(named) if named is not None else None
+        self.audit = identmatch.AuditLog(index, chain_key=chain_key)  # the index writes through it
         self.changes = threading.Lock()  # an update is remove + add: one change at a time
         limits = config.limits
 
@@ -66,7 +72,10 @@ class ServiceState:
     def _search(self, people: list[dict[str, Any]], top: int) -> list[identmatch.Hits]:
         return [self.index.search(person, top=top) for person in people]
 
-    def upsert(self, records: list[RecordIn]) -> tuple[list[RecordOutcome], list[str]]:
+    def upsert(
+        self, records: list[RecordIn], key_id: str, purpose: str | None
+    ) -> tuple[list[RecordOutcome], int]:
+        """Add or replace the records, audited under the key; the outcomes and the entry."""
         import pandas as pd
 
         rows = []
@@ -81,7 +90,7 @@ class ServiceState:
             if column not in frame.columns:
                 frame[column] = None
         with self.changes:
-            outcome = self.index.upsert(frame)
+            outcome = self.index.upsert(frame, by=key_id, purpose=purpose)
         given = outcome[outcome["action"] != "split"]
         outcomes = [
             RecordOutcome(
@@ -92,9 +101,7 @@ class ServiceState:
             )
             for row in given.to_dict("records")
         ]
-        touched = [str(e) for e in outcome["left"] if isinstance(e, str)]
-        touched += [str(e) for e in outcome["entity_id"]]
-        return outcomes, list(dict.fromkeys(touched))
+        return outcomes, int(outcome.attrs["audit_id"])
 
     def decide(
         self, pair: tuple[str, str], decision: Any, reason: str, purpose: str, key_id: str
@@ -120,19 +127,28 @@ class ServiceState:
         """
         if self.pool is not None:
             self.pool.close()
+        self.refusals.flush(everything=True)
         self.audit.close()
+        if self.config.audit_seal_file is not None:
+            try:
+                self.audit.seal_to(self.config.audit_seal_file)
+            except identmatch.ConfigError as exc:
+                _logger.error("audit seal not written: %s", exc)
         with self.changes:
             self.index.checkpoint()
         stats = self.audit.commit_stats()
         _logger.info("audit commits: %s", ", ".join(f"{k} {v}" for k, v in stats.items()))
         _logger.info("index checkpointed; shut down cleanly")
 
-    def remove(self, record_id: str) -> tuple[str, list[RecordMove]]:
+    def remove(
+        self, record_id: str, key_id: str, purpose: str | None
+    ) -> tuple[str, list[RecordMove], int]:
+        """Remove a record, audited under the key: the entity it left, who moved, the entry."""
         with self.changes:
-            outcome = self.index.remove([record_id])
+            outcome = self.index.remove([record_id], by=key_id, purpose=purpose)
         left = str(outcome.loc[outcome["action"] == "removed", "entity_id"].iloc[0])
         moved = [
             RecordMove(record_id=str(r.record_id), entity_id=str(r.entity_id))
             for r in outcome[outcome["action"] == "split"].itertuples()
         ]
-        return left, moved
+        return left, moved, int(outcome.attrs["audit_id"])
