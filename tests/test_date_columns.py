@@ -159,7 +159,14 @@ class TestUnreadInQuality:
         """as_rows keeps one flat dict of counts per column; the unread are listed apart."""
         _, quality = prepare_records(frame(["bad", "1980-01-02"], source="a"))
         assert quality.as_rows() == [
-            {"column": "dob", "missing": 0, "invalid": 1, "placeholder": 0, "partial": 0}
+            {
+                "column": "dob",
+                "missing": 0,
+                "invalid": 1,
+                "placeholder": 0,
+                "partial": 0,
+                "mixed_alphabets": 0,
+            }
         ]
         assert quality.unread_dates() == [
             SourceQuality(input="input", source="a", unread=1, unread_rows=(1,))
