@@ -505,7 +505,7 @@
         el("dt", { text: "Every date of birth recorded" }), el("dd", { text: entity.dates_of_birth.join("; ") || "none" }),
         el("dt", { text: "Every postcode recorded" }), el("dd", { text: postcodes.join("; ") || "none" })),
       recordsTable(entity.records, "Records, by source (" + entity.records.length + ")", true),
-      el("p", { class: "numbers", text: "Postcodes, addresses and towns are shown as the index compares them (standardised). \u201cRecorded\u201d is the date the source made or last updated the record, as it gave it." }),
+      el("p", { class: "numbers", text: "Postcodes, addresses and towns are shown as the index compares them (standardised). \u201cRecorded\u201d is the date the source gave for when it made or last updated the record." }),
       el("h2", { text: "Others known at the same address" }),
     );
     if (!entity.household.length) {
