@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 import identmatch
-from identmatch._synthetic.demo import demo_paths
+from identmatch._synthetic.demo import demo_paths, demo_recorded
 
 from _support import free_port
 
@@ -672,3 +672,50 @@ def test_invisible_characters_are_shown_escaped(demo: Demo, browser: Browser) ->
     shown = page.locator("body").inner_text()
     assert "\u202e" not in shown
     assert "\u200b" not in shown
+
+
+def test_person_view_shows_when_each_record_was_recorded(
+    demo: Demo, browser: Browser, tmp_path: Path
+) -> None:
+    """Each record on the person view, and in its print, says when its source recorded it
+    (the demo's records carry dates), or that the date was not given (a record added without)."""
+    person = linked_person(demo)
+    given = ("forename", "surname", "dob", "sex", "postcode")
+    record = {k: person[k] for k in given if isinstance(person[k], str)} | {
+        "record_id": "REC-B1",
+        "source": person["source"],
+    }
+    body = {"purpose": "case 2026-0142: record update", "records": [record]}
+    added = demo.call("POST", "/v1/records", demo.keys["write"], json=body)
+    assert added.status_code == 200, added.text
+    entity_id = added.json()["records"][0]["entity_id"]
+    try:
+        page = browser.page
+        sign_in(page, demo.token)
+        search(page, {"Last name": person["surname"], "Date of birth": person["dob"]})
+        hit = page.locator("article.hit", has_text=entity_id)
+        hit.get_by_role("button", name="Open this person's records and household").click()
+        page.get_by_role("heading", name="Others known at the same address").wait_for()
+        headers = page.locator("#entity table.records thead th").all_inner_texts()
+        assert headers[:3] == ["Source", "Recorded", "Record"]
+        rows = page.locator("#entity table.records tbody tr")
+        ours = rows.filter(has_text="REC-B1").locator("td[data-label=Recorded]")
+        assert ours.inner_text() == "date recorded not given"
+        others = rows.filter(has_not_text="REC-B1")
+        ids = others.locator("td[data-label=Record]").all_inner_texts()
+        assert person["record_id"] in ids
+        months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov"]
+        months.append("Dec")
+        expected = [
+            f"recorded {int(d[8:])} {months[int(d[5:7]) - 1]} {d[:4]}" for d in demo_recorded(ids)
+        ]
+        assert others.locator("td[data-label=Recorded]").all_inner_texts() == expected
+        assert "does not keep the date" not in page.locator("#entity").inner_text()
+        page.emulate_media(media="print")
+        assert ours.is_visible()
+        assert others.first.locator("td[data-label=Recorded]").is_visible()
+        shot(page, tmp_path / "print-person-recorded.png")
+        page.emulate_media(media="screen")
+    finally:
+        gone = demo.call("DELETE", "/v1/records/REC-B1", demo.keys["write"])
+        assert gone.status_code == 200, gone.text

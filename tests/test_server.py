@@ -250,6 +250,28 @@ class TestChanges:
         assert added.status_code == 200
         assert [r["record_id"] for r in added.json()["records"]] == [b["record_id"] for b in batch]
 
+    def test_entity_and_export_give_the_date_recorded(self, server: Server) -> None:
+        """A record added with the date its source recorded it gives that date (ISO) in the
+        entity reply and the export; a record given without one gives none."""
+        row = known_row(server)
+        record = person_of(row) | {"record_id": "REC-1", "recorded": "3 March 2024"}
+        reply = call(server, "POST", "/v1/records", key="writer", json={"records": [record]})
+        assert reply.status_code == 200, reply.text
+        entity_id = reply.json()["records"][0]["entity_id"]
+        body = {"purpose": "case 6", "person": person_of(row)}
+        found = call(server, "POST", "/v1/search", json=body).json()["results"][0]["hits"]
+        assert entity_id in [h["entity_id"] for h in found]
+        shown = call(server, "GET", f"/v1/entities/{entity_id}", params={"purpose": "case 6"})
+        assert shown.status_code == 200, shown.text
+        dates = {r["record_id"]: r["recorded"] for r in shown.json()["records"]}
+        assert dates["REC-1"] == "2024-03-03"
+        assert dates[row["record_id"]] is None
+        exported = call(server, "GET", "/v1/export", key="writer", params={"purpose": "case 6"})
+        assert exported.status_code == 200, exported.text
+        dates = {r["record_id"]: r["recorded"] for r in exported.json()["records"]}
+        assert (dates["REC-1"], dates[row["record_id"]]) == ("2024-03-03", None)
+        assert call(server, "DELETE", "/v1/records/REC-1", key="writer").status_code == 200
+
     def test_unknown_entity_is_403_or_404(self, server: Server) -> None:
         """An id the key was never shown is 403 (existing or not); one it was, now gone, 404."""
         purpose = {"purpose": "case 8"}

@@ -30,6 +30,14 @@ STANDARD_COLUMNS: tuple[str, ...] = (
 )
 """Columns identmatch understands. Only ``record_id`` is required; others pass through."""
 
+KEPT_COLUMNS: tuple[str, ...] = ("recorded",)
+"""Columns read and kept with each record but never compared: ``recorded`` is the date the
+source made or last updated the record, shown beside it; no candidate key, comparison or score
+reads it."""
+
+INPUT_COLUMNS: tuple[str, ...] = (*STANDARD_COLUMNS, *KEPT_COLUMNS)
+"""Every column a mapping may name: the standard columns and the kept ones."""
+
 # Columns that several input columns may feed, joined with a space in the order mapped
 # (e.g. a street number and a street name both mapped to ``address``).
 _JOINABLE_COLUMNS = frozenset({"forename", "middle_names", "surname", "address", "town"})
@@ -44,7 +52,7 @@ class ReadConfig(BaseModel, frozen=True, extra="forbid"):
     """
 
     columns: dict[str, str] = Field(default_factory=dict)
-    """Input column name -> standard column name (see ``STANDARD_COLUMNS``)."""
+    """Input column name -> standard column name (see ``STANDARD_COLUMNS``), or ``recorded``."""
     date_order: DateOrder = "auto"
     """How to read ambiguous numeric dates: ``auto`` (the default) reads each source in the
     order its unambiguous values show, day-first when they show none; or ``DMY``, ``MDY``,
@@ -56,8 +64,8 @@ class ReadConfig(BaseModel, frozen=True, extra="forbid"):
     @classmethod
     def _targets_are_standard(cls, value: dict[str, str]) -> dict[str, str]:
         for source, target in value.items():
-            if target not in STANDARD_COLUMNS:
-                allowed = ", ".join(STANDARD_COLUMNS)
+            if target not in INPUT_COLUMNS:
+                allowed = ", ".join(INPUT_COLUMNS)
                 msg = (
                     f"column mapping {source!r} -> {target!r}: {target!r} is not a standard "
                     f"column; allowed targets are: {allowed}"

@@ -323,6 +323,7 @@ def demo(
 
 def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
     """Build the demo index in ``folder`` (once), write a config with a new key, serve it."""
+    from identmatch._synthetic.demo import demo_recorded
 
     try:
         from identmatch._service.server import serve as run
@@ -334,6 +335,7 @@ def _serve_demo(adults: Path, children: Path, folder: Path, port: int) -> None:
     if not index_path.exists():
         click.echo(f"Indexing {adults.name} and {children.name} into {index_path}", err=True)
         both = pd.concat([pd.read_csv(p, dtype=str) for p in (adults, children)])
+        both["recorded"] = demo_recorded(both["record_id"])  # shown on the person screen
         identmatch.Index.build(both, index_path).close()
     # A throwaway config (only this run's key works), naming one source in plain words (the
     # others are shown as their codes in words: "mental_health" is "Mental health"). Synthetic

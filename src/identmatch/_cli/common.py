@@ -159,7 +159,8 @@ MAP = click.option(
     multiple=True,
     metavar="INPUT=STANDARD",
     help="Rename an input column to a standard one, e.g. given_name=forename; repeat as "
-    "needed. Standard columns: " + ", ".join(identmatch.STANDARD_COLUMNS) + ".",
+    "needed. Standard columns: " + ", ".join(identmatch.STANDARD_COLUMNS) + "; or recorded "
+    "(the date the source made or last updated the record: kept and shown, never compared).",
 )
 DATE_ORDER = click.option(
     "--date-order",

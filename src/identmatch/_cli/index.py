@@ -292,13 +292,14 @@ def index_export(
     audit_key_file: Path | None,
     quiet: bool,
 ) -> None:
-    """Write record_id and entity_id for every record in --index, or of a service (audited)."""
+    """Write record_id, entity_id, source and the date recorded for every record in --index,
+    or of a service (audited)."""
     purpose = checked_purpose(purpose)
     check_outputs(out=out)
     index_path = one_source(index_path, url)
     if url is not None:
         reply = call_service(url, "GET", "/v1/export", params={"purpose": purpose})
-        columns = ["record_id", "entity_id", "source"]
+        columns = ["record_id", "entity_id", "source", "recorded"]
         write_table(pd.DataFrame(reply["records"], columns=columns), out)
         say(f"wrote {len(reply['records']):,} records to {out}", quiet)
         return

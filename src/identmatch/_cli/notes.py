@@ -75,12 +75,12 @@ def unused_notes(quality: identmatch.DataQuality) -> list[str]:
         for column, standard in quality.unused_columns.items()
     ]
     for name, counts in quality.columns.items():
-        if name == "dob":
+        if name in ("dob", "recorded"):  # dates: the unread rows are kept per source
             unread = [s for s in counts.sources if s.unread]
             if unread:
                 where = "; ".join(_where(s, s.unread, s.unread_rows) for s in unread)
                 notes.append(
-                    f"dob: {counts.invalid:,} of {quality.rows:,} values not read as dates "
+                    f"{name}: {counts.invalid:,} of {quality.rows:,} values not read as dates "
                     f"(set to missing; {where}); {DATE_FORMS}"
                 )
             continue

@@ -27,7 +27,7 @@ from identmatch._exceptions import ConfigError, SchemaError, invalid_fields
 from identmatch._index.charts import IndexCharts
 from identmatch._index.reads import IndexReads
 from identmatch._index.reviewing import IndexReview
-from identmatch._index.schema import FORMAT_VERSION, upgrade
+from identmatch._index.schema import FORMAT_VERSION, has_recorded, upgrade
 from identmatch._index.search import Hits, Searcher, search_settings
 from identmatch._index.snapshot import Change, FileTables, Loader, Snapshot
 from identmatch._index.store import connect_index, cursor, owner_only, transaction
@@ -373,19 +373,22 @@ class Index(IndexCharts, IndexReview, IndexReads):
         return Searcher(self.model, self.search_order, search_settings(self.config))
 
     def export(self) -> pd.DataFrame:
-        """``record_id`` and ``entity_id`` for every record, in the order added."""
+        """``record_id``, ``entity_id``, ``source`` and ``recorded`` (the date the source made
+        or last updated the record, ISO, or missing) for every record, in the order added."""
         with self._cursor() as cursor:
             return cursor.execute(
-                "SELECT record_id, entity_id, source FROM records ORDER BY seq"
+                f"SELECT record_id, entity_id, source, {_recorded(cursor)} FROM records "
+                "ORDER BY seq"
             ).fetch_df()
 
     def entity(self, entity_id: str) -> pd.DataFrame:
-        """One entity's records (empty if none), with standardised postcode, address, town."""
+        """One entity's records (empty if none), with standardised postcode, address, town,
+        and ``recorded``: the date the source made or last updated each (ISO, or missing)."""
         with self._cursor() as cursor:
             return cursor.execute(
                 "SELECT record_id, source, forename, middle_names, surname, dob_given, dob, "
-                "aliases, postcode_std, address_std, town_std FROM records "
-                "WHERE entity_id = ? ORDER BY seq",
+                f"aliases, postcode_std, address_std, town_std, {_recorded(cursor)} "
+                "FROM records WHERE entity_id = ? ORDER BY seq",
                 [entity_id],
             ).fetch_df()
 
@@ -568,3 +571,9 @@ def rows(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list
     result = cursor.execute(sql, params)
     names = [str(d[0]) for d in result.description or ()]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _recorded(cursor: duckdb.DuckDBPyConnection) -> str:
+    """The select term of each record's date recorded: empty in a file written before dates
+    recorded were kept and opened read-only (opened writable, :func:`upgrade` adds them)."""
+    return "recorded" if has_recorded(cursor) else "CAST(NULL AS VARCHAR) AS recorded"

@@ -1,9 +1,10 @@
 """The index file's tables: every table and column an index holds is declared here.
 
 A new file gets :func:`new_file_sql` (meta, entities, merges, term frequencies, keys and
-records with the prepared columns); the tables later versions added (splits, the audit trail,
-decisions and review pairs) are created by :func:`upgrade` in any file opened writable, and by
-the build. ``FORMAT_VERSION`` changes only when a file must be rebuilt to be read.
+records with the prepared columns); what later versions added (the records' dates recorded,
+splits, the audit trail, decisions and review pairs) is created by :func:`upgrade` in any file
+opened writable, and by the build. ``FORMAT_VERSION`` changes only when a file must be
+rebuilt to be read.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ __all__ = [
     "ensure_audit_log",
     "ensure_review_tables",
     "ensure_split_log",
+    "has_recorded",
     "new_file_sql",
     "upgrade",
 ]
@@ -81,10 +83,23 @@ CREATE TABLE IF NOT EXISTS review_pairs (
 """
 
 
+_RECORDED_COLUMN = "recorded VARCHAR"
+"""The date the source made or last updated each record (ISO), kept to show beside it; files
+written before it existed get it, empty, when opened writable (:func:`upgrade`)."""
+
+
+def has_recorded(connection: duckdb.DuckDBPyConnection) -> bool:
+    """Tell whether the file's records keep their dates recorded (a file written before they
+    did and opened read-only has no such column)."""
+    described = connection.execute("SELECT * FROM records LIMIT 0").description or []
+    return any(column[0] == "recorded" for column in described)
+
+
 def _records_sql(declared: Sequence[str] = ()) -> str:
     columns = ["seq BIGINT PRIMARY KEY", "record_id VARCHAR UNIQUE NOT NULL", "entity_id VARCHAR"]
     columns += [f"{name} VARCHAR" for name in DISPLAY_COLUMNS]
     columns.append("aliases VARCHAR[]")
+    columns.append(_RECORDED_COLUMN)
     for name in (*PREPARED_COLUMNS, *declared):
         if name != "unique_id":
             kind = "VARCHAR[]" if is_list_column(name) else "VARCHAR"
@@ -112,7 +127,9 @@ def ensure_review_tables(connection: duckdb.DuckDBPyConnection) -> None:
 
 
 def upgrade(connection: duckdb.DuckDBPyConnection) -> None:
-    """Add the tables later versions keep in the file (format 1 files may lack them)."""
+    """Add the tables and columns later versions keep in the file (format 1 files may lack
+    them; a record's date recorded is empty in a file written before it was kept)."""
     ensure_split_log(connection)
     ensure_audit_log(connection)
     ensure_review_tables(connection)
+    connection.execute(f"ALTER TABLE records ADD COLUMN IF NOT EXISTS {_RECORDED_COLUMN}")

@@ -71,6 +71,9 @@ def insert_records(
 ) -> None:
     """Store ``prepared`` (with the display columns of ``raw``, row for row) from ``start_seq``.
 
+    ``prepared`` may hold ``recorded`` (see ``prepare_records``); without it the dates
+    recorded are empty.
+
     ``entity_ids`` may be None when they are not known yet (a build fills them in later).
     """
     n = len(prepared)
@@ -86,6 +89,8 @@ def insert_records(
     for name in ("source", "forename", "middle_names", "surname"):
         arrays[name] = _text(raw[name] if name in raw.columns else None, n)
     arrays["dob_given"] = _text(raw["dob"] if "dob" in raw.columns else None, n)
+    # The date recorded, as prepare_records read it (ISO); never a prepared column.
+    arrays["recorded"] = _text(prepared["recorded"] if "recorded" in prepared.columns else None, n)
     aliases = raw["aliases"] if "aliases" in raw.columns else [None] * n
     arrays["aliases"] = pa.array(
         [list(v) if isinstance(v, list | tuple) else [] for v in aliases], pa.list_(pa.string())

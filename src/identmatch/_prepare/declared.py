@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator, model_validator
 
-from identmatch._config import STANDARD_COLUMNS
+from identmatch._config import INPUT_COLUMNS
 from identmatch._exceptions import ConfigError, SchemaError
 from identmatch._prepare.identifiers import (
     IDENTIFIER_KINDS,
@@ -47,7 +47,7 @@ VALUE_SEPARATOR = ";"
 _COLUMN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 # Comparison and column names identmatch uses itself; a declared column may not take one.
 _RESERVED = frozenset(
-    {*STANDARD_COLUMNS, "family", "middle_name", "unique_id", "source_dataset", "candidate_pairs"}
+    {*INPUT_COLUMNS, "family", "middle_name", "unique_id", "source_dataset", "candidate_pairs"}
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from identmatch._config import STANDARD_COLUMNS, ReadConfig
+from identmatch._config import INPUT_COLUMNS, STANDARD_COLUMNS, ReadConfig
 from identmatch._exceptions import InputFileError, SchemaError
 from identmatch._prepare.values import is_missing, to_text
 from identmatch._types import RECORD_ID_CHARACTERS, RECORD_ID_MAX_LENGTH
@@ -389,12 +389,12 @@ def check_id_characters(ids: pd.Series, *, name: str, column: str) -> None:
 
 def _as_text(frame: pd.DataFrame, config: ReadConfig) -> pd.DataFrame:
     out = frame.copy()
-    for column in STANDARD_COLUMNS:
+    for column in INPUT_COLUMNS:
         if column not in out.columns:
             continue
         if column == "aliases":
             values: list[Any] = [_alias_list(v, config.alias_separator) for v in out[column]]
-        elif column == "dob":
+        elif column in ("dob", "recorded"):
             # Dates may arrive as datetime objects (Parquet); the standardiser reads both.
             values = [None if is_missing(v) else v for v in out[column]]
         else:

@@ -242,7 +242,10 @@ def prepare_records(
         per input row, same order) and a data-quality summary counting missing and unusable
         values per standard or declared column (for an identifier, ``invalid`` counts values
         failing its kind's format or check character; they are treated as missing; for
-        ``dob``, ``sources`` gives per source the date order and the unread rows).
+        ``dob``, ``sources`` gives per source the date order and the unread rows). An input
+        with a ``recorded`` column (the date each record was made or last updated) gets it
+        last, as an ISO date, counted in the summary like ``dob``; it is not a prepared
+        column, so no comparison or candidate key reads it.
     """
     n = len(records)
     records = records.reset_index(drop=True)
@@ -372,6 +375,17 @@ def prepare_records(
         out["dob_year_swapped"] = _each(out["dob_year"], _swap_last_two)
         out["dob_unordered"] = _each(out["dob"], _unordered_dob)
 
+    raw_recorded = column("recorded")
+    if raw_recorded is not None:
+        out["recorded"], quality["recorded"] = _recorded(
+            raw_recorded,
+            column("source"),
+            date_order=date_order,
+            known=_orders_of(quality.get("dob"), known_orders),
+            name=name,
+            first_row=first_row,
+        )
+
     raw_postcode = column("postcode")
     if raw_postcode is None:
         for postcode_column in ("postcode_std", "postcode_outward", "postcode_sector"):
@@ -414,9 +428,44 @@ def prepare_records(
         quality[attribute.column] = counted(raw, out[attribute.prepared])
 
     names = (*PREPARED_COLUMNS, *declared.prepared_columns)
+    if raw_recorded is not None:
+        names += ("recorded",)
     prepared = pd.DataFrame({col: out[col] for col in names})
     unused = unused_columns(records.columns, declared=declared.columns)
     return prepared, DataQuality(rows=n, columns=quality, unused_columns=unused)
+
+
+def _orders_of(
+    dob: ColumnQuality | None, known: Mapping[str, ExplicitDateOrder] | None
+) -> dict[str, ExplicitDateOrder]:
+    """The order each source's dates of birth were read in, over ``known``: what a source's
+    dates recorded fall back on when they show no order of their own."""
+    orders = dict(known or {})
+    if dob is not None:
+        orders.update({entry.source: entry.date_order for entry in dob.sources})
+    return orders
+
+
+def _recorded(
+    raw: pd.Series[Any],
+    source: pd.Series[Any] | None,
+    *,
+    date_order: DateOrder,
+    known: Mapping[str, ExplicitDateOrder],
+    name: str,
+    first_row: int,
+) -> tuple[pd.Series[Any], ColumnQuality]:
+    """The dates records were made or last updated (ISO ``YYYY-MM-DD``; None unless a full
+    date, not in the future, could be read), read as dates of birth are, and their quality.
+
+    Under ``auto`` a source's own dates recorded give its order, else the order its dates of
+    birth were read in (``known``), else day-first. The column is kept with the record and
+    shown beside it; nothing compares it.
+    """
+    parsed, quality = read_dob_column(
+        raw, source, date_order=date_order, known=known, name=name, first_row=first_row
+    )
+    return _each(parsed, lambda p: p.date.isoformat() if p.date else None), quality
 
 
 def _prepare_identifier(value: Any, kind: IdentifierKind) -> tuple[Any, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from identmatch._config import STANDARD_COLUMNS
+from identmatch._config import INPUT_COLUMNS
 from identmatch._prepare.quality import ROWS_SHOWN, Unread
 
 __all__ = ["close_column", "looks_like", "unread_by_source", "unused_columns"]
@@ -62,12 +62,30 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "town": ("city", "suburb", "locality", "town_city"),
     "aliases": ("alias", "aka", "other_names", "known_as", "also_known_as"),
     "source": ("source_system", "data_source", "system"),
+    "recorded": (
+        "date_recorded",
+        "recorded_date",
+        "recorded_on",
+        "record_date",
+        "last_updated",
+        "updated",
+        "updated_on",
+        "date_updated",
+        "last_modified",
+        "modified",
+        "date_modified",
+        "entered",
+        "date_entered",
+        "created",
+        "date_created",
+        "created_on",
+    ),
 }
 """Standard column -> common names of it in other systems (lower case, ``_`` between words)."""
 
 _KNOWN: dict[str, str] = {
     synonym: standard for standard, names in _SYNONYMS.items() for synonym in names
-} | {standard: standard for standard in STANDARD_COLUMNS}
+} | {standard: standard for standard in INPUT_COLUMNS}
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
@@ -101,7 +119,7 @@ def unused_columns(columns: Iterable[Any], *, declared: Iterable[str] = ()) -> d
     """
     names = [str(c) for c in columns]
     present = set(names)
-    used = present & set(STANDARD_COLUMNS) | set(declared)
+    used = present & set(INPUT_COLUMNS) | set(declared)
     found: dict[str, str] = {}
     for name in names:
         if name in used:

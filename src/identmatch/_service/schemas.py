@@ -91,6 +91,9 @@ class RecordIn(Person):
 
     record_id: RecordId
     source: Short | None = None
+    recorded: Short | None = Field(default=None, examples=["2024-03-03"])
+    """The date the source made or last updated the record (read as ``dob`` is); kept and
+    shown beside it, never compared."""
 
 
 class SearchRequest(BaseModel):
@@ -279,6 +282,8 @@ class EntityRecord(BaseModel):
     """Address line, standardised as the index compares it (lower case, no punctuation)."""
     town: str | None = None
     """Town, standardised as the index compares it."""
+    recorded: str | None = None
+    """The date the source made or last updated the record (YYYY-MM-DD), when given."""
 
 
 class HouseholdMember(BaseModel):
@@ -362,10 +367,12 @@ class ExportedRecord(BaseModel):
     record_id: str
     entity_id: str
     source: str | None
+    recorded: str | None = None
+    """The date the source made or last updated the record (YYYY-MM-DD), when given."""
 
 
 class ExportResponse(BaseModel):
-    """Every record's id, entity and source, in the order added."""
+    """Every record's id, entity, source and date recorded, in the order added."""
 
     records: list[ExportedRecord]
     audit_id: int

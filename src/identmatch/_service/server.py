@@ -331,7 +331,8 @@ def create_app(
         purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> EntityResponse:
         """The entity's records (names, dates of birth, postcode and address as the index
-        holds them), names and dates of birth, for a stated purpose. Audited.
+        holds them, and the date each was recorded), names and dates of birth, for a stated
+        purpose. Audited.
 
         Only an entity the key's own search returned as a hit (``match`` or ``possible``)
         in the last ``entity_read_hours``; any other id gets 403, whether it exists or not.
@@ -356,6 +357,7 @@ def create_app(
                 postcode=text_or_none(row["postcode_std"]),
                 address=text_or_none(row["address_std"]),
                 town=text_or_none(row["town_std"]),
+                recorded=text_or_none(row["recorded"]),
             )
             for row in frame.to_dict("records")
         ]
@@ -398,13 +400,15 @@ def create_app(
         key: Writer,
         purpose: Annotated[str, Query(min_length=3, max_length=500, pattern=r"\S")],
     ) -> ExportResponse:
-        """Every record's id, entity and source (role ``write``; audited as an export)."""
+        """Every record's id, entity, source and date recorded (role ``write``; audited as an
+        export)."""
         frame = await run_in_threadpool(service.index.export)
         records = [
             ExportedRecord(
                 record_id=str(r["record_id"]),
                 entity_id=str(r["entity_id"]),
                 source=text_or_none(r["source"]),
+                recorded=text_or_none(r["recorded"]),
             )
             for r in frame.to_dict("records")
         ]

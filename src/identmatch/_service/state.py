@@ -84,6 +84,8 @@ class ServiceState:
             row["record_id"] = record.record_id
             if record.source is not None:
                 row["source"] = record.source
+            if record.recorded is not None and record.recorded.strip():
+                row["recorded"] = record.recorded
             rows.append(row)
         frame = pd.DataFrame(rows)
         for column in self.index.model.declared.columns:  # a record may leave one out

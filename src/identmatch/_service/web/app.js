@@ -271,14 +271,25 @@
     );
   }
 
-  // The records of a person, by source. With where=true (the person screen) also the
-  // postcode, address and town each record gives, as the index holds them.
+  // The date a source made or last updated a record, in words ("recorded 3 Mar 2024"); read
+  // from its ISO form without the browser's clock or time zone.
+  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  function recordedWords(iso) {
+    const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    return parts ? "recorded " + Number(parts[3]) + " " + MONTHS[Number(parts[2]) - 1] + " " + parts[1] : "date recorded not given";
+  }
+
+  // The records of a person, by source. With where=true (the person screen) also the date
+  // each was recorded, beside its source, and the postcode, address and town it gives, as
+  // the index holds them.
   function recordsTable(records, caption, where) {
     const bySource = [...records].sort((a, b) => sourceLabel(a.source).localeCompare(sourceLabel(b.source)));
     const headers = ["Source", "Record", "Name", "Date of birth", "As given", "Other names"];
+    if (where) headers.splice(1, 0, "Recorded");
     if (where) headers.push("Postcode", "Address", "Town");
     return table("records", caption, headers, bySource.map((r) => [
       sourceLabel(r.source),
+      ...(where ? [recordedWords(r.recorded)] : []),
       r.record_id,
       r.name || [r.forename, r.middle_names, r.surname].filter(Boolean).join(" "),
       r.dob || "",
@@ -494,7 +505,7 @@
         el("dt", { text: "Every date of birth recorded" }), el("dd", { text: entity.dates_of_birth.join("; ") || "none" }),
         el("dt", { text: "Every postcode recorded" }), el("dd", { text: postcodes.join("; ") || "none" })),
       recordsTable(entity.records, "Records, by source (" + entity.records.length + ")", true),
-      el("p", { class: "numbers", text: "Postcodes, addresses and towns are shown as the index compares them (standardised). The index does not keep the date each record was made: the source service holds it." }),
+      el("p", { class: "numbers", text: "Postcodes, addresses and towns are shown as the index compares them (standardised). \u201cRecorded\u201d is the date the source gave for when it made or last updated the record." }),
       el("h2", { text: "Others known at the same address" }),
     );
     if (!entity.household.length) {
