@@ -475,3 +475,41 @@ def test_notes_name_counts_sources_and_rows_never_values() -> None:
         "surname: 9 values not read, 2 of them numbers (set to missing; input, source a\\tb "
         "rows 1, 2, 3, 4, 5, ...; input rows 9, 12); allowed: a name with at least one letter",
     ]
+
+
+def test_serve_quiet_logs_only_warnings(tmp_path: Path) -> None:
+    """`serve --quiet`: no start-up lines and no access log, while a warning (a key past its
+    budget) still reaches the log; without it, both are there."""
+    from _support import start_service
+
+    people().to_csv(tmp_path / "p.csv", index=False)
+    index = tmp_path / "known.duckdb"
+    built = run("index", "build", "p.csv", "--index", index, *MAPPED, "-q", cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    config = tmp_path / "service.toml"
+    config.write_text("[limits]\nlookups_per_minute = 1\n", encoding="utf-8")
+    config.chmod(0o600)
+    _, token = identmatch.create_api_key(config, name="desk", role="search")
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"purpose": "case 1", "person": {"surname": "Smith"}}
+    logs = {}
+    for extra in ((), ("--quiet",)):
+        log = tmp_path / f"serve{len(extra)}.log"
+        url, process = start_service(index, config, log, extra=extra)
+        try:
+            import httpx
+
+            statuses = [httpx.post(url + "/v1/search", json=body, headers=headers).status_code]
+            statuses.append(httpx.post(url + "/v1/search", json=body, headers=headers).status_code)
+            assert statuses == [200, 429]
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+        logs[bool(extra)] = log.read_text(encoding="utf-8")
+    assert "INFO" in logs[False]
+    assert "POST /v1/search" in logs[False]  # the access log
+    assert "ALERT" in logs[False]
+    quiet = logs[True]
+    assert "INFO" not in quiet
+    assert '"POST /v1/search' not in quiet
+    assert "ALERT key" in quiet  # warnings still reach the log

@@ -78,6 +78,13 @@ from identmatch._cli.group import cli
     "2 GiB a million records); 0 searches in the service process itself.",
 )
 @AUDIT_KEY_FILE
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Log only warnings and errors (alerts, refusals the log reports): no start-up lines "
+    "and no access log.",
+)
 def serve(
     index_path: Path,
     config_path: Path,
@@ -89,6 +96,7 @@ def serve(
     ssl_keyfile: Path | None,
     workers: int,
     audit_key_file: Path | None,
+    quiet: bool,
 ) -> None:
     """Serve --index over HTTP, with the API keys and limits in --config.
 
@@ -111,6 +119,7 @@ def serve(
         ssl_keyfile=ssl_keyfile,
         workers=workers,
         audit_key_file=audit_key_file,
+        quiet=quiet,
     )
 
 

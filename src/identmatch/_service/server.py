@@ -474,8 +474,12 @@ def serve(
     ssl_keyfile: str | Path | None = None,
     workers: int = 0,
     audit_key_file: str | Path | None = None,
+    quiet: bool = False,
 ) -> None:
     """Open the index writable and serve it until interrupted.
+
+    ``quiet`` logs only warnings and errors (the alerts among them): no start-up or access
+    lines.
 
     With ``workers``, searches are answered by that many worker processes, each holding a
     copy of the index in memory (see ``identmatch._service.workers``); everything else, and
@@ -497,6 +501,8 @@ def serve(
         handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
         package_logger.addHandler(handler)
         package_logger.setLevel(logging.INFO)
+    if quiet:
+        package_logger.setLevel(logging.WARNING)
     config = identmatch.ServiceConfig.load(config_path)
     if not config.keys:
         _logger.warning("no API keys in the config: every call but health will get 401")
@@ -530,8 +536,8 @@ def serve(
             ssl_keyfile=str(ssl_keyfile) if ssl_keyfile is not None else None,
             host=host,
             port=port,
-            access_log=access_log,
-            log_level="info",
+            access_log=access_log and not quiet,
+            log_level="warning" if quiet else "info",
             http=guarded_protocol(config.limits),
             timeout_keep_alive=config.limits.keep_alive_timeout,  # type: ignore[arg-type]
             # The protocol caps connections itself; uvicorn's 503 is the last resort.
