@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +32,26 @@ FEBRL_COLUMNS = {
     "suburb": "town",
 }
 """How FEBRL's columns map to identmatch's (soc_sec_id is left out on purpose)."""
+
+
+def installed_command() -> str:
+    """The installed console script next to this interpreter (as `pip install` made it)."""
+    candidate = Path(sys.executable).with_name("identmatch")
+    found = str(candidate) if candidate.exists() else shutil.which("identmatch")
+    assert found, "the identmatch command is not installed"
+    return found
+
+
+def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed command with ``args`` in ``cwd``, its output captured as text."""
+    return subprocess.run(
+        [installed_command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def free_port() -> int:

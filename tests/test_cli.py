@@ -6,7 +6,6 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -14,28 +13,9 @@ import pytest
 
 import identmatch
 
-from _support import DATA
+from _support import DATA, installed_command, run
 
 pytestmark = pytest.mark.slow
-
-
-def _command() -> str:
-    """The installed console script next to this interpreter (as `pip install` made it)."""
-    candidate = Path(sys.executable).with_name("identmatch")
-    found = str(candidate) if candidate.exists() else shutil.which("identmatch")
-    assert found, "the identmatch command is not installed"
-    return found
-
-
-def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_command(), *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 FEBRL_MAP = [
@@ -430,7 +410,7 @@ class TestIndex:
 def run_with_umask(umask: int, *args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``run``, with the command started under ``umask`` (as a careless shell would have it)."""
     return subprocess.run(
-        [_command(), *map(str, args)],
+        [installed_command(), *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,

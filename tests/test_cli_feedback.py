@@ -11,7 +11,6 @@ import pty
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -21,25 +20,9 @@ import pytest
 
 import identmatch
 
+from _support import installed_command, run
+
 pytestmark = pytest.mark.slow
-
-
-def _command() -> str:
-    candidate = Path(sys.executable).with_name("identmatch")
-    found = str(candidate) if candidate.exists() else shutil.which("identmatch")
-    assert found, "the identmatch command is not installed"
-    return found
-
-
-def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_command(), *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 FORENAMES = ["Amelia", "Oliver", "Isla", "George", "Ava", "Noah", "Mia", "Leo", "Ivy", "Jack"]
@@ -333,7 +316,7 @@ def on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
     env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
     env.pop("NO_COLOR", None)
     done = subprocess.run(
-        [_command(), *args],
+        [installed_command(), *args],
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -372,8 +355,8 @@ class TestHelp:
         assert missing == []
 
     def test_quiet_on_every_command_and_search_options(self) -> None:
-        """--quiet everywhere a status line is printed (serve logs as a service does);
-        --date-order on search and index add; --json on search."""
+        """--quiet on every command (serve's logs only warnings and errors); --date-order on
+        search and index add; --json on search."""
         from identmatch._cli.main import cli
 
         def options(command: click.Command) -> set[str]:
@@ -385,7 +368,7 @@ class TestHelp:
             for name, command in commands.items()
             if not isinstance(command, click.Group) or command.invoke_without_command
         ]
-        assert [n for n in leaves if "--quiet" not in options(commands[n])] == ["identmatch serve"]
+        assert [n for n in leaves if "--quiet" not in options(commands[n])] == []
         assert "--date-order" in options(commands["identmatch search"])
         assert "--date-order" in options(commands["identmatch index add"])
         assert "--json" in options(commands["identmatch search"])
@@ -405,7 +388,12 @@ class TestHelp:
         """The completion script docs/cli.md gives is what the command prints."""
         env = {**os.environ, "_IDENTMATCH_COMPLETE": "bash_source"}
         done = subprocess.run(
-            [_command()], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+            [installed_command()],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert "_identmatch_completion" in done.stdout
         docs = (Path(__file__).parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")

@@ -267,6 +267,13 @@ def common_options(func: Any) -> Any:
     return func
 
 
+INDEX_FILE = click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The index file (DuckDB).",
+)
 QUIET = click.option(
     "--quiet", "-q", is_flag=True, help="Print nothing but errors and the results asked for."
 )

@@ -12,6 +12,7 @@ from identmatch._cli.common import (
     AUDIT_KEY_FILE,
     DATE_ORDER,
     DECISIONS,
+    INDEX_FILE,
     MAP,
     PURPOSE,
     QUIET,
@@ -159,13 +160,7 @@ def index_build(
 
 @index.command("add")
 @click.argument("records", type=click.Path(path_type=Path))
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The index file (DuckDB).",
-)
+@INDEX_FILE
 @MAP
 @click.option(
     "--date-order",
@@ -221,13 +216,7 @@ def index_add(
 
 
 @index.command("compact")
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The index file (DuckDB).",
-)
+@INDEX_FILE
 @click.option(
     "--encrypt",
     is_flag=True,
@@ -368,13 +357,7 @@ def decisions_export(
 @decisions.command("add")
 @click.argument("record_a")
 @click.argument("record_b")
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The index file (DuckDB).",
-)
+@INDEX_FILE
 @click.option(
     "--decision",
     type=click.Choice(["same", "different", "unsure"]),
@@ -418,13 +401,7 @@ def decisions_add(
 
 
 @cli.command()
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The index file (DuckDB).",
-)
+@INDEX_FILE
 @click.option(
     "--threshold",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),

@@ -12,6 +12,7 @@ import identmatch
 from identmatch._cli.common import (
     AUDIT_KEY_FILE,
     DATES,
+    INDEX_FILE,
     PURPOSE,
     QUIET,
     URL,
@@ -304,13 +305,7 @@ def audit_new_key(path: Path, quiet: bool) -> None:
 
 
 @audit.command("purge")
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The index file (DuckDB).",
-)
+@INDEX_FILE
 @click.option("--before", type=DATES, required=True, help="Remove entries before this (UTC).")
 @AUDIT_KEY_FILE
 @QUIET
@@ -328,13 +323,7 @@ def audit_purge(index_path: Path, before: Any, audit_key_file: Path | None, quie
 
 
 @audit.command("subject")
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="The index file (DuckDB).",
-)
+@INDEX_FILE
 @click.option("--entity", "entity_id", required=True, help="The entity (person) asking.")
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="JSON file.")
 @PURPOSE
