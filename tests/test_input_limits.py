@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from identmatch._prepare.read import FIELD_LIMIT, MAX_COLUMNS
-from test_cli import _command, run
+
+from _support import installed_command, run
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,10 @@ def measured(args: list[str | Path], cwd: Path) -> tuple[int, str, float, int]:
     """Run the command: its exit code, stderr, wall seconds and peak memory (KiB)."""
     started = time.monotonic()
     process = subprocess.Popen(
-        [_command(), *map(str, args)], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [installed_command(), *map(str, args)],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     assert process.stderr is not None
     with process.stderr:
