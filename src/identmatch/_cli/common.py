@@ -267,6 +267,12 @@ def common_options(func: Any) -> Any:
     return func
 
 
+INDEX_OR_URL = click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    help="The index file (DuckDB); or give --url.",
+)
 INDEX_FILE = click.option(
     "--index",
     "index_path",

@@ -13,6 +13,7 @@ from identmatch._cli.common import (
     DATE_ORDER,
     DECISIONS,
     INDEX_FILE,
+    INDEX_OR_URL,
     MAP,
     PURPOSE,
     QUIET,
@@ -256,12 +257,7 @@ def index_new_key(path: Path, quiet: bool) -> None:
 
 
 @index.command("export")
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    help="The index file (DuckDB); or give --url.",
-)
+@INDEX_OR_URL
 @URL
 @click.option(
     "--out",
@@ -307,12 +303,7 @@ def decisions() -> None:
 
 
 @decisions.command("export")
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    help="The index file (DuckDB); or give --url.",
-)
+@INDEX_OR_URL
 @URL
 @click.option(
     "--out",

@@ -11,6 +11,7 @@ import click
 import identmatch
 from identmatch._cli.common import (
     AUDIT_KEY_FILE,
+    INDEX_OR_URL,
     MAP,
     PURPOSE,
     QUIET,
@@ -35,12 +36,7 @@ _SEARCH_FIELDS = ("forename", "middle_names", "surname", "dob", "sex", "postcode
 
 @cli.command()
 @click.argument("queries", type=click.Path(path_type=Path), required=False)
-@click.option(
-    "--index",
-    "index_path",
-    type=click.Path(path_type=Path),
-    help="The index file (DuckDB); or give --url.",
-)
+@INDEX_OR_URL
 @URL
 @click.option(
     "--out",

@@ -446,24 +446,24 @@ class Index(IndexCharts, IndexReview, IndexReads):
         Raises:
             SchemaError: a record id is already in the index.
         """
+        from identmatch._index.add import add_records
         from identmatch._index.audited import audit_change
 
         log = self.audit_log()  # no key, no change
         with self._write_lock:
-            outcome = self._add(records, columns)
+            outcome, written = add_records(
+                self, records, columns=columns, connection=self._connection, loaded=self._loaded
+            )
+            self._extended(written)
             return audit_change(log, outcome, "add", by, purpose)
 
-    def _add(self, records: Any, columns: Mapping[str, str] | None) -> pd.DataFrame:
-        from identmatch._index.add import add_records
-
-        outcome, written = add_records(
-            self, records, columns=columns, connection=self._connection, loaded=self._loaded
-        )
+    def _extended(self, written: Any) -> None:
+        """Hand the rows an add wrote (``written``; None: nothing) to the in-memory search
+        state and the followers, if either is there."""
         if written is not None and (self._loaded is not None or self._followers):
             with self._cursor() as cursor:
                 change = Change.extend(cursor, *written)
             self._changed(change)
-        return outcome
 
     def remove(
         self, record_ids: Iterable[str], *, by: str | None = None, purpose: str | None = None
@@ -485,18 +485,13 @@ class Index(IndexCharts, IndexReview, IndexReads):
         free space until :meth:`compact` rewrites it. Audited as :meth:`add` is.
         """
         from identmatch._index.audited import audit_change
+        from identmatch._index.remove import remove_records
 
         log = self.audit_log()
         with self._write_lock:
-            outcome = self._remove(record_ids)
+            outcome, change = remove_records(self, record_ids, connection=self._connection)
+            self._changed(change)
             return audit_change(log, outcome, "remove", by, purpose)
-
-    def _remove(self, record_ids: Iterable[str]) -> pd.DataFrame:
-        from identmatch._index.remove import remove_records
-
-        outcome, change = remove_records(self, record_ids, connection=self._connection)
-        self._changed(change)
-        return outcome
 
     def upsert(
         self,
@@ -556,10 +551,7 @@ class Index(IndexCharts, IndexReview, IndexReads):
                 )
             if removal is not None:
                 self._changed(removal)
-            if written is not None and (self._loaded is not None or self._followers):
-                with self._cursor() as cursor:
-                    change = Change.extend(cursor, *written)
-                self._changed(change)
+            self._extended(written)
             added["replaced"] = added["record_id"].astype(str).isin(left)
             added["left"] = [left.get(str(r)) for r in added["record_id"]]
             outcome = pd.concat([added, split], ignore_index=True) if len(split) else added

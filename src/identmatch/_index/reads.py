@@ -5,12 +5,11 @@ A part of :class:`Index` (the review methods are in ``reviewing``), kept apart t
 
 from __future__ import annotations
 
-import contextlib
-
 import duckdb
 import pandas as pd
 
 from identmatch._exceptions import ConfigError
+from identmatch._index.store import cursor
 
 __all__ = ["IndexReads"]
 
@@ -19,9 +18,6 @@ class IndexReads:
     """Reads :class:`Index` inherits (see its docs)."""
 
     _connection: duckdb.DuckDBPyConnection
-
-    def _cursor(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
-        raise NotImplementedError  # Index's
 
     def household(self, entity_id: str, *, limit: int = 20) -> pd.DataFrame:
         """The other people known at the entity's addresses: the "others in the household".
@@ -41,12 +37,12 @@ class IndexReads:
             raise ConfigError(msg)
         from identmatch._index.search import household
 
-        with self._cursor() as cursor:
-            return household(cursor, entity_id, limit)
+        with cursor(self._connection) as read:
+            return household(read, entity_id, limit)
 
     def match_weight_histogram(self) -> list[tuple[float, float, int]]:
         """The build's scored pairs by match weight: ``(lower, upper, count)`` bins of 1 bit."""
         from identmatch._index.review import weight_histogram
 
-        with self._cursor() as cursor:
-            return weight_histogram(cursor)
+        with cursor(self._connection) as read:
+            return weight_histogram(read)
